@@ -1,0 +1,36 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "mdlua",
+    products: [
+        .executable(name: "mdlua", targets: ["mdlua"]),
+    ],
+    targets: [
+        // Debian's C libraries, found through pkg-config.
+        .systemLibrary(name: "CLua", path: "Sources/CLua", pkgConfig: "lua5.4",
+                       providers: [.apt(["liblua5.4-dev"])]),
+        .systemLibrary(name: "CEdit", path: "Sources/CEdit", pkgConfig: "libedit",
+                       providers: [.apt(["libedit-dev"])]),
+
+        // The kernel and Lua shim: Lua macros as functions, the error trampoline,
+        // the libedit glue, and (later) syscalls Swift cannot reach.
+        .target(name: "CShim", dependencies: ["CLua", "CEdit"]),
+
+        // The Lua host: the VM, value conversion, one binding file per API area.
+        .target(name: "MDLua", dependencies: ["CShim", "CLua"]),
+
+        // stdlib/*.lua compiled into the binary as string literals.
+        .executableTarget(name: "EmbedStdlibTool"),
+        .plugin(name: "EmbedStdlib", capability: .buildTool(), dependencies: ["EmbedStdlibTool"]),
+        .target(name: "MDStdlib", plugins: ["EmbedStdlib"]),
+
+        .executableTarget(name: "mdlua", dependencies: ["MDLua", "MDStdlib"]),
+
+        .testTarget(name: "MDLuaTests", dependencies: ["MDLua", "MDStdlib"]),
+        .testTarget(name: "CLITests"),
+    ],
+    // The engine is single-threaded by design (DESIGN.md: no Swift between fork and exec,
+    // no threads in the start path); Swift 6 strict concurrency checks buy nothing here.
+    swiftLanguageModes: [.v5]
+)

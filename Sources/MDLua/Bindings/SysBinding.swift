@@ -1,0 +1,60 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `md.sys`: small facts about the calling process that the standard Lua library lacks.
+enum SysBinding {
+    static func module(_ vm: LuaVM) -> LuaValue {
+        .record([
+            "isatty": vm.function("md.sys.isatty") { args in
+                [.boolean(isatty(Int32(try args.integer(1))) == 1)]
+            },
+            "getpid": vm.function("md.sys.getpid") { _ in [.integer(Int64(getpid()))] },
+            "geteuid": vm.function("md.sys.geteuid") { _ in [.integer(Int64(geteuid()))] },
+            "listdir": vm.function("md.sys.listdir") { args in
+                let path = try args.string(1)
+                guard let entries = listDirectory(path) else {
+                    return [.null, .str("\(path): \(String(cString: strerror(errno)))")]
+                }
+                return [.array(entries.map { .str($0) })]
+            },
+        ])
+    }
+}
+
+func listDirectory(_ path: String) -> [String]? {
+    guard let dir = opendir(path) else { return nil }
+    defer { closedir(dir) }
+    var names: [String] = []
+    while let entry = readdir(dir) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+            String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+        }
+        if name != "." && name != ".." { names.append(name) }
+    }
+    return names.sorted()
+}
+
+func getenvString(_ name: String) -> String? {
+    guard let v = getenv(name) else { return nil }
+    return String(cString: v)
+}
+
+func writeStderr(_ s: String) {
+    var s = s
+    s.withUTF8 { buf in _ = fwrite(buf.baseAddress, 1, buf.count, stderr) }
+}
+
+func readFile(_ path: String) -> [UInt8]? {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var data: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n < 0 { if errno == EINTR { continue }; return nil }
+        if n == 0 { return data }
+        data.append(contentsOf: chunk[0..<n])
+    }
+}

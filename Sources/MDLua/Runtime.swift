@@ -1,0 +1,62 @@
+import CShim
+
+/// Where the Lua scripts of `stdlib/` come from when they are not read from disk
+/// (`MDLUA_STDLIB`): the copy compiled into the binary.
+public struct EmbeddedScripts {
+    public var source: (String) -> UnsafeRawBufferPointer?
+    public var names: () -> [String]
+
+    public init(source: @escaping (String) -> UnsafeRawBufferPointer?, names: @escaping () -> [String]) {
+        self.source = source
+        self.names = names
+    }
+}
+
+/// A Lua VM with the `mdlua` module loaded: the global `md` and `require "mdlua"`.
+public final class Runtime {
+    public let vm: LuaVM
+    public let scripts: EmbeddedScripts
+
+    public init(scripts: EmbeddedScripts) throws {
+        vm = try LuaVM()
+        self.scripts = scripts
+        var md: [String: LuaValue] = [
+            "version": .str(String(cString: mdl_version())),
+            "commit": .str(String(cString: mdl_commit())),
+            "lua_release": .str(String(cString: mdl_lua_release())),
+        ]
+        md["sys"] = SysBinding.module(vm)
+        md["readline"] = ReadlineBinding.module(vm)
+        md["_stdlib"] = StdlibBinding.module(vm, scripts)
+        let module = vm.reference(to: .record(md))   // one table, two names
+        vm.setGlobal("md", module)
+        vm.preload("mdlua", module)
+    }
+
+    /// Runs `mdlua.boot` (from `MDLUA_STDLIB` when set, else the embedded copy) with the
+    /// command line, and returns the exit status it asks for.
+    public func runMain(arguments: [String]) -> Int32 {
+        do {
+            let boot = try loadScript("mdlua.boot")
+            let results = try vm.call(boot, [.array(arguments.map { .str($0) })])
+            if case .integer(let code)? = results.first { return Int32(truncatingIfNeeded: code) }
+            return 0
+        } catch {
+            writeStderr("mdlua: \(error)\n")
+            return 1
+        }
+    }
+
+    func loadScript(_ name: String) throws -> LuaValue {
+        if let dir = getenvString("MDLUA_STDLIB") {
+            let path = dir + "/" + name.split(separator: ".").joined(separator: "/") + ".lua"
+            if let data = readFile(path) {
+                return try data.withUnsafeBytes { try vm.load($0, chunkName: "@" + path) }
+            }
+        }
+        guard let source = scripts.source(name) else {
+            throw LuaError.runtime("the built-in script \(name) is missing")
+        }
+        return try vm.load(source, chunkName: "@stdlib/" + name.split(separator: ".").joined(separator: "/") + ".lua")
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import XCTest
+
+/// Runs the built `mdlua` binary (MDLUA_BIN, or the debug build next to the tests).
+struct MDLuaBinary {
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static var path: String {
+        if let p = ProcessInfo.processInfo.environment["MDLUA_BIN"], !p.isEmpty { return p }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+        return root.appendingPathComponent(".build/debug/mdlua").path
+    }
+
+    /// Runs mdlua with a clean environment: no MDLUA_* from the caller, HOME in `home`.
+    static func run(_ args: [String], env: [String: String] = [:], stdin: String? = nil,
+                    cwd: String? = nil, file: StaticString = #filePath, line: UInt = #line) -> Result {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: path)
+        p.arguments = args
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("MDLUA_") }
+        for (k, v) in env { environment[k] = v }
+        p.environment = environment
+        if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
+        let out = Pipe(), err = Pipe(), input = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        p.standardInput = input
+        do { try p.run() } catch {
+            XCTFail("cannot start \(path): \(error)", file: file, line: line)
+            return Result(status: -1, stdout: "", stderr: "")
+        }
+        if let stdin { input.fileHandleForWriting.write(stdin.data(using: .utf8)!) }
+        try? input.fileHandleForWriting.close()
+        // Read both pipes before waiting, so a chatty child cannot block on a full pipe.
+        final class Box: @unchecked Sendable { var data = Data() }
+        let stderrBox = Box()
+        let group = DispatchGroup()
+        group.enter()
+        DispatchQueue.global().async {
+            stderrBox.data = err.fileHandleForReading.readDataToEndOfFile()
+            group.leave()
+        }
+        let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        let stderrData = stderrBox.data
+        p.waitUntilExit()
+        return Result(status: p.terminationStatus,
+                      stdout: String(decoding: stdoutData, as: UTF8.self),
+                      stderr: String(decoding: stderrData, as: UTF8.self))
+    }
+}
+
+/// A temporary directory removed when the test ends.
+func temporaryDirectory(_ test: XCTestCase) throws -> URL {
+    let dir = FileManager.default.temporaryDirectory
+        .appendingPathComponent("mdlua-test-\(UUID().uuidString.prefix(8))")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    test.addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+    return dir
+}
+
+func write(_ text: String, to url: URL) throws {
+    try text.write(to: url, atomically: true, encoding: .utf8)
+}

@@ -1,0 +1,105 @@
+import Foundation
+import XCTest
+
+/// The REPL through a pseudo-terminal, as a person would use it.
+final class REPLTests: XCTestCase {
+    final class Terminal {
+        let master: Int32
+        let process = Process()
+        var screen = ""
+        var cursor: String.Index
+
+
+        init(arguments: [String] = [], environment: [String: String]) throws {
+            cursor = screen.startIndex
+            master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC)
+            var unlock: Int32 = 0
+            var number: UInt32 = 0
+            guard master >= 0, ioctl(master, 0x4004_5431 /* TIOCSPTLCK */, &unlock) == 0,
+                  ioctl(master, 0x8004_5430 /* TIOCGPTN */, &number) == 0 else { throw POSIXError(.EIO) }
+            let slave = FileHandle(forUpdatingAtPath: "/dev/pts/\(number)")!
+            process.executableURL = URL(fileURLWithPath: MDLuaBinary.path)
+            process.arguments = arguments
+            process.environment = environment
+            process.standardInput = slave
+            process.standardOutput = slave
+            process.standardError = slave
+            try process.run()
+            try slave.close()
+        }
+
+        /// Reads until `text` shows up after the previous match (or 10 s pass); returns the
+        /// output up to and including it.
+        @discardableResult
+        func expect(_ text: String, file: StaticString = #filePath, line: UInt = #line) -> String {
+            let deadline = Date().addingTimeInterval(10)
+            while screen[cursor...].range(of: text) == nil && Date() < deadline {
+                var pfd = pollfd(fd: master, events: Int16(POLLIN), revents: 0)
+                guard poll(&pfd, 1, 100) > 0 else { continue }
+                var buf = [UInt8](repeating: 0, count: 4096)
+                let n = read(master, &buf, buf.count)
+                if n <= 0 { break }
+                screen += String(decoding: buf[0..<n], as: UTF8.self)
+            }
+            guard let match = screen[cursor...].range(of: text) else {
+                XCTFail("expected \(text.debugDescription) in \(String(screen[cursor...]).debugDescription)",
+                        file: file, line: line)
+                return ""
+            }
+            defer { cursor = match.upperBound }
+            return String(screen[cursor..<match.upperBound])
+        }
+
+        func send(_ s: String) {
+            _ = s.utf8CString.withUnsafeBufferPointer { write(master, $0.baseAddress, $0.count - 1) }
+        }
+
+        deinit {
+            if process.isRunning { process.terminate() }
+            close(master)
+        }
+    }
+
+    func testMultiLineInputPrettyPrintCompletionAndHistory() throws {
+        let home = try temporaryDirectory(self)
+        let history = home.appendingPathComponent("history").path
+        let term = try Terminal(environment: ["HOME": home.path, "TERM": "xterm", "MDLUA_HISTORY": history])
+        term.expect("Ctrl-D exits")
+        term.expect("> ")
+
+        term.send("t = {1, 2,\r")
+        term.expect(">> ")
+        term.send("name = 'web' }\r")
+        term.expect("> ")
+        term.send("t\r")
+        let shown = term.expect("}")
+        XCTAssertTrue(shown.contains("  1,\r\n  2,\r\n  name = \"web\",\r\n}"), shown)
+
+        term.send("md.ver\t\r")
+        term.expect("\"0.")
+
+        term.send("1 + 1, 'a'\r")
+        term.expect("2\t\"a\"")
+
+        term.send("error('oops')\r")
+        let err = term.expect("stdin:1: oops")
+        term.expect("> ")
+        XCTAssertFalse(err.contains("repl.lua"), err)
+
+        term.send("\u{04}")
+        term.process.waitUntilExit()
+        XCTAssertEqual(term.process.terminationStatus, 0)
+
+        let saved = try String(contentsOfFile: history, encoding: .utf8)
+        XCTAssertTrue(saved.contains("md.version"), saved)
+        XCTAssertTrue(saved.contains("name\\040=\\040'web'"), "multi-line entry kept: \(saved)")
+
+        // The next session starts with that history: Up brings back the last line.
+        let again = try Terminal(environment: ["HOME": home.path, "TERM": "xterm", "MDLUA_HISTORY": history])
+        again.expect("> ")
+        again.send("\u{1b}[A\r")
+        again.expect("stdin:1: oops")
+        again.send("\u{04}")
+        again.process.waitUntilExit()
+    }
+}

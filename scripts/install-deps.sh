@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what building and testing mdlua needs on Debian 12, as root. Idempotent: apt is
+# only asked when a package is missing.
+set -euo pipefail
+
+packages=(
+  pkg-config
+  liblua5.4-dev      # the embedded Lua VM
+  libedit-dev        # REPL line editing and history
+  lua5.4             # the benchmark's baseline
+  hyperfine          # the benchmark's timer
+  time               # the benchmark's peak-RSS meter (GNU time)
+  python3            # the benchmark's driver
+  busybox-static     # test images
+  zstd
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v swift >/dev/null; then
+  echo "install-deps: swift is not on PATH (Swift 6 toolchain needed)" >&2
+  exit 1
+fi

@@ -1,0 +1,32 @@
+-- The first script the binary runs. It makes the built-in scripts requirable (from
+-- MDLUA_STDLIB when set, so a developer can edit them without rebuilding) and hands the
+-- command line to the CLI. Returns the process exit status.
+local argv = ...
+local md = require "mdlua"
+
+local stdlib_dir = os.getenv("MDLUA_STDLIB")
+if stdlib_dir == "" then stdlib_dir = nil end
+
+local function search_stdlib(name)
+  local rel = name:gsub("%.", "/") .. ".lua"
+  if stdlib_dir then
+    local path = stdlib_dir .. "/" .. rel
+    local f = io.open(path, "rb")
+    if f then
+      local src = f:read("a")
+      f:close()
+      return assert(load(src, "@" .. path, "t")), path
+    end
+  end
+  local src = md._stdlib.source(name)
+  if src then
+    return assert(load(src, "@stdlib/" .. rel, "t")), "stdlib/" .. rel
+  end
+  return "\n\tno built-in script 'stdlib/" .. rel .. "'"
+end
+
+-- Before the package.path searcher: a file in the current directory must never shadow
+-- a built-in module of the CLI.
+table.insert(package.searchers, 2, search_stdlib)
+
+return require("mdlua.cli").main(argv)

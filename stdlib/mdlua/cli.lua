@@ -1,0 +1,133 @@
+-- The command line: global options, then a subcommand, a script, -e chunks, stdin, or
+-- the REPL. Returns the process exit status.
+--
+-- Exit statuses: a subcommand's own; 125 when a subcommand fails (a bad flag, an engine
+-- error); 1 for an error in a user's script (with a traceback), as `lua` does.
+local md = require "mdlua"
+local errors = require "mdlua.errors"
+local flags = require "mdlua.flags"
+local log = require "mdlua.log"
+
+local M = {}
+
+M.global_flags = {
+  { name = "root", type = "string", metavar = "DIR",
+    help = "State root (default $MDLUA_ROOT or /var/lib/mdlua)" },
+  { name = "runroot", type = "string", metavar = "DIR",
+    help = "Run state root (default $MDLUA_RUNROOT, DIR/run with --root, or /run/mdlua)" },
+  { name = "log-level", type = "string", metavar = "LEVEL",
+    help = "Log level: debug, info, warn or error (default warn)" },
+  { name = "execute", short = "e", type = "list", metavar = "CHUNK",
+    help = "Run a Lua chunk (repeatable); then the script, if one is given" },
+  { name = "help", short = "h", type = "bool", help = "Print help" },
+  { name = "version", short = "v", type = "bool", help = "Print version information" },
+}
+
+function M.version_line()
+  return ("mdlua version %s (%s, commit %s)"):format(md.version, md.lua_release, md.commit)
+end
+
+local function nonempty(s) if s and s ~= "" then return s end end
+
+-- md.config: where state lives and how loud to be, for every binding that needs it.
+local function configure(opts)
+  local root = nonempty(opts.root) or nonempty(os.getenv("MDLUA_ROOT"))
+  local runroot = nonempty(opts.runroot) or nonempty(os.getenv("MDLUA_RUNROOT"))
+    or (root and root .. "/run") or "/run/mdlua"
+  md.config = { root = root or "/var/lib/mdlua", runroot = runroot }
+  local level = opts["log-level"] or nonempty(os.getenv("MDLUA_LOG_LEVEL")) or "warn"
+  local ok, err = log.set_level(level)
+  if not ok then errors.fail(err) end
+  md.config.log_level = level
+  md.log = log
+end
+
+local traceback = errors.traceback
+
+-- Runs a chunk as a user script: errors print with their traceback and give status 1.
+local function run_chunk(chunk, err)
+  if not chunk then
+    io.stderr:write("mdlua: ", err, "\n")
+    return 1
+  end
+  local ok, e = xpcall(chunk, traceback, table.unpack(arg or {}))
+  if ok then return 0 end
+  io.stderr:write("mdlua: ", errors.message(e), "\n")
+  return errors.is(e) and e.code or 1
+end
+
+local function run_script(path, args)
+  arg = { [0] = path, table.unpack(args) }
+  arg[-1] = "mdlua"
+  if path == "-" then
+    return run_chunk(load(io.read("a"), "=stdin", "t"))
+  end
+  return run_chunk(loadfile(path, "t"))
+end
+
+function M.unknown_command(name)
+  local commands = require "mdlua.commands"
+  local hint = commands.suggest(name)
+  errors.fail(("unknown command %q%s; 'mdlua help' lists the commands")
+    :format(name, hint and (" (did you mean %q?)"):format(hint) or ""))
+end
+
+local function run_command(name, argv)
+  local commands = require "mdlua.commands"
+  local cmd = commands.find(name)
+  if not cmd then M.unknown_command(name) end
+  local spec = { table.unpack(cmd.flags) }
+  spec[#spec + 1] = { name = "help", short = "h", type = "bool" }
+  local opts, args = flags.parse(spec, argv, { interspersed = cmd.interspersed })
+  if opts.help then
+    print(commands.help(cmd))
+    return 0
+  end
+  return cmd.run(opts, args) or 0
+end
+
+local function main(argv)
+  local opts, rest = flags.parse(M.global_flags, argv, { interspersed = false })
+  configure(opts)
+  if opts.version then
+    print(M.version_line())
+    return 0
+  end
+  if opts.help then
+    return run_command("help", {})
+  end
+  for i, chunk in ipairs(opts.execute) do
+    local status = run_chunk(load(chunk, "=(command line)", "t"))
+    if status ~= 0 then return status end
+  end
+
+  local first = rest[1]
+  if first == nil then
+    if #opts.execute > 0 then return 0 end
+    if md.sys.isatty(0) then return require("mdlua.repl").run() end
+    return run_script("-", {})
+  end
+  local args = { table.unpack(rest, 2) }
+  if first == "-" or first:match("%.lua$") or first:find("/", 1, true) then
+    return run_script(first, args)
+  end
+  return run_command(first, args)
+end
+
+-- Errors of the CLI itself (bad flags, failed commands) are one line and status 125;
+-- an unexpected Lua error is a bug and keeps its traceback at --log-level debug.
+local function capture(e)
+  if errors.is(e) then return e end
+  return { message = tostring(e), traceback = debug.traceback(tostring(e), 2) }
+end
+
+function M.main(argv)
+  local ok, status = xpcall(main, capture, argv)
+  if ok then return math.tointeger(status) or 0 end
+  local e = status
+  io.stderr:write("mdlua: ", e.message, "\n")
+  if e.traceback and log.level == "debug" then io.stderr:write(e.traceback, "\n") end
+  return e.code or 125
+end
+
+return M

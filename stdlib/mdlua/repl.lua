@@ -1,0 +1,104 @@
+-- `mdlua` on a terminal: a Lua prompt with the runtime loaded. Line editing and history
+-- come from libedit (md.readline); an incomplete chunk waits for more lines, as `lua` does;
+-- expressions print their values.
+local md = require "mdlua"
+local errors = require "mdlua.errors"
+local pretty = require "mdlua.pretty"
+
+local M = {}
+
+local function history_file()
+  local f = os.getenv("MDLUA_HISTORY")
+  if f and f ~= "" then return f end
+  return (os.getenv("HOME") or ".") .. "/.mdlua_history"
+end
+
+-- Completion of `a.b.c` and `a:b` names: walks the globals (and __index tables) without
+-- running any metamethod.
+function M.complete(text)
+  local prefix, sep, partial = text:match("^(.*)([%.:])([%w_]*)$")
+  local t = _G
+  if prefix then
+    for part in prefix:gmatch("[^%.:]+") do
+      if type(t) ~= "table" then return {} end
+      t = rawget(t, part)
+    end
+  else
+    prefix, sep, partial = "", "", text
+  end
+  local seen, out = {}, {}
+  local function collect(tbl, depth)
+    if type(tbl) ~= "table" or depth > 4 then return end
+    for k in next, tbl do
+      if type(k) == "string" and not seen[k] and k:sub(1, #partial) == partial
+        and k:match("^[%a_][%w_]*$") then
+        seen[k] = true
+        out[#out + 1] = prefix .. sep .. k
+      end
+    end
+    local mt = getmetatable(tbl)
+    if type(mt) == "table" then collect(rawget(mt, "__index"), depth + 1) end
+  end
+  if type(t) == "userdata" then
+    local mt = getmetatable(t)
+    if type(mt) == "table" then collect(rawget(mt, "__index"), 0) end
+  else
+    collect(t, 0)
+  end
+  table.sort(out)
+  return out
+end
+
+local function incomplete(err)
+  return err and err:sub(-5) == "<eof>"
+end
+
+local function compile(chunk)
+  local fn = load("return " .. chunk, "=stdin", "t")
+  if fn then return fn end
+  return load(chunk, "=stdin", "t")
+end
+
+local function show(results)
+  if results.n == 0 then return end
+  local parts = {}
+  for i = 1, results.n do parts[i] = pretty.format(results[i]) end
+  print(table.concat(parts, "\t"))
+end
+
+function M.run()
+  local rl = md.readline
+  local history = history_file()
+  rl.read_history(history)
+  rl.set_completer(M.complete)
+  print(("mdlua %s (%s) - md is loaded; Ctrl-D exits"):format(md.version, md.lua_release))
+  while true do
+    local line = rl.readline("> ")
+    if line == nil then io.write("\n"); break end
+    local chunk = line
+    local fn, err = compile(chunk)
+    while not fn and incomplete(err) do
+      local more = rl.readline(">> ")
+      if more == nil then break end
+      chunk = chunk .. "\n" .. more
+      fn, err = compile(chunk)
+    end
+    if chunk:match("%S") then
+      rl.add_history(chunk)
+      rl.write_history(history)
+    end
+    if not fn then
+      io.stderr:write(err, "\n")
+    else
+      local results = table.pack(xpcall(fn, errors.traceback))
+      if results[1] then
+        show(table.pack(table.unpack(results, 2, results.n)))
+      else
+        io.stderr:write(tostring(results[2]), "\n")
+      end
+    end
+  end
+  return 0
+end
+
+return M
