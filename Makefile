@@ -27,7 +27,7 @@ install: build
 
 # Unit tests (the Lua bridge, parsers) and integration tests that run the built binary.
 test: debug
-	MDLUA_BIN="$$($(SWIFT) build --show-bin-path)/mdlua" $(SWIFT) test
+	MDLUA_BIN="$$($(SWIFT) build --show-bin-path)/mdlua" $(SWIFT) test --disable-swift-testing
 
 bench: build
 	MDLUA_BIN="$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/mdlua" scripts/bench.py
