@@ -9,17 +9,25 @@ STATIC_LIBS := -Xlinker -ltinfo -Xlinker -lbsd -Xlinker -lmd
 RELEASE_FLAGS := -c release --static-swift-stdlib -Xswiftc -static-executable $(STATIC_LIBS) \
 	-Xcc -DMDLUA_COMMIT='"$(COMMIT)"'
 
-.PHONY: all deps build debug install test bench clean
+.PHONY: all deps build debug install test bench clean stdlib-list
 
 all: build
+
+# SwiftPM runs the EmbedStdlib plugin again only when the package changes, so a new
+# stdlib/ script would be missed: when the list of scripts changes, mark the package changed.
+stdlib-list:
+	@mkdir -p .build
+	@find stdlib -name '*.lua' | sort > .build/stdlib-list.new
+	@cmp -s .build/stdlib-list.new .build/stdlib-list || { touch Package.swift; mv .build/stdlib-list.new .build/stdlib-list; }
+	@rm -f .build/stdlib-list.new
 
 deps:
 	scripts/install-deps.sh
 
-build:
+build: stdlib-list
 	$(SWIFT) build $(RELEASE_FLAGS)
 
-debug:
+debug: stdlib-list
 	$(SWIFT) build
 
 install: build

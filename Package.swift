@@ -15,10 +15,15 @@ let package = Package(
 
         // The kernel and Lua shim: Lua macros as functions, the error trampoline,
         // the libedit glue, and (later) syscalls Swift cannot reach.
-        .target(name: "CShim", dependencies: ["CLua", "CEdit"]),
+        .target(name: "CShim", dependencies: ["CLua", "CEdit"],
+                linkerSettings: [.linkedLibrary("archive"), .linkedLibrary("nettle"),
+                                 .linkedLibrary("zstd"), .linkedLibrary("z")]),
+
+        // The engine: the kernel and the disk, nothing about Lua.
+        .target(name: "MDCore", dependencies: ["CShim"]),
 
         // The Lua host: the VM, value conversion, one binding file per API area.
-        .target(name: "MDLua", dependencies: ["CShim", "CLua"]),
+        .target(name: "MDLua", dependencies: ["CShim", "CLua", "MDCore"]),
 
         // stdlib/*.lua compiled into the binary as string literals.
         .executableTarget(name: "EmbedStdlibTool"),
@@ -27,6 +32,7 @@ let package = Package(
 
         .executableTarget(name: "mdlua", dependencies: ["MDLua", "MDStdlib"]),
 
+        .testTarget(name: "MDCoreTests", dependencies: ["MDCore"]),
         .testTarget(name: "MDLuaTests", dependencies: ["MDLua", "MDStdlib"]),
         .testTarget(name: "CLITests"),
     ],

@@ -28,6 +28,8 @@ public final class Runtime {
         md["sys"] = SysBinding.module(vm)
         md["readline"] = ReadlineBinding.module(vm)
         md["_stdlib"] = StdlibBinding.module(vm, scripts)
+        md["_store"] = StoreBinding.module(vm)
+        md["fs"] = FSBinding.module(vm)
         let module = vm.reference(to: .record(md))   // one table, two names
         vm.setGlobal("md", module)
         vm.preload("mdlua", module)

@@ -29,4 +29,15 @@ end
 -- a built-in module of the CLI.
 table.insert(package.searchers, 2, search_stdlib)
 
+-- md.image, md.layer, md.json load on first use: start-up stays cheap.
+local lazy = { image = "mdlua.image", layer = "mdlua.layer", json = "mdlua.json", format = "mdlua.format" }
+setmetatable(md, { __index = function(t, k)
+  local module = lazy[k]
+  if module then
+    local m = require(module)
+    rawset(t, k, m)
+    return m
+  end
+end })
+
 return require("mdlua.cli").main(argv)

@@ -76,6 +76,19 @@ local function run_command(name, argv)
   local commands = require "mdlua.commands"
   local cmd = commands.find(name)
   if not cmd then M.unknown_command(name) end
+  -- A command group (`image`, `layer`): the first argument names the subcommand.
+  while cmd.subcommands do
+    local sub = argv[1]
+    if sub == nil or sub == "--help" or sub == "-h" or sub == "help" then
+      print(commands.help(cmd))
+      return sub == nil and 125 or 0
+    end
+    local next_cmd = commands.subcommand(cmd, sub)
+    if not next_cmd then
+      errors.fail(("unknown command %q for \"mdlua %s\"; 'mdlua %s --help' lists them"):format(sub, cmd.name, cmd.name))
+    end
+    cmd, argv = next_cmd, { table.unpack(argv, 2) }
+  end
   local spec = { table.unpack(cmd.flags) }
   spec[#spec + 1] = { name = "help", short = "h", type = "bool" }
   local opts, args = flags.parse(spec, argv, { interspersed = cmd.interspersed })

@@ -91,6 +91,23 @@ function M.suggest(name)
   return nil
 end
 
+-- A subcommand of a group: `subcommands = { ls = "images", ... }` names another
+-- command's module (commands.<name>), or holds the table itself.
+function M.subcommand(group, name)
+  local sub = group.subcommands[name]
+  if sub == nil then
+    for n, s in pairs(group.subcommands) do
+      if type(s) == "table" and s.aliases then
+        for _, a in ipairs(s.aliases) do if a == name then sub = s end end
+      end
+    end
+  end
+  if type(sub) == "string" then sub = M.find(sub) end
+  if type(sub) ~= "table" then return nil end
+  sub = check(sub, group.name .. " " .. name, group.origin)
+  return sub
+end
+
 -- The full help text of a command.
 function M.help(cmd)
   local out = { "Usage:  " .. (cmd.usage or ("mdlua " .. cmd.name .. " [OPTIONS]")), "" }
@@ -98,6 +115,17 @@ function M.help(cmd)
   if cmd.description then out[#out + 1] = cmd.description; out[#out + 1] = "" end
   local spec = { table.unpack(cmd.flags) }
   spec[#spec + 1] = { name = "help", short = "h", type = "bool", help = "Print this help" }
+  if cmd.subcommands then
+    local names, width = {}, 0
+    for n in pairs(cmd.subcommands) do names[#names + 1] = n; width = math.max(width, #n) end
+    table.sort(names)
+    out[#out + 1] = "Commands:"
+    for _, n in ipairs(names) do
+      local ok, sub = pcall(M.subcommand, cmd, n)
+      out[#out + 1] = ("  %-" .. width .. "s   %s"):format(n, ok and sub and sub.summary or "")
+    end
+    out[#out + 1] = ""
+  end
   out[#out + 1] = "Options:"
   out[#out + 1] = require("mdlua.flags").usage(spec)
   return table.concat(out, "\n")

@@ -1,0 +1,44 @@
+// File-system calls Swift cannot reach: openat2, the new mount API, xattrs, mknod.
+#ifndef MDL_FS_H
+#define MDL_FS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+// GNU constants the Glibc module does not export.
+static const int MDL_O_PATH = 010000000;
+static const int MDL_AT_EMPTY_PATH = 0x1000;
+
+#define MDL_RESOLVE_NO_XDEV        0x01
+#define MDL_RESOLVE_NO_MAGICLINKS  0x02
+#define MDL_RESOLVE_NO_SYMLINKS    0x04
+#define MDL_RESOLVE_BENEATH        0x08
+#define MDL_RESOLVE_IN_ROOT        0x10
+
+// openat2(2). Returns an fd or -1 with errno set.
+int mdl_openat2(int dirfd, const char *path, int flags, mode_t mode, uint64_t resolve);
+
+// Mounts an overlay with the new mount API, one `lowerdir+` per layer (topmost first), so
+// the number of layers is not bounded by the size of one option string. upper/work may be
+// NULL for a read-only overlay. The mount lands on the directory `target_fd` (opened with
+// O_PATH), never on a path resolved again. On failure returns -1 with errno set and the
+// kernel's own message (if any) in err.
+int mdl_overlay_mount(const char *const *lowers, int nlowers, const char *upper, const char *work,
+                      int target_fd, char *err, size_t errlen);
+
+int mdl_umount(const char *target, int flags);
+
+int mdl_fsetxattr(int fd, const char *name, const void *value, size_t size);
+ssize_t mdl_fgetxattr(int fd, const char *name, void *value, size_t size);
+ssize_t mdl_flistxattr(int fd, char *list, size_t size);
+// On the entry `name` of directory `dirfd` without following a symlink.
+int mdl_lsetxattrat(int dirfd, const char *name, const char *key, const void *value, size_t size);
+ssize_t mdl_lgetxattrat(int dirfd, const char *name, const char *key, void *value, size_t size);
+ssize_t mdl_llistxattrat(int dirfd, const char *name, char *list, size_t size);
+
+int mdl_mknodat(int dirfd, const char *name, mode_t mode, unsigned int major, unsigned int minor);
+unsigned int mdl_major(dev_t dev);
+unsigned int mdl_minor(dev_t dev);
+
+#endif

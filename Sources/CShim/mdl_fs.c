@@ -1,0 +1,113 @@
+#define _GNU_SOURCE
+#include "mdl_fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+int mdl_openat2(int dirfd, const char *path, int flags, mode_t mode, uint64_t resolve) {
+    struct open_how how;
+    memset(&how, 0, sizeof how);
+    how.flags = (uint64_t)flags;
+    how.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0;
+    how.resolve = resolve;
+    return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+}
+
+// The fs context's log holds the kernel's reason ("overlayfs: ..."); keep the last line.
+static void read_fs_log(int fsfd, char *err, size_t errlen) {
+    if (err == NULL || errlen == 0) return;
+    err[0] = '\0';
+    char line[512];
+    for (;;) {
+        ssize_t n = read(fsfd, line, sizeof line - 1);
+        if (n <= 0) break;
+        line[n] = '\0';
+        const char *msg = (n > 2 && line[1] == ' ') ? line + 2 : line;
+        snprintf(err, errlen, "%s", msg);
+    }
+}
+
+int mdl_overlay_mount(const char *const *lowers, int nlowers, const char *upper, const char *work,
+                      int target_fd, char *err, size_t errlen) {
+    if (err && errlen) err[0] = '\0';
+    int fsfd = fsopen("overlay", FSOPEN_CLOEXEC);
+    if (fsfd < 0) return -1;
+    int saved;
+    for (int i = 0; i < nlowers; i++) {
+        if (fsconfig(fsfd, FSCONFIG_SET_STRING, "lowerdir+", lowers[i], 0) < 0) goto fail;
+    }
+    if (upper != NULL) {
+        if (fsconfig(fsfd, FSCONFIG_SET_STRING, "upperdir", upper, 0) < 0) goto fail;
+        if (fsconfig(fsfd, FSCONFIG_SET_STRING, "workdir", work, 0) < 0) goto fail;
+    }
+    if (fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) goto fail;
+    int mfd = fsmount(fsfd, FSMOUNT_CLOEXEC, 0);
+    if (mfd < 0) goto fail;
+    if (move_mount(mfd, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
+        saved = errno;
+        close(mfd);
+        errno = saved;
+        goto fail;
+    }
+    close(mfd);
+    close(fsfd);
+    return 0;
+fail:
+    saved = errno;
+    read_fs_log(fsfd, err, errlen);
+    close(fsfd);
+    errno = saved;
+    return -1;
+}
+
+int mdl_umount(const char *target, int flags) { return umount2(target, flags); }
+
+int mdl_fsetxattr(int fd, const char *name, const void *value, size_t size) {
+    return fsetxattr(fd, name, value, size, 0);
+}
+ssize_t mdl_fgetxattr(int fd, const char *name, void *value, size_t size) {
+    return fgetxattr(fd, name, value, size);
+}
+ssize_t mdl_flistxattr(int fd, char *list, size_t size) { return flistxattr(fd, list, size); }
+
+// The directory fd was resolved safely and `name` is one component, so going through its
+// /proc/self/fd link cannot leave the tree.
+static int entry_path(int dirfd, const char *name, char *out, size_t len) {
+    if (strchr(name, '/') != NULL) { errno = EINVAL; return -1; }
+    int n = snprintf(out, len, "/proc/self/fd/%d/%s", dirfd, name);
+    if (n < 0 || (size_t)n >= len) { errno = ENAMETOOLONG; return -1; }
+    return 0;
+}
+
+int mdl_lsetxattrat(int dirfd, const char *name, const char *key, const void *value, size_t size) {
+    char path[4200];
+    if (entry_path(dirfd, name, path, sizeof path) < 0) return -1;
+    return lsetxattr(path, key, value, size, 0);
+}
+
+ssize_t mdl_lgetxattrat(int dirfd, const char *name, const char *key, void *value, size_t size) {
+    char path[4200];
+    if (entry_path(dirfd, name, path, sizeof path) < 0) return -1;
+    return lgetxattr(path, key, value, size);
+}
+
+ssize_t mdl_llistxattrat(int dirfd, const char *name, char *list, size_t size) {
+    char path[4200];
+    if (entry_path(dirfd, name, path, sizeof path) < 0) return -1;
+    return llistxattr(path, list, size);
+}
+
+int mdl_mknodat(int dirfd, const char *name, mode_t mode, unsigned int major, unsigned int minor) {
+    return mknodat(dirfd, name, mode, makedev(major, minor));
+}
+unsigned int mdl_major(dev_t dev) { return major(dev); }
+unsigned int mdl_minor(dev_t dev) { return minor(dev); }

@@ -1,0 +1,81 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CShim
+
+/// A layer read from a stream into a staging directory: its blob copied byte for byte, its
+/// tar unpacked into `diff/`, both digests known. Nothing is in the store until `publish`.
+public struct StagedLayer {
+    public let dir: String
+    public var blobFile: String { dir + "/blob" }
+    public var diffDir: String { dir + "/diff" }
+    public let kind: Int32
+    public let blob: Digest
+    public let diffID: Digest
+    public let blobSize: UInt64
+    public let tarSize: UInt64
+    public let size: UInt64
+
+    public var mediaType: String {
+        switch kind {
+        case Int32(MDL_KIND_GZIP): return MediaType.ociLayerGzip
+        case Int32(MDL_KIND_ZSTD): return MediaType.ociLayerZstd
+        default: return MediaType.ociLayer
+        }
+    }
+
+    /// Reads a layer from `stream` into `dir` (created here). `what` names it in errors.
+    /// Returns nil, having read nothing past the first bytes, when the stream is not a
+    /// layer (JSON, say): the caller reads it as data.
+    public static func stage(_ stream: OpaquePointer, into dir: String, what: String) throws -> StagedLayer? {
+        let kind = mdl_stream_kind(stream)
+        guard kind >= 0 else { throw EngineError("\(what): \(String(cString: mdl_stream_error(stream)))") }
+        guard kind == MDL_KIND_TAR || kind == MDL_KIND_GZIP || kind == MDL_KIND_ZSTD else { return nil }
+        guard mkdir(dir, 0o700) == 0, mkdir(dir + "/diff", 0o755) == 0 else { throw EngineError.system("mkdir \(dir)") }
+        let blobFd = open(dir + "/blob", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard blobFd >= 0 else { throw EngineError.system("create \(dir)/blob") }
+        defer { close(blobFd) }
+        guard mdl_stream_copy_to(stream, blobFd) == 0, let tar = mdl_stream_tar(stream) else {
+            throw EngineError("\(what): \(String(cString: mdl_stream_error(stream)))")
+        }
+        let size: UInt64
+        do {
+            size = try LayerUnpacker.unpack(tar, into: dir + "/diff", what: what)
+        } catch {
+            // A stream error (truncation, corruption) is the cause; say that rather than
+            // libarchive's echo of it.
+            let streamError = String(cString: mdl_stream_error(stream))
+            if streamError != "unknown error" { throw EngineError("\(what): \(streamError)") }
+            throw error
+        }
+        var rawHex = [CChar](repeating: 0, count: 65), plainHex = [CChar](repeating: 0, count: 65)
+        var rawSize: UInt64 = 0, plainSize: UInt64 = 0
+        guard mdl_stream_finish(stream, &rawHex, &plainHex, &rawSize, &plainSize) == 0 else {
+            throw EngineError("\(what): \(String(cString: mdl_stream_error(stream)))")
+        }
+        return StagedLayer(dir: dir, kind: kind, blob: Digest(hex: String(cString: rawHex)),
+                           diffID: Digest(hex: String(cString: plainHex)), blobSize: rawSize,
+                           tarSize: plainSize, size: size)
+    }
+
+    /// Moves the blob and the unpacked tree into the store (with the store lock held).
+    /// A layer already there is kept and this copy dropped.
+    public func publish(to store: Store, comment: String = "", keep: Bool = false) throws -> Layer {
+        if store.layers.has(diffID) {
+            var existing = try store.layers.get(diffID)
+            if keep && !existing.keep {
+                existing.keep = true
+                if !comment.isEmpty { existing.comment = comment }
+                try store.layers.update(existing)
+            }
+            // Keep this blob too: the manifest that came with it names it.
+            try store.blobs.adopt(file: blobFile, as: blob)
+            return existing
+        }
+        try store.blobs.adopt(file: blobFile, as: blob)
+        let layer = Layer(diffID: diffID, blob: blob, mediaType: mediaType, blobSize: blobSize,
+                          tarSize: tarSize, size: size, created: Clock.now(), comment: comment, keep: keep)
+        try store.layers.publish(staged: dir, layer: layer)
+        return layer
+    }
+}

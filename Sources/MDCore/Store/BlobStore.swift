@@ -1,0 +1,39 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Content-addressed blobs: `<dir>/<hex>`, written once, never changed.
+public struct BlobStore {
+    public let dir: String
+
+    public func path(_ d: Digest) -> String { dir + "/" + d.hex }
+
+    public func has(_ d: Digest) -> Bool { FileSystem.exists(path(d)) }
+
+    public func read(_ d: Digest) throws -> [UInt8] {
+        guard has(d) else { throw EngineError("blob \(d) is missing from the store") }
+        return try FileSystem.readFile(path(d))
+    }
+
+    /// Stores bytes (digest computed here). Idempotent.
+    @discardableResult
+    public func put(_ bytes: [UInt8]) throws -> Digest {
+        let d = Digest.of(bytes)
+        if !has(d) { try FileSystem.writeAtomically(path(d), bytes) }
+        return d
+    }
+
+    /// Moves a fully written, verified file into the store under its digest.
+    public func adopt(file: String, as d: Digest) throws {
+        if has(d) { unlink(file); return }
+        let fd = open(file, O_RDONLY | O_CLOEXEC)
+        if fd >= 0 { fsync(fd); close(fd) }
+        guard rename(file, path(d)) == 0 else { throw EngineError.system("store blob \(d)") }
+    }
+
+    public func list() -> [Digest] {
+        FileSystem.list(dir).filter(Digest.isHex).map { Digest(hex: $0) }
+    }
+
+    public func remove(_ d: Digest) { unlink(path(d)) }
+}

@@ -1,0 +1,190 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CShim
+
+/// Small POSIX helpers. Paths here are the engine's own (the store, a state root); paths
+/// inside a rootfs or a layer go through `RootedDirectory` instead.
+public enum FileSystem {
+    public static func exists(_ path: String) -> Bool {
+        var st = stat()
+        return lstat(path, &st) == 0
+    }
+
+    public static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// mkdir -p.
+    public static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws {
+        if isDirectory(path) { return }
+        var prefix = path.hasPrefix("/") ? "" : "."
+        for part in path.split(separator: "/") {
+            prefix += "/" + part
+            if mkdir(prefix, mode) != 0 && errno != EEXIST { throw EngineError.system("mkdir \(prefix)") }
+        }
+    }
+
+    public static func readFile(_ path: String) throws -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw EngineError.system("open \(path)") }
+        defer { close(fd) }
+        return try readAll(fd, what: path)
+    }
+
+    public static func readAll(_ fd: Int32, what: String) throws -> [UInt8] {
+        var data: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 { if errno == EINTR { continue }; throw EngineError.system("read \(what)") }
+            if n == 0 { return data }
+            data.append(contentsOf: chunk[0..<n])
+        }
+    }
+
+    public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, what: String) throws {
+        var off = 0
+        while off < bytes.count {
+            let n = write(fd, bytes.baseAddress! + off, bytes.count - off)
+            if n < 0 { if errno == EINTR { continue }; throw EngineError.system("write \(what)") }
+            off += n
+        }
+    }
+
+    /// Writes a file so that readers see the old content or the new, never a part: a
+    /// temporary file in the same directory, fsync'd, renamed over the target.
+    public static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws {
+        let tmp = path + ".tmp-\(getpid())"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw EngineError.system("create \(tmp)") }
+        do {
+            try bytes.withUnsafeBytes { try writeAll(fd, $0, what: tmp) }
+            guard fsync(fd) == 0 else { throw EngineError.system("fsync \(tmp)") }
+            close(fd)
+        } catch {
+            close(fd)
+            unlink(tmp)
+            throw error
+        }
+        guard rename(tmp, path) == 0 else {
+            let e = EngineError.system("rename \(tmp)")
+            unlink(tmp)
+            throw e
+        }
+        syncDirectory(of: path)
+    }
+
+    public static func syncDirectory(of path: String) {
+        var dir = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
+        if dir.isEmpty { dir = path.hasPrefix("/") ? "/" : "." }
+        let fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd >= 0 { fsync(fd); close(fd) }
+    }
+
+    /// rm -rf that never follows a symlink: the tree is walked through directory fds.
+    public static func removeTree(_ path: String) throws {
+        var st = stat()
+        guard lstat(path, &st) == 0 else {
+            if errno == ENOENT { return }
+            throw EngineError.system("stat \(path)")
+        }
+        if (st.st_mode & S_IFMT) != S_IFDIR {
+            guard unlink(path) == 0 || errno == ENOENT else { throw EngineError.system("remove \(path)") }
+            return
+        }
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { throw EngineError.system("open \(path)") }
+        try removeContents(fd, path: path)
+        close(fd)
+        guard rmdir(path) == 0 || errno == ENOENT else { throw EngineError.system("remove \(path)") }
+    }
+
+    /// Removes everything inside the directory fd (not the directory itself). Takes no ownership of fd.
+    static func removeContents(_ fd: Int32, path: String) throws {
+        for (name, isDir) in try entries(fd, path: path) {
+            if isDir {
+                let child = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                if child >= 0 {
+                    defer { close(child) }
+                    try removeContents(child, path: path + "/" + name)
+                }
+                guard unlinkat(fd, name, AT_REMOVEDIR) == 0 || errno == ENOENT else {
+                    throw EngineError.system("remove \(path)/\(name)")
+                }
+            } else {
+                guard unlinkat(fd, name, 0) == 0 || errno == ENOENT else {
+                    throw EngineError.system("remove \(path)/\(name)")
+                }
+            }
+        }
+    }
+
+    /// The names in a directory fd (sorted), with whether each is a directory (not followed).
+    public static func entries(_ fd: Int32, path: String) throws -> [(name: String, isDirectory: Bool)] {
+        let dupfd = dup(fd)
+        guard dupfd >= 0, let dir = fdopendir(dupfd) else { throw EngineError.system("read directory \(path)") }
+        defer { closedir(dir) }
+        rewinddir(dir)
+        var out: [(String, Bool)] = []
+        while let e = readdir(dir) {
+            let name = withUnsafeBytes(of: e.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            if name == "." || name == ".." { continue }
+            var isDir = e.pointee.d_type == UInt8(DT_DIR)
+            if e.pointee.d_type == UInt8(DT_UNKNOWN) {
+                var st = stat()
+                isDir = fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+            }
+            out.append((name, isDir))
+        }
+        return out.sorted { $0.0 < $1.0 }
+    }
+
+    public static func list(_ path: String) -> [String] {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return [] }
+        defer { close(fd) }
+        return ((try? entries(fd, path: path)) ?? []).map(\.name)
+    }
+
+    /// Disk usage of a tree in bytes (allocated blocks are not counted: apparent sizes).
+    public static func treeSize(_ path: String) -> UInt64 {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return 0 }
+        var total = UInt64(st.st_size)
+        if (st.st_mode & S_IFMT) == S_IFDIR {
+            total = 0
+            for name in list(path) { total += treeSize(path + "/" + name) }
+        }
+        return total
+    }
+}
+
+/// An exclusive `flock` on a file, released on `unlock()` or when the process dies.
+public final class FileLock {
+    let fd: Int32
+
+    public init(path: String, shared: Bool = false) throws {
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw EngineError.system("open lock \(path)") }
+        while flock(fd, shared ? LOCK_SH : LOCK_EX) != 0 {
+            if errno == EINTR { continue }
+            let e = EngineError.system("lock \(path)")
+            close(fd)
+            throw e
+        }
+    }
+
+    /// Takes the lock only if nobody holds it; nil otherwise.
+    public static func attempt(path: String) -> FileLock? {
+        let fd = open(path, O_RDWR | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 { close(fd); return nil }
+        return FileLock(fd: fd)
+    }
+
+    private init(fd: Int32) { self.fd = fd }
+
+    deinit { close(fd) }
+}

@@ -1,0 +1,64 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import MDCore
+
+/// `md.fs`: host file operations Lua's standard library lacks, for scripts that prepare
+/// files (image bootstrap, builds). Host paths only; never paths inside a container.
+enum FSBinding {
+    static func module(_ vm: LuaVM) -> LuaValue {
+        .record([
+            "mkdir": vm.function("md.fs.mkdir") { args in
+                try FileSystem.makeDirectories(try args.string(1), mode: mode_t(try args.optionalInteger(2) ?? 0o755))
+                return []
+            },
+            "write": vm.function("md.fs.write") { args in
+                let path = try args.string(1)
+                let bytes = try args.bytes(2)
+                let mode = mode_t(try args.optionalInteger(3) ?? 0o644)
+                try FileSystem.writeAtomically(path, bytes, mode: mode)
+                chmod(path, mode)
+                return []
+            },
+            "read": vm.function("md.fs.read") { args in [.string(try FileSystem.readFile(try args.string(1)))] },
+            "symlink": vm.function("md.fs.symlink") { args in
+                let (target, path) = (try args.string(1), try args.string(2))
+                guard symlink(target, path) == 0 else { throw EngineError.system("symlink \(path)") }
+                return []
+            },
+            "link": vm.function("md.fs.link") { args in
+                let (target, path) = (try args.string(1), try args.string(2))
+                guard link(target, path) == 0 else { throw EngineError.system("link \(path)") }
+                return []
+            },
+            "copy": vm.function("md.fs.copy") { args in
+                let (src, dst) = (try args.string(1), try args.string(2))
+                var st = stat()
+                guard stat(src, &st) == 0 else { throw EngineError.system("stat \(src)") }
+                try FileSystem.writeAtomically(dst, try FileSystem.readFile(src), mode: st.st_mode & 0o7777)
+                chmod(dst, st.st_mode & 0o7777)
+                return []
+            },
+            "exists": vm.function("md.fs.exists") { args in [.boolean(FileSystem.exists(try args.string(1)))] },
+            "isdir": vm.function("md.fs.isdir") { args in [.boolean(FileSystem.isDirectory(try args.string(1)))] },
+            "remove": vm.function("md.fs.remove") { args in
+                try FileSystem.removeTree(try args.string(1))
+                return []
+            },
+            "tempdir": vm.function("md.fs.tempdir") { args in
+                var template = Array(((try args.optionalString(1)) ?? "/tmp/mdlua-").utf8CString)
+                template.removeLast()
+                template += Array("XXXXXX".utf8CString)
+                guard let p = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
+                    throw EngineError.system("mkdtemp")
+                }
+                return [.str(String(cString: p))]
+            },
+            "chmod": vm.function("md.fs.chmod") { args in
+                let path = try args.string(1)
+                guard chmod(path, mode_t(try args.integer(2))) == 0 else { throw EngineError.system("chmod \(path)") }
+                return []
+            },
+        ])
+    }
+}

@@ -1,0 +1,58 @@
+local md = require "mdlua"
+local format = require "mdlua.format"
+
+return {
+  summary = "List images",
+  usage = "mdlua images [OPTIONS] [REFERENCE]",
+  flags = {
+    { name = "all", short = "a", type = "bool", help = "Show all images (default hides intermediate images)" },
+    { name = "quiet", short = "q", type = "bool", help = "Only show image IDs" },
+    { name = "digests", type = "bool", help = "Show digests" },
+    { name = "no-trunc", type = "bool", help = "Don't truncate output" },
+    { name = "format", type = "string", metavar = "TEMPLATE", help = "Format output with a Go-like template" },
+  },
+  run = function(o, args)
+    local rows, seen = {}, {}
+    for _, img in ipairs(md.image.list()) do
+      local id = o["no-trunc"] and img.id or img:short_id()
+      local names = #img.names > 0 and img.names or { false }
+      for _, n in ipairs(names) do
+        local repo, tag = "<none>", "<none>"
+        if n then repo, tag = md.image.familiar(n) end
+        local match = not args[1] or repo == args[1] or (repo .. ":" .. tag) == args[1]
+          or (n and n == args[1])
+        if match then
+          rows[#rows + 1] = { repo = repo, tag = tag, id = id, digest = img.manifest, created = img.created,
+                              size = img.size, image = img }
+        end
+      end
+    end
+    if o.quiet then
+      for _, r in ipairs(rows) do
+        if not seen[r.id] then seen[r.id] = true; print(r.id) end
+      end
+      return 0
+    end
+    if o.format then
+      for _, r in ipairs(rows) do
+        print(format.template(o.format, { Repository = r.repo, Tag = r.tag, ID = r.id, Digest = r.digest,
+          CreatedSince = format.ago(r.created), CreatedAt = r.created, Size = format.size(r.size) }))
+      end
+      return 0
+    end
+    local header = { "REPOSITORY", "TAG" }
+    if o.digests then header[#header + 1] = "DIGEST" end
+    for _, h in ipairs { "IMAGE ID", "CREATED", "SIZE" } do header[#header + 1] = h end
+    local out = {}
+    for _, r in ipairs(rows) do
+      local row = { r.repo, r.tag }
+      if o.digests then row[#row + 1] = r.digest end
+      row[#row + 1] = r.id
+      row[#row + 1] = format.ago(r.created)
+      row[#row + 1] = format.size(r.size)
+      out[#out + 1] = row
+    end
+    format.table(header, out)
+    return 0
+  end,
+}

@@ -1,0 +1,175 @@
+-- md.image: images as Lua objects, over the store binding (md._store).
+--   md.image.list()            every image
+--   md.image.get(ref)          by name, name@digest, ID or unique ID prefix (error if none)
+--   md.image.load(path)        from a docker or OCI archive, or an OCI layout directory
+--   md.image.save{images=..., output=path, format="docker"|"oci"}
+--   md.image.import(path, {name=, changes={}, message=})
+--   md.image.assemble(name, {layer ids}, {changes={}, config={}})
+--   md.image.prune{all=false}
+-- Image objects: img.id, img.names, img.layers, img.size, img.created, and methods
+-- img:tag(name), img:config(), img:history(), img:inspect(), img:rm{force=}.
+local md = require "mdlua"
+local json = require "mdlua.json"
+local changes = require "mdlua.changes"
+
+local M = {}
+local store = md._store
+
+local function root() return md.config and md.config.root or os.getenv("MDLUA_ROOT") or "/var/lib/mdlua" end
+
+-- "docker.io/library/busybox:latest" -> "busybox", "latest"
+function M.familiar(name)
+  local n = name:gsub("^docker%.io/library/([^/]+)$", "%1"):gsub("^docker%.io/library/([^/:]+:)", "%1")
+  n = n:gsub("^docker%.io/", "")
+  local repo, tag = n:match("^(.*):([%w_][%w_.%-]*)$")
+  return repo or n, tag or "latest"
+end
+
+local Image = {}
+Image.__index = Image
+Image.__name = "mdlua.image"
+
+function Image:__tostring()
+  local name = self.names[1] and table.concat({ M.familiar(self.names[1]) }, ":") or "<none>"
+  local repo, tag = M.familiar(self.names[1] or "")
+  if self.names[1] then name = repo .. ":" .. tag end
+  return ("image %s (%s)"):format(self.id:sub(8, 19), name)
+end
+
+local function wrap(record) return setmetatable(record, Image) end
+
+function Image:short_id() return self.id:sub(8, 19) end
+
+function Image:tag(name)
+  local r = store.tag(root(), self.id, name)
+  self.names = r.names
+  return self
+end
+
+function Image:config()
+  if not self._config then self._config = json.decode(store.blob(root(), self.id)) end
+  return self._config
+end
+
+function Image:manifest()
+  return json.decode(store.blob(root(), self.manifest))
+end
+
+-- The build history, newest first as `docker history` shows it, with each entry's layer size.
+function Image:history()
+  local cfg = self:config()
+  local sizes = {}
+  for i, id in ipairs(self.layers) do sizes[i] = store.layer(root(), id).size end
+  local entries, layer = {}, 0
+  for _, h in ipairs(cfg.history or {}) do
+    local size = 0
+    if not h.empty_layer then
+      layer = layer + 1
+      size = sizes[layer] or 0
+    end
+    table.insert(entries, 1, { created = h.created, created_by = h.created_by or "", comment = h.comment or "",
+                                size = size, empty_layer = h.empty_layer == true })
+  end
+  if #entries == 0 then
+    for i = #self.layers, 1, -1 do
+      entries[#entries + 1] = { created = cfg.created, created_by = "", comment = "", size = sizes[i], empty_layer = false }
+    end
+  end
+  return entries
+end
+
+-- Docker's `image inspect` document.
+function Image:inspect()
+  local cfg = self:config()
+  local tags, digests = json.array(), json.array()
+  for _, n in ipairs(self.names) do
+    local repo, tag = M.familiar(n)
+    tags[#tags + 1] = repo .. ":" .. tag
+  end
+  return {
+    Id = self.id,
+    RepoTags = tags,
+    RepoDigests = digests,
+    Parent = "",
+    Comment = (cfg.history and #cfg.history > 0 and cfg.history[#cfg.history].comment) or "",
+    Created = cfg.created or json.null,
+    Author = cfg.author or "",
+    Config = cfg.config or {},
+    Architecture = cfg.architecture or "",
+    Os = cfg.os or "",
+    Size = self.size,
+    RootFS = { Type = "layers", Layers = json.array({ table.unpack(self.layers) }) },
+    Metadata = { LastTagTime = self.added },
+    ManifestDigest = self.manifest,
+  }
+end
+
+function Image:rm(opts)
+  return store.remove(root(), self.id, opts and opts.force)
+end
+
+function M.list()
+  local out = {}
+  for i, r in ipairs(store.images(root())) do out[i] = wrap(r) end
+  return out
+end
+
+function M.get(ref)
+  if type(ref) ~= "string" then error("md.image.get: expected an image reference (string), got " .. type(ref), 2) end
+  return wrap(store.image(root(), ref))
+end
+
+function M.load(path)
+  local out = {}
+  for i, r in ipairs(store.load(root(), path)) do out[i] = wrap(r) end
+  return out
+end
+
+function M.save(opts)
+  local refs = opts.images or { opts.image }
+  store.save(root(), refs, opts.output, opts.format or "docker")
+end
+
+function M.remove(ref, opts) return store.remove(root(), ref, opts and opts.force) end
+
+function M.prune(opts)
+  local out = {}
+  for i, r in ipairs(store.prune(root(), opts and opts.all)) do out[i] = wrap(r) end
+  return out
+end
+
+-- A config for a new image: defaults, then opts.config (a table merged into `config`),
+-- then opts.changes (checked before anything is written); one history entry per layer.
+local function new_config(opts, history)
+  local c = { Env = json.array { "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" } }
+  for k, v in pairs(opts.config or {}) do c[k] = v end
+  changes.apply(c, opts.changes)
+  return json.encode { config = c, history = json.array(history) }
+end
+
+local function now() return os.date("!%Y-%m-%dT%H:%M:%SZ") end
+
+function M.assemble(name, layer_ids, opts)
+  opts = opts or {}
+  local history, ids = {}, {}
+  for i, id in ipairs(layer_ids) do
+    local l = store.layer(root(), id)
+    ids[i] = l.id
+    history[i] = { created = l.created, created_by = "mdlua layer create (" .. l.id:sub(8, 19) .. ")",
+                   comment = l.comment ~= "" and l.comment or nil }
+  end
+  return wrap(store.assemble(root(), ids, new_config(opts, history), name and { name } or {}))
+end
+
+function M.import(path, opts)
+  opts = opts or {}
+  local history = { { created = now(), created_by = "mdlua import " .. path,
+                      comment = opts.message ~= "" and opts.message or nil } }
+  return wrap(store.import(root(), path, new_config(opts, history), opts.name and { opts.name } or {}))
+end
+
+-- Mounts an image's overlay rootfs under dir (dir/upper, dir/work, dir/merged).
+function M.mount(ref, dir) return store.mount(root(), ref, dir) end
+function M.unmount(merged) return store.unmount(merged) end
+
+return M

@@ -1,0 +1,34 @@
+-- md.layer: layers made from host directories, and what the store holds.
+--   md.layer.create(dir, comment)  archive a directory into a layer; returns it
+--   md.layer.list(), md.layer.get(id), md.layer.rm(id), md.layer.path(id)
+local md = require "mdlua"
+
+local M = {}
+local store = md._store
+
+local function root() return md.config and md.config.root or os.getenv("MDLUA_ROOT") or "/var/lib/mdlua" end
+
+local Layer = {}
+Layer.__index = Layer
+Layer.__name = "mdlua.layer"
+function Layer:__tostring()
+  return ("layer %s (%d bytes%s)"):format(self.id:sub(8, 19), self.size,
+    self.comment ~= "" and (", " .. self.comment) or "")
+end
+local function wrap(l) return setmetatable(l, Layer) end
+
+function M.create(dir, comment)
+  if type(dir) ~= "string" then error("md.layer.create: expected a directory path", 2) end
+  return wrap(store.layer_create(root(), dir, comment))
+end
+function M.list()
+  local out = {}
+  for i, l in ipairs(store.layers(root())) do out[i] = wrap(l) end
+  return out
+end
+function M.get(id) return wrap(store.layer(root(), id)) end
+function M.rm(id) return wrap(store.layer_remove(root(), id)) end
+function M.path(id) return store.layer_path(root(), id) end
+function M.import(path) return wrap(store.layer_import(root(), path)) end
+
+return M
