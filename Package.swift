@@ -32,7 +32,7 @@ let package = Package(
 
         .executableTarget(name: "mdlua", dependencies: ["MDLua", "MDStdlib"]),
 
-        .testTarget(name: "MDCoreTests", dependencies: ["MDCore"]),
+        .testTarget(name: "MDCoreTests", dependencies: ["MDCore", "CShim"]),
         .testTarget(name: "MDLuaTests", dependencies: ["MDLua", "MDStdlib"]),
         .testTarget(name: "CLITests"),
     ],

@@ -7,6 +7,10 @@ packages=(
   pkg-config
   liblua5.4-dev      # the embedded Lua VM
   libedit-dev        # REPL line editing and history
+  libarchive-dev     # reading layer and image tars
+  nettle-dev         # SHA-256
+  zlib1g-dev         # gzip layers
+  libzstd-dev        # zstd layers
   lua5.4             # the benchmark's baseline
   hyperfine          # the benchmark's timer
   time               # the benchmark's peak-RSS meter (GNU time)

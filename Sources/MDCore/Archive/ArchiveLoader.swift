@@ -122,13 +122,8 @@ public struct ArchiveLoader {
 
     /// A symlink's target relative to the directory holding it.
     static func resolve(_ target: String, from link: String) -> String {
-        var parts = target.hasPrefix("/") ? [] : link.split(separator: "/").dropLast().map(String.init)
-        for p in target.split(separator: "/") {
-            if p == "." { continue }
-            if p == ".." { if !parts.isEmpty { parts.removeLast() }; continue }
-            parts.append(String(p))
-        }
-        return parts.joined(separator: "/")
+        RootedDirectory.resolve(target, from: link.split(separator: "/").dropLast().map(String.init))
+            .joined(separator: "/")
     }
 
     func lookup(_ name: String) -> Entry? {

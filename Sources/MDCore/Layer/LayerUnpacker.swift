@@ -108,12 +108,7 @@ public struct LayerUnpacker {
                 guard rc == ARCHIVE_OK || rc == ARCHIVE_WARN else {
                     throw EngineError("\(what): \(raw): \(String(cString: archive_error_string(a)))")
                 }
-                var done = 0
-                while done < len {
-                    let n = pwrite(fd, buf! + done, len - done, off_t(offset) + off_t(done))
-                    if n < 0 { if errno == EINTR { continue }; throw EngineError.system("\(what): write \(raw)") }
-                    done += n
-                }
+                try writeSparse(fd, UnsafeRawBufferPointer(start: buf, count: len), at: offset, raw: raw)
             }
             // Sparse files: the holes are never written; the size is set at the end.
             guard ftruncate(fd, off_t(size)) == 0 else { throw EngineError.system("\(what): truncate \(raw)") }
@@ -162,6 +157,34 @@ public struct LayerUnpacker {
         default:
             throw fail(raw, "unsupported file type \(String(type, radix: 8))")
         }
+    }
+
+    /// Writes a block, leaving holes where whole pages are zero: a sparse file stays sparse
+    /// even when the tar stored its zeros (the final ftruncate sets the size).
+    func writeSparse(_ fd: Int32, _ data: UnsafeRawBufferPointer, at offset: Int64, raw: String) throws {
+        let page = 4096
+        var start = 0
+        while start < data.count {
+            // The next chunk ends on a page boundary of the file.
+            let end = min(data.count, start + page - Int((offset + Int64(start)) % Int64(page)))
+            let chunk = UnsafeRawBufferPointer(rebasing: data[start..<end])
+            if end - start < page || !LayerUnpacker.isZero(chunk) {
+                var done = 0
+                while done < chunk.count {
+                    let n = pwrite(fd, chunk.baseAddress! + done, chunk.count - done, off_t(offset) + off_t(start + done))
+                    if n < 0 { if errno == EINTR { continue }; throw EngineError.system("\(what): write \(raw)") }
+                    done += n
+                }
+            }
+            start = end
+        }
+    }
+
+    static func isZero(_ b: UnsafeRawBufferPointer) -> Bool {
+        let words = b.count / 8
+        for i in 0..<words where b.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self) != 0 { return false }
+        for i in (words * 8)..<b.count where b[i] != 0 { return false }
+        return true
     }
 
     /// Owner, then mode (chown clears set-id bits), then xattrs.

@@ -39,22 +39,34 @@ public final class RootedDirectory {
     }
 
     /// Opens the directory `components`, creating missing ones (mode 0755, root-owned) on
-    /// the way. Returns an fd the caller closes.
+    /// the way. A symlink on the way is followed as the kernel would inside the root (a
+    /// missing target directory is created there, inside). Returns an fd the caller closes.
     public func openDirectory(_ components: [String], create: Bool) throws -> Int32 {
+        try openDirectory(components, create: create, hops: 0)
+    }
+
+    private func openDirectory(_ components: [String], create: Bool, hops: Int) throws -> Int32 {
         let fd = open(components, flags: O_RDONLY | O_DIRECTORY)
         if fd >= 0 || !create || errno != ENOENT {
             guard fd >= 0 else { throw EngineError.system("open \(display(components))") }
             return fd
         }
+        guard hops < 40 else { throw EngineError("open \(display(components)): too many levels of symbolic links") }
         var current = dup(self.fd)
         for i in 0..<components.count {
             let prefix = Array(components[0...i])
             var next = open(prefix, flags: O_RDONLY | O_DIRECTORY)
             if next < 0 && errno == ENOENT {
-                if mkdirat(current, components[i], 0o755) != 0 && errno != EEXIST {
-                    let e = EngineError.system("mkdir \(display(prefix))")
+                if mkdirat(current, components[i], 0o755) != 0 {
+                    guard errno == EEXIST, let target = readLink(current, components[i]) else {
+                        let e = EngineError.system("mkdir \(display(prefix))")
+                        close(current)
+                        throw e
+                    }
+                    // A dangling symlink: continue at its target, resolved lexically in the root.
                     close(current)
-                    throw e
+                    let resolved = RootedDirectory.resolve(target, from: Array(components[0..<i]))
+                    return try openDirectory(resolved + components[(i + 1)...], create: true, hops: hops + 1)
                 }
                 next = open(prefix, flags: O_RDONLY | O_DIRECTORY)
             }
@@ -63,6 +75,25 @@ public final class RootedDirectory {
             current = next
         }
         return current
+    }
+
+    func readLink(_ dirfd: Int32, _ name: String) -> String? {
+        var buf = [CChar](repeating: 0, count: 4097)
+        let n = readlinkat(dirfd, name, &buf, 4096)
+        guard n >= 0 else { return nil }
+        return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// A symlink target as components of the root: absolute from the root, relative from
+    /// the link's directory; `..` stops at the root, as RESOLVE_IN_ROOT does.
+    static func resolve(_ target: String, from base: [String]) -> [String] {
+        var parts = target.hasPrefix("/") ? [] : base
+        for p in target.split(separator: "/") {
+            if p == "." { continue }
+            if p == ".." { if !parts.isEmpty { parts.removeLast() }; continue }
+            parts.append(String(p))
+        }
+        return parts
     }
 
     func display(_ components: [String]) -> String { "/" + components.joined(separator: "/") }
