@@ -17,13 +17,17 @@ MDLUA = os.environ.get("MDLUA_BIN") or "mdlua"
 RUNS = int(os.environ.get("BENCH_RUNS", "200"))
 
 
-def wall_ms(argv, runs=RUNS):
-    """Median wall time in milliseconds."""
+def wall_ms(argv, runs=RUNS, prepare=None, warmup=10):
+    """Median wall time in milliseconds. `argv` is a list (run directly) or a shell string."""
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
-        cmd = " ".join(shlex_quote(a) for a in argv)
-        subprocess.run(["hyperfine", "-N", "--warmup", "10", "--runs", str(runs),
-                        "--export-json", out.name, cmd],
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if isinstance(argv, str):
+            cmd = ["hyperfine", argv]
+        else:
+            cmd = ["hyperfine", "-N", " ".join(shlex_quote(a) for a in argv)]
+        cmd += ["--warmup", str(warmup), "--runs", str(runs), "--export-json", out.name]
+        if prepare:
+            cmd += ["--prepare", prepare]
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         data = json.load(open(out.name))
     return data["results"][0]["median"] * 1000
 
@@ -52,16 +56,16 @@ def available(argv):
 rows = []
 
 
-def row(case, mine, peer=None, rss=True):
+def row(case, mine, peer=None, rss=True, runs=RUNS, prepare=None, peer_prepare=None, peer_name=None, warmup=10):
     """One line: mdlua's command against a peer's (or alone)."""
-    r = {"case": case, "mine_ms": wall_ms(mine), "peer": None}
-    if rss:
-        r["mine_rss"] = peak_rss_mib(mine)
-    if peer and available(peer):
-        r["peer"] = " ".join(shlex_quote(a) for a in peer)
-        r["peer_ms"] = wall_ms(peer)
-        if rss:
-            r["peer_rss"] = peak_rss_mib(peer)
+    r = {"case": case, "mine_ms": wall_ms(mine, runs, prepare, warmup), "peer": None}
+    if rss and not isinstance(mine, str):
+        r["mine_rss"] = peak_rss_mib(mine, runs=min(runs, 20))
+    if peer and (isinstance(peer, str) or available(peer)):
+        r["peer"] = peer_name or (peer if isinstance(peer, str) else " ".join(shlex_quote(a) for a in peer))
+        r["peer_ms"] = wall_ms(peer, runs, peer_prepare, warmup)
+        if rss and not isinstance(peer, str):
+            r["peer_rss"] = peak_rss_mib(peer, runs=min(runs, 20))
     elif peer:
         r["peer"] = " ".join(peer) + " (not installed)"
     rows.append(r)
@@ -71,6 +75,90 @@ def bench_binary():
     row("`mdlua -e ''` vs `lua5.4 -e ''`", [MDLUA, "-e", ""], ["lua5.4", "-e", ""])
     row("`mdlua help`", [MDLUA, "help"], ["lua5.4", "-e", ""])
     row("`mdlua --version`", [MDLUA, "--version"])
+
+
+CACHE = os.environ.get("BENCH_CACHE", "/var/tmp/mdlua-bench")
+WORK = tempfile.mkdtemp(prefix="mdlua-bench-")
+PODMAN = ["podman", "--storage-driver", "overlay", "--events-backend", "file", "--cgroup-manager", "cgroupfs"]
+
+
+def md(*args, root):
+    subprocess.run([MDLUA, "--root", root, *args], check=True, stdout=subprocess.DEVNULL)
+
+
+def debian_archive():
+    """A docker archive of a debootstrap'd Debian (~100-200 MB), made once and cached."""
+    archive = os.path.join(CACHE, "debian.tar")
+    if not os.path.exists(archive):
+        os.makedirs(CACHE, exist_ok=True)
+        root = os.path.join(CACHE, "root")
+        md("image", "bootstrap", "debian", "bench-debian:1", root=root)
+        md("save", "-o", archive, "bench-debian:1", root=root)
+    return archive
+
+
+def bench_images():
+    archive = debian_archive()
+    size_mb = os.path.getsize(archive) / 1e6
+    root = os.path.join(WORK, "load-root")
+    proot = os.path.join(WORK, "podman")
+    floor_dir = os.path.join(WORK, "floor")
+    q = shlex_quote
+    # load: into an empty store each run.
+    row(f"`mdlua load` of a {size_mb:.0f} MB docker archive (empty store)",
+        [MDLUA, "--root", root, "load", "-q", "-i", archive], rss=True, runs=5, warmup=1,
+        prepare=f"rm -rf {q(root)}",
+        peer=" ".join(PODMAN) + f" --root {q(proot)}/root --runroot {q(proot)}/run load -q -i {q(archive)}",
+        peer_name="podman load", peer_prepare=f"{' '.join(PODMAN)} --root {q(proot)}/root --runroot {q(proot)}/run system reset -f >/dev/null 2>&1; rm -rf {q(proot)}")
+    row(f"`mdlua load` vs the floor (`tar -x` + `sha256sum` of the same bytes)",
+        [MDLUA, "--root", root, "load", "-q", "-i", archive], rss=False, runs=5, warmup=1,
+        prepare=f"rm -rf {q(root)}",
+        peer=f"mkdir -p {q(floor_dir)} && tar -xf {q(archive)} -C {q(floor_dir)} && sha256sum {q(archive)} >/dev/null",
+        peer_name="tar -x + sha256sum", peer_prepare=f"rm -rf {q(floor_dir)}")
+    # save: from a store holding the image.
+    md("load", "-q", "-i", archive, root=root)
+    subprocess.run(PODMAN + ["--root", proot + "/root", "--runroot", proot + "/run", "load", "-q", "-i", archive],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    out = os.path.join(WORK, "saved.tar")
+    row("`mdlua save` (docker format)", [MDLUA, "--root", root, "save", "-o", out, "bench-debian:1"], runs=5, warmup=1,
+        peer=PODMAN + ["--root", proot + "/root", "--runroot", proot + "/run", "save", "-q", "-o", out + ".p",
+                       "bench-debian:1"], prepare=f"rm -f {q(out)}", peer_prepare=f"rm -f {q(out)}.p")
+    # layer create: the unpacked Debian tree.
+    tree = subprocess.run([MDLUA, "--root", root, "-e", "print(md.layer.path(md.image.get('bench-debian:1').layers[1]))"],
+                          check=True, capture_output=True, text=True).stdout.strip()
+    lroot = os.path.join(WORK, "layer-root")
+    row("`mdlua layer create` of the Debian tree", [MDLUA, "--root", lroot, "layer", "create", tree], runs=5, warmup=1,
+        prepare=f"rm -rf {q(lroot)}", peer=f"tar -C {q(tree)} -cf - . | sha256sum >/dev/null",
+        peer_name="tar -c | sha256sum")
+    # overlay preparation, in process: mount + unmount of a 5-layer image.
+    five = os.path.join(WORK, "five")
+    script = os.path.join(WORK, "overlay.lua")
+    with open(script, "w") as f:
+        f.write("""
+local root = ...
+local ids = {}
+for i = 1, 5 do
+  local d = md.fs.tempdir("/tmp/mdlua-bench-layer-")
+  md.fs.write(d .. "/f" .. i, tostring(i))
+  ids[i] = md.layer.create(d, "bench").id
+  md.fs.remove(d)
+end
+md.image.assemble("five:1", ids)
+local dir = md.fs.tempdir("/tmp/mdlua-bench-ovl-")
+local samples = {}
+for i = 1, 200 do
+  local t0 = md.sys.monotonic()
+  local merged = md.image.mount("five:1", dir .. "/c" .. i)
+  md.image.unmount(merged)
+  samples[i] = (md.sys.monotonic() - t0) * 1000
+end
+md.fs.remove(dir)
+table.sort(samples)
+print(samples[#samples // 2])
+""")
+    res = subprocess.run([MDLUA, "--root", five, script, five], check=True, capture_output=True, text=True)
+    rows.append({"case": "overlay rootfs of a 5-layer image: mount + unmount, in process (goal < 5 ms)",
+                 "mine_ms": float(res.stdout.strip()), "peer": None})
 
 
 def fmt(v, unit):
@@ -92,7 +180,17 @@ def main():
         sys.exit("bench: hyperfine is missing (scripts/install-deps.sh installs it)")
     print(f"mdlua: {subprocess.run([MDLUA, '--version'], capture_output=True, text=True).stdout.strip()}")
     print(f"median of {RUNS} runs each; ratio = mdlua / peer (below 1 is faster)\n")
-    bench_binary()
+    areas = sys.argv[1:] or ["binary", "images"]
+    try:
+        if "binary" in areas:
+            bench_binary()
+        if "images" in areas:
+            bench_images()
+    finally:
+        subprocess.run(PODMAN + ["--root", os.path.join(WORK, "podman", "root"), "--runroot",
+                                 os.path.join(WORK, "podman", "run"), "system", "reset", "-f"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        shutil.rmtree(WORK, ignore_errors=True)
     report()
 
 

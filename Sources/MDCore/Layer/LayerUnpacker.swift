@@ -160,24 +160,30 @@ public struct LayerUnpacker {
     }
 
     /// Writes a block, leaving holes where whole pages are zero: a sparse file stays sparse
-    /// even when the tar stored its zeros (the final ftruncate sets the size).
+    /// even when the tar stored its zeros (the final ftruncate sets the size). Runs of data
+    /// go out in one write each.
     func writeSparse(_ fd: Int32, _ data: UnsafeRawBufferPointer, at offset: Int64, raw: String) throws {
         let page = 4096
         var start = 0
+        var runStart = 0   // the pending run of data to write: runStart..<start
+        func flush(_ end: Int) throws {
+            var done = runStart
+            while done < end {
+                let n = pwrite(fd, data.baseAddress! + done, end - done, off_t(offset) + off_t(done))
+                if n < 0 { if errno == EINTR { continue }; throw EngineError.system("\(what): write \(raw)") }
+                done += n
+            }
+        }
         while start < data.count {
             // The next chunk ends on a page boundary of the file.
             let end = min(data.count, start + page - Int((offset + Int64(start)) % Int64(page)))
-            let chunk = UnsafeRawBufferPointer(rebasing: data[start..<end])
-            if end - start < page || !LayerUnpacker.isZero(chunk) {
-                var done = 0
-                while done < chunk.count {
-                    let n = pwrite(fd, chunk.baseAddress! + done, chunk.count - done, off_t(offset) + off_t(start + done))
-                    if n < 0 { if errno == EINTR { continue }; throw EngineError.system("\(what): write \(raw)") }
-                    done += n
-                }
+            if end - start == page && LayerUnpacker.isZero(UnsafeRawBufferPointer(rebasing: data[start..<end])) {
+                try flush(start)
+                runStart = end
             }
             start = end
         }
+        try flush(data.count)
     }
 
     static func isZero(_ b: UnsafeRawBufferPointer) -> Bool {

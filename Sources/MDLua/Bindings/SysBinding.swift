@@ -9,6 +9,11 @@ enum SysBinding {
             "isatty": vm.function("md.sys.isatty") { args in
                 [.boolean(isatty(Int32(try args.integer(1))) == 1)]
             },
+            "monotonic": vm.function("md.sys.monotonic") { _ in
+                var ts = timespec()
+                clock_gettime(CLOCK_MONOTONIC, &ts)
+                return [.number(Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9)]
+            },
             "getpid": vm.function("md.sys.getpid") { _ in [.integer(Int64(getpid()))] },
             "geteuid": vm.function("md.sys.geteuid") { _ in [.integer(Int64(geteuid()))] },
             "listdir": vm.function("md.sys.listdir") { args in
