@@ -17,7 +17,8 @@ let package = Package(
         // the libedit glue, and (later) syscalls Swift cannot reach.
         .target(name: "CShim", dependencies: ["CLua", "CEdit"],
                 linkerSettings: [.linkedLibrary("archive"), .linkedLibrary("nettle"),
-                                 .linkedLibrary("zstd"), .linkedLibrary("z")]),
+                                 .linkedLibrary("zstd"), .linkedLibrary("z"),
+                                 .linkedLibrary("seccomp"), .linkedLibrary("util")]),
 
         // The engine: the kernel and the disk, nothing about Lua.
         .target(name: "MDCore", dependencies: ["CShim"]),

@@ -29,6 +29,7 @@ public final class Runtime {
         md["readline"] = ReadlineBinding.module(vm)
         md["_stdlib"] = StdlibBinding.module(vm, scripts)
         md["_store"] = StoreBinding.module(vm)
+        md["_runtime"] = RuntimeBinding.module(vm)
         md["fs"] = FSBinding.module(vm)
         let module = vm.reference(to: .record(md))   // one table, two names
         vm.setGlobal("md", module)

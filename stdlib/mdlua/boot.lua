@@ -30,8 +30,10 @@ end
 table.insert(package.searchers, 2, search_stdlib)
 
 -- md.image, md.layer, md.json load on first use: start-up stays cheap.
-local lazy = { image = "mdlua.image", layer = "mdlua.layer", json = "mdlua.json", format = "mdlua.format" }
+local lazy = { image = "mdlua.image", layer = "mdlua.layer", json = "mdlua.json", format = "mdlua.format",
+               container = "mdlua.container" }
 setmetatable(md, { __index = function(t, k)
+  if k == "run" then return require("mdlua.container").run end
   local module = lazy[k]
   if module then
     local m = require(module)

@@ -5,3 +5,5 @@
 #include "mdl_stream.h"
 #include <archive.h>
 #include <archive_entry.h>
+#include "mdl_container.h"
+#include "mdl_seccomp.h"

@@ -26,8 +26,16 @@ public enum ImageRemoval {
             if !byName && image.names.count > 1 && !force {
                 throw EngineError("image \(image.id.short) has several names (\(image.names.map(Reference.familiar).joined(separator: ", "))): remove them by name, or use -f")
             }
-            if inUse(image.id) && !force {
-                throw EngineError("image \(image.id.short) is used by a container: remove the container first, or use -f")
+            if inUse(image.id) {
+                guard force else {
+                    throw EngineError("image \(image.id.short) is used by a container: remove the container first, or use -f")
+                }
+                // As Docker: the names go, the image stays for its containers.
+                result.untagged = image.names
+                image.names = []
+                all[image.id] = image
+                try store.images.save(all)
+                return result
             }
             result.untagged = image.names
             all[image.id] = nil

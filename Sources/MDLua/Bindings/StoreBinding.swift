@@ -54,12 +54,16 @@ enum StoreBinding {
                 [lua(try ImageRemoval.tag(try args.string(2), as: try args.string(3), in: try store(args)))]
             },
             "remove": vm.function("md.image.remove") { args in
-                let r = try ImageRemoval.remove(try args.string(2), from: try store(args), force: args.boolean(3))
+                let s = try store(args)
+                let used = ContainerStore(store: s).imagesInUse()
+                let r = try ImageRemoval.remove(try args.string(2), from: s, force: args.boolean(3), inUse: used.contains)
                 return [.record(["untagged": .array(r.untagged.map { .str($0) }),
                                  "deleted": .array(r.deleted.map { .str($0.description) })])]
             },
             "prune": vm.function("md.image.prune") { args in
-                [.array(try ImageRemoval.prune(try store(args), all: args.boolean(2)).map(lua))]
+                let s = try store(args)
+                let used = ContainerStore(store: s).imagesInUse()
+                return [.array(try ImageRemoval.prune(s, all: args.boolean(2), inUse: used.contains).map(lua))]
             },
             "assemble": vm.function("md.image.assemble") { args in
                 let s = try store(args)

@@ -1,0 +1,85 @@
+// The container's first process, from clone() to execve(), entirely in C (DESIGN.md: no
+// Swift may run between clone and exec). The Swift side fills in a plain struct from the
+// OCI config; this file does the rest.
+#ifndef MDL_CONTAINER_H
+#define MDL_CONTAINER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+enum { MDL_MOUNT_FS = 0, MDL_MOUNT_BIND = 1 };
+
+struct mdl_mount {
+    int kind;
+    const char *source;        // a file system type (FS) or a host path (BIND)
+    const char *destination;   // inside the container; resolved in its root, never outside
+    const char *data;          // FS: comma-separated options ("mode=755,size=65536k,newinstance")
+    uint64_t attrs;            // MOUNT_ATTR_* (read-only, nosuid, nodev, noexec)
+    int recursive;             // BIND: rbind
+    int file;                  // BIND: the destination is a file, not a directory
+};
+
+struct mdl_rlimit { int resource; uint64_t soft, hard; };
+
+struct mdl_container {
+    const char *rootfs;                 // host path of the root file system
+    int clone_flags;                    // CLONE_NEW* for the namespaces to create
+    const char *hostname;               // NULL: keep
+    const struct mdl_mount *mounts;
+    int nmounts;
+    const char *const *masked_paths;
+    int nmasked;
+    const char *const *readonly_paths;
+    int nreadonly;
+    int readonly_rootfs;
+    int make_devices;                   // null, zero, full, random, urandom, tty in /dev
+    const char *cwd;
+    const char *const *argv;            // argv[0] is looked up in the container's PATH
+    const char *const *envp;
+    uint32_t uid, gid;
+    const uint32_t *groups;
+    int ngroups;
+    uint64_t cap_bounding, cap_effective, cap_permitted, cap_inheritable, cap_ambient;
+    int no_new_privs;
+    const void *seccomp_filter;         // struct sock_filter[], NULL for none
+    size_t seccomp_count;
+    const struct mdl_rlimit *rlimits;
+    int nrlimits;
+    int stdio[3];                       // fds for 0, 1, 2 (-1: /dev/null)
+    int tty_fd;                         // a pty slave: stdio and controlling terminal; -1: none
+    int init;                           // a minimal init as pid 1 that runs argv as its child
+    int loopback_up;                    // bring `lo` up (a new network namespace)
+    int oom_score_adj_set, oom_score_adj;
+};
+
+// Starts the container process, stopped at the sync point: returns its pid, and the
+// parent's end of the sync socket in *sync_fd. -1 with err on failure.
+pid_t mdl_container_spawn(const struct mdl_container *c, int *sync_fd, char *err, size_t errlen);
+
+// Lets the child go on past the sync point, then waits until it has called execve (0), or
+// failed on the way (-1, err holds what failed; *exec_errno is set when execve itself
+// failed: ENOENT means not found, others not executable).
+int mdl_container_release(int sync_fd, char *err, size_t errlen, int *exec_errno);
+
+// Waits for the container process, forwarding the signals a user sends to the caller, and
+// relaying a pty (master_fd >= 0) to stdin/stdout in raw mode, restored on every path.
+// Returns the wait status.
+int mdl_container_supervise(pid_t pid, int master_fd);
+
+// Blocks the signals mdl_container_supervise forwards (call before spawning, so that none
+// is lost in between); the child unblocks them before exec.
+void mdl_block_forwarded_signals(void);
+void mdl_unblock_forwarded_signals(void);
+
+// A new pseudo-terminal. Returns 0 and the two fds, with the slave's path in name.
+int mdl_openpty(int *master, int *slave, char *name, size_t namelen);
+
+int mdl_memfd(const char *name);
+
+int mdl_wifexited(int status);
+int mdl_wexitstatus(int status);
+int mdl_wifsignaled(int status);
+int mdl_wtermsig(int status);
+
+#endif

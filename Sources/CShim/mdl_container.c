@@ -1,0 +1,546 @@
+#define _GNU_SOURCE
+#include "mdl_container.h"
+#include "mdl_fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <net/if.h>
+#include <poll.h>
+#include <pty.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+// What the child reports when it cannot get to execve.
+struct child_error {
+    int32_t exec_errno;   // non-zero: execve itself failed
+    int32_t sys_errno;
+    char message[480];
+};
+
+static const int forwarded_signals[] = {
+    SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD, SIGCONT, SIGTSTP, SIGTTIN, SIGTTOU,
+};
+
+static sigset_t forwarded_set(void) {
+    sigset_t set;
+    sigemptyset(&set);
+    for (size_t i = 0; i < sizeof forwarded_signals / sizeof forwarded_signals[0]; i++)
+        sigaddset(&set, forwarded_signals[i]);
+    return set;
+}
+
+void mdl_block_forwarded_signals(void) {
+    sigset_t set = forwarded_set();
+    sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
+void mdl_unblock_forwarded_signals(void) {
+    sigset_t set = forwarded_set();
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+}
+
+// ---------------------------------------------------------------- the child side
+
+static int g_sync = -1;
+
+static void __attribute__((noreturn)) child_fail(int exec_errno, const char *fmt, ...) {
+    struct child_error e;
+    memset(&e, 0, sizeof e);
+    e.exec_errno = exec_errno;
+    e.sys_errno = errno;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(e.message, sizeof e.message, fmt, ap);
+    va_end(ap);
+    if (errno != 0 && !exec_errno && n >= 0 && (size_t)n < sizeof e.message - 2)
+        snprintf(e.message + n, sizeof e.message - (size_t)n, ": %s", strerror(e.sys_errno));
+    if (g_sync >= 0) {
+        ssize_t w = write(g_sync, &e, sizeof e);
+        (void)w;
+    }
+    _exit(exec_errno == ENOENT ? 127 : exec_errno ? 126 : 125);
+}
+
+// Opens `path` inside the root (O_PATH), creating missing directories (and the last
+// component as an empty file when `file`), every step resolved in the root.
+static int open_in_root(int rootfd, const char *path, int file) {
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", path);
+    char *p = buf;
+    while (*p == '/') p++;
+    if (*p == '\0') return (int)mdl_openat2(rootfd, ".", O_PATH | O_CLOEXEC, 0, MDL_RESOLVE_IN_ROOT | MDL_RESOLVE_NO_MAGICLINKS);
+    int dirfd = dup(rootfd);
+    for (;;) {
+        char *slash = strchr(p, '/');
+        while (slash && slash[1] == '/') { *slash = '\0'; slash++; }
+        int last = slash == NULL || slash[1] == '\0';
+        if (slash) *slash = '\0';
+        int fd = (int)mdl_openat2(dirfd, p, O_PATH | O_CLOEXEC, 0, MDL_RESOLVE_IN_ROOT | MDL_RESOLVE_NO_MAGICLINKS);
+        if (fd < 0 && errno == ENOENT) {
+            // A dangling symlink would make mkdirat fail with EEXIST: refused, not followed.
+            if (last && file) {
+                int f = openat(dirfd, p, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+                if (f < 0) { close(dirfd); return -1; }
+                close(f);
+            } else if (mkdirat(dirfd, p, 0755) < 0) {
+                close(dirfd);
+                return -1;
+            }
+            fd = (int)mdl_openat2(dirfd, p, O_PATH | O_CLOEXEC, 0, MDL_RESOLVE_IN_ROOT | MDL_RESOLVE_NO_MAGICLINKS);
+        }
+        close(dirfd);
+        if (fd < 0) return -1;
+        // The intermediate steps are relative to the directory reached, but resolved in the
+        // whole root: re-resolve them from the root so ".." cannot climb above it.
+        if (last) return fd;
+        dirfd = fd;
+        p = slash + 1;
+    }
+}
+
+static void set_mount_attrs(int tree, uint64_t attrs, int recursive) {
+    if (attrs == 0) return;
+    struct mount_attr a;
+    memset(&a, 0, sizeof a);
+    a.attr_set = attrs;
+    if (mount_setattr(tree, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &a, sizeof a) < 0)
+        child_fail(0, "set mount attributes");
+}
+
+static void do_mount(int rootfd, const struct mdl_mount *m) {
+    int target = open_in_root(rootfd, m->destination, m->kind == MDL_MOUNT_BIND && m->file);
+    if (target < 0) child_fail(0, "open mount point %s", m->destination);
+    int tree;
+    if (m->kind == MDL_MOUNT_BIND) {
+        tree = open_tree(AT_FDCWD, m->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (m->recursive ? AT_RECURSIVE : 0));
+        if (tree < 0) child_fail(0, "bind %s on %s", m->source, m->destination);
+        set_mount_attrs(tree, m->attrs, m->recursive);
+    } else {
+        int fs = fsopen(m->source, FSOPEN_CLOEXEC);
+        if (fs < 0) child_fail(0, "mount %s on %s", m->source, m->destination);
+        if (m->data && *m->data) {
+            char opts[1024];
+            snprintf(opts, sizeof opts, "%s", m->data);
+            char *save = NULL;
+            for (char *o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+                char *eq = strchr(o, '=');
+                int rc;
+                if (eq) { *eq = '\0'; rc = fsconfig(fs, FSCONFIG_SET_STRING, o, eq + 1, 0); }
+                else rc = fsconfig(fs, FSCONFIG_SET_FLAG, o, NULL, 0);
+                if (rc < 0) child_fail(0, "mount %s on %s: option %s", m->source, m->destination, o);
+            }
+        }
+        if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) child_fail(0, "mount %s on %s", m->source, m->destination);
+        tree = fsmount(fs, FSMOUNT_CLOEXEC, (unsigned int)m->attrs);
+        if (tree < 0) child_fail(0, "mount %s on %s", m->source, m->destination);
+        close(fs);
+    }
+    if (move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+        child_fail(0, "attach mount on %s", m->destination);
+    close(tree);
+    close(target);
+}
+
+static void make_devices(int rootfd) {
+    int dev = open_in_root(rootfd, "/dev", 0);
+    if (dev < 0) child_fail(0, "open /dev");
+    // O_PATH fds cannot be used with *at for creation on all kernels: reopen as a directory.
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", dev);
+    int d = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    close(dev);
+    if (d < 0) child_fail(0, "open /dev");
+    static const struct { const char *name; unsigned maj, min; } nodes[] = {
+        {"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
+    };
+    for (size_t i = 0; i < sizeof nodes / sizeof nodes[0]; i++) {
+        if (mknodat(d, nodes[i].name, S_IFCHR | 0666, makedev(nodes[i].maj, nodes[i].min)) < 0 && errno != EEXIST)
+            child_fail(0, "mknod /dev/%s", nodes[i].name);
+        fchmodat(d, nodes[i].name, 0666, 0);
+    }
+    static const struct { const char *name, *target; } links[] = {
+        {"fd", "/proc/self/fd"}, {"stdin", "/proc/self/fd/0"}, {"stdout", "/proc/self/fd/1"},
+        {"stderr", "/proc/self/fd/2"}, {"ptmx", "pts/ptmx"}, {"core", "/proc/kcore"},
+    };
+    for (size_t i = 0; i < sizeof links / sizeof links[0]; i++) {
+        if (symlinkat(links[i].target, d, links[i].name) < 0 && errno != EEXIST)
+            child_fail(0, "symlink /dev/%s", links[i].name);
+    }
+    close(d);
+}
+
+static void mask_paths(const struct mdl_container *c) {
+    for (int i = 0; i < c->nmasked; i++) {
+        const char *p = c->masked_paths[i];
+        struct stat st;
+        if (lstat(p, &st) < 0) continue;
+        if (S_ISDIR(st.st_mode)) {
+            if (mount("tmpfs", p, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0") < 0)
+                child_fail(0, "mask %s", p);
+        } else if (mount("/dev/null", p, NULL, MS_BIND, NULL) < 0) {
+            child_fail(0, "mask %s", p);
+        }
+    }
+    for (int i = 0; i < c->nreadonly; i++) {
+        const char *p = c->readonly_paths[i];
+        if (access(p, F_OK) < 0) continue;
+        int tree = open_tree(AT_FDCWD, p, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+        if (tree < 0) child_fail(0, "read-only %s", p);
+        set_mount_attrs(tree, MOUNT_ATTR_RDONLY, 1);
+        if (move_mount(tree, "", AT_FDCWD, p, MOVE_MOUNT_F_EMPTY_PATH) < 0) child_fail(0, "read-only %s", p);
+        close(tree);
+    }
+}
+
+static void loopback_up(void) {
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) child_fail(0, "socket");
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
+    if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) child_fail(0, "lo flags");
+    ifr.ifr_flags |= IFF_UP;
+    if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) child_fail(0, "bring lo up");
+    close(s);
+}
+
+static void set_capabilities(const struct mdl_container *c) {
+    for (int cap = 0; cap <= 63; cap++) {
+        if (!(c->cap_bounding & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+            child_fail(0, "drop capability %d from the bounding set", cap);
+    }
+}
+
+static void apply_capsets(const struct mdl_container *c) {
+    struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct d[2];
+    memset(d, 0, sizeof d);
+    for (int i = 0; i < 2; i++) {
+        d[i].effective = (uint32_t)(c->cap_effective >> (32 * i));
+        d[i].permitted = (uint32_t)(c->cap_permitted >> (32 * i));
+        d[i].inheritable = (uint32_t)(c->cap_inheritable >> (32 * i));
+    }
+    if (syscall(SYS_capset, &h, d) < 0) child_fail(0, "set capabilities");
+    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+    for (int cap = 0; cap <= 63; cap++) {
+        if ((c->cap_ambient & (1ULL << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+            child_fail(0, "raise ambient capability %d", cap);
+    }
+}
+
+static void load_seccomp(const struct mdl_container *c) {
+    if (c->seccomp_filter == NULL) return;
+    struct sock_fprog prog = {(unsigned short)c->seccomp_count, (struct sock_filter *)c->seccomp_filter};
+    if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0) child_fail(0, "load the seccomp filter");
+}
+
+static const char *env_path(const struct mdl_container *c) {
+    for (int i = 0; c->envp[i]; i++)
+        if (strncmp(c->envp[i], "PATH=", 5) == 0) return c->envp[i] + 5;
+    return "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+}
+
+// execve through the container's own PATH (not the engine's).
+static void __attribute__((noreturn)) exec_command(const struct mdl_container *c) {
+    const char *cmd = c->argv[0];
+    if (strchr(cmd, '/')) {
+        execve(cmd, (char *const *)c->argv, (char *const *)c->envp);
+        child_fail(errno, "exec %s: %s", cmd, strerror(errno));
+    }
+    int seen_eacces = 0;
+    const char *path = env_path(c);
+    char buf[4096];
+    while (*path) {
+        const char *end = strchr(path, ':');
+        size_t len = end ? (size_t)(end - path) : strlen(path);
+        snprintf(buf, sizeof buf, "%.*s/%s", (int)(len ? len : 1), len ? path : ".", cmd);
+        execve(buf, (char *const *)c->argv, (char *const *)c->envp);
+        if (errno == EACCES) seen_eacces = 1;
+        else if (errno != ENOENT && errno != ENOTDIR) child_fail(errno, "exec %s: %s", buf, strerror(errno));
+        path = end ? end + 1 : path + len;
+    }
+    if (seen_eacces) child_fail(EACCES, "exec %s: permission denied", cmd);
+    child_fail(ENOENT, "exec: \"%s\": executable file not found in $PATH", cmd);
+}
+
+// pid 1 with --init: runs the command as its child, forwards signals to it, reaps every
+// zombie, and exits as the command did.
+static void __attribute__((noreturn)) run_init(const struct mdl_container *c) {
+    sigset_t all;
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, NULL);
+    pid_t child = fork();
+    if (child < 0) child_fail(0, "fork the command");
+    if (child == 0) {
+        sigprocmask(SIG_UNBLOCK, &all, NULL);
+        setpgid(0, 0);
+        if (c->tty_fd >= 0) tcsetpgrp(0, getpid());
+        exec_command(c);
+    }
+    close(g_sync);   // the command's exec closes its copy: that is the parent's signal
+    g_sync = -1;
+    // This process is a copy of the engine, not an exec of anything in the container: keep
+    // the container from reaching it (and through /proc/1/exe the engine binary, the
+    // CVE-2019-5736 class) by making it non-dumpable.
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    prctl(PR_SET_NAME, "init", 0, 0, 0);
+    for (;;) {
+        siginfo_t info;
+        int sig = sigwaitinfo(&all, &info);
+        if (sig < 0) continue;
+        if (sig == SIGCHLD) {
+            int status;
+            pid_t p;
+            while ((p = waitpid(-1, &status, WNOHANG)) > 0) {
+                if (p == child) {
+                    if (WIFEXITED(status)) _exit(WEXITSTATUS(status));
+                    _exit(128 + WTERMSIG(status));
+                }
+            }
+        } else {
+            kill(child, sig);
+        }
+    }
+}
+
+static int child_main(void *arg) {
+    const struct mdl_container *c = arg;
+    char go;
+    if (read(g_sync, &go, 1) != 1) _exit(125);   // the parent went away
+
+    if ((c->clone_flags & CLONE_NEWNET) && c->loopback_up) loopback_up();
+    if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) child_fail(0, "make / a slave mount");
+    // pivot_root wants a mount point: bind the root on itself.
+    if (mount(c->rootfs, c->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) child_fail(0, "bind the root %s", c->rootfs);
+    int rootfd = open(c->rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (rootfd < 0) child_fail(0, "open the root %s", c->rootfs);
+
+    for (int i = 0; i < c->nmounts; i++) {
+        do_mount(rootfd, &c->mounts[i]);
+        if (c->make_devices && strcmp(c->mounts[i].destination, "/dev") == 0) make_devices(rootfd);
+    }
+
+    if (fchdir(rootfd) < 0) child_fail(0, "enter the root");
+    if (syscall(SYS_pivot_root, ".", ".") < 0) child_fail(0, "pivot_root");
+    if (umount2(".", MNT_DETACH) < 0) child_fail(0, "detach the old root");
+    if (chdir("/") < 0) child_fail(0, "chdir /");
+    close(rootfd);
+
+    mask_paths(c);
+    if (c->readonly_rootfs) {
+        struct mount_attr a;
+        memset(&a, 0, sizeof a);
+        a.attr_set = MOUNT_ATTR_RDONLY;
+        if (mount_setattr(AT_FDCWD, "/", 0, &a, sizeof a) < 0) child_fail(0, "make the root read-only");
+    }
+    if (c->hostname && sethostname(c->hostname, strlen(c->hostname)) < 0) child_fail(0, "set the hostname");
+    for (int i = 0; i < c->nrlimits; i++) {
+        struct rlimit r = {(rlim_t)c->rlimits[i].soft, (rlim_t)c->rlimits[i].hard};
+        if (setrlimit(c->rlimits[i].resource, &r) < 0) child_fail(0, "set rlimit %d", c->rlimits[i].resource);
+    }
+    if (c->oom_score_adj_set) {
+        int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+        if (fd >= 0) { dprintf(fd, "%d", c->oom_score_adj); close(fd); }
+    }
+
+    // stdio: a terminal, or the fds given.
+    setsid();
+    if (c->tty_fd >= 0) {
+        if (ioctl(c->tty_fd, TIOCSCTTY, 0) < 0) child_fail(0, "set the controlling terminal");
+        for (int i = 0; i < 3; i++) dup2(c->tty_fd, i);
+    } else {
+        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        for (int i = 0; i < 3; i++) {
+            int fd = c->stdio[i] >= 0 ? c->stdio[i] : null;
+            if (fd >= 0 && fd != i && dup2(fd, i) < 0) child_fail(0, "set up stdio");
+            if (fd == i) fcntl(i, F_SETFD, 0);
+        }
+    }
+
+    if (c->cwd && chdir(c->cwd) < 0) child_fail(0, "chdir %s", c->cwd);
+
+    set_capabilities(c);
+    if (c->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) child_fail(0, "set no_new_privs");
+    // Without no_new_privs, the filter needs CAP_SYS_ADMIN: load it before dropping it.
+    if (!c->no_new_privs) load_seccomp(c);
+    if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) child_fail(0, "keep capabilities");
+    if (setgroups((size_t)c->ngroups, (const gid_t *)c->groups) < 0) child_fail(0, "set groups");
+    if (setresgid(c->gid, c->gid, c->gid) < 0) child_fail(0, "set gid %u", c->gid);
+    if (setresuid(c->uid, c->uid, c->uid) < 0) child_fail(0, "set uid %u", c->uid);
+    prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+    apply_capsets(c);
+
+    // Nothing of the engine's may reach the container (the CVE-2024-21626 class): every fd
+    // above stdio closes on exec; the sync socket too, which tells the parent exec happened.
+    if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+        for (int fd = 3; fd < 65536; fd++) fcntl(fd, F_SETFD, FD_CLOEXEC);
+    }
+    signal(SIGPIPE, SIG_DFL);
+    if (c->no_new_privs) load_seccomp(c);
+    if (c->init) run_init(c);
+    mdl_unblock_forwarded_signals();
+    exec_command(c);
+}
+
+pid_t mdl_container_spawn(const struct mdl_container *c, int *sync_fd, char *err, size_t errlen) {
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+        snprintf(err, errlen, "socketpair: %s", strerror(errno));
+        return -1;
+    }
+    size_t stack_size = 1 << 20;
+    void *stack = mmap(NULL, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED) {
+        snprintf(err, errlen, "mmap: %s", strerror(errno));
+        close(sv[0]); close(sv[1]);
+        return -1;
+    }
+    g_sync = sv[1];
+    pid_t pid = clone(child_main, (char *)stack + stack_size, c->clone_flags | SIGCHLD, (void *)c);
+    int saved = errno;
+    g_sync = -1;
+    munmap(stack, stack_size);   // the child has its own copy of the address space
+    close(sv[1]);
+    if (pid < 0) {
+        snprintf(err, errlen, "clone: %s", strerror(saved));
+        close(sv[0]);
+        return -1;
+    }
+    *sync_fd = sv[0];
+    return pid;
+}
+
+int mdl_container_release(int sync_fd, char *err, size_t errlen, int *exec_errno) {
+    *exec_errno = 0;
+    char go = 'g';
+    if (write(sync_fd, &go, 1) != 1) {
+        snprintf(err, errlen, "the container process died before it started");
+        return -1;
+    }
+    struct child_error e;
+    ssize_t n;
+    do { n = read(sync_fd, &e, sizeof e); } while (n < 0 && errno == EINTR);
+    if (n == 0) return 0;   // closed on exec
+    if (n != (ssize_t)sizeof e) {
+        snprintf(err, errlen, "the container process died while it started");
+        return -1;
+    }
+    e.message[sizeof e.message - 1] = '\0';
+    snprintf(err, errlen, "%s", e.message);
+    *exec_errno = e.exec_errno;
+    return -1;
+}
+
+// ---------------------------------------------------------------- the parent side
+
+static int copy_winsize(int from, int to) {
+    struct winsize ws;
+    if (ioctl(from, TIOCGWINSZ, &ws) < 0) return -1;
+    return ioctl(to, TIOCSWINSZ, &ws);
+}
+
+static int write_all_fd(int fd, const char *p, size_t n) {
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) { if (errno == EINTR) continue; return -1; }
+        p += w; n -= (size_t)w;
+    }
+    return 0;
+}
+
+int mdl_container_supervise(pid_t pid, int master_fd) {
+    sigset_t set = forwarded_set();
+    int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+    struct termios saved;
+    int raw = 0;
+    if (master_fd >= 0) {
+        if (isatty(0) && tcgetattr(0, &saved) == 0) {
+            struct termios t = saved;
+            cfmakeraw(&t);
+            if (tcsetattr(0, TCSANOW, &t) == 0) raw = 1;
+        }
+        copy_winsize(0, master_fd);
+    }
+    int status = 0, exited = 0, stdin_open = master_fd >= 0;
+    char buf[65536];
+    while (!exited) {
+        struct pollfd fds[3] = {{sfd, POLLIN, 0}, {master_fd, POLLIN, 0}, {stdin_open ? 0 : -1, POLLIN, 0}};
+        if (poll(fds, 3, -1) < 0) { if (errno == EINTR) continue; break; }
+        if (fds[0].revents & POLLIN) {
+            struct signalfd_siginfo si;
+            if (read(sfd, &si, sizeof si) == sizeof si) {
+                if (si.ssi_signo == SIGCHLD) {
+                    pid_t p = waitpid(pid, &status, WNOHANG);
+                    if (p == pid) exited = 1;
+                } else if (si.ssi_signo == SIGWINCH) {
+                    if (master_fd >= 0) copy_winsize(0, master_fd);
+                } else {
+                    kill(pid, (int)si.ssi_signo);
+                }
+            }
+        }
+        if (master_fd >= 0 && (fds[1].revents & (POLLIN | POLLHUP))) {
+            ssize_t n = read(master_fd, buf, sizeof buf);
+            if (n > 0) write_all_fd(1, buf, (size_t)n);
+        }
+        if (stdin_open && (fds[2].revents & (POLLIN | POLLHUP))) {
+            ssize_t n = read(0, buf, sizeof buf);
+            if (n > 0) write_all_fd(master_fd, buf, (size_t)n);
+            else stdin_open = 0;   // EOF: keep relaying output
+        }
+    }
+    if (!exited) waitpid(pid, &status, 0);
+    if (master_fd >= 0) {
+        // What the container wrote last is still in the pty.
+        for (;;) {
+            struct pollfd pf = {master_fd, POLLIN, 0};
+            if (poll(&pf, 1, 0) <= 0) break;
+            ssize_t n = read(master_fd, buf, sizeof buf);
+            if (n <= 0) break;
+            write_all_fd(1, buf, (size_t)n);
+        }
+    }
+    if (raw) tcsetattr(0, TCSANOW, &saved);
+    close(sfd);
+    return status;
+}
+
+int mdl_openpty(int *master, int *slave, char *name, size_t namelen) {
+    char n[128];
+    if (openpty(master, slave, n, NULL, NULL) < 0) return -1;
+    fcntl(*master, F_SETFD, FD_CLOEXEC);
+    snprintf(name, namelen, "%s", n);
+    return 0;
+}
+
+int mdl_memfd(const char *name) { return memfd_create(name, MFD_CLOEXEC); }
+
+int mdl_wifexited(int status) { return WIFEXITED(status); }
+int mdl_wexitstatus(int status) { return WEXITSTATUS(status); }
+int mdl_wifsignaled(int status) { return WIFSIGNALED(status); }
+int mdl_wtermsig(int status) { return WTERMSIG(status); }

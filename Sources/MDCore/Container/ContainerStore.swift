@@ -1,0 +1,162 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A container as recorded on disk.
+public struct ContainerRecord {
+    public var id: String
+    public var name: String
+    public var image: Digest
+    public var imageName: String
+    public var created: String
+    public var status: String          // created, running, exited
+    public var pid: Int32
+    public var exitCode: Int32
+    public var startedAt: String
+    public var finishedAt: String
+    public var error: String
+    public var extra: JSON             // what the CLI keeps for inspect (flags, labels)
+
+    public var json: JSON {
+        .object(["id": .string(id), "name": .string(name), "image": .string(image.description),
+                 "image_name": .string(imageName), "created": .string(created), "status": .string(status),
+                 "pid": .int(Int64(pid)), "exit_code": .int(Int64(exitCode)), "started_at": .string(startedAt),
+                 "finished_at": .string(finishedAt), "error": .string(error), "extra": extra])
+    }
+
+    init(json j: JSON) throws {
+        guard let id = j["id"]?.string, let name = j["name"]?.string, let image = j["image"]?.string else {
+            throw EngineError("corrupt container record")
+        }
+        self.id = id
+        self.name = name
+        self.image = try Digest(parsing: image)
+        imageName = j["image_name"]?.string ?? ""
+        created = j["created"]?.string ?? ""
+        status = j["status"]?.string ?? "created"
+        pid = Int32(j["pid"]?.int ?? 0)
+        exitCode = Int32(j["exit_code"]?.int ?? 0)
+        startedAt = j["started_at"]?.string ?? ""
+        finishedAt = j["finished_at"]?.string ?? ""
+        error = j["error"]?.string ?? ""
+        extra = j["extra"] ?? .object([:])
+    }
+}
+
+/// Containers under ROOT/containers/<id>/: config.json (the OCI runtime spec),
+/// container.json (this record), the overlay's upper/ and work/, the rootfs/ mount point, and
+/// the generated hostname, hosts and resolv.conf.
+public struct ContainerStore {
+    public let store: Store
+    public var dir: String { store.root + "/containers" }
+
+    public init(store: Store) { self.store = store }
+
+    public func path(_ id: String) -> String { dir + "/" + id }
+
+    public func list() -> [ContainerRecord] {
+        FileSystem.list(dir).compactMap { id in
+            (try? FileSystem.readFile(path(id) + "/container.json")).flatMap { try? ContainerRecord(json: JSON.parse($0)) }
+        }
+    }
+
+    /// By full ID, unique ID prefix, or name.
+    public func find(_ text: String) throws -> ContainerRecord {
+        let all = list()
+        if let c = all.first(where: { $0.name == text || $0.id == text }) { return c }
+        let matches = all.filter { $0.id.hasPrefix(text) }
+        if matches.count == 1 { return matches[0] }
+        if matches.count > 1 {
+            throw EngineError("container ID prefix \"\(text)\" is ambiguous: " + matches.map { String($0.id.prefix(12)) }.sorted().joined(separator: ", "))
+        }
+        throw EngineError("no such container: \(text)")
+    }
+
+    func lock() throws -> FileLock {
+        try FileSystem.makeDirectories(dir, mode: 0o700)
+        return try FileLock(path: dir + "/.lock")
+    }
+
+    /// Records a new container. Its name must be free; two creates racing for a name: one wins.
+    public func create(id: String, name: String, image: ImageRecord, imageName: String, spec: JSON,
+                       files: [String: String], extra: JSON) throws -> ContainerRecord {
+        guard id.count == 64, id.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) else {
+            throw EngineError("invalid container ID \(id)")
+        }
+        guard isValidName(name) else {
+            throw EngineError("invalid container name \"\(name)\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
+        }
+        let l = try lock()
+        defer { withExtendedLifetime(l) {} }
+        if let other = list().first(where: { $0.name == name }) {
+            throw EngineError("the container name \"\(name)\" is already in use by container \(other.id.prefix(12)): remove it or choose another name")
+        }
+        let p = path(id)
+        let staging = dir + "/.new-" + id
+        try? FileSystem.removeTree(staging)
+        guard mkdir(staging, 0o700) == 0 else { throw EngineError.system("mkdir \(staging)") }
+        do {
+            for d in ["upper", "work", "rootfs"] { guard mkdir(staging + "/" + d, 0o755) == 0 else { throw EngineError.system("mkdir \(d)") } }
+            for (name, content) in files { try FileSystem.writeAtomically(staging + "/" + name, Array(content.utf8)) }
+            try FileSystem.writeAtomically(staging + "/config.json", Array(spec.pretty().utf8))
+            var record = try ContainerRecord(json: .object(["id": .string(id), "name": .string(name),
+                                                            "image": .string(image.id.description)]))
+            record.imageName = imageName
+            record.created = Clock.now()
+            record.extra = extra
+            try FileSystem.writeAtomically(staging + "/container.json", Array(record.json.serialized().utf8))
+            guard rename(staging, p) == 0 else { throw EngineError.system("create \(p)") }
+            return record
+        } catch {
+            try? FileSystem.removeTree(staging)
+            throw error
+        }
+    }
+
+    func isValidName(_ n: String) -> Bool {
+        guard let f = n.utf8.first, isAlnum(f) else { return false }
+        return n.utf8.allSatisfy { isAlnum($0) || $0 == 0x5f || $0 == 0x2e || $0 == 0x2d }
+    }
+
+    func isAlnum(_ c: UInt8) -> Bool { (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) }
+
+    public func save(_ r: ContainerRecord) throws {
+        try FileSystem.writeAtomically(path(r.id) + "/container.json", Array(r.json.serialized().utf8))
+    }
+
+    public func spec(_ r: ContainerRecord) throws -> RuntimeSpec {
+        try RuntimeSpec(json: JSON.parse(FileSystem.readFile(path(r.id) + "/config.json")))
+    }
+
+    /// Mounts the container's overlay on its rootfs/ (idempotent).
+    public func mountRootfs(_ r: ContainerRecord) throws -> String {
+        let target = path(r.id) + "/rootfs"
+        if isMounted(target) { return target }
+        guard let image = try store.images.load()[r.image] else {
+            throw EngineError("container \(r.id.prefix(12)): its image \(r.image.short) is gone")
+        }
+        try OverlayRootfs.mount(lowers: try OverlayRootfs.lowerDirs(image, in: store), upper: path(r.id) + "/upper",
+                                work: path(r.id) + "/work", target: target)
+        return target
+    }
+
+    public func unmountRootfs(_ r: ContainerRecord) throws {
+        let target = path(r.id) + "/rootfs"
+        while isMounted(target) { try OverlayRootfs.unmount(target) }
+    }
+
+    func isMounted(_ target: String) -> Bool {
+        guard let info = try? FileSystem.readFile("/proc/self/mountinfo") else { return false }
+        let needle = " " + target + " "
+        return String(decoding: info, as: UTF8.self).split(separator: "\n").contains { $0.contains(needle) }
+    }
+
+    /// Removes a container: its mounts, then its directory. Safe to repeat after a crash.
+    public func remove(_ r: ContainerRecord) throws {
+        try unmountRootfs(r)
+        try FileSystem.removeTree(path(r.id))
+    }
+
+    /// Images that containers use (rmi refuses to remove them).
+    public func imagesInUse() -> Set<Digest> { Set(list().map(\.image)) }
+}

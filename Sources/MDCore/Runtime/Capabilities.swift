@@ -1,0 +1,23 @@
+/// Linux capability names (as OCI writes them, `CAP_CHOWN`) and their numbers.
+public enum Capabilities {
+    public static let names: [String] = [
+        "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
+        "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE",
+        "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE",
+        "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT",
+        "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
+        "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG",
+        "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+    ]
+
+    /// A bit mask of the named capabilities. Unknown names are an error.
+    public static func mask(_ list: [String]) throws -> UInt64 {
+        var m: UInt64 = 0
+        for n in list {
+            let name = n.uppercased().hasPrefix("CAP_") ? n.uppercased() : "CAP_" + n.uppercased()
+            guard let i = names.firstIndex(of: name) else { throw EngineError("unknown capability \"\(n)\"") }
+            m |= 1 << UInt64(i)
+        }
+        return m
+    }
+}

@@ -1,0 +1,197 @@
+import CShim
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A failure to start the container's process, with the exit status Docker gives it:
+/// 127 when the command is not found, 126 when it cannot be executed, 125 otherwise.
+public struct StartError: Error, CustomStringConvertible {
+    public let status: Int32
+    public let description: String
+}
+
+/// Where the container's stdio goes.
+public struct ProcessIO {
+    public var stdin: Int32 = -1     // -1: /dev/null
+    public var stdout: Int32 = 1
+    public var stderr: Int32 = 2
+    public var tty = false
+    public init() {}
+}
+
+/// Starts a container's first process from its RuntimeSpec and waits for it.
+public enum ContainerProcess {
+    static let namespaceFlags: [String: Int32] = [
+        "pid": 0x2000_0000, "network": 0x4000_0000, "mount": 0x0002_0000, "ipc": 0x0800_0000,
+        "uts": 0x0400_0000, "cgroup": 0x0200_0000,
+    ]
+    static let rlimitResources: [String: Int32] = [
+        "RLIMIT_CPU": 0, "RLIMIT_FSIZE": 1, "RLIMIT_DATA": 2, "RLIMIT_STACK": 3, "RLIMIT_CORE": 4,
+        "RLIMIT_RSS": 5, "RLIMIT_NPROC": 6, "RLIMIT_NOFILE": 7, "RLIMIT_MEMLOCK": 8, "RLIMIT_AS": 9,
+        "RLIMIT_LOCKS": 10, "RLIMIT_SIGPENDING": 11, "RLIMIT_MSGQUEUE": 12, "RLIMIT_NICE": 13,
+        "RLIMIT_RTPRIO": 14, "RLIMIT_RTTIME": 15,
+    ]
+    static let attrFlags: [String: UInt64] = ["ro": 0x1, "nosuid": 0x2, "nodev": 0x4, "noexec": 0x8]
+    static let ignoredOptions: Set<String> = ["rw", "private", "rprivate", "slave", "rslave", "shared", "rshared",
+                                              "relatime", "strictatime", "noatime", "suid", "dev", "exec"]
+
+    /// Runs the process to its end. `started` is called with its pid at the sync point,
+    /// before it may run (record it, join cgroups). Returns the wait status.
+    public static func run(_ spec: RuntimeSpec, rootfs: String, io: ProcessIO,
+                           started: (pid_t) throws -> Void = { _ in }) throws -> Int32 {
+        var spec = spec
+        let root = try RootedDirectory(path: rootfs)
+        if let name = spec.userName {
+            try UserLookup.resolve(name, in: root, into: &spec)
+            // As Docker: a non-root user starts with no effective or permitted capabilities
+            // (the bounding set still limits what a setuid binary could get).
+            if spec.uid != 0 {
+                for set in ["effective", "permitted", "ambient", "inheritable"] { spec.capabilities[set] = [] }
+            }
+        }
+        close(try root.openDirectory(try RootedDirectory.components(spec.cwd, what: "working directory"), create: true))
+
+        var arena = CStringArena()
+        defer { arena.free() }
+        var c = mdl_container()
+        c.rootfs = arena.dup(rootfs)
+        for ns in spec.namespaces {
+            guard let flag = namespaceFlags[ns] else { throw EngineError("unsupported namespace \"\(ns)\"") }
+            c.clone_flags |= flag
+        }
+        c.hostname = spec.hostname.map { arena.dup($0) }
+        c.readonly_rootfs = spec.rootReadonly ? 1 : 0
+        c.cwd = arena.dup(spec.cwd)
+        c.argv = arena.array(spec.args)
+        c.envp = arena.array(spec.env)
+        c.uid = spec.uid
+        c.gid = spec.gid
+        let groups = UnsafeMutablePointer<UInt32>.allocate(capacity: max(1, spec.additionalGids.count))
+        defer { groups.deallocate() }
+        for (i, g) in spec.additionalGids.enumerated() { groups[i] = g }
+        c.groups = UnsafePointer(groups)
+        c.ngroups = Int32(spec.additionalGids.count)
+        c.cap_bounding = try Capabilities.mask(spec.capabilities["bounding"] ?? [])
+        c.cap_effective = try Capabilities.mask(spec.capabilities["effective"] ?? [])
+        c.cap_permitted = try Capabilities.mask(spec.capabilities["permitted"] ?? [])
+        c.cap_inheritable = try Capabilities.mask(spec.capabilities["inheritable"] ?? [])
+        c.cap_ambient = try Capabilities.mask(spec.capabilities["ambient"] ?? [])
+        c.no_new_privs = spec.noNewPrivileges ? 1 : 0
+        c.loopback_up = 1
+        c.`init` = spec.annotations["io.mdlua.init"] == "true" ? 1 : 0
+        if let adj = spec.oomScoreAdj { c.oom_score_adj_set = 1; c.oom_score_adj = Int32(adj) }
+        c.masked_paths = arena.array(spec.maskedPaths)
+        c.nmasked = Int32(spec.maskedPaths.count)
+        c.readonly_paths = arena.array(spec.readonlyPaths)
+        c.nreadonly = Int32(spec.readonlyPaths.count)
+
+        let seccomp = try spec.seccomp.map(SeccompFilter.init)
+        c.seccomp_filter = seccomp.map { UnsafeRawPointer($0.program) }
+        c.seccomp_count = seccomp?.count ?? 0
+
+        let limits = UnsafeMutablePointer<mdl_rlimit>.allocate(capacity: max(1, spec.rlimits.count))
+        defer { limits.deallocate() }
+        for (i, r) in spec.rlimits.enumerated() {
+            guard let res = rlimitResources[r.type] else { throw EngineError("unknown rlimit \(r.type)") }
+            limits[i] = mdl_rlimit(resource: res, soft: r.soft, hard: r.hard)
+        }
+        c.rlimits = UnsafePointer(limits)
+        c.nrlimits = Int32(spec.rlimits.count)
+
+        // A terminal: the slave becomes the process's stdio and /dev/console.
+        var master: Int32 = -1, slave: Int32 = -1
+        var mounts = spec.mounts
+        if spec.terminal || io.tty {
+            var name = [CChar](repeating: 0, count: 128)
+            guard mdl_openpty(&master, &slave, &name, name.count) == 0 else { throw EngineError.system("openpty") }
+            mounts.append(RuntimeSpec.Mount(destination: "/dev/console", type: "bind", source: String(cString: name),
+                                            options: ["bind"]))
+        }
+        defer { if master >= 0 { close(master) }; if slave >= 0 { close(slave) } }
+        c.tty_fd = slave
+        c.stdio = (io.stdin, io.stdout, io.stderr)
+
+        let cMounts = UnsafeMutablePointer<mdl_mount>.allocate(capacity: max(1, mounts.count))
+        defer { cMounts.deallocate() }
+        for (i, m) in mounts.enumerated() {
+            var cm = mdl_mount()
+            let isBind = m.type == "bind" || m.options.contains("bind") || m.options.contains("rbind")
+            cm.kind = Int32(isBind ? MDL_MOUNT_BIND : MDL_MOUNT_FS)
+            cm.source = arena.dup(isBind ? m.source : m.type)
+            cm.destination = arena.dup(m.destination)
+            cm.recursive = m.options.contains("rbind") ? 1 : 0
+            var data: [String] = []
+            for o in m.options {
+                if let f = attrFlags[o] { cm.attrs |= f }
+                else if o != "bind" && o != "rbind" && !ignoredOptions.contains(o) { data.append(o) }
+            }
+            cm.data = arena.dup(data.joined(separator: ","))
+            if isBind {
+                var st = stat()
+                cm.file = stat(m.source, &st) == 0 && (st.st_mode & S_IFMT) != S_IFDIR ? 1 : 0
+            }
+            if m.destination == "/dev" && m.type == "tmpfs" { c.make_devices = 1 }
+            cMounts[i] = cm
+        }
+        c.mounts = UnsafePointer(cMounts)
+        c.nmounts = Int32(mounts.count)
+
+        mdl_block_forwarded_signals()
+        defer { mdl_unblock_forwarded_signals() }
+        var syncFd: Int32 = -1
+        var err = [CChar](repeating: 0, count: 512)
+        let pid = withUnsafePointer(to: &c) { mdl_container_spawn($0, &syncFd, &err, err.count) }
+        guard pid > 0 else { throw EngineError(String(cString: err)) }
+        defer { close(syncFd) }
+        do {
+            try started(pid)
+        } catch {
+            kill(pid, SIGKILL)
+            var st: Int32 = 0
+            waitpid(pid, &st, 0)
+            throw error
+        }
+        var execErrno: Int32 = 0
+        if mdl_container_release(syncFd, &err, err.count, &execErrno) != 0 {
+            var st: Int32 = 0
+            waitpid(pid, &st, 0)
+            let message = String(cString: err)
+            throw StartError(status: execErrno == ENOENT ? 127 : execErrno != 0 ? 126 : 125, description: message)
+        }
+        if slave >= 0 { close(slave); slave = -1 }
+        return mdl_container_supervise(pid, master)
+    }
+
+    /// Docker's exit status for a wait status: the code, or 128 + the signal.
+    public static func exitCode(_ status: Int32) -> Int32 {
+        if mdl_wifexited(status) != 0 { return mdl_wexitstatus(status) }
+        if mdl_wifsignaled(status) != 0 { return 128 + mdl_wtermsig(status) }
+        return 125
+    }
+}
+
+/// C strings that live until `free()`.
+struct CStringArena {
+    var strings: [UnsafeMutablePointer<CChar>] = []
+    var arrays: [UnsafeMutablePointer<UnsafePointer<CChar>?>] = []
+
+    mutating func dup(_ s: String) -> UnsafePointer<CChar> {
+        let p = strdup(s)!
+        strings.append(p)
+        return UnsafePointer(p)
+    }
+
+    /// A NULL-terminated array.
+    mutating func array(_ list: [String]) -> UnsafePointer<UnsafePointer<CChar>?> {
+        let a = UnsafeMutablePointer<UnsafePointer<CChar>?>.allocate(capacity: list.count + 1)
+        for (i, s) in list.enumerated() { a[i] = dup(s) }
+        a[list.count] = nil
+        arrays.append(a)
+        return UnsafePointer(a)
+    }
+
+    func free() {
+        strings.forEach { Glibc.free($0) }
+        arrays.forEach { $0.deallocate() }
+    }
+}

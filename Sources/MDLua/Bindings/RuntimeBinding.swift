@@ -1,0 +1,132 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import MDCore
+import CShim
+
+/// `md._runtime`: containers on disk and their processes, for stdlib/mdlua/container.lua,
+/// which builds the user-facing `md.run` and `md.container`. Every function takes the
+/// state root first.
+enum RuntimeBinding {
+    static func module(_ vm: LuaVM) -> LuaValue {
+        func containers(_ args: LuaArguments) throws -> ContainerStore {
+            ContainerStore(store: Store(root: try args.string(1)))
+        }
+        return .record([
+            "create": vm.function("md.container.create") { args in
+                let cs = try containers(args)
+                let o = try args.table(2)
+                func s(_ k: String) throws -> String {
+                    guard let v = o[.str(k)]?.stringValue else { throw EngineError("create: \(k) is missing") }
+                    return v
+                }
+                let id = try s("id")
+                let image = try ImageLookup.find(try s("image"), in: try cs.store.images.load())
+                // Mount sources "container:NAME" are the container's own files.
+                var spec = try JSON.parse(try s("spec"))
+                if case .object(var top) = spec, case .array(let mounts)? = top["mounts"] {
+                    top["mounts"] = .array(mounts.map { m in
+                        guard case .object(var mo) = m, let src = mo["source"]?.string, src.hasPrefix("container:") else { return m }
+                        mo["source"] = .string(cs.path(id) + "/" + src.dropFirst(10))
+                        return .object(mo)
+                    })
+                    top["root"] = .object(["path": .string(cs.path(id) + "/rootfs"),
+                                           "readonly": top["root"]?["readonly"] ?? .bool(false)])
+                    spec = .object(top)
+                }
+                var files: [String: String] = [:]
+                if case .table(let f)? = o[.str("files")] {
+                    for (k, v) in f { if let k = k.stringValue, let v = v.stringValue { files[k] = v } }
+                }
+                let extra = try JSON.parse(o[.str("extra")]?.stringValue ?? "{}")
+                let r = try cs.create(id: id, name: try s("name"), image: image, imageName: try s("image_name"),
+                                      spec: spec, files: files, extra: extra)
+                return [lua(r)]
+            },
+            "get": vm.function("md.container.get") { args in [lua(try containers(args).find(try args.string(2)))] },
+            "list": vm.function("md.container.list") { args in [.array(try containers(args).list().map(lua))] },
+            "start": vm.function("md.container.start") { args in
+                let cs = try containers(args)
+                var r = try cs.find(try args.string(2))
+                let o = args.isNil(3) ? [:] : try args.table(3)
+                func flag(_ k: String) -> Bool { o[.str(k)] == .boolean(true) }
+                guard r.status != "running" else { throw EngineError("container \(r.name) is already running") }
+                let spec = try cs.spec(r)
+                let rootfs = try cs.mountRootfs(r)
+                defer { try? cs.unmountRootfs(r) }
+                var io = ProcessIO()
+                io.tty = flag("tty")
+                io.stdin = flag("stdin") ? 0 : -1
+                var outFd: Int32 = -1, errFd: Int32 = -1
+                if flag("capture") {
+                    outFd = mdl_memfd("stdout")
+                    errFd = mdl_memfd("stderr")
+                    io.stdout = outFd
+                    io.stderr = errFd
+                }
+                defer { if outFd >= 0 { close(outFd) }; if errFd >= 0 { close(errFd) } }
+                var result: [String: LuaValue] = [:]
+                do {
+                    let status = try ContainerProcess.run(spec, rootfs: rootfs, io: io) { pid in
+                        r.status = "running"
+                        r.pid = pid
+                        r.startedAt = Clock.now()
+                        try cs.save(r)
+                    }
+                    r.exitCode = ContainerProcess.exitCode(status)
+                    r.error = ""
+                } catch let e as StartError {
+                    r.exitCode = e.status
+                    r.error = e.description
+                    result["error"] = .str(e.description)
+                } catch {
+                    r.exitCode = 125
+                    r.error = "\(error)"
+                    result["error"] = .str("\(error)")
+                }
+                r.status = "exited"
+                r.pid = 0
+                r.finishedAt = Clock.now()
+                try cs.save(r)
+                result["exit_code"] = .integer(Int64(r.exitCode))
+                if outFd >= 0 { result["stdout"] = .string(readMemfd(outFd)) }
+                if errFd >= 0 { result["stderr"] = .string(readMemfd(errFd)) }
+                return [.record(result)]
+            },
+            "remove": vm.function("md.container.remove") { args in
+                let cs = try containers(args)
+                let r = try cs.find(try args.string(2))
+                if r.status == "running" && r.pid > 0 && kill(r.pid, 0) == 0 {
+                    guard args.boolean(3) else {
+                        throw EngineError("container \(r.name) is running: stop it first, or use -f")
+                    }
+                    kill(r.pid, SIGKILL)
+                }
+                try cs.remove(r)
+                return [.str(r.id)]
+            },
+            "export": vm.function("md.container.export") { args in
+                let cs = try containers(args)
+                let r = try cs.find(try args.string(2))
+                let rootfs = try cs.mountRootfs(r)
+                defer { if r.status != "running" { try? cs.unmountRootfs(r) } }
+                try StoreBinding.withOutput(try args.optionalString(3)) { fd in
+                    _ = try LayerPacker.pack(directory: rootfs, to: fd)
+                }
+                return []
+            },
+        ])
+    }
+
+    static func readMemfd(_ fd: Int32) -> [UInt8] {
+        lseek(fd, 0, SEEK_SET)
+        return (try? FileSystem.readAll(fd, what: "captured output")) ?? []
+    }
+
+    static func lua(_ r: ContainerRecord) -> LuaValue {
+        .record(["id": .str(r.id), "name": .str(r.name), "image": .str(r.image.description), "image_name": .str(r.imageName),
+                 "created": .str(r.created), "status": .str(r.status), "pid": .integer(Int64(r.pid)),
+                 "exit_code": .integer(Int64(r.exitCode)), "started_at": .str(r.startedAt),
+                 "finished_at": .str(r.finishedAt), "error": .str(r.error), "extra": .str(r.extra.serialized())])
+    }
+}

@@ -1,0 +1,24 @@
+local md = require "mdlua"
+local runflags = require "mdlua.runflags"
+local errors = require "mdlua.errors"
+
+return {
+  summary = "Create and run a new container from an image",
+  usage = "mdlua run [OPTIONS] IMAGE [COMMAND] [ARG...]",
+  interspersed = false,
+  flags = runflags.flags,
+  run = function(o, args)
+    local opts = runflags.options(o, args, "run")
+    if opts.tty and not md.sys.isatty(0) and opts.interactive then
+      errors.fail("the input device is not a TTY: drop -t, or run from a terminal")
+    end
+    local c = md.container.create(opts)
+    local ok, r = pcall(c.start, c, { tty = opts.tty, stdin = opts.interactive })
+    if opts.rm then pcall(c.rm, c, { force = true }) end
+    if not ok then error(r, 0) end
+    if r.error then
+      io.stderr:write("mdlua: ", r.error, "\n")
+    end
+    return r.exit_code
+  end,
+}

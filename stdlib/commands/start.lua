@@ -1,0 +1,24 @@
+local md = require "mdlua"
+local json = require "mdlua.json"
+local errors = require "mdlua.errors"
+
+return {
+  summary = "Start a created container",
+  usage = "mdlua start [OPTIONS] CONTAINER",
+  flags = {
+    { name = "attach", short = "a", type = "bool", help = "Attach STDOUT/STDERR and forward signals" },
+    { name = "interactive", short = "i", type = "bool", help = "Attach the container's STDIN" },
+  },
+  run = function(o, args)
+    if #args ~= 1 then errors.fail("start: requires exactly 1 argument (CONTAINER)") end
+    local c = md.container.get(args[1])
+    if not o.attach then
+      errors.fail("start: only -a (attached, in the foreground) is supported until detached containers land")
+    end
+    local extra = json.decode(c.extra)
+    local r = c:start { tty = extra.tty, stdin = o.interactive or extra.interactive }
+    if r.error then io.stderr:write("mdlua: ", r.error, "\n") end
+    if extra.rm then c:rm { force = true } end
+    return r.exit_code
+  end,
+}

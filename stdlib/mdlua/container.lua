@@ -1,0 +1,112 @@
+-- md.run and md.container: containers from Lua.
+--   md.run{image="busybox", cmd={"sh","-c","echo hi"}, env={A="1"}, workdir="/tmp",
+--          user="nobody", rm=true, capture=true}  -> { exit_code=0, stdout="hi\n", stderr="" }
+--   md.container.create{...same fields...}        -> a container object (not started)
+--   c:start{capture=true}, c:rm{force=true}, c:export(path), md.container.get(name|id)
+local md = require "mdlua"
+local json = require "mdlua.json"
+local errors = require "mdlua.errors"
+local spec = require "mdlua.spec"
+
+local M = {}
+local runtime = md._runtime
+
+local function root() return md.config and md.config.root or os.getenv("MDLUA_ROOT") or "/var/lib/mdlua" end
+
+local Container = {}
+Container.__index = Container
+Container.__name = "mdlua.container"
+function Container:__tostring() return ("container %s (%s, %s)"):format(self.id:sub(1, 12), self.name, self.status) end
+local function wrap(r) return setmetatable(r, Container) end
+
+local adjectives = { "brave", "calm", "eager", "fancy", "gentle", "happy", "jolly", "keen", "lucid", "merry",
+  "nimble", "proud", "quiet", "sharp", "swift", "tender", "vivid", "witty", "zealous", "bold" }
+local nouns = { "ada", "babbage", "curie", "darwin", "euler", "fermat", "gauss", "hopper", "kepler", "lovelace",
+  "noether", "pascal", "ritchie", "shannon", "turing", "wozniak", "hamilton", "knuth", "liskov", "thompson" }
+
+local function random_hex(n)
+  local f = io.open("/dev/urandom", "rb")
+  local bytes = f:read(n // 2)
+  f:close()
+  return (bytes:gsub(".", function(c) return ("%02x"):format(c:byte()) end))
+end
+
+local function generated_name(id)
+  local a = tonumber(id:sub(1, 4), 16) % #adjectives + 1
+  local n = tonumber(id:sub(5, 8), 16) % #nouns + 1
+  return adjectives[a] .. "_" .. nouns[n]
+end
+
+-- The fields md.run and md.container.create accept, with the type each must have.
+local fields = { image = "string", cmd = "table", entrypoint = "string", env = "table", env_file = "table",
+  workdir = "string", user = "string", hostname = "string", name = "string", init = "boolean", read_only = "boolean",
+  tmpfs = "table", cap_add = "table", cap_drop = "table", privileged = "boolean", security_opt = "table",
+  network = "string", ulimit = "table", stop_signal = "string", tty = "boolean", interactive = "boolean",
+  rm = "boolean", capture = "boolean" }
+
+local function check_options(o, fn)
+  if type(o) ~= "table" then error(fn .. ": expected a table of options", 3) end
+  for k, v in pairs(o) do
+    local want = fields[k]
+    if not want then error(("%s: unknown field %q"):format(fn, tostring(k)), 3) end
+    if type(v) ~= want then error(("%s: field %q must be a %s, got %s"):format(fn, k, want, type(v)), 3) end
+  end
+  if not o.image then error(fn .. ": field \"image\" is required", 3) end
+  -- env may be a map {A="1"} or a list {"A=1"}.
+  if o.env and #o.env == 0 and next(o.env) then
+    local list = {}
+    for k, v in pairs(o.env) do list[#list + 1] = k .. "=" .. tostring(v) end
+    table.sort(list)
+    o.env = list
+  end
+  if o.network and o.network ~= "none" and o.network ~= "host" then
+    errors.fail(("invalid --network %q: expected none or host (bridge networking is not there yet)"):format(o.network))
+  end
+end
+
+function M.create(o, fn)
+  check_options(o, fn or "md.container.create")
+  local image = md.image.get(o.image)
+  local id = random_hex(64)
+  local name = o.name or generated_name(id)
+  local s, files = spec.build(image:config().config, o, id)
+  local extra = { image_ref = o.image, tty = o.tty == true, interactive = o.interactive == true, rm = o.rm == true }
+  return wrap(runtime.create(root(), {
+    id = id, name = name, image = image.id, image_name = o.image, spec = json.encode(s),
+    files = files, extra = json.encode(extra),
+  }))
+end
+
+function M.get(ref) return wrap(runtime.get(root(), ref)) end
+
+function M.list()
+  local out = {}
+  for i, r in ipairs(runtime.list(root())) do out[i] = wrap(r) end
+  return out
+end
+
+-- Runs the container in the foreground. opts: tty, stdin (attach stdin), capture.
+function Container:start(opts)
+  opts = opts or {}
+  local r = runtime.start(root(), self.id, { tty = opts.tty, stdin = opts.stdin, capture = opts.capture })
+  local fresh = runtime.get(root(), self.id)
+  for k, v in pairs(fresh) do self[k] = v end
+  return r
+end
+
+function Container:rm(opts) return runtime.remove(root(), self.id, opts and opts.force) end
+function Container:export(path) return runtime.export(root(), self.id, path) end
+function Container:config() return json.decode(md.fs.read(root() .. "/containers/" .. self.id .. "/config.json")) end
+
+-- md.run: create, start in the foreground, and remove with rm=true whatever happened.
+function M.run(o)
+  local c = M.create(o, "md.run")
+  local ok, r = pcall(c.start, c, { tty = o.tty, stdin = o.interactive, capture = o.capture })
+  if o.rm then pcall(c.rm, c, { force = true }) end
+  if not ok then error(r, 0) end
+  r.id = c.id
+  r.name = c.name
+  return r
+end
+
+return M

@@ -1,0 +1,270 @@
+-- A container's OCI runtime spec (config.json), built from the image config and the
+-- options of `run`/`create`, with Docker's defaults: namespaces, mounts, the default
+-- capabilities, masked and read-only paths, the default seccomp profile — plus
+-- no_new_privs on by default (DESIGN.md invariant 6).
+local json = require "mdlua.json"
+local errors = require "mdlua.errors"
+
+local M = {}
+
+M.default_path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+M.default_caps = { "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
+  "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL",
+  "CAP_AUDIT_WRITE" }
+
+M.all_caps = { "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
+  "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST",
+  "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO",
+  "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
+  "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE",
+  "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM",
+  "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE" }
+
+M.masked_paths = { "/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+  "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
+  "/sys/devices/virtual/powercap" }
+
+M.readonly_paths = { "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger" }
+
+local rlimit_names = { core = "RLIMIT_CORE", cpu = "RLIMIT_CPU", data = "RLIMIT_DATA", fsize = "RLIMIT_FSIZE",
+  locks = "RLIMIT_LOCKS", memlock = "RLIMIT_MEMLOCK", msgqueue = "RLIMIT_MSGQUEUE", nice = "RLIMIT_NICE",
+  nofile = "RLIMIT_NOFILE", nproc = "RLIMIT_NPROC", rss = "RLIMIT_RSS", rtprio = "RLIMIT_RTPRIO",
+  rttime = "RLIMIT_RTTIME", sigpending = "RLIMIT_SIGPENDING", stack = "RLIMIT_STACK", as = "RLIMIT_AS" }
+
+local function cap_name(c)
+  c = c:upper()
+  if not c:match("^CAP_") then c = "CAP_" .. c end
+  return c
+end
+
+local function capabilities(o)
+  if o.privileged then return M.all_caps end
+  local set, order = {}, {}
+  for _, c in ipairs(M.default_caps) do set[c] = true end
+  local known = {}
+  for _, c in ipairs(M.all_caps) do known[c] = true end
+  for _, c in ipairs(o.cap_add or {}) do
+    if c:upper() == "ALL" then for _, a in ipairs(M.all_caps) do set[a] = true end
+    else
+      local n = cap_name(c)
+      if not known[n] then errors.fail(("invalid --cap-add %q: unknown capability"):format(c)) end
+      set[n] = true
+    end
+  end
+  for _, c in ipairs(o.cap_drop or {}) do
+    if c:upper() == "ALL" then set = {}
+    else
+      local n = cap_name(c)
+      if not known[n] then errors.fail(("invalid --cap-drop %q: unknown capability"):format(c)) end
+      set[n] = nil
+    end
+  end
+  for _, c in ipairs(M.all_caps) do if set[c] then order[#order + 1] = c end end
+  return order
+end
+
+function M.parse_ulimit(u)
+  local name, soft, hard = u:match("^(%a+)=(-?%d+):?(-?%d*)$")
+  if not name or not rlimit_names[name] then
+    errors.fail(("invalid --ulimit %q: expected NAME=SOFT[:HARD] with NAME one of core, cpu, data, fsize, locks, memlock, msgqueue, nice, nofile, nproc, rss, rtprio, rttime, sigpending, stack"):format(u))
+  end
+  soft = tonumber(soft)
+  hard = hard ~= "" and tonumber(hard) or soft
+  if soft > hard and hard >= 0 then errors.fail(("invalid --ulimit %q: soft limit above hard limit"):format(u)) end
+  return { type = rlimit_names[name], soft = soft, hard = hard }
+end
+
+local function security_options(o)
+  local s = { no_new_privileges = true, seccomp = "default" }
+  for _, opt in ipairs(o.security_opt or {}) do
+    local k, v = opt:match("^([%w-]+)[=:](.*)$")
+    k = k or opt
+    if k == "no-new-privileges" then
+      if v == nil or v == "true" then s.no_new_privileges = true
+      elseif v == "false" then s.no_new_privileges = false
+      else errors.fail(("invalid --security-opt %q: expected no-new-privileges[=true|false]"):format(opt)) end
+    elseif k == "seccomp" and v and v ~= "" then
+      s.seccomp = v
+    elseif k == "label" or k == "apparmor" then
+      -- No AppArmor or SELinux on this kernel: accepted and ignored, as Docker does there.
+    else
+      errors.fail(("invalid --security-opt %q: expected no-new-privileges[=false] or seccomp=unconfined|PROFILE.json"):format(opt))
+    end
+  end
+  return s
+end
+
+local function seccomp_profile(which, caps)
+  if which == "unconfined" then return nil end
+  if which == "default" then
+    local set = {}
+    for _, c in ipairs(caps) do set[c] = true end
+    return require("mdlua.seccomp").default(set)
+  end
+  local f, err = io.open(which, "rb")
+  if not f then errors.fail("--security-opt seccomp: " .. tostring(err)) end
+  local ok, profile = pcall(json.decode, f:read("a"))
+  f:close()
+  if not ok or type(profile) ~= "table" or not profile.defaultAction then
+    errors.fail(("--security-opt seccomp: %s is not a seccomp profile (JSON with defaultAction)"):format(which))
+  end
+  return profile
+end
+
+local function tmpfs_mount(spec)
+  local path, opts = spec:match("^([^:]+):?(.*)$")
+  if not path or path:sub(1, 1) ~= "/" then errors.fail(("invalid --tmpfs %q: expected an absolute PATH[:OPTIONS]"):format(spec)) end
+  local options = { "nosuid", "nodev", "noexec" }
+  local has_size = false
+  for o in opts:gmatch("[^,]+") do
+    options[#options + 1] = o
+    if o:match("^size=") then has_size = true end
+  end
+  if not has_size then options[#options + 1] = "size=65536k" end
+  return { destination = path, type = "tmpfs", source = "tmpfs", options = options }
+end
+
+-- The environment: the image's, then -e/--env-file over it, then what Docker adds.
+function M.environment(image_env, o, hostname)
+  local env, index = {}, {}
+  local function set(kv)
+    local k = kv:match("^([^=]*)")
+    if k == "" then errors.fail(("invalid environment variable %q"):format(kv)) end
+    if index[k] then env[index[k]] = kv else env[#env + 1] = kv; index[k] = #env end
+  end
+  for _, kv in ipairs(image_env or {}) do set(kv) end
+  for _, file in ipairs(o.env_file or {}) do
+    local f, err = io.open(file, "r")
+    if not f then errors.fail("--env-file: " .. tostring(err)) end
+    for line in f:lines() do
+      line = line:gsub("^%s+", "")
+      if line ~= "" and not line:match("^#") then
+        if line:find("=", 1, true) then set(line)
+        else local v = os.getenv(line); if v then set(line .. "=" .. v) end end
+      end
+    end
+    f:close()
+  end
+  for _, kv in ipairs(o.env or {}) do
+    if kv:find("=", 1, true) then set(kv)
+    else local v = os.getenv(kv); if v then set(kv .. "=" .. v) end end
+  end
+  if not index.PATH then set("PATH=" .. M.default_path) end
+  if not index.HOSTNAME then set("HOSTNAME=" .. hostname) end
+  if o.tty and not index.TERM then set("TERM=xterm") end
+  return env
+end
+
+-- Entrypoint + Cmd, with Docker's rules: --entrypoint replaces the image's and drops its
+-- Cmd; arguments after the image replace Cmd.
+function M.command(cfg, o)
+  local entrypoint = cfg.Entrypoint or {}
+  local cmd = cfg.Cmd or {}
+  if o.entrypoint ~= nil then
+    entrypoint = o.entrypoint ~= "" and { o.entrypoint } or {}
+    cmd = {}
+  end
+  if o.cmd and #o.cmd > 0 then cmd = o.cmd end
+  local args = {}
+  for _, a in ipairs(entrypoint) do args[#args + 1] = a end
+  for _, a in ipairs(cmd) do args[#args + 1] = a end
+  if #args == 0 then errors.fail("no command specified: the image has no Cmd or Entrypoint and none was given") end
+  return args
+end
+
+-- Builds the spec. `image_config` is the image's config (the `config` object);
+-- `o` the run options; `id` the container ID. Returns spec and the generated files.
+function M.build(image_config, o, id)
+  local cfg = image_config or {}
+  local host_network = o.network == "host"
+  local hostname = o.hostname or (host_network and io.open("/etc/hostname"):read("l")) or id:sub(1, 12)
+  local caps = capabilities(o)
+  local sec = security_options(o)
+  local user = o.user or cfg.User
+  if user == "" then user = nil end
+
+  local env = M.environment(cfg.Env, o, hostname)
+  if not user then
+    local has_home = false
+    for _, kv in ipairs(env) do if kv:match("^HOME=") then has_home = true end end
+    if not has_home then env[#env + 1] = "HOME=/root" end
+  end
+
+  local mounts = {
+    { destination = "/proc", type = "proc", source = "proc", options = { "nosuid", "noexec", "nodev" } },
+    { destination = "/dev", type = "tmpfs", source = "tmpfs", options = { "nosuid", "strictatime", "mode=755", "size=65536k" } },
+    { destination = "/dev/pts", type = "devpts", source = "devpts",
+      options = { "nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5" } },
+    { destination = "/dev/shm", type = "tmpfs", source = "shm", options = { "nosuid", "noexec", "nodev", "mode=1777", "size=65536k" } },
+    { destination = "/dev/mqueue", type = "mqueue", source = "mqueue", options = { "nosuid", "noexec", "nodev" } },
+  }
+  if host_network then
+    mounts[#mounts + 1] = { destination = "/sys", type = "bind", source = "/sys", options = { "rbind", "nosuid", "noexec", "nodev", "ro" } }
+  else
+    mounts[#mounts + 1] = { destination = "/sys", type = "sysfs", source = "sysfs",
+      options = o.privileged and { "nosuid", "noexec", "nodev" } or { "nosuid", "noexec", "nodev", "ro" } }
+  end
+  if o.privileged then
+    mounts[2] = { destination = "/dev", type = "bind", source = "/dev", options = { "rbind", "nosuid" } }
+    table.remove(mounts, 3)
+  end
+  for _, f in ipairs { "hostname", "hosts", "resolv.conf" } do
+    mounts[#mounts + 1] = { destination = "/etc/" .. f, type = "bind", source = "container:" .. f, options = { "bind" } }
+  end
+  for _, t in ipairs(o.tmpfs or {}) do mounts[#mounts + 1] = tmpfs_mount(t) end
+
+  local namespaces = { { type = "pid" }, { type = "ipc" }, { type = "uts" }, { type = "mount" }, { type = "cgroup" } }
+  if not host_network then namespaces[#namespaces + 1] = { type = "network" } end
+
+  local rlimits = json.array()
+  for _, u in ipairs(o.ulimit or {}) do rlimits[#rlimits + 1] = M.parse_ulimit(u) end
+
+  local annotations = { ["io.mdlua.init"] = o.init and "true" or "false",
+                        ["io.mdlua.stop-signal"] = o.stop_signal or cfg.StopSignal or "SIGTERM" }
+  if user then annotations["io.mdlua.user"] = user end
+
+  local spec = {
+    ociVersion = "1.0.2",
+    process = {
+      terminal = o.tty == true,
+      user = { uid = 0, gid = 0 },
+      args = json.array(M.command(cfg, o)),
+      env = json.array(env),
+      cwd = o.workdir or (cfg.WorkingDir ~= "" and cfg.WorkingDir) or "/",
+      capabilities = { bounding = json.array(caps), effective = json.array(caps), permitted = json.array(caps),
+                       inheritable = json.array(), ambient = json.array() },
+      noNewPrivileges = sec.no_new_privileges,
+      rlimits = rlimits,
+    },
+    root = { path = "rootfs", readonly = o.read_only == true },
+    hostname = hostname,
+    mounts = json.array(mounts),
+    linux = {
+      namespaces = json.array(namespaces),
+      maskedPaths = json.array(o.privileged and {} or M.masked_paths),
+      readonlyPaths = json.array(o.privileged and {} or M.readonly_paths),
+      seccomp = not o.privileged and seccomp_profile(sec.seccomp, caps) or nil,
+    },
+    annotations = annotations,
+  }
+  if spec.process.cwd:sub(1, 1) ~= "/" then
+    errors.fail(("invalid working directory %q: it must be absolute"):format(spec.process.cwd))
+  end
+
+  local files = {
+    hostname = hostname .. "\n",
+    hosts = host_network and (io.open("/etc/hosts"):read("a")) or table.concat({
+      "127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback", "fe00::0\tip6-localnet",
+      "ff00::0\tip6-mcastprefix", "ff02::1\tip6-allnodes", "ff02::2\tip6-allrouters", "" }, "\n"),
+    ["resolv.conf"] = (function()
+      local f = io.open("/etc/resolv.conf")
+      local s = f and f:read("a") or ""
+      if f then f:close() end
+      return s
+    end)(),
+  }
+  return spec, files
+end
+
+return M
