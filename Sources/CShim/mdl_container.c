@@ -236,19 +236,28 @@ static void set_capabilities(const struct mdl_container *c) {
     }
 }
 
-static void apply_capsets(const struct mdl_container *c) {
+// The capabilities this process holds: a container cannot be given more (--privileged on a
+// host whose root lacks some, as CAP_SYS_RESOURCE here, gets the rest).
+static uint64_t own_permitted(void) {
+    struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct d[2];
+    if (syscall(SYS_capget, &h, d) < 0) return ~0ULL;
+    return (uint64_t)d[0].permitted | ((uint64_t)d[1].permitted << 32);
+}
+
+static void apply_capsets(const struct mdl_container *c, uint64_t held) {
     struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
     struct __user_cap_data_struct d[2];
     memset(d, 0, sizeof d);
     for (int i = 0; i < 2; i++) {
-        d[i].effective = (uint32_t)(c->cap_effective >> (32 * i));
-        d[i].permitted = (uint32_t)(c->cap_permitted >> (32 * i));
-        d[i].inheritable = (uint32_t)(c->cap_inheritable >> (32 * i));
+        d[i].effective = (uint32_t)((c->cap_effective & held) >> (32 * i));
+        d[i].permitted = (uint32_t)((c->cap_permitted & held) >> (32 * i));
+        d[i].inheritable = (uint32_t)((c->cap_inheritable & held) >> (32 * i));
     }
     if (syscall(SYS_capset, &h, d) < 0) child_fail(0, "set capabilities");
     prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
     for (int cap = 0; cap <= 63; cap++) {
-        if ((c->cap_ambient & (1ULL << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+        if ((c->cap_ambient & held & (1ULL << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
             child_fail(0, "raise ambient capability %d", cap);
     }
 }
@@ -384,6 +393,7 @@ static int child_main(void *arg) {
 
     if (c->cwd && chdir(c->cwd) < 0) child_fail(0, "chdir %s", c->cwd);
 
+    uint64_t held = own_permitted();
     set_capabilities(c);
     if (c->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) child_fail(0, "set no_new_privs");
     // Without no_new_privs, the filter needs CAP_SYS_ADMIN: load it before dropping it.
@@ -393,7 +403,7 @@ static int child_main(void *arg) {
     if (setresgid(c->gid, c->gid, c->gid) < 0) child_fail(0, "set gid %u", c->gid);
     if (setresuid(c->uid, c->uid, c->uid) < 0) child_fail(0, "set uid %u", c->uid);
     prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
-    apply_capsets(c);
+    apply_capsets(c, held);
 
     // Nothing of the engine's may reach the container (the CVE-2024-21626 class): every fd
     // above stdio closes on exec; the sync socket too, which tells the parent exec happened.

@@ -90,7 +90,9 @@ local function run_command(name, argv)
     cmd, argv = next_cmd, { table.unpack(argv, 2) }
   end
   local spec = { table.unpack(cmd.flags) }
-  spec[#spec + 1] = { name = "help", short = "h", type = "bool" }
+  local short_h = true
+  for _, f in ipairs(spec) do if f.short == "h" then short_h = false end end
+  spec[#spec + 1] = { name = "help", short = short_h and "h" or nil, type = "bool" }
   local opts, args = flags.parse(spec, argv, { interspersed = cmd.interspersed })
   if opts.help then
     print(commands.help(cmd))
@@ -138,7 +140,9 @@ function M.main(argv)
   local ok, status = xpcall(main, capture, argv)
   if ok then return math.tointeger(status) or 0 end
   local e = status
-  io.stderr:write("mdlua: ", e.message, "\n")
+  -- "md.image.get: no such image: x" names the Lua function for scripts; a CLI user wants
+  -- only what went wrong.
+  io.stderr:write("mdlua: ", (e.message:gsub("^md%.[%w_.:]+: ", "")), "\n")
   if e.traceback and log.level == "debug" then io.stderr:write(e.traceback, "\n") end
   return e.code or 125
 end

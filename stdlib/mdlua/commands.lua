@@ -114,7 +114,9 @@ function M.help(cmd)
   if cmd.summary then out[#out + 1] = cmd.summary; out[#out + 1] = "" end
   if cmd.description then out[#out + 1] = cmd.description; out[#out + 1] = "" end
   local spec = { table.unpack(cmd.flags) }
-  spec[#spec + 1] = { name = "help", short = "h", type = "bool", help = "Print this help" }
+  local short_h = true
+  for _, f in ipairs(spec) do if f.short == "h" then short_h = false end end
+  spec[#spec + 1] = { name = "help", short = short_h and "h" or nil, type = "bool", help = "Print this help" }
   if cmd.subcommands then
     local names, width = {}, 0
     for n in pairs(cmd.subcommands) do names[#names + 1] = n; width = math.max(width, #n) end

@@ -44,14 +44,15 @@ local fields = { image = "string", cmd = "table", entrypoint = "string", env = "
   network = "string", ulimit = "table", stop_signal = "string", tty = "boolean", interactive = "boolean",
   rm = "boolean", capture = "boolean" }
 
-local function check_options(o, fn)
-  if type(o) ~= "table" then error(fn .. ": expected a table of options", 3) end
+-- `level` points the error at the caller's line.
+local function check_options(o, fn, level)
+  if type(o) ~= "table" then error(fn .. ": expected a table of options", level) end
   for k, v in pairs(o) do
     local want = fields[k]
-    if not want then error(("%s: unknown field %q"):format(fn, tostring(k)), 3) end
-    if type(v) ~= want then error(("%s: field %q must be a %s, got %s"):format(fn, k, want, type(v)), 3) end
+    if not want then error(("%s: unknown field %q"):format(fn, tostring(k)), level) end
+    if type(v) ~= want then error(("%s: field %q must be a %s, got %s"):format(fn, k, want, type(v)), level) end
   end
-  if not o.image then error(fn .. ": field \"image\" is required", 3) end
+  if not o.image then error(fn .. ": field \"image\" is required", level) end
   -- env may be a map {A="1"} or a list {"A=1"}.
   if o.env and #o.env == 0 and next(o.env) then
     local list = {}
@@ -64,8 +65,8 @@ local function check_options(o, fn)
   end
 end
 
-function M.create(o, fn)
-  check_options(o, fn or "md.container.create")
+function M.create(o, fn, level)
+  check_options(o, fn or "md.container.create", level or 3)
   local image = md.image.get(o.image)
   local id = random_hex(64)
   local name = o.name or generated_name(id)
@@ -100,7 +101,7 @@ function Container:config() return json.decode(md.fs.read(root() .. "/containers
 
 -- md.run: create, start in the foreground, and remove with rm=true whatever happened.
 function M.run(o)
-  local c = M.create(o, "md.run")
+  local c = M.create(o, "md.run", 4)
   local ok, r = pcall(c.start, c, { tty = o.tty, stdin = o.interactive, capture = o.capture })
   if o.rm then pcall(c.rm, c, { force = true }) end
   if not ok then error(r, 0) end

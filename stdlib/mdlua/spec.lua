@@ -44,20 +44,21 @@ local function capabilities(o)
   for _, c in ipairs(M.default_caps) do set[c] = true end
   local known = {}
   for _, c in ipairs(M.all_caps) do known[c] = true end
-  for _, c in ipairs(o.cap_add or {}) do
-    if c:upper() == "ALL" then for _, a in ipairs(M.all_caps) do set[a] = true end
-    else
-      local n = cap_name(c)
-      if not known[n] then errors.fail(("invalid --cap-add %q: unknown capability"):format(c)) end
-      set[n] = true
-    end
-  end
+  -- Drops first, then adds: "--cap-drop ALL --cap-add X" leaves X, as with Docker.
   for _, c in ipairs(o.cap_drop or {}) do
     if c:upper() == "ALL" then set = {}
     else
       local n = cap_name(c)
       if not known[n] then errors.fail(("invalid --cap-drop %q: unknown capability"):format(c)) end
       set[n] = nil
+    end
+  end
+  for _, c in ipairs(o.cap_add or {}) do
+    if c:upper() == "ALL" then for _, a in ipairs(M.all_caps) do set[a] = true end
+    else
+      local n = cap_name(c)
+      if not known[n] then errors.fail(("invalid --cap-add %q: unknown capability"):format(c)) end
+      set[n] = true
     end
   end
   for _, c in ipairs(M.all_caps) do if set[c] then order[#order + 1] = c end end
