@@ -169,6 +169,67 @@ print(samples[#samples // 2])
                  "mine_ms": float(res.stdout.strip()), "peer": None})
 
 
+def hugetlb_v1():
+    """crun 1.8 refuses this host's hybrid layout unless hugetlb has a v1 hierarchy
+    (DESIGN.md): mount one for the benchmark, and say whether we did."""
+    path = "/sys/fs/cgroup/hugetlb"
+    if os.path.ismount(path):
+        return False
+    os.makedirs(path, exist_ok=True)
+    r = subprocess.run(["mount", "-t", "cgroup", "-o", "hugetlb", "cgroup", path], stderr=subprocess.DEVNULL)
+    return r.returncode == 0
+
+
+def bench_run():
+    root = os.path.join(WORK, "run-root")
+    md("image", "bootstrap", "busybox", root=root)
+    q = shlex_quote
+    # One bundle with the same rootfs for crun and runc.
+    bundle = os.path.join(WORK, "bundle")
+    os.makedirs(bundle)
+    subprocess.run(f"{q(MDLUA)} --root {q(root)} create --name b busybox true >/dev/null && "
+                   f"{q(MDLUA)} --root {q(root)} export b | (mkdir {q(bundle)}/rootfs && tar -x -C {q(bundle)}/rootfs) && "
+                   f"{q(MDLUA)} --root {q(root)} rm b >/dev/null", shell=True, check=True)
+    archive = os.path.join(WORK, "busybox.tar")
+    md("save", "-o", archive, "busybox", root=root)
+    mounted = hugetlb_v1()
+    try:
+        peers = []
+        for runtime in ["crun", "runc"]:
+            if shutil.which(runtime):
+                subprocess.run([runtime, "spec"], cwd=bundle, check=True) if not os.path.exists(bundle + "/config.json") else None
+                with open(bundle + "/config.json") as f:
+                    cfg = json.load(f)
+                cfg["process"]["terminal"] = False
+                cfg["process"]["args"] = ["/bin/true"]
+                with open(bundle + "/config.json", "w") as f:
+                    json.dump(cfg, f)
+                peers.append(runtime)
+        for runtime in peers:
+            row(f"`mdlua run --rm busybox true` vs `{runtime} run` (same rootfs)",
+                [MDLUA, "--root", root, "run", "--rm", "busybox", "true"], runs=100,
+                peer=[runtime, "run", "--bundle", bundle, f"bench-{runtime}"], peer_name=f"{runtime} run")
+        # podman with the same image, its settings for this host (DESIGN.md) in its own conf.
+        conf = os.path.join(WORK, "containers.conf")
+        with open(conf, "w") as f:
+            f.write('[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]\n'
+                    '[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n')
+        proot = os.path.join(WORK, "podman-run")
+        podman = ["podman", "--root", proot + "/root", "--runroot", proot + "/run", "--storage-driver", "overlay"]
+        env = dict(os.environ, CONTAINERS_CONF=conf)
+        subprocess.run(podman + ["load", "-q", "-i", archive], env=env, check=True, stdout=subprocess.DEVNULL)
+        os.environ["CONTAINERS_CONF"] = conf
+        row("`mdlua run --rm busybox true` vs `podman run --rm --network none`",
+            [MDLUA, "--root", root, "run", "--rm", "busybox", "true"], runs=30,
+            peer=podman + ["run", "--rm", "--network", "none", "busybox", "true"], peer_name="podman run --rm --network none")
+        subprocess.run(podman + ["system", "reset", "-f"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        del os.environ["CONTAINERS_CONF"]
+    finally:
+        if mounted:
+            subprocess.run(["umount", "/sys/fs/cgroup/hugetlb"])
+            os.rmdir("/sys/fs/cgroup/hugetlb")
+
+
 def fmt(v, unit):
     return "–" if v is None else f"{v:.2f} {unit}"
 
@@ -188,12 +249,14 @@ def main():
         sys.exit("bench: hyperfine is missing (scripts/install-deps.sh installs it)")
     print(f"mdlua: {subprocess.run([MDLUA, '--version'], capture_output=True, text=True).stdout.strip()}")
     print(f"median of {RUNS} runs each; ratio = mdlua / peer (below 1 is faster)\n")
-    areas = sys.argv[1:] or ["binary", "images"]
+    areas = sys.argv[1:] or ["binary", "images", "run"]
     try:
         if "binary" in areas:
             bench_binary()
         if "images" in areas:
             bench_images()
+        if "run" in areas:
+            bench_run()
     finally:
         subprocess.run(PODMAN + ["--root", os.path.join(WORK, "podman", "root"), "--runroot",
                                  os.path.join(WORK, "podman", "run"), "system", "reset", "-f"],

@@ -16,7 +16,7 @@ packages=(
   time               # the benchmark's peak-RSS meter (GNU time)
   python3            # the benchmark's driver
   busybox-static     # test images
-  podman skopeo buildah   # peers: interoperability tests and the benchmark
+  podman skopeo buildah crun runc   # peers: interoperability tests and the benchmark
   debootstrap        # the debian base image (benchmark)
   zstd
 )

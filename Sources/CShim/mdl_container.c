@@ -141,24 +141,19 @@ static void do_mount(int rootfd, const struct mdl_mount *m) {
         if (tree < 0) child_fail(0, "bind %s on %s", m->source, m->destination);
         set_mount_attrs(tree, m->attrs, m->recursive);
     } else {
-        int fs = fsopen(m->source, FSOPEN_CLOEXEC);
-        if (fs < 0) child_fail(0, "mount %s on %s", m->source, m->destination);
-        if (m->data && *m->data) {
-            char opts[1024];
-            snprintf(opts, sizeof opts, "%s", m->data);
-            char *save = NULL;
-            for (char *o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
-                char *eq = strchr(o, '=');
-                int rc;
-                if (eq) { *eq = '\0'; rc = fsconfig(fs, FSCONFIG_SET_STRING, o, eq + 1, 0); }
-                else rc = fsconfig(fs, FSCONFIG_SET_FLAG, o, NULL, 0);
-                if (rc < 0) child_fail(0, "mount %s on %s: option %s", m->source, m->destination, o);
-            }
-        }
-        if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) child_fail(0, "mount %s on %s", m->source, m->destination);
-        tree = fsmount(fs, FSMOUNT_CLOEXEC, (unsigned int)m->attrs);
-        if (tree < 0) child_fail(0, "mount %s on %s", m->source, m->destination);
-        close(fs);
+        // One mount(2) on the opened target through its /proc/self/fd link: the target was
+        // resolved in the root, and this path names that very directory.
+        char path[64];
+        snprintf(path, sizeof path, "/proc/self/fd/%d", target);
+        unsigned long flags = 0;
+        if (m->attrs & MOUNT_ATTR_RDONLY) flags |= MS_RDONLY;
+        if (m->attrs & MOUNT_ATTR_NOSUID) flags |= MS_NOSUID;
+        if (m->attrs & MOUNT_ATTR_NODEV) flags |= MS_NODEV;
+        if (m->attrs & MOUNT_ATTR_NOEXEC) flags |= MS_NOEXEC;
+        if (mount(m->source, path, m->source, flags, m->data) < 0)
+            child_fail(0, "mount %s on %s", m->source, m->destination);
+        close(target);
+        return;
     }
     if (move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
         child_fail(0, "attach mount on %s", m->destination);

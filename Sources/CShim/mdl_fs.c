@@ -70,6 +70,7 @@ fail:
 }
 
 int mdl_umount(const char *target, int flags) { return umount2(target, flags); }
+int mdl_syncfs(int fd) { return syncfs(fd); }
 
 int mdl_fsetxattr(int fd, const char *name, const void *value, size_t size) {
     return fsetxattr(fd, name, value, size, 0);

@@ -74,7 +74,7 @@ function M.create(o, fn, level)
   local extra = { image_ref = o.image, tty = o.tty == true, interactive = o.interactive == true, rm = o.rm == true }
   return wrap(runtime.create(root(), {
     id = id, name = name, image = image.id, image_name = o.image, spec = json.encode(s),
-    files = files, extra = json.encode(extra),
+    files = files, extra = json.encode(extra), ephemeral = o.rm == true,
   }))
 end
 

@@ -78,8 +78,9 @@ public struct ContainerStore {
     }
 
     /// Records a new container. Its name must be free; two creates racing for a name: one wins.
+    /// `durable` false (a `run --rm` container, gone when it exits) skips the sync.
     public func create(id: String, name: String, image: ImageRecord, imageName: String, spec: JSON,
-                       files: [String: String], extra: JSON) throws -> ContainerRecord {
+                       files: [String: String], extra: JSON, durable: Bool = true) throws -> ContainerRecord {
         guard id.count == 64, id.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) else {
             throw EngineError("invalid container ID \(id)")
         }
@@ -97,15 +98,20 @@ public struct ContainerStore {
         guard mkdir(staging, 0o700) == 0 else { throw EngineError.system("mkdir \(staging)") }
         do {
             for d in ["upper", "work", "rootfs"] { guard mkdir(staging + "/" + d, 0o755) == 0 else { throw EngineError.system("mkdir \(d)") } }
-            for (name, content) in files { try FileSystem.writeAtomically(staging + "/" + name, Array(content.utf8)) }
-            try FileSystem.writeAtomically(staging + "/config.json", Array(spec.pretty().utf8))
+            // Written without a sync each, then flushed together: one journal commit.
+            for (name, content) in files {
+                try FileSystem.writeAtomically(staging + "/" + name, Array(content.utf8), durable: false)
+            }
+            try FileSystem.writeAtomically(staging + "/config.json", Array(spec.pretty().utf8), durable: false)
             var record = try ContainerRecord(json: .object(["id": .string(id), "name": .string(name),
                                                             "image": .string(image.id.description)]))
             record.imageName = imageName
             record.created = Clock.now()
             record.extra = extra
-            try FileSystem.writeAtomically(staging + "/container.json", Array(record.json.serialized().utf8))
+            try FileSystem.writeAtomically(staging + "/container.json", Array(record.json.serialized().utf8), durable: false)
+            if durable { FileSystem.syncFileSystem(of: staging) }
             guard rename(staging, p) == 0 else { throw EngineError.system("create \(p)") }
+            if durable { FileSystem.syncDirectory(of: p) }
             return record
         } catch {
             try? FileSystem.removeTree(staging)
@@ -120,18 +126,21 @@ public struct ContainerStore {
 
     func isAlnum(_ c: UInt8) -> Bool { (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) }
 
+    /// State changes are atomic but not synced: after a power loss the record may be one
+    /// step behind, and the next read repairs it from what is really there (no process).
     public func save(_ r: ContainerRecord) throws {
-        try FileSystem.writeAtomically(path(r.id) + "/container.json", Array(r.json.serialized().utf8))
+        try FileSystem.writeAtomically(path(r.id) + "/container.json", Array(r.json.serialized().utf8), durable: false)
     }
 
     public func spec(_ r: ContainerRecord) throws -> RuntimeSpec {
         try RuntimeSpec(json: JSON.parse(FileSystem.readFile(path(r.id) + "/config.json")))
     }
 
-    /// Mounts the container's overlay on its rootfs/ (idempotent).
+    /// Mounts the container's overlay on its rootfs/ (after unmounting what a crash may
+    /// have left there).
     public func mountRootfs(_ r: ContainerRecord) throws -> String {
         let target = path(r.id) + "/rootfs"
-        if isMounted(target) { return target }
+        try unmountRootfs(r)
         guard let image = try store.images.load()[r.image] else {
             throw EngineError("container \(r.id.prefix(12)): its image \(r.image.short) is gone")
         }
@@ -140,15 +149,10 @@ public struct ContainerStore {
         return target
     }
 
+    /// Unmounts everything stacked on rootfs/; not mounted is fine.
     public func unmountRootfs(_ r: ContainerRecord) throws {
         let target = path(r.id) + "/rootfs"
-        while isMounted(target) { try OverlayRootfs.unmount(target) }
-    }
-
-    func isMounted(_ target: String) -> Bool {
-        guard let info = try? FileSystem.readFile("/proc/self/mountinfo") else { return false }
-        let needle = " " + target + " "
-        return String(decoding: info, as: UTF8.self).split(separator: "\n").contains { $0.contains(needle) }
+        while try OverlayRootfs.unmount(target) {}
     }
 
     /// Removes a container: its mounts, then its directory. Safe to repeat after a crash.

@@ -51,11 +51,13 @@ public enum OverlayRootfs {
         }
     }
 
-    /// Unmounts (lazily, so a busy mount still goes away); not mounted is not an error.
-    public static func unmount(_ target: String) throws {
-        if mdl_umount(target, Int32(MNT_DETACH)) != 0 && errno != EINVAL && errno != ENOENT {
-            throw EngineError.system("unmount \(target)")
-        }
+    /// Unmounts (lazily, so a busy mount still goes away). Returns false when nothing was
+    /// mounted there, which is not an error.
+    @discardableResult
+    public static func unmount(_ target: String) throws -> Bool {
+        if mdl_umount(target, Int32(MNT_DETACH)) == 0 { return true }
+        if errno == EINVAL || errno == ENOENT { return false }
+        throw EngineError.system("unmount \(target)")
     }
 }
 

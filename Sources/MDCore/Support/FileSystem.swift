@@ -54,14 +54,16 @@ public enum FileSystem {
     }
 
     /// Writes a file so that readers see the old content or the new, never a part: a
-    /// temporary file in the same directory, fsync'd, renamed over the target.
-    public static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws {
+    /// temporary file in the same directory, fsync'd (unless `durable` is false), renamed
+    /// over the target. Without fsync the rename still makes it atomic for every reader and
+    /// against a killed process; only a power loss can lose it.
+    public static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644, durable: Bool = true) throws {
         let tmp = path + ".tmp-\(getpid())"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         guard fd >= 0 else { throw EngineError.system("create \(tmp)") }
         do {
             try bytes.withUnsafeBytes { try writeAll(fd, $0, what: tmp) }
-            guard fsync(fd) == 0 else { throw EngineError.system("fsync \(tmp)") }
+            guard !durable || fsync(fd) == 0 else { throw EngineError.system("fsync \(tmp)") }
             close(fd)
         } catch {
             close(fd)
@@ -73,7 +75,13 @@ public enum FileSystem {
             unlink(tmp)
             throw e
         }
-        syncDirectory(of: path)
+        if durable { syncDirectory(of: path) }
+    }
+
+    /// Flushes the file system holding `path` (one journal commit for many small files).
+    public static func syncFileSystem(of path: String) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd >= 0 { mdl_syncfs(fd); close(fd) }
     }
 
     public static func syncDirectory(of path: String) {

@@ -40,7 +40,7 @@ enum RuntimeBinding {
                 }
                 let extra = try JSON.parse(o[.str("extra")]?.stringValue ?? "{}")
                 let r = try cs.create(id: id, name: try s("name"), image: image, imageName: try s("image_name"),
-                                      spec: spec, files: files, extra: extra)
+                                      spec: spec, files: files, extra: extra, durable: o[.str("ephemeral")] != .boolean(true))
                 return [lua(r)]
             },
             "get": vm.function("md.container.get") { args in [lua(try containers(args).find(try args.string(2)))] },
