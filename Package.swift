@@ -31,7 +31,7 @@ let package = Package(
         .plugin(name: "EmbedStdlib", capability: .buildTool(), dependencies: ["EmbedStdlibTool"]),
         .target(name: "MDStdlib", plugins: ["EmbedStdlib"]),
 
-        .executableTarget(name: "mdlua", dependencies: ["MDLua", "MDStdlib"]),
+        .executableTarget(name: "mdlua", dependencies: ["MDCore", "MDLua", "MDStdlib"]),
 
         .testTarget(name: "MDCoreTests", dependencies: ["MDCore", "CShim"]),
         .testTarget(name: "MDLuaTests", dependencies: ["MDLua", "MDStdlib"]),

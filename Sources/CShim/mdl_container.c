@@ -405,7 +405,11 @@ static int child_main(void *arg) {
     if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
         for (int fd = 3; fd < 65536; fd++) fcntl(fd, F_SETFD, FD_CLOEXEC);
     }
+    // Dispositions the engine ignored (a monitor ignores hangups) must not leak in.
     signal(SIGPIPE, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
     if (c->no_new_privs) load_seccomp(c);
     if (c->init) run_init(c);
     mdl_unblock_forwarded_signals();
@@ -549,3 +553,40 @@ int mdl_wifexited(int status) { return WIFEXITED(status); }
 int mdl_wexitstatus(int status) { return WEXITSTATUS(status); }
 int mdl_wifsignaled(int status) { return WIFSIGNALED(status); }
 int mdl_wtermsig(int status) { return WTERMSIG(status); }
+
+int mdl_spawn_daemon(const char *const *argv, int keep_fd) {
+    pid_t first = fork();
+    if (first < 0) return -1;
+    if (first == 0) {
+        setsid();
+        pid_t second = fork();
+        if (second != 0) _exit(second < 0 ? 1 : 0);
+        int null = open("/dev/null", O_RDWR);
+        for (int i = 0; i < 3; i++) dup2(null, i);
+        for (int fd = 3; fd < 1024; fd++) if (fd != keep_fd) close(fd);
+        if (keep_fd >= 0) fcntl(keep_fd, F_SETFD, 0);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    int status;
+    while (waitpid(first, &status, 0) < 0 && errno == EINTR) {}
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+int mdl_sigchld_fd(void) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+void mdl_ignore_hangups(void) {
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGPIPE, SIG_IGN);
+}

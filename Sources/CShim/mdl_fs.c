@@ -71,6 +71,7 @@ fail:
 
 int mdl_umount(const char *target, int flags) { return umount2(target, flags); }
 int mdl_syncfs(int fd) { return syncfs(fd); }
+int mdl_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 
 int mdl_fsetxattr(int fd, const char *name, const void *value, size_t size) {
     return fsetxattr(fd, name, value, size, 0);

@@ -1,8 +1,15 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import MDCore
 import MDLua
 import MDStdlib
+
+// A detached container's monitor (mdlua --internal-monitor ROOT ID FD): no Lua, just the engine.
+if CommandLine.arguments.count == 5 && CommandLine.arguments[1] == "--internal-monitor" {
+    let a = CommandLine.arguments
+    exit(Monitor.main(root: a[2], id: a[3], readyFd: Int32(a[4]) ?? -1))
+}
 
 // argv → stdlib/mdlua/boot.lua → cli.lua → a subcommand script. Everything a user sees is Lua.
 let scripts = EmbeddedScripts(source: EmbeddedStdlib.source, names: { EmbeddedStdlib.names })

@@ -12,7 +12,20 @@ return {
     if opts.tty and not md.sys.isatty(0) and opts.interactive then
       errors.fail("the input device is not a TTY: drop -t, or run from a terminal")
     end
+    if opts.detach and opts.rm and opts.restart and opts.restart ~= "no" then
+      errors.fail("--rm and --restart cannot be used together")
+    end
     local c = md.container.create(opts)
+    if opts.detach then
+      local ok, err, status = c:start_detached()
+      if not ok then
+        if opts.rm then c:rm { force = true } end
+        io.stderr:write("mdlua: ", err, "\n")
+        return status
+      end
+      print(c.id)
+      return 0
+    end
     local ok, r = pcall(c.start, c, { tty = opts.tty, stdin = opts.interactive })
     if opts.rm then pcall(c.rm, c, { force = true }) end
     if not ok then error(r, 0) end

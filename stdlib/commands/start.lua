@@ -13,7 +13,10 @@ return {
     if #args ~= 1 then errors.fail("start: requires exactly 1 argument (CONTAINER)") end
     local c = md.container.get(args[1])
     if not o.attach then
-      errors.fail("start: only -a (attached, in the foreground) is supported until detached containers land")
+      local ok, err, status = c:start_detached()
+      if not ok then errors.fail(err, status) end
+      print(args[1])
+      return 0
     end
     local extra = json.decode(c.extra)
     local r = c:start { tty = extra.tty, stdin = o.interactive or extra.interactive }

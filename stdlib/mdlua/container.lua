@@ -38,7 +38,7 @@ local function generated_name(id)
 end
 
 -- The fields md.run and md.container.create accept, with the type each must have.
-local fields = { image = "string", cmd = "table", entrypoint = "string", env = "table", env_file = "table",
+local fields = { detach = "boolean", restart = "string", log_opt = "table", image = "string", cmd = "table", entrypoint = "string", env = "table", env_file = "table",
   workdir = "string", user = "string", hostname = "string", name = "string", init = "boolean", read_only = "boolean",
   tmpfs = "table", cap_add = "table", cap_drop = "table", privileged = "boolean", security_opt = "table",
   network = "string", ulimit = "table", stop_signal = "string", tty = "boolean", interactive = "boolean",
@@ -71,7 +71,8 @@ function M.create(o, fn, level)
   local id = random_hex(64)
   local name = o.name or generated_name(id)
   local s, files = spec.build(image:config().config, o, id)
-  local extra = { image_ref = o.image, tty = o.tty == true, interactive = o.interactive == true, rm = o.rm == true }
+  local extra = { image_ref = o.image, tty = o.tty == true, interactive = o.interactive == true, rm = o.rm == true,
+                  detach = o.detach == true }
   return wrap(runtime.create(root(), {
     id = id, name = name, image = image.id, image_name = o.image, spec = json.encode(s),
     files = files, extra = json.encode(extra), ephemeral = o.rm == true,
@@ -96,6 +97,53 @@ function Container:start(opts)
 end
 
 function Container:rm(opts) return runtime.remove(root(), self.id, opts and opts.force) end
+
+local signals = require "mdlua.signals"
+
+local function refresh(self)
+  for k, v in pairs(runtime.get(root(), self.id)) do self[k] = v end
+  return self
+end
+
+-- Starts the container in the background under its monitor.
+function Container:start_detached()
+  local ok, err, status = runtime.start_detached(root(), self.id)
+  refresh(self)
+  return ok, err, status
+end
+
+function Container:stop(opts)
+  opts = opts or {}
+  local sig = signals.parse(opts.signal or self:config().annotations["io.mdlua.stop-signal"] or "SIGTERM")
+  runtime.stop(root(), self.id, opts.timeout or 10, sig)
+  return refresh(self)
+end
+
+function Container:kill(sig) runtime.signal(root(), self.id, signals.parse(sig or "SIGKILL")); return self end
+function Container:wait() return runtime.wait(root(), self.id) end
+function Container:dir() return root() .. "/containers/" .. self.id end
+
+-- The log as records { stream=, time=, log= }, oldest first (rotated files included).
+function Container:logs()
+  local out = {}
+  local base = self:dir() .. "/container.log"
+  local files = {}
+  for i = 9, 1, -1 do
+    if md.fs.exists(base .. "." .. i) then files[#files + 1] = base .. "." .. i end
+  end
+  files[#files + 1] = base
+  for _, path in ipairs(files) do
+    local f = io.open(path)
+    if f then
+      for line in f:lines() do
+        local ok, rec = pcall(json.decode, line)
+        if ok then out[#out + 1] = { stream = rec.stream, time = rec.time, log = rec.log } end
+      end
+      f:close()
+    end
+  end
+  return out
+end
 function Container:export(path) return runtime.export(root(), self.id, path) end
 function Container:config() return json.decode(md.fs.read(root() .. "/containers/" .. self.id .. "/config.json")) end
 

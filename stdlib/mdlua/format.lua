@@ -40,6 +40,7 @@ end
 -- Docker's human durations.
 function M.duration(seconds)
   if seconds < 1 then return "Less than a second" end
+  if seconds == 1 then return "1 second" end
   if seconds < 60 then return ("%d seconds"):format(seconds) end
   local minutes = seconds // 60
   if minutes == 1 then return "About a minute" end

@@ -174,6 +174,35 @@ function M.command(cfg, o)
   return args
 end
 
+-- --restart no|on-failure[:N]|always|unless-stopped
+function M.restart_policy(p)
+  p = p or "no"
+  local name, n = p:match("^([%a-]+):?(%d*)$")
+  local ok = name == "no" or name == "always" or name == "unless-stopped" or name == "on-failure"
+  if not ok or (n ~= "" and name ~= "on-failure") then
+    errors.fail(("invalid --restart %q: expected no, on-failure[:N], always or unless-stopped"):format(p))
+  end
+  return p
+end
+
+local function bytes(s)
+  local n, unit = tostring(s):lower():match("^(%d+)([kmg]?)b?$")
+  if not n then return nil end
+  return math.tointeger(tonumber(n) * ({ [""] = 1, k = 1024, m = 1024 ^ 2, g = 1024 ^ 3 })[unit])
+end
+
+-- --log-opt max-size=10m --log-opt max-file=3
+function M.log_options(list)
+  local out = { ["max-size"] = tostring(10 * 1024 * 1024), ["max-file"] = "3" }
+  for _, opt in ipairs(list or {}) do
+    local k, v = opt:match("^([%w-]+)=(.+)$")
+    if k == "max-size" and bytes(v) and bytes(v) > 0 then out[k] = tostring(bytes(v))
+    elseif k == "max-file" and tonumber(v) and tonumber(v) >= 1 then out[k] = v
+    else errors.fail(("invalid --log-opt %q: expected max-size=SIZE or max-file=N"):format(opt)) end
+  end
+  return out
+end
+
 -- Builds the spec. `image_config` is the image's config (the `config` object);
 -- `o` the run options; `id` the container ID. Returns spec and the generated files.
 function M.build(image_config, o, id)
@@ -222,7 +251,10 @@ function M.build(image_config, o, id)
   for _, u in ipairs(o.ulimit or {}) do rlimits[#rlimits + 1] = M.parse_ulimit(u) end
 
   local annotations = { ["io.mdlua.init"] = o.init and "true" or "false",
-                        ["io.mdlua.stop-signal"] = o.stop_signal or cfg.StopSignal or "SIGTERM" }
+                        ["io.mdlua.stop-signal"] = o.stop_signal or cfg.StopSignal or "SIGTERM",
+                        ["io.mdlua.restart"] = M.restart_policy(o.restart),
+                        ["io.mdlua.rm"] = o.rm and "true" or "false" }
+  for k, v in pairs(M.log_options(o.log_opt)) do annotations["io.mdlua.log-" .. k] = v end
   if user then annotations["io.mdlua.user"] = user end
 
   local spec = {

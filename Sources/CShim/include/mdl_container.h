@@ -83,3 +83,12 @@ int mdl_wifsignaled(int status);
 int mdl_wtermsig(int status);
 
 #endif
+
+// Starts `argv` (an absolute path first) as a daemon: double fork, new session, stdio on
+// /dev/null, every fd closed but `keep_fd`. Returns 0 once the daemon is on its own.
+int mdl_spawn_daemon(const char *const *argv, int keep_fd);
+
+// For a monitor: blocks SIGCHLD and returns a signalfd that reports it.
+int mdl_sigchld_fd(void);
+// Ignores the signals a terminal or a session leader's exit would send.
+void mdl_ignore_hangups(void);

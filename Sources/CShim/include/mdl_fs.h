@@ -29,6 +29,7 @@ int mdl_overlay_mount(const char *const *lowers, int nlowers, const char *upper,
 
 int mdl_umount(const char *target, int flags);
 int mdl_syncfs(int fd);
+int mdl_pipe_cloexec(int fds[2]);
 
 int mdl_fsetxattr(int fd, const char *name, const void *value, size_t size);
 ssize_t mdl_fgetxattr(int fd, const char *name, void *value, size_t size);

@@ -16,12 +16,21 @@ public struct ContainerRecord {
     public var finishedAt: String
     public var error: String
     public var extra: JSON             // what the CLI keeps for inspect (flags, labels)
+    public var monitorPid: Int32 = 0
+    /// The process's start time (/proc/PID/stat field 22): a pid reused by another process
+    /// is not mistaken for the container's.
+    public var pidStart: UInt64 = 0
+    public var restartCount: Int = 0
+    /// `stop` was asked: the restart policy does not bring it back.
+    public var stopRequested = false
 
     public var json: JSON {
         .object(["id": .string(id), "name": .string(name), "image": .string(image.description),
                  "image_name": .string(imageName), "created": .string(created), "status": .string(status),
                  "pid": .int(Int64(pid)), "exit_code": .int(Int64(exitCode)), "started_at": .string(startedAt),
-                 "finished_at": .string(finishedAt), "error": .string(error), "extra": extra])
+                 "finished_at": .string(finishedAt), "error": .string(error), "extra": extra,
+                 "monitor_pid": .int(Int64(monitorPid)), "pid_start": .int(Int64(pidStart)),
+                 "restart_count": .int(Int64(restartCount)), "stop_requested": .bool(stopRequested)])
     }
 
     init(json j: JSON) throws {
@@ -40,7 +49,15 @@ public struct ContainerRecord {
         finishedAt = j["finished_at"]?.string ?? ""
         error = j["error"]?.string ?? ""
         extra = j["extra"] ?? .object([:])
+        monitorPid = Int32(j["monitor_pid"]?.int ?? 0)
+        pidStart = UInt64(j["pid_start"]?.int ?? 0)
+        restartCount = Int(j["restart_count"]?.int ?? 0)
+        stopRequested = j["stop_requested"] == .bool(true)
     }
+
+    /// Whether the recorded process is still the container's.
+    public var processAlive: Bool { pid > 0 && ProcessInfoReader.startTime(pid) == pidStart && pidStart != 0 }
+    public var monitorAlive: Bool { monitorPid > 0 && kill(monitorPid, 0) == 0 }
 }
 
 /// Containers under ROOT/containers/<id>/: config.json (the OCI runtime spec),
@@ -54,10 +71,28 @@ public struct ContainerStore {
 
     public func path(_ id: String) -> String { dir + "/" + id }
 
+    /// Every container, with states repaired: one whose processes vanished (monitor killed,
+    /// machine rebooted) reads as exited, never as running forever.
     public func list() -> [ContainerRecord] {
-        FileSystem.list(dir).compactMap { id in
-            (try? FileSystem.readFile(path(id) + "/container.json")).flatMap { try? ContainerRecord(json: JSON.parse($0)) }
+        FileSystem.list(dir).filter { !$0.hasPrefix(".") }.compactMap { id in
+            (try? FileSystem.readFile(path(id) + "/container.json"))
+                .flatMap { try? ContainerRecord(json: JSON.parse($0)) }.map(repaired)
         }
+    }
+
+    func repaired(_ r: ContainerRecord) -> ContainerRecord {
+        guard r.status == "running" || r.status == "restarting" || r.status == "paused" else { return r }
+        if r.monitorAlive || r.processAlive { return r }
+        if r.monitorPid == 0 && r.pid == 0 && r.status != "restarting" { return r }
+        var fixed = r
+        fixed.status = "exited"
+        fixed.pid = 0
+        if fixed.finishedAt.isEmpty || fixed.finishedAt < fixed.startedAt { fixed.finishedAt = Clock.now() }
+        if fixed.error.isEmpty { fixed.error = "the container's monitor died; its exit status is unknown" }
+        fixed.exitCode = 255
+        try? unmountRootfs(fixed)
+        try? save(fixed)
+        return fixed
     }
 
     /// By full ID, unique ID prefix, or name.

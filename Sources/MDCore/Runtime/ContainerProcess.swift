@@ -35,10 +35,24 @@ public enum ContainerProcess {
     static let ignoredOptions: Set<String> = ["rw", "private", "rprivate", "slave", "rslave", "shared", "rshared",
                                               "relatime", "strictatime", "noatime", "suid", "dev", "exec"]
 
-    /// Runs the process to its end. `started` is called with its pid at the sync point,
-    /// before it may run (record it, join cgroups). Returns the wait status.
+    /// Runs the process to its end in the foreground: signals to this process are forwarded,
+    /// a terminal is relayed. Returns the wait status.
     public static func run(_ spec: RuntimeSpec, rootfs: String, io: ProcessIO,
                            started: (pid_t) throws -> Void = { _ in }) throws -> Int32 {
+        mdl_block_forwarded_signals()
+        defer { mdl_unblock_forwarded_signals() }
+        let p = try start(spec, rootfs: rootfs, io: io, started: started)
+        defer { if p.master >= 0 { close(p.master) } }
+        return mdl_container_supervise(p.pid, p.master)
+    }
+
+    /// A started container process: its pid, and the master side of its terminal (or -1).
+    public struct Started { public let pid: pid_t; public let master: Int32 }
+
+    /// Starts the process and returns once it has called execve. `started` is called with its
+    /// pid at the sync point, before it may run (record it, join cgroups).
+    public static func start(_ spec: RuntimeSpec, rootfs: String, io: ProcessIO,
+                             started: (pid_t) throws -> Void = { _ in }) throws -> Started {
         var spec = spec
         let root = try RootedDirectory(path: rootfs)
         if let name = spec.userName {
@@ -107,7 +121,8 @@ public enum ContainerProcess {
             mounts.append(RuntimeSpec.Mount(destination: "/dev/console", type: "bind", source: String(cString: name),
                                             options: ["bind"]))
         }
-        defer { if master >= 0 { close(master) }; if slave >= 0 { close(slave) } }
+        var keepMaster = false
+        defer { if master >= 0 && !keepMaster { close(master) }; if slave >= 0 { close(slave) } }
         c.tty_fd = slave
         c.stdio = (io.stdin, io.stdout, io.stderr)
 
@@ -136,8 +151,6 @@ public enum ContainerProcess {
         c.mounts = UnsafePointer(cMounts)
         c.nmounts = Int32(mounts.count)
 
-        mdl_block_forwarded_signals()
-        defer { mdl_unblock_forwarded_signals() }
         var syncFd: Int32 = -1
         var err = [CChar](repeating: 0, count: 512)
         let pid = withUnsafePointer(to: &c) { mdl_container_spawn($0, &syncFd, &err, err.count) }
@@ -159,7 +172,8 @@ public enum ContainerProcess {
             throw StartError(status: execErrno == ENOENT ? 127 : execErrno != 0 ? 126 : 125, description: message)
         }
         if slave >= 0 { close(slave); slave = -1 }
-        return mdl_container_supervise(pid, master)
+        keepMaster = true
+        return Started(pid: pid, master: master)
     }
 
     /// Docker's exit status for a wait status: the code, or 128 + the signal.

@@ -70,7 +70,10 @@ enum RuntimeBinding {
                     let status = try ContainerProcess.run(spec, rootfs: rootfs, io: io) { pid in
                         r.status = "running"
                         r.pid = pid
+                        r.pidStart = ProcessInfoReader.startTime(pid)
+                        r.monitorPid = getpid()   // in the foreground, this process is the monitor
                         r.startedAt = Clock.now()
+                        r.stopRequested = false
                         try cs.save(r)
                     }
                     r.exitCode = ContainerProcess.exitCode(status)
@@ -93,14 +96,58 @@ enum RuntimeBinding {
                 if errFd >= 0 { result["stderr"] = .string(readMemfd(errFd)) }
                 return [.record(result)]
             },
+            "start_detached": vm.function("md.container.start") { args in
+                let cs = try containers(args)
+                var r = try cs.find(try args.string(2))
+                guard r.status != "running" && r.status != "restarting" else {
+                    throw EngineError("container \(r.name) is already running")
+                }
+                r.stopRequested = false
+                try cs.save(r)
+                do {
+                    try Monitor.launch(store: cs, id: r.id)
+                    return [.boolean(true)]
+                } catch let e as StartError {
+                    return [.null, .str(e.description), .integer(Int64(e.status))]
+                }
+            },
+            "signal": vm.function("md.container.kill") { args in
+                let r = try containers(args).find(try args.string(2))
+                let sig = Int32(try args.integer(3))
+                guard r.status == "running", r.processAlive else { throw EngineError("container \(r.name) is not running") }
+                guard kill(r.pid, sig) == 0 else { throw EngineError.system("kill \(r.name)") }
+                return []
+            },
+            "stop": vm.function("md.container.stop") { args in
+                // (root, ref, timeout seconds, signal): the signal, then SIGKILL after the timeout.
+                let cs = try containers(args)
+                var r = try cs.find(try args.string(2))
+                let timeout = try args.number(3)
+                let sig = Int32(try args.integer(4))
+                r.stopRequested = true
+                try cs.save(r)
+                try stopProcess(cs, &r, timeout: timeout, signal: sig)
+                return []
+            },
+            "wait": vm.function("md.container.wait") { args in
+                let cs = try containers(args)
+                let ref = try args.string(2)
+                while true {
+                    let r = try cs.find(ref)
+                    if r.status == "exited" || r.status == "created" { return [.integer(Int64(r.exitCode))] }
+                    usleep(20_000)
+                }
+            },
             "remove": vm.function("md.container.remove") { args in
                 let cs = try containers(args)
-                let r = try cs.find(try args.string(2))
-                if r.status == "running" && r.pid > 0 && kill(r.pid, 0) == 0 {
+                var r = try cs.find(try args.string(2))
+                if r.status == "running" || r.status == "restarting" {
                     guard args.boolean(3) else {
                         throw EngineError("container \(r.name) is running: stop it first, or use -f")
                     }
-                    kill(r.pid, SIGKILL)
+                    r.stopRequested = true
+                    try cs.save(r)
+                    try stopProcess(cs, &r, timeout: 0, signal: SIGKILL)
                 }
                 try cs.remove(r)
                 return [.str(r.id)]
@@ -118,6 +165,38 @@ enum RuntimeBinding {
         ])
     }
 
+    /// Signals the container's process, waits up to `timeout` seconds, then SIGKILL; returns
+    /// once the process and its monitor are gone and the record says exited.
+    static func stopProcess(_ cs: ContainerStore, _ r: inout ContainerRecord, timeout: Double, signal: Int32) throws {
+        if r.processAlive { kill(r.pid, signal) }
+        let deadline = monotonicSeconds() + timeout
+        var killed = signal == SIGKILL
+        while true {
+            r = try cs.find(r.id)
+            let busy = r.processAlive || (r.monitorAlive && r.status != "exited" && r.monitorPid != getpid())
+            if !busy && r.status != "restarting" { break }
+            if !killed && monotonicSeconds() >= deadline {
+                if r.processAlive { kill(r.pid, SIGKILL) }
+                killed = true
+            }
+            if r.status == "restarting" && !r.monitorAlive { break }
+            usleep(10_000)
+        }
+        if r.status != "exited" && r.status != "created" {
+            r.status = "exited"
+            r.pid = 0
+            r.finishedAt = Clock.now()
+            try cs.save(r)
+        }
+        try cs.unmountRootfs(r)
+    }
+
+    static func monotonicSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
     static func readMemfd(_ fd: Int32) -> [UInt8] {
         lseek(fd, 0, SEEK_SET)
         return (try? FileSystem.readAll(fd, what: "captured output")) ?? []
@@ -127,6 +206,7 @@ enum RuntimeBinding {
         .record(["id": .str(r.id), "name": .str(r.name), "image": .str(r.image.description), "image_name": .str(r.imageName),
                  "created": .str(r.created), "status": .str(r.status), "pid": .integer(Int64(r.pid)),
                  "exit_code": .integer(Int64(r.exitCode)), "started_at": .str(r.startedAt),
-                 "finished_at": .str(r.finishedAt), "error": .str(r.error), "extra": .str(r.extra.serialized())])
+                 "finished_at": .str(r.finishedAt), "error": .str(r.error), "extra": .str(r.extra.serialized()),
+                 "restart_count": .integer(Int64(r.restartCount)), "monitor_pid": .integer(Int64(r.monitorPid))])
     }
 }

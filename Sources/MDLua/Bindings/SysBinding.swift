@@ -14,6 +14,13 @@ enum SysBinding {
                 clock_gettime(CLOCK_MONOTONIC, &ts)
                 return [.number(Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9)]
             },
+            "sleep": vm.function("md.sys.sleep") { args in
+                let s = try args.number(1)
+                var ts = timespec(tv_sec: Int(s), tv_nsec: Int((s - s.rounded(.down)) * 1e9))
+                var rest = timespec()
+                while nanosleep(&ts, &rest) != 0 && errno == EINTR { ts = rest }
+                return []
+            },
             "getpid": vm.function("md.sys.getpid") { _ in [.integer(Int64(getpid()))] },
             "geteuid": vm.function("md.sys.geteuid") { _ in [.integer(Int64(geteuid()))] },
             "listdir": vm.function("md.sys.listdir") { args in
