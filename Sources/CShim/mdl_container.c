@@ -308,6 +308,10 @@ static void __attribute__((noreturn)) run_init(const struct mdl_container *c) {
     }
     close(g_sync);   // the command's exec closes its copy: that is the parent's signal
     g_sync = -1;
+    // The init never execs: close what close-on-exec would have closed (the engine's fds).
+    if (syscall(SYS_close_range, 3, ~0U, 0) < 0) {
+        for (int fd = 3; fd < 65536; fd++) close(fd);
+    }
     // This process is a copy of the engine, not an exec of anything in the container: keep
     // the container from reaching it (and through /proc/1/exe the engine binary, the
     // CVE-2019-5736 class) by making it non-dumpable.
@@ -332,46 +336,9 @@ static void __attribute__((noreturn)) run_init(const struct mdl_container *c) {
     }
 }
 
-static int child_main(void *arg) {
-    const struct mdl_container *c = arg;
-    char go;
-    if (read(g_sync, &go, 1) != 1) _exit(125);   // the parent went away
-
-    if ((c->clone_flags & CLONE_NEWNET) && c->loopback_up) loopback_up();
-    if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) child_fail(0, "make / a slave mount");
-    // pivot_root wants a mount point: bind the root on itself.
-    if (mount(c->rootfs, c->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) child_fail(0, "bind the root %s", c->rootfs);
-    int rootfd = open(c->rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (rootfd < 0) child_fail(0, "open the root %s", c->rootfs);
-
-    for (int i = 0; i < c->nmounts; i++) {
-        do_mount(rootfd, &c->mounts[i]);
-        if (c->make_devices && strcmp(c->mounts[i].destination, "/dev") == 0) make_devices(rootfd);
-    }
-
-    if (fchdir(rootfd) < 0) child_fail(0, "enter the root");
-    if (syscall(SYS_pivot_root, ".", ".") < 0) child_fail(0, "pivot_root");
-    if (umount2(".", MNT_DETACH) < 0) child_fail(0, "detach the old root");
-    if (chdir("/") < 0) child_fail(0, "chdir /");
-    close(rootfd);
-
-    mask_paths(c);
-    if (c->readonly_rootfs) {
-        struct mount_attr a;
-        memset(&a, 0, sizeof a);
-        a.attr_set = MOUNT_ATTR_RDONLY;
-        if (mount_setattr(AT_FDCWD, "/", 0, &a, sizeof a) < 0) child_fail(0, "make the root read-only");
-    }
-    if (c->hostname && sethostname(c->hostname, strlen(c->hostname)) < 0) child_fail(0, "set the hostname");
-    for (int i = 0; i < c->nrlimits; i++) {
-        struct rlimit r = {(rlim_t)c->rlimits[i].soft, (rlim_t)c->rlimits[i].hard};
-        if (setrlimit(c->rlimits[i].resource, &r) < 0) child_fail(0, "set rlimit %d", c->rlimits[i].resource);
-    }
-    if (c->oom_score_adj_set) {
-        int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-        if (fd >= 0) { dprintf(fd, "%d", c->oom_score_adj); close(fd); }
-    }
-
+// The last steps, shared by a container's first process and `exec`: stdio, working
+// directory, capabilities, user, no_new_privs, seccomp, closing fds, execve.
+static void __attribute__((noreturn)) finish_and_exec(const struct mdl_container *c) {
     // stdio: a terminal, or the fds given.
     setsid();
     if (c->tty_fd >= 0) {
@@ -416,6 +383,49 @@ static int child_main(void *arg) {
     exec_command(c);
 }
 
+static int child_main(void *arg) {
+    const struct mdl_container *c = arg;
+    char go;
+    if (read(g_sync, &go, 1) != 1) _exit(125);   // the parent went away
+
+    if ((c->clone_flags & CLONE_NEWNET) && c->loopback_up) loopback_up();
+    if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) child_fail(0, "make / a slave mount");
+    // pivot_root wants a mount point: bind the root on itself.
+    if (mount(c->rootfs, c->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) child_fail(0, "bind the root %s", c->rootfs);
+    int rootfd = open(c->rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (rootfd < 0) child_fail(0, "open the root %s", c->rootfs);
+
+    for (int i = 0; i < c->nmounts; i++) {
+        do_mount(rootfd, &c->mounts[i]);
+        if (c->make_devices && strcmp(c->mounts[i].destination, "/dev") == 0) make_devices(rootfd);
+    }
+
+    if (fchdir(rootfd) < 0) child_fail(0, "enter the root");
+    if (syscall(SYS_pivot_root, ".", ".") < 0) child_fail(0, "pivot_root");
+    if (umount2(".", MNT_DETACH) < 0) child_fail(0, "detach the old root");
+    if (chdir("/") < 0) child_fail(0, "chdir /");
+    close(rootfd);
+
+    mask_paths(c);
+    if (c->readonly_rootfs) {
+        struct mount_attr a;
+        memset(&a, 0, sizeof a);
+        a.attr_set = MOUNT_ATTR_RDONLY;
+        if (mount_setattr(AT_FDCWD, "/", 0, &a, sizeof a) < 0) child_fail(0, "make the root read-only");
+    }
+    if (c->hostname && sethostname(c->hostname, strlen(c->hostname)) < 0) child_fail(0, "set the hostname");
+    for (int i = 0; i < c->nrlimits; i++) {
+        struct rlimit r = {(rlim_t)c->rlimits[i].soft, (rlim_t)c->rlimits[i].hard};
+        if (setrlimit(c->rlimits[i].resource, &r) < 0) child_fail(0, "set rlimit %d", c->rlimits[i].resource);
+    }
+    if (c->oom_score_adj_set) {
+        int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+        if (fd >= 0) { dprintf(fd, "%d", c->oom_score_adj); close(fd); }
+    }
+
+    finish_and_exec(c);
+}
+
 pid_t mdl_container_spawn(const struct mdl_container *c, int *sync_fd, char *err, size_t errlen) {
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
@@ -445,12 +455,16 @@ pid_t mdl_container_spawn(const struct mdl_container *c, int *sync_fd, char *err
 }
 
 int mdl_container_release(int sync_fd, char *err, size_t errlen, int *exec_errno) {
-    *exec_errno = 0;
     char go = 'g';
     if (write(sync_fd, &go, 1) != 1) {
         snprintf(err, errlen, "the container process died before it started");
         return -1;
     }
+    return mdl_container_wait_exec(sync_fd, err, errlen, exec_errno);
+}
+
+int mdl_container_wait_exec(int sync_fd, char *err, size_t errlen, int *exec_errno) {
+    *exec_errno = 0;
     struct child_error e;
     ssize_t n;
     do { n = read(sync_fd, &e, sizeof e); } while (n < 0 && errno == EINTR);
@@ -589,4 +603,63 @@ void mdl_ignore_hangups(void) {
     signal(SIGINT, SIG_IGN);
     signal(SIGTERM, SIG_IGN);
     signal(SIGPIPE, SIG_IGN);
+}
+
+// ---------------------------------------------------------------- exec
+
+pid_t mdl_container_exec(pid_t target, const struct mdl_container *c, int *sync_fd, char *err, size_t errlen) {
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+        snprintf(err, errlen, "socketpair: %s", strerror(errno));
+        return -1;
+    }
+    int pidfd = (int)syscall(SYS_pidfd_open, target, 0);
+    if (pidfd < 0) {
+        snprintf(err, errlen, "the container's process is gone: %s", strerror(errno));
+        close(sv[0]); close(sv[1]);
+        return -1;
+    }
+    pid_t helper = fork();
+    if (helper < 0) {
+        snprintf(err, errlen, "fork: %s", strerror(errno));
+        close(sv[0]); close(sv[1]); close(pidfd);
+        return -1;
+    }
+    if (helper == 0) {
+        // Joins the container's namespaces, then forks the process that runs the command:
+        // a pid namespace applies to children only. CLONE_PARENT makes it the caller's child.
+        close(sv[0]);
+        g_sync = sv[1];
+        if (setns(pidfd, c->clone_flags) < 0) child_fail(0, "join the container's namespaces");
+        pid_t p = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+        if (p < 0) child_fail(0, "clone");
+        if (p > 0) {
+            int32_t v = p;
+            if (write(g_sync, &v, sizeof v) != sizeof v) _exit(1);
+            _exit(0);
+        }
+        for (int i = 0; i < c->nrlimits; i++) {
+            struct rlimit r = {(rlim_t)c->rlimits[i].soft, (rlim_t)c->rlimits[i].hard};
+            setrlimit(c->rlimits[i].resource, &r);
+        }
+        finish_and_exec(c);
+    }
+    close(sv[1]);
+    close(pidfd);
+    int status;
+    while (waitpid(helper, &status, 0) < 0 && errno == EINTR) {}
+    // One packet: the pid (4 bytes), or the helper's error record.
+    struct child_error e;
+    memset(&e, 0, sizeof e);
+    ssize_t n = read(sv[0], &e, sizeof e);
+    int32_t pid = -1;
+    if (n == (ssize_t)sizeof pid) memcpy(&pid, &e, sizeof pid);
+    if (pid <= 0) {
+        e.message[sizeof e.message - 1] = '\0';
+        snprintf(err, errlen, "%s", n == (ssize_t)sizeof e ? e.message : "cannot join the container");
+        close(sv[0]);
+        return -1;
+    }
+    *sync_fd = sv[0];
+    return pid;
 }

@@ -44,7 +44,10 @@ final class RunTests: XCTestCase {
         XCTAssertEqual(mounts, "/ /proc /dev /dev/pts /dev/shm /dev/mqueue /sys /etc/hostname /etc/hosts /etc/resolv.conf "
                        + "/proc/acpi /proc/keys /proc/timer_list /sys/firmware /proc/bus /proc/fs /proc/irq /proc/sys ",
                        "its own mount table, nothing of the host's")
-        XCTAssertEqual(sh("ls /proc/$$/fd | tr '\\n' ' '"), "0 1 2 ", "no fd of the engine reaches the container")
+        // The container's process holds stdio and nothing else of the engine's.
+        XCTAssertEqual(run(["run", "-d", "--name", "fds", "busybox", "sleep", "30"]).status, 0)
+        XCTAssertEqual(run(["exec", "fds", "ls", "/proc/1/fd"]).stdout, "0\n1\n2\n")
+        run(["rm", "-f", "fds"])
         XCTAssertTrue(containers().isEmpty, "--rm removed the container")
     }
 

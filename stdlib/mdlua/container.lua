@@ -121,6 +121,16 @@ end
 
 function Container:kill(sig) runtime.signal(root(), self.id, signals.parse(sig or "SIGKILL")); return self end
 function Container:wait() return runtime.wait(root(), self.id) end
+
+-- Runs a command in the running container: c:exec{"ls", "/"} or
+-- c:exec{cmd={"ls"}, env={"A=1"}, user="nobody", workdir="/tmp", capture=true}.
+function Container:exec(o)
+  if type(o) ~= "table" then error("exec: expected a table", 2) end
+  local args = o.cmd or { table.unpack(o) }
+  if #args == 0 then error("exec: no command given", 2) end
+  return runtime.exec(root(), self.id, { args = args, env = o.env, user = o.user, workdir = o.workdir, tty = o.tty,
+                                         stdin = o.interactive, capture = o.capture })
+end
 function Container:dir() return root() .. "/containers/" .. self.id end
 
 -- The log as records { stream=, time=, log= }, oldest first (rotated files included).

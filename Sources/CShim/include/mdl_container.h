@@ -57,6 +57,15 @@ struct mdl_container {
 // parent's end of the sync socket in *sync_fd. -1 with err on failure.
 pid_t mdl_container_spawn(const struct mdl_container *c, int *sync_fd, char *err, size_t errlen);
 
+// Runs `c->argv` in the running container whose process is `target`: joins the namespaces in
+// c->clone_flags (through a pidfd) and does the security setup of `c` (user, capabilities,
+// no_new_privs, seccomp, cwd, stdio, tty). Returns the new process's pid (a child of the
+// caller) and *sync_fd, to be read with mdl_container_wait_exec; -1 with err on failure.
+pid_t mdl_container_exec(pid_t target, const struct mdl_container *c, int *sync_fd, char *err, size_t errlen);
+
+// After mdl_container_exec: waits until the process has called execve (0) or failed (-1).
+int mdl_container_wait_exec(int sync_fd, char *err, size_t errlen, int *exec_errno);
+
 // Lets the child go on past the sync point, then waits until it has called execve (0), or
 // failed on the way (-1, err holds what failed; *exec_errno is set when execve itself
 // failed: ENOENT means not found, others not executable).

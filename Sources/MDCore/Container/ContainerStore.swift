@@ -57,7 +57,7 @@ public struct ContainerRecord {
 
     /// Whether the recorded process is still the container's.
     public var processAlive: Bool { pid > 0 && ProcessInfoReader.startTime(pid) == pidStart && pidStart != 0 }
-    public var monitorAlive: Bool { monitorPid > 0 && kill(monitorPid, 0) == 0 }
+    public var monitorAlive: Bool { ProcessInfoReader.isAlive(monitorPid) }
 }
 
 /// Containers under ROOT/containers/<id>/: config.json (the OCI runtime spec),

@@ -40,6 +40,7 @@ public enum Monitor {
     /// The monitor process's main. Returns its exit status.
     public static func main(root: String, id: String, readyFd: Int32) -> Int32 {
         mdl_ignore_hangups()
+        _ = fcntl(readyFd, F_SETFD, FD_CLOEXEC)   // the container must not hold it open
         let store = ContainerStore(store: Store(root: root))
         var ready: Int32 = readyFd
         func tell(_ s: String) {

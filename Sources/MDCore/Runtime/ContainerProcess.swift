@@ -176,6 +176,81 @@ public enum ContainerProcess {
         return Started(pid: pid, master: master)
     }
 
+    /// `exec`: runs `args` in the running container whose process is `target`, with the
+    /// spec's security settings and environment (`env` added), as `user` and in `cwd` when
+    /// given. Runs in the foreground like `run`; returns the wait status.
+    public static func exec(_ spec: RuntimeSpec, target: pid_t, args: [String], env: [String], user: String?,
+                            cwd: String?, io: ProcessIO) throws -> Int32 {
+        var spec = spec
+        spec.args = args
+        for kv in env {
+            let key = kv.split(separator: "=", maxSplits: 1).first.map(String.init) ?? kv
+            spec.env.removeAll { $0.hasPrefix(key + "=") }
+            spec.env.append(kv)
+        }
+        if let cwd { spec.cwd = cwd }
+        if let user { spec.userName = user }
+        if let name = spec.userName {
+            // The container's own /etc/passwd, through its root as the kernel sees it.
+            let root = try RootedDirectory(path: "/proc/\(target)/root")
+            spec.uid = 0; spec.gid = 0; spec.additionalGids = []
+            try UserLookup.resolve(name, in: root, into: &spec)
+            if spec.uid != 0 {
+                for set in ["effective", "permitted", "ambient", "inheritable"] { spec.capabilities[set] = [] }
+            }
+        }
+        var arena = CStringArena()
+        defer { arena.free() }
+        var c = mdl_container()
+        for ns in spec.namespaces {
+            guard let flag = namespaceFlags[ns] else { throw EngineError("unsupported namespace \"\(ns)\"") }
+            c.clone_flags |= flag
+        }
+        c.cwd = arena.dup(spec.cwd)
+        c.argv = arena.array(spec.args)
+        c.envp = arena.array(spec.env)
+        c.uid = spec.uid
+        c.gid = spec.gid
+        let groups = UnsafeMutablePointer<UInt32>.allocate(capacity: max(1, spec.additionalGids.count))
+        defer { groups.deallocate() }
+        for (i, g) in spec.additionalGids.enumerated() { groups[i] = g }
+        c.groups = UnsafePointer(groups)
+        c.ngroups = Int32(spec.additionalGids.count)
+        c.cap_bounding = try Capabilities.mask(spec.capabilities["bounding"] ?? [])
+        c.cap_effective = try Capabilities.mask(spec.capabilities["effective"] ?? [])
+        c.cap_permitted = try Capabilities.mask(spec.capabilities["permitted"] ?? [])
+        c.cap_inheritable = try Capabilities.mask(spec.capabilities["inheritable"] ?? [])
+        c.cap_ambient = try Capabilities.mask(spec.capabilities["ambient"] ?? [])
+        c.no_new_privs = spec.noNewPrivileges ? 1 : 0
+        let seccomp = try spec.seccomp.map(SeccompFilter.init)
+        c.seccomp_filter = seccomp.map { UnsafeRawPointer($0.program) }
+        c.seccomp_count = seccomp?.count ?? 0
+        var master: Int32 = -1, slave: Int32 = -1
+        if io.tty {
+            var name = [CChar](repeating: 0, count: 128)
+            guard mdl_openpty(&master, &slave, &name, name.count) == 0 else { throw EngineError.system("openpty") }
+        }
+        defer { if master >= 0 { close(master) }; if slave >= 0 { close(slave) } }
+        c.tty_fd = slave
+        c.stdio = (io.stdin, io.stdout, io.stderr)
+
+        mdl_block_forwarded_signals()
+        defer { mdl_unblock_forwarded_signals() }
+        var syncFd: Int32 = -1
+        var err = [CChar](repeating: 0, count: 512)
+        let pid = withUnsafePointer(to: &c) { mdl_container_exec(target, $0, &syncFd, &err, err.count) }
+        guard pid > 0 else { throw EngineError(String(cString: err)) }
+        defer { close(syncFd) }
+        var execErrno: Int32 = 0
+        if mdl_container_wait_exec(syncFd, &err, err.count, &execErrno) != 0 {
+            var st: Int32 = 0
+            waitpid(pid, &st, 0)
+            throw StartError(status: execErrno == ENOENT ? 127 : execErrno != 0 ? 126 : 125, description: String(cString: err))
+        }
+        if slave >= 0 { close(slave); slave = -1 }
+        return mdl_container_supervise(pid, master)
+    }
+
     /// Docker's exit status for a wait status: the code, or 128 + the signal.
     public static func exitCode(_ status: Int32) -> Int32 {
         if mdl_wifexited(status) != 0 { return mdl_wexitstatus(status) }

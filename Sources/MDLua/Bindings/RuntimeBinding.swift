@@ -129,6 +129,39 @@ enum RuntimeBinding {
                 try stopProcess(cs, &r, timeout: timeout, signal: sig)
                 return []
             },
+            "exec": vm.function("md.container.exec") { args in
+                // (root, ref, {args=, env=, user=, workdir=, tty=, stdin=, capture=})
+                let cs = try containers(args)
+                let r = try cs.find(try args.string(2))
+                guard r.status == "running", r.processAlive else { throw EngineError("container \(r.name) is not running") }
+                let o = try args.table(3)
+                func list(_ k: String) -> [String] {
+                    guard case .table(let t)? = o[.str(k)] else { return [] }
+                    return t.sorted { ($0.key.integerKey ?? 0) < ($1.key.integerKey ?? 0) }.compactMap { $0.value.stringValue }
+                }
+                var io = ProcessIO()
+                io.tty = o[.str("tty")] == .boolean(true)
+                io.stdin = o[.str("stdin")] == .boolean(true) ? 0 : -1
+                let capture = o[.str("capture")] == .boolean(true)
+                var outFd: Int32 = -1, errFd: Int32 = -1
+                if capture {
+                    outFd = mdl_memfd("stdout"); errFd = mdl_memfd("stderr")
+                    io.stdout = outFd; io.stderr = errFd
+                }
+                defer { if outFd >= 0 { close(outFd) }; if errFd >= 0 { close(errFd) } }
+                var result: [String: LuaValue] = [:]
+                do {
+                    let status = try ContainerProcess.exec(try cs.spec(r), target: r.pid, args: list("args"), env: list("env"),
+                                                           user: o[.str("user")]?.stringValue, cwd: o[.str("workdir")]?.stringValue, io: io)
+                    result["exit_code"] = .integer(Int64(ContainerProcess.exitCode(status)))
+                } catch let e as StartError {
+                    result["exit_code"] = .integer(Int64(e.status))
+                    result["error"] = .str(e.description)
+                }
+                if outFd >= 0 { result["stdout"] = .string(readMemfd(outFd)) }
+                if errFd >= 0 { result["stderr"] = .string(readMemfd(errFd)) }
+                return [.record(result)]
+            },
             "wait": vm.function("md.container.wait") { args in
                 let cs = try containers(args)
                 let ref = try args.string(2)

@@ -1,0 +1,190 @@
+import Foundation
+import XCTest
+
+/// Detached containers under their monitor: ps, stop, kill, wait, logs, exec, restart, rm.
+final class LifecycleTests: XCTestCase {
+    var dir: URL!
+    var root: String { dir.appendingPathComponent("root").path }
+
+    override func setUpWithError() throws {
+        dir = try temporaryDirectory(self)
+        XCTAssertEqual(md(["image", "bootstrap", "busybox"]).status, 0)
+    }
+
+    override func tearDown() {
+        _ = md(["-e", "for _, c in ipairs(md.container.list()) do c:rm{force=true} end"])
+        let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+        XCTAssertFalse(mounts.contains(dir.path), "a mount is left behind")
+        XCTAssertEqual(monitors(), 0, "a monitor is left behind")
+    }
+
+    /// Monitors of this test's root still alive.
+    func monitors() -> Int {
+        let procs = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return procs.filter { Int($0) != nil }.filter { pid in
+            let cmd = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
+            return cmd.contains("--internal-monitor") && cmd.contains(root)
+        }.count
+    }
+
+    @discardableResult
+    func md(_ args: [String], file: StaticString = #filePath, line: UInt = #line) -> MDLuaBinary.Result {
+        MDLuaBinary.run(["--root", root] + args, file: file, line: line)
+    }
+
+    func detached(_ args: [String], file: StaticString = #filePath, line: UInt = #line) -> String {
+        let r = md(["run", "-d"] + args, file: file, line: line)
+        XCTAssertEqual(r.status, 0, r.stderr, file: file, line: line)
+        return r.stdout.trimmingCharacters(in: .newlines)
+    }
+
+    func testRunDetachedKeepsRunningAndStops() {
+        let id = detached(["--name", "web", "busybox", "sh", "-c", "trap 'echo bye; exit 3' TERM; echo up; while true; do sleep 0.1; done"])
+        XCTAssertEqual(id.count, 64)
+        XCTAssertEqual(md(["ps", "-q"]).stdout, String(id.prefix(12)) + "\n", "running after the CLI exited")
+        let ps = md(["ps"]).stdout
+        XCTAssertTrue(ps.hasPrefix("CONTAINER ID   IMAGE     COMMAND"), ps)
+        XCTAssertTrue(ps.contains("Up ") && ps.contains("web"), ps)
+        XCTAssertEqual(md(["ps", "--format", "{{.Names}} {{.Image}} {{.State}}"]).stdout, "web busybox running\n")
+        XCTAssertEqual(md(["inspect", "-f", "{{.State.Status}} {{.State.Running}} {{.Name}}", "web"]).stdout, "running true /web\n")
+        XCTAssertEqual(md(["stop", "web"]).stdout, "web\n")
+        XCTAssertEqual(md(["inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "web"]).stdout, "exited 3\n")
+        XCTAssertEqual(md(["ps", "-q"]).stdout, "")
+        XCTAssertTrue(md(["ps", "-a"]).stdout.contains("Exited (3)"))
+        XCTAssertEqual(md(["logs", "web"]).stdout, "up\nbye\n")
+        XCTAssertEqual(md(["wait", "web"]).stdout, "3\n")
+        XCTAssertEqual(md(["rm", "web"]).stdout, "web\n")
+        XCTAssertEqual(md(["ps", "-aq"]).stdout, "")
+    }
+
+    func testStopKillsAfterTheTimeout() {
+        detached(["--name", "stubborn", "busybox", "sh", "-c", "trap '' TERM; while true; do sleep 0.1; done"])
+        let start = Date()
+        XCTAssertEqual(md(["stop", "-t", "1", "stubborn"]).status, 0)
+        XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(start), 1.0)
+        XCTAssertEqual(md(["inspect", "-f", "{{.State.ExitCode}}", "stubborn"]).stdout, "137\n")
+    }
+
+    func testKillWaitAndRemoveForce() {
+        detached(["--name", "k", "--init", "busybox", "sleep", "60"])
+        XCTAssertEqual(md(["kill", "-s", "USR1", "k"]).stdout, "k\n")
+        XCTAssertEqual(md(["wait", "k"]).stdout, "138\n")
+        let bad = md(["kill", "-s", "NOPE", "k"])
+        XCTAssertEqual(bad.status, 125)
+        XCTAssertTrue(bad.stderr.contains("invalid signal \"NOPE\""), bad.stderr)
+        detached(["--name", "busy", "busybox", "sleep", "60"])
+        let refused = md(["rm", "busy"])
+        XCTAssertEqual(refused.status, 125)
+        XCTAssertTrue(refused.stderr.contains("is running"), refused.stderr)
+        XCTAssertEqual(md(["rm", "-f", "busy"]).status, 0)
+        XCTAssertEqual(md(["ps", "-aq"]).stdout.split(separator: "\n").count, 1)
+    }
+
+    func testLogsKeepStreamsApartAndFollow() {
+        detached(["--name", "l", "busybox", "sh", "-c", "echo out1; echo err1 >&2; echo out2; sleep 1; echo late"])
+        usleep(300_000)
+        let r = md(["logs", "l"])
+        XCTAssertEqual(r.stdout, "out1\nout2\n")
+        XCTAssertEqual(r.stderr, "err1\n")
+        // Lines of one stream keep their order; --tail counts lines of both.
+        XCTAssertEqual(md(["logs", "--tail", "3", "l"]).stdout, "out1\nout2\n")
+        XCTAssertTrue(md(["logs", "-t", "l"]).stdout.hasPrefix("20"), "timestamps")
+        // -f ends when the container stops, with everything it wrote.
+        let followed = md(["logs", "-f", "l"])
+        XCTAssertEqual(followed.stdout, "out1\nout2\nlate\n")
+        XCTAssertEqual(md(["logs", "--since", "1h", "l"]).stdout, "out1\nout2\nlate\n")
+    }
+
+    func testLogRotationKeepsItsBound() throws {
+        detached(["--name", "chatty", "--log-opt", "max-size=64k", "--log-opt", "max-file=2", "busybox", "sh", "-c",
+                  "i=0; while [ $i -lt 20000 ]; do echo line-$i-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; i=$((i+1)); done"])
+        XCTAssertEqual(md(["wait", "chatty"]).stdout, "0\n")
+        let cdir = try FileManager.default.contentsOfDirectory(atPath: root + "/containers").first { !$0.hasPrefix(".") }!
+        let logs = try FileManager.default.contentsOfDirectory(atPath: root + "/containers/" + cdir).filter { $0.hasPrefix("container.log") }
+        XCTAssertEqual(logs.sorted(), ["container.log", "container.log.1"])
+        for l in logs {
+            let size = (try FileManager.default.attributesOfItem(atPath: root + "/containers/" + cdir + "/" + l)[.size] as? Int) ?? 0
+            XCTAssertLessThanOrEqual(size, 64 * 1024)
+        }
+        XCTAssertTrue(md(["logs", "--tail", "1", "chatty"]).stdout.hasPrefix("line-19999-"))
+        XCTAssertEqual(md(["run", "--rm", "--log-opt", "max-size=huge", "busybox", "true"]).status, 125)
+    }
+
+    func testExec() {
+        detached(["--name", "x", "-e", "FROM_RUN=1", "busybox", "sleep", "60"])
+        XCTAssertEqual(md(["exec", "x", "sh", "-c", "echo $$ $FROM_RUN; hostname"]).stdout.split(separator: "\n").first, "2 1")
+        XCTAssertEqual(md(["exec", "-u", "nobody", "-w", "/tmp", "-e", "A=b", "x", "sh", "-c", "id -u; pwd; echo $A"]).stdout,
+                       "65534\n/tmp\nb\n")
+        XCTAssertEqual(md(["exec", "x", "grep", "-E", "^(CapEff|NoNewPrivs|Seccomp):", "/proc/self/status"]).stdout,
+                       "CapEff:\t00000000a80425fb\nNoNewPrivs:\t1\nSeccomp:\t2\n", "the container's security settings")
+        XCTAssertEqual(md(["exec", "x", "sh", "-c", "exit 4"]).status, 4)
+        XCTAssertEqual(md(["exec", "x", "nothing-here"]).status, 127)
+        XCTAssertEqual(md(["exec", "x", "unshare", "-n", "true"]).status, 1, "seccomp holds in exec too")
+        md(["stop", "-t", "0", "x"])
+        let stopped = md(["exec", "x", "true"])
+        XCTAssertEqual(stopped.status, 125)
+        XCTAssertTrue(stopped.stderr.contains("is not running"), stopped.stderr)
+    }
+
+    func testRestartPolicy() {
+        detached(["--name", "flaky", "--restart", "on-failure:2", "busybox", "sh", "-c", "exit 1"])
+        XCTAssertEqual(md(["wait", "flaky"]).stdout, "1\n")
+        var count = ""
+        for _ in 0..<100 {
+            count = md(["inspect", "-f", "{{.RestartCount}} {{.State.Status}}", "flaky"]).stdout
+            if count == "2 exited\n" { break }
+            usleep(50_000)
+        }
+        XCTAssertEqual(count, "2 exited\n")
+        detached(["--name", "always", "--restart", "always", "busybox", "sleep", "0.1"])
+        usleep(800_000)
+        XCTAssertEqual(md(["stop", "always"]).status, 0, "stop ends the restarts")
+        XCTAssertEqual(md(["inspect", "-f", "{{.State.Status}}", "always"]).stdout, "exited\n")
+        let bad = md(["run", "-d", "--restart", "sometimes", "busybox", "true"])
+        XCTAssertEqual(bad.status, 125)
+    }
+
+    func testNamesAreUniqueEvenWhenRacing() throws {
+        let p = (0..<6).map { _ -> Process in
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: MDLuaBinary.path)
+            p.arguments = ["--root", root, "create", "--name", "same", "busybox", "true"]
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try? p.run()
+            return p
+        }
+        p.forEach { $0.waitUntilExit() }
+        XCTAssertEqual(p.filter { $0.terminationStatus == 0 }.count, 1, "exactly one wins")
+        XCTAssertEqual(md(["ps", "-aq"]).stdout.split(separator: "\n").count, 1)
+    }
+
+    func testAMonitorKilledLeavesAReadableState() throws {
+        detached(["--name", "orphan", "busybox", "sleep", "60"])
+        let monitorPid = md(["-e", "print(md.container.get('orphan').monitor_pid)"]).stdout.trimmingCharacters(in: .newlines)
+        let containerPid = md(["inspect", "-f", "{{.State.Pid}}", "orphan"]).stdout.trimmingCharacters(in: .newlines)
+        kill(Int32(monitorPid)!, SIGKILL)
+        kill(Int32(containerPid)!, SIGKILL)
+        usleep(200_000)
+        XCTAssertEqual(md(["inspect", "-f", "{{.State.Status}}", "orphan"]).stdout, "exited\n", "never running forever")
+        XCTAssertEqual(md(["rm", "orphan"]).status, 0)
+    }
+
+    func testLuaContainerObjects() throws {
+        let script = dir.appendingPathComponent("c.lua")
+        try write("""
+            local c = md.container.create{image="busybox", cmd={"sleep", "60"}, name="lua"}
+            assert(c:start_detached())
+            local r = c:exec{cmd={"sh", "-c", "echo in $HOSTNAME"}, capture=true}
+            io.write(r.exit_code, " ", r.stdout)
+            c:stop{timeout=0}
+            print(c.status, c:wait(), #c:logs())
+            c:rm()
+            print(#md.container.list())
+            """, to: script)
+        let r = md([script.path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.hasPrefix("0 in "), r.stdout)
+        XCTAssertTrue(r.stdout.hasSuffix("exited\t137\t0\n0\n"), r.stdout)
+    }
+}
