@@ -187,4 +187,45 @@ final class LifecycleTests: XCTestCase {
         XCTAssertTrue(r.stdout.hasPrefix("0 in "), r.stdout)
         XCTAssertTrue(r.stdout.hasSuffix("exited\t137\t0\n0\n"), r.stdout)
     }
+
+    func testDiffAndCommit() {
+        XCTAssertEqual(md(["run", "--name", "ch", "-e", "KEEP=1", "-w", "/srv", "busybox", "sh", "-c",
+                           "echo new > /newfile; rm /bin/ls; echo x >> /etc/passwd"]).status, 0)
+        XCTAssertEqual(md(["diff", "ch"]).stdout, "C /bin\nD /bin/ls\nC /etc\nC /etc/passwd\nA /newfile\nA /srv\n",
+                       "the runtime's own mount points are not changes")
+        let id = md(["commit", "-c", "CMD [\"cat\", \"/newfile\"]", "-m", "my change", "ch", "changed:1"])
+        XCTAssertEqual(id.status, 0, id.stderr)
+        XCTAssertEqual(md(["run", "--rm", "changed:1"]).stdout, "new\n")
+        XCTAssertEqual(md(["run", "--rm", "changed:1", "ls"]).status, 127, "the deletion is in the image")
+        XCTAssertEqual(md(["run", "--rm", "--entrypoint", "sh", "changed:1", "-c", "echo $KEEP; pwd; cat /etc/hosts | wc -l"]).stdout,
+                       "1\n/srv\n6\n", "the container's env and workdir are kept")
+        XCTAssertTrue(md(["history", "changed:1"]).stdout.contains("my change"))
+        // The layer goes out as a .wh. entry in a saved archive.
+        let archive = dir.appendingPathComponent("c.tar").path
+        XCTAssertEqual(md(["save", "-o", archive, "changed:1"]).status, 0)
+        let other = dir.appendingPathComponent("other").path
+        XCTAssertEqual(MDLuaBinary.run(["--root", other, "load", "-i", archive]).status, 0)
+        XCTAssertEqual(MDLuaBinary.run(["--root", other, "run", "--rm", "changed:1", "ls"]).status, 127)
+    }
+
+    func testRenameRestartPruneTopAndLabels() {
+        detached(["--name", "a", "-l", "team=x", "busybox", "sleep", "60"])
+        XCTAssertEqual(md(["rename", "a", "b"]).status, 0)
+        XCTAssertEqual(md(["ps", "--format", "{{.Names}}"]).stdout, "b\n")
+        XCTAssertEqual(md(["ps", "-q", "--filter", "label=team=x"]).stdout.count, 13)
+        XCTAssertEqual(md(["ps", "-q", "--filter", "label=team=y"]).stdout, "")
+        let top = md(["top", "b"]).stdout
+        XCTAssertTrue(top.hasPrefix("PID") && top.contains("sleep 60"), top)
+        let pid1 = md(["inspect", "-f", "{{.State.Pid}}", "b"]).stdout
+        XCTAssertEqual(md(["restart", "-t", "0", "b"]).status, 0)
+        XCTAssertNotEqual(md(["inspect", "-f", "{{.State.Pid}}", "b"]).stdout, pid1)
+        XCTAssertEqual(md(["inspect", "-f", "{{.State.Status}}", "b"]).stdout, "running\n")
+        XCTAssertEqual(md(["create", "busybox", "true"]).status, 0)
+        let pruned = md(["container", "prune"]).stdout
+        XCTAssertTrue(pruned.hasPrefix("Deleted Containers:\n"), pruned)
+        XCTAssertEqual(md(["ps", "-aq"]).stdout.split(separator: "\n").count, 1, "the running one stays")
+        XCTAssertEqual(md(["container", "ls", "-q"]).stdout, md(["ps", "-q"]).stdout)
+        let taken = md(["run", "-d", "--name", "b", "busybox", "true"])
+        XCTAssertEqual(taken.status, 125)
+    }
 }

@@ -38,7 +38,7 @@ local function generated_name(id)
 end
 
 -- The fields md.run and md.container.create accept, with the type each must have.
-local fields = { detach = "boolean", restart = "string", log_opt = "table", image = "string", cmd = "table", entrypoint = "string", env = "table", env_file = "table",
+local fields = { label = "table", detach = "boolean", restart = "string", log_opt = "table", image = "string", cmd = "table", entrypoint = "string", env = "table", env_file = "table",
   workdir = "string", user = "string", hostname = "string", name = "string", init = "boolean", read_only = "boolean",
   tmpfs = "table", cap_add = "table", cap_drop = "table", privileged = "boolean", security_opt = "table",
   network = "string", ulimit = "table", stop_signal = "string", tty = "boolean", interactive = "boolean",
@@ -72,7 +72,15 @@ function M.create(o, fn, level)
   local name = o.name or generated_name(id)
   local s, files = spec.build(image:config().config, o, id)
   local extra = { image_ref = o.image, tty = o.tty == true, interactive = o.interactive == true, rm = o.rm == true,
-                  detach = o.detach == true }
+                  detach = o.detach == true, labels = (function()
+                    local l = {}
+                    for _, kv in ipairs(o.label or {}) do
+                      local k, v = kv:match("^([^=]+)=?(.*)$")
+                      if not k then errors.fail(("invalid --label %q"):format(kv)) end
+                      l[k] = v
+                    end
+                    return l
+                  end)() }
   return wrap(runtime.create(root(), {
     id = id, name = name, image = image.id, image_name = o.image, spec = json.encode(s),
     files = files, extra = json.encode(extra), ephemeral = o.rm == true,
@@ -132,6 +140,40 @@ function Container:exec(o)
                                          stdin = o.interactive, capture = o.capture })
 end
 function Container:dir() return root() .. "/containers/" .. self.id end
+function Container:rename(name) runtime.rename(root(), self.id, name); return refresh(self) end
+
+-- Changed paths: { {kind="A"|"C"|"D", path="/..."}, ... }
+function Container:diff() return runtime.diff(root(), self.id) end
+
+-- A new image: the container's image plus its changes, with the container's config
+-- (env, cmd, workdir, user) unless `changes` say otherwise. Returns the image.
+function Container:commit(o)
+  o = o or {}
+  local image = md.image.get(self.image)
+  local cfg = image:config()
+  local spec_ = self:config()
+  local extra = json.decode(self.extra)
+  local conf = cfg.config or {}
+  local env = json.array()
+  for _, kv in ipairs(spec_.process.env) do
+    if not kv:match("^HOSTNAME=") then env[#env + 1] = kv end
+  end
+  conf.Env = env
+  local entrypoint = conf.Entrypoint or {}
+  local args = spec_.process.args
+  conf.Cmd = json.array({ table.unpack(args, #entrypoint + 1) })
+  conf.WorkingDir = spec_.process.cwd
+  conf.User = spec_.annotations["io.mdlua.user"] or conf.User
+  conf.Labels = next(extra.labels or {}) and extra.labels or conf.Labels
+  require("mdlua.changes").apply(conf, o.changes)
+  local history = json.array({ table.unpack(cfg.history or {}) })
+  local now = os.date("!%Y-%m-%dT%H:%M:%SZ")
+  history[#history + 1] = { created = now, created_by = "mdlua commit " .. self.name, comment = o.message }
+  local new = { architecture = cfg.architecture, os = cfg.os, created = now, config = conf, history = history,
+                author = o.author }
+  local id = runtime.commit(root(), self.id, json.encode(new), o.name, o.message)
+  return md.image.get(id)
+end
 
 -- The log as records { stream=, time=, log= }, oldest first (rotated files included).
 function Container:logs()

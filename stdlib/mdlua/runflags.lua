@@ -8,6 +8,7 @@ M.flags = {
   { name = "restart", type = "string", metavar = "POLICY", help = "no, on-failure[:N], always or unless-stopped" },
   { name = "log-opt", type = "list", metavar = "OPT", help = "max-size=SIZE, max-file=N" },
   { name = "name", type = "string", help = "Assign a name to the container" },
+  { name = "label", short = "l", type = "list", metavar = "K=V", help = "Set metadata on the container" },
   { name = "rm", type = "bool", help = "Automatically remove the container when it exits" },
   { name = "interactive", short = "i", type = "bool", help = "Keep STDIN open" },
   { name = "tty", short = "t", type = "bool", help = "Allocate a pseudo-TTY" },
@@ -38,7 +39,7 @@ function M.options(o, args, command)
     tty = o.tty, env = o.env, env_file = o["env-file"], workdir = o.workdir, user = o.user, hostname = o.hostname,
     entrypoint = o.entrypoint, init = o.init, read_only = o["read-only"], tmpfs = o.tmpfs, cap_add = o["cap-add"],
     cap_drop = o["cap-drop"], privileged = o.privileged, security_opt = o["security-opt"], network = o.network,
-    ulimit = o.ulimit, stop_signal = o["stop-signal"], detach = o.detach, restart = o.restart, log_opt = o["log-opt"],
+    ulimit = o.ulimit, stop_signal = o["stop-signal"], detach = o.detach, restart = o.restart, log_opt = o["log-opt"], label = o.label,
   }
 end
 

@@ -145,7 +145,7 @@ public struct ContainerStore {
             record.extra = extra
             try FileSystem.writeAtomically(staging + "/container.json", Array(record.json.serialized().utf8), durable: false)
             if durable { FileSystem.syncFileSystem(of: staging) }
-            guard rename(staging, p) == 0 else { throw EngineError.system("create \(p)") }
+            guard Glibc.rename(staging, p) == 0 else { throw EngineError.system("create \(p)") }
             if durable { FileSystem.syncDirectory(of: p) }
             return record
         } catch {
@@ -160,6 +160,22 @@ public struct ContainerStore {
     }
 
     func isAlnum(_ c: UInt8) -> Bool { (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) }
+
+    /// Renames a container; the new name must be free.
+    public func rename(_ text: String, to name: String) throws -> ContainerRecord {
+        guard isValidName(name) else {
+            throw EngineError("invalid container name \"\(name)\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
+        }
+        let l = try lock()
+        defer { withExtendedLifetime(l) {} }
+        var r = try find(text)
+        if let other = list().first(where: { $0.name == name && $0.id != r.id }) {
+            throw EngineError("the container name \"\(name)\" is already in use by container \(other.id.prefix(12))")
+        }
+        r.name = name
+        try save(r)
+        return r
+    }
 
     /// State changes are atomic but not synced: after a power loss the record may be one
     /// step behind, and the next read repairs it from what is really there (no process).

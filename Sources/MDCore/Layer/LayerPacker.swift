@@ -10,12 +10,14 @@ import CShim
 public struct LayerPacker {
     let tar: TarWriter
     var links: [String: String] = [:]   // "dev:ino" of multiply-linked files -> first path
+    var exclude: Set<String> = []        // relative paths left out
 
-    public static func pack(directory: String, to fd: Int32) throws -> (digest: Digest, size: UInt64) {
+    public static func pack(directory: String, to fd: Int32, excluding: Set<String> = []) throws -> (digest: Digest, size: UInt64) {
         let dirfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard dirfd >= 0 else { throw EngineError.system("open \(directory)") }
         defer { close(dirfd) }
         var p = LayerPacker(tar: TarWriter(fd: fd, what: "layer of \(directory)"))
+        p.exclude = excluding
         try p.walk(dirfd, prefix: "", display: directory)
         let d = try p.tar.finish()
         return (d, p.tar.written)
@@ -28,6 +30,7 @@ public struct LayerPacker {
                 throw EngineError.system("stat \(display)/\(name)")
             }
             let path = prefix + name
+            if exclude.contains(path) { continue }
             let type = UInt32(st.st_mode) & FileType.mask
             var h = TarWriter.Header(name: path)
             h.type = type

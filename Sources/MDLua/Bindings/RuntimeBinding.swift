@@ -162,6 +162,24 @@ enum RuntimeBinding {
                 if errFd >= 0 { result["stderr"] = .string(readMemfd(errFd)) }
                 return [.record(result)]
             },
+            "rename": vm.function("md.container.rename") { args in
+                [lua(try containers(args).rename(try args.string(2), to: try args.string(3)))]
+            },
+            "diff": vm.function("md.container.diff") { args in
+                let cs = try containers(args)
+                let changes = try ContainerChanges.list(cs, try cs.find(try args.string(2)))
+                return [.array(changes.map { .record(["kind": .str($0.0.rawValue), "path": .str($0.1)]) })]
+            },
+            "commit": vm.function("md.container.commit") { args in
+                // (root, ref, config json, name or nil, comment)
+                let cs = try containers(args)
+                let r = try cs.find(try args.string(2))
+                let config = try JSON.parse(try args.string(3))
+                let names = try args.optionalString(4).map { [try ImageLookup.normalizedName($0)] } ?? []
+                let image = try ContainerChanges.commit(cs, r, config: config, names: names,
+                                                        comment: try args.optionalString(5) ?? "")
+                return [.str(image.id.description)]
+            },
             "wait": vm.function("md.container.wait") { args in
                 let cs = try containers(args)
                 let ref = try args.string(2)

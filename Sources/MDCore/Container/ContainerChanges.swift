@@ -1,0 +1,94 @@
+import CShim
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What a container changed in its image (its overlay upper dir): `diff`, and `commit`,
+/// which turns the changes into a layer.
+public enum ContainerChanges {
+    public enum Kind: String { case added = "A", changed = "C", deleted = "D" }
+
+    /// Mount points the runtime made (an empty /etc/hosts for its bind mount, say) that the
+    /// image did not have: not the container's changes. Relative paths.
+    static func mountPoints(_ store: ContainerStore, _ r: ContainerRecord, inLower: ([String]) -> Bool) -> Set<String> {
+        guard let spec = try? store.spec(r) else { return [] }
+        var out: Set<String> = []
+        for m in spec.mounts {
+            guard let parts = try? RootedDirectory.components(m.destination, what: "mount"), !parts.isEmpty,
+                  !inLower(parts) else { continue }
+            var st = stat()
+            let p = store.path(r.id) + "/upper/" + parts.joined(separator: "/")
+            guard lstat(p, &st) == 0 else { continue }
+            let isEmptyDir = (UInt32(st.st_mode) & FileType.mask) == FileType.directory && FileSystem.list(p).isEmpty
+            if st.st_size == 0 || isEmptyDir { out.insert(parts.joined(separator: "/")) }
+        }
+        return out
+    }
+
+    static func lowerCheck(_ store: ContainerStore, _ r: ContainerRecord) throws -> ([String]) -> Bool {
+        guard let image = try store.store.images.load()[r.image] else { throw EngineError("the image of \(r.name) is gone") }
+        let lowers = try image.layers.map { try RootedDirectory(path: store.store.layers.diffPath($0)) }
+        return { parts in
+            lowers.contains { l in
+                let fd = l.open(parts, flags: MDL_O_PATH | O_NOFOLLOW)
+                if fd >= 0 { close(fd); return true }
+                return false
+            }
+        }
+    }
+
+    /// Changed paths, sorted, as `docker diff` lists them.
+    public static func list(_ store: ContainerStore, _ r: ContainerRecord) throws -> [(Kind, String)] {
+        let inLower = try lowerCheck(store, r)
+        let skip = mountPoints(store, r, inLower: inLower)
+        let upper = store.path(r.id) + "/upper"
+        var out: [(Kind, String)] = []
+        func walk(_ dirfd: Int32, _ parts: [String]) throws {
+            for (name, isDir) in try FileSystem.entries(dirfd, path: upper) {
+                let p = parts + [name]
+                if skip.contains(p.joined(separator: "/")) { continue }
+                var st = stat()
+                fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW)
+                let path = "/" + p.joined(separator: "/")
+                if (UInt32(st.st_mode) & FileType.mask) == FileType.character && st.st_rdev == 0 {
+                    out.append((.deleted, path))
+                    continue
+                }
+                out.append((inLower(p) ? .changed : .added, path))
+                if isDir {
+                    let child = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                    if child >= 0 {
+                        defer { close(child) }
+                        try walk(child, p)
+                    }
+                }
+            }
+        }
+        let fd = open(upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw EngineError.system("open \(upper)") }
+        defer { close(fd) }
+        try walk(fd, [])
+        return out.sorted { $0.1 < $1.1 }
+    }
+
+    /// `commit`: the upper dir as a new layer (whiteouts back to `.wh.` entries) on top of
+    /// the container's image, with `config` as the new image's config.
+    public static func commit(_ store: ContainerStore, _ r: ContainerRecord, config: JSON, names: [String],
+                              comment: String) throws -> ImageRecord {
+        guard let image = try store.store.images.load()[r.image] else { throw EngineError("the image of \(r.name) is gone") }
+        let base = try image.layers.map { try store.store.layers.get($0) }
+        let staging = try store.store.staging("commit")
+        let tarPath = staging.path + "/layer.tar"
+        let fd = open(tarPath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw EngineError.system("create \(tarPath)") }
+        defer { close(fd) }
+        let skip = mountPoints(store, r, inLower: try lowerCheck(store, r))
+        _ = try LayerPacker.pack(directory: store.path(r.id) + "/upper", to: fd, excluding: skip)
+        guard lseek(fd, 0, SEEK_SET) == 0 else { throw EngineError.system("rewind \(tarPath)") }
+        let staged = try LayerCreator.stageTar(fd: fd, staging: staging, what: "changes of \(r.name)")
+        return try store.store.locked {
+            let layer = try staged.publish(to: store.store, comment: comment)
+            return try ImageAssembler.create(in: store.store, layers: base + [layer], config: config, names: names)
+        }
+    }
+}

@@ -1,0 +1,31 @@
+local md = require "mdlua"
+local errors = require "mdlua.errors"
+
+local prune = {
+  summary = "Remove all stopped containers",
+  usage = "mdlua container prune [OPTIONS]",
+  flags = { { name = "force", short = "f", type = "bool", help = "Do not prompt for confirmation" } },
+  run = function()
+    local removed = {}
+    for _, c in ipairs(md.container.list()) do
+      if c.status == "exited" or c.status == "created" then
+        c:rm()
+        removed[#removed + 1] = c.id
+      end
+    end
+    if #removed > 0 then print("Deleted Containers:") end
+    for _, id in ipairs(removed) do print(id) end
+    return 0
+  end,
+}
+
+return {
+  summary = "Manage containers",
+  usage = "mdlua container COMMAND",
+  subcommands = {
+    ls = "ps", list = "ps", ps = "ps", rm = "rm", run = "run", create = "create", start = "start", stop = "stop",
+    restart = "restart", kill = "kill", wait = "wait", logs = "logs", exec = "exec", inspect = "inspect",
+    rename = "rename", diff = "diff", commit = "commit", top = "top", export = "export", prune = prune,
+  },
+  run = function() return 0 end,
+}
