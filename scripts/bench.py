@@ -63,9 +63,12 @@ def row(case, mine, peer=None, rss=True, runs=RUNS, prepare=None, peer_prepare=N
         r["mine_rss"] = peak_rss_mib(mine, runs=min(runs, 20))
     if peer and (isinstance(peer, str) or available(peer)):
         r["peer"] = peer_name or (peer if isinstance(peer, str) else " ".join(shlex_quote(a) for a in peer))
-        r["peer_ms"] = wall_ms(peer, runs, peer_prepare, warmup)
-        if rss and not isinstance(peer, str):
-            r["peer_rss"] = peak_rss_mib(peer, runs=min(runs, 20))
+        try:
+            r["peer_ms"] = wall_ms(peer, runs, peer_prepare, warmup)
+            if rss and not isinstance(peer, str):
+                r["peer_rss"] = peak_rss_mib(peer, runs=min(runs, 20))
+        except subprocess.CalledProcessError:
+            r["peer"] += " (failed here)"
     elif peer:
         r["peer"] = " ".join(peer) + " (not installed)"
     rows.append(r)

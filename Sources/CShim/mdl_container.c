@@ -387,6 +387,9 @@ static int child_main(void *arg) {
     const struct mdl_container *c = arg;
     char go;
     if (read(g_sync, &go, 1) != 1) _exit(125);   // the parent went away
+    // The cgroup namespace is made only now, once the parent has put this process in its
+    // cgroup: that cgroup becomes the namespace's root.
+    if ((c->clone_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0) child_fail(0, "new cgroup namespace");
 
     if ((c->clone_flags & CLONE_NEWNET) && c->loopback_up) loopback_up();
     if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) child_fail(0, "make / a slave mount");
@@ -440,7 +443,7 @@ pid_t mdl_container_spawn(const struct mdl_container *c, int *sync_fd, char *err
         return -1;
     }
     g_sync = sv[1];
-    pid_t pid = clone(child_main, (char *)stack + stack_size, c->clone_flags | SIGCHLD, (void *)c);
+    pid_t pid = clone(child_main, (char *)stack + stack_size, (c->clone_flags & ~CLONE_NEWCGROUP) | SIGCHLD, (void *)c);
     int saved = errno;
     g_sync = -1;
     munmap(stack, stack_size);   // the child has its own copy of the address space
@@ -642,6 +645,9 @@ pid_t mdl_container_exec(pid_t target, const struct mdl_container *c, int *sync_
             struct rlimit r = {(rlim_t)c->rlimits[i].soft, (rlim_t)c->rlimits[i].hard};
             setrlimit(c->rlimits[i].resource, &r);
         }
+        // Wait until the caller has put this process in the container's cgroup.
+        char go;
+        if (read(g_sync, &go, 1) != 1) _exit(125);
         finish_and_exec(c);
     }
     close(sv[1]);

@@ -15,7 +15,7 @@ local function container_document(c)
     Args = json.array({ table.unpack(spec.process.args, 2) }),
     State = {
       Status = c.status, Running = running, Paused = c.status == "paused", Restarting = c.status == "restarting",
-      OOMKilled = false, Dead = false, Pid = running and c.pid or 0, ExitCode = c.exit_code, Error = c.error,
+      OOMKilled = c.oom_killed, Dead = false, Pid = running and c.pid or 0, ExitCode = c.exit_code, Error = c.error,
       StartedAt = c.started_at ~= "" and c.started_at or "0001-01-01T00:00:00Z",
       FinishedAt = c.finished_at ~= "" and c.finished_at or "0001-01-01T00:00:00Z",
     },

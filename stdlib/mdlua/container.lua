@@ -38,7 +38,7 @@ local function generated_name(id)
 end
 
 -- The fields md.run and md.container.create accept, with the type each must have.
-local fields = { label = "table", detach = "boolean", restart = "string", log_opt = "table", image = "string", cmd = "table", entrypoint = "string", env = "table", env_file = "table",
+local fields = { resources = "table", cgroup_parent = "string", cgroupns = "string", label = "table", detach = "boolean", restart = "string", log_opt = "table", image = "string", cmd = "table", entrypoint = "string", env = "table", env_file = "table",
   workdir = "string", user = "string", hostname = "string", name = "string", init = "boolean", read_only = "boolean",
   tmpfs = "table", cap_add = "table", cap_drop = "table", privileged = "boolean", security_opt = "table",
   network = "string", ulimit = "table", stop_signal = "string", tty = "boolean", interactive = "boolean",
@@ -140,6 +140,15 @@ function Container:exec(o)
                                          stdin = o.interactive, capture = o.capture })
 end
 function Container:dir() return root() .. "/containers/" .. self.id end
+function Container:pause() runtime.pause(root(), self.id, true); return refresh(self) end
+function Container:unpause() runtime.pause(root(), self.id, false); return refresh(self) end
+function Container:stats() return runtime.stats(root(), self.id) end
+-- Changes limits, live: c:update{memory="128m", cpus=1, pids_limit=50}
+function Container:update(o)
+  local res = spec.resources(o)
+  runtime.update(root(), self.id, json.encode(res))
+  return self
+end
 function Container:rename(name) runtime.rename(root(), self.id, name); return refresh(self) end
 
 -- Changed paths: { {kind="A"|"C"|"D", path="/..."}, ... }

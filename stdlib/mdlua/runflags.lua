@@ -30,6 +30,33 @@ M.flags = {
   { name = "stop-signal", type = "string", metavar = "SIGNAL", help = "Signal to stop the container" },
 }
 
+-- Resource limits (`run`, `create`, `update`).
+M.resource_flags = {
+  { name = "memory", short = "m", type = "string", metavar = "BYTES", help = "Memory limit (100m, 1g, 512k, 100b; a bare number is megabytes)" },
+  { name = "memory-swap", type = "string", metavar = "BYTES", help = "Memory + swap limit (-1: unlimited swap; default: equal to --memory)" },
+  { name = "memory-reservation", type = "string", metavar = "BYTES", help = "Memory soft limit" },
+  { name = "cpus", type = "number", metavar = "N", help = "Number of CPUs (0.5 is half of one)" },
+  { name = "cpu-shares", short = "c", type = "int", metavar = "N", help = "CPU shares (relative weight)" },
+  { name = "cpu-quota", type = "int", metavar = "US", help = "CPU CFS quota in microseconds" },
+  { name = "cpu-period", type = "int", metavar = "US", help = "CPU CFS period in microseconds" },
+  { name = "cpuset-cpus", type = "string", metavar = "LIST", help = "CPUs to run on (0-3, 0,1)" },
+  { name = "cpuset-mems", type = "string", metavar = "LIST", help = "Memory nodes to use" },
+  { name = "pids-limit", type = "int", metavar = "N", help = "Process limit (-1: unlimited)" },
+  { name = "blkio-weight", type = "int", metavar = "N", help = "Block IO weight (10 to 1000)" },
+  { name = "oom-kill-disable", type = "bool", help = "Disable the OOM killer (cgroup v1 only)" },
+}
+for _, f in ipairs(M.resource_flags) do M.flags[#M.flags + 1] = f end
+M.flags[#M.flags + 1] = { name = "cgroup-parent", type = "string", metavar = "PATH", help = "Parent cgroup (default mdlua)" }
+M.flags[#M.flags + 1] = { name = "cgroupns", type = "string", default = "private", metavar = "MODE", help = "private or host" }
+
+-- The resource options from parsed flags (nil for flags not given).
+function M.resources(o)
+  return { memory = o.memory, memory_swap = o["memory-swap"], memory_reservation = o["memory-reservation"],
+           cpus = o.cpus, cpu_shares = o["cpu-shares"], cpu_quota = o["cpu-quota"], cpu_period = o["cpu-period"],
+           cpuset_cpus = o["cpuset-cpus"], cpuset_mems = o["cpuset-mems"], pids_limit = o["pids-limit"],
+           blkio_weight = o["blkio-weight"], oom_kill_disable = o["oom-kill-disable"] or nil }
+end
+
 -- Run options from parsed flags and positionals (IMAGE [COMMAND [ARG...]]).
 function M.options(o, args, command)
   if not args[1] then errors.fail(command .. ": requires at least 1 argument (IMAGE [COMMAND [ARG...]])") end
@@ -40,6 +67,7 @@ function M.options(o, args, command)
     entrypoint = o.entrypoint, init = o.init, read_only = o["read-only"], tmpfs = o.tmpfs, cap_add = o["cap-add"],
     cap_drop = o["cap-drop"], privileged = o.privileged, security_opt = o["security-opt"], network = o.network,
     ulimit = o.ulimit, stop_signal = o["stop-signal"], detach = o.detach, restart = o.restart, log_opt = o["log-opt"], label = o.label,
+    resources = M.resources(o), cgroup_parent = o["cgroup-parent"], cgroupns = o.cgroupns,
   }
 end
 

@@ -2,6 +2,7 @@
 -- options of `run`/`create`, with Docker's defaults: namespaces, mounts, the default
 -- capabilities, masked and read-only paths, the default seccomp profile — plus
 -- no_new_privs on by default (DESIGN.md invariant 6).
+local md = require "mdlua"
 local json = require "mdlua.json"
 local errors = require "mdlua.errors"
 
@@ -174,6 +175,81 @@ function M.command(cfg, o)
   return args
 end
 
+-- "100m" -> bytes; a bare number is megabytes, as in the original project.
+function M.memory_bytes(s, flag)
+  if s == nil then return nil end
+  local str = tostring(s):lower()
+  if str == "-1" then return -1 end
+  local n, unit = str:match("^(%d+%.?%d*)([bkmg]?)b?$")
+  if not n then errors.fail(("invalid %s %q: expected a size like 100m, 1g, 512k or 100b"):format(flag, tostring(s))) end
+  local mult = ({ [""] = 1024 ^ 2, b = 1, k = 1024, m = 1024 ^ 2, g = 1024 ^ 3 })[unit]
+  return math.floor(tonumber(n) * mult)
+end
+
+local function check_cpuset(s, flag)
+  if s == nil then return nil end
+  for part in (s .. ","):gmatch("([^,]*),") do
+    local a, b = part:match("^(%d+)%-(%d+)$")
+    if not (part:match("^%d+$") or (a and tonumber(a) <= tonumber(b))) then
+      errors.fail(("invalid %s %q: expected a list like 0-3,5"):format(flag, s))
+    end
+  end
+  return s
+end
+
+-- linux.resources from the resource options (see runflags.resources).
+function M.resources(r)
+  r = r or {}
+  local out = {}
+  local memory = M.memory_bytes(r.memory, "--memory")
+  if memory and memory >= 0 and memory < 6 * 1024 * 1024 then
+    errors.fail(("invalid --memory %q: the minimum is 6m"):format(tostring(r.memory)))
+  end
+  local swap = M.memory_bytes(r.memory_swap, "--memory-swap")
+  if swap and swap >= 0 and memory and swap < memory then
+    errors.fail("invalid --memory-swap: it must be at least --memory (it is memory plus swap)")
+  end
+  if swap and not memory then errors.fail("--memory-swap needs --memory") end
+  if memory or r.memory_reservation or r.oom_kill_disable then
+    out.memory = { limit = memory, swap = swap or memory, reservation = M.memory_bytes(r.memory_reservation, "--memory-reservation"),
+                   disableOOMKiller = r.oom_kill_disable or nil }
+  end
+  local cpu = {}
+  if r.cpus then
+    local n = md.sys.nproc()
+    if r.cpus <= 0 or r.cpus > n then
+      errors.fail(("invalid --cpus %s: expected more than 0 and at most %d (the CPUs of this machine)"):format(r.cpus, n))
+    end
+    if r.cpu_quota or r.cpu_period then errors.fail("--cpus cannot be used with --cpu-quota or --cpu-period") end
+    cpu.period = 100000
+    cpu.quota = math.floor(r.cpus * 100000)
+  end
+  if r.cpu_shares then
+    if r.cpu_shares < 2 or r.cpu_shares > 262144 then errors.fail("invalid --cpu-shares: expected 2 to 262144") end
+    cpu.shares = r.cpu_shares
+  end
+  if r.cpu_quota then
+    if r.cpu_quota ~= -1 and r.cpu_quota < 1000 then errors.fail("invalid --cpu-quota: expected at least 1000 (microseconds) or -1") end
+    cpu.quota = r.cpu_quota
+  end
+  if r.cpu_period then
+    if r.cpu_period < 1000 or r.cpu_period > 1000000 then errors.fail("invalid --cpu-period: expected 1000 to 1000000") end
+    cpu.period = r.cpu_period
+  end
+  cpu.cpus = check_cpuset(r.cpuset_cpus, "--cpuset-cpus")
+  cpu.mems = check_cpuset(r.cpuset_mems, "--cpuset-mems")
+  if next(cpu) then out.cpu = cpu end
+  if r.pids_limit then
+    if r.pids_limit == 0 or r.pids_limit < -1 then errors.fail("invalid --pids-limit: expected a positive number or -1") end
+    out.pids = { limit = r.pids_limit }
+  end
+  if r.blkio_weight then
+    if r.blkio_weight < 10 or r.blkio_weight > 1000 then errors.fail("invalid --blkio-weight: expected 10 to 1000") end
+    out.blockIO = { weight = r.blkio_weight }
+  end
+  return out
+end
+
 -- --restart no|on-failure[:N]|always|unless-stopped
 function M.restart_policy(p)
   p = p or "no"
@@ -244,7 +320,9 @@ function M.build(image_config, o, id)
   end
   for _, t in ipairs(o.tmpfs or {}) do mounts[#mounts + 1] = tmpfs_mount(t) end
 
-  local namespaces = { { type = "pid" }, { type = "ipc" }, { type = "uts" }, { type = "mount" }, { type = "cgroup" } }
+  local namespaces = { { type = "pid" }, { type = "ipc" }, { type = "uts" }, { type = "mount" } }
+  if o.cgroupns == nil or o.cgroupns == "private" then namespaces[#namespaces + 1] = { type = "cgroup" }
+  elseif o.cgroupns ~= "host" then errors.fail(("invalid --cgroupns %q: expected private or host"):format(o.cgroupns)) end
   if not host_network then namespaces[#namespaces + 1] = { type = "network" } end
 
   local rlimits = json.array()
@@ -253,7 +331,11 @@ function M.build(image_config, o, id)
   local annotations = { ["io.mdlua.init"] = o.init and "true" or "false",
                         ["io.mdlua.stop-signal"] = o.stop_signal or cfg.StopSignal or "SIGTERM",
                         ["io.mdlua.restart"] = M.restart_policy(o.restart),
-                        ["io.mdlua.rm"] = o.rm and "true" or "false" }
+                        ["io.mdlua.rm"] = o.rm and "true" or "false",
+                        ["io.mdlua.cgroup-parent"] = o.cgroup_parent or "mdlua" }
+  if annotations["io.mdlua.cgroup-parent"]:find("..", 1, true) or annotations["io.mdlua.cgroup-parent"]:match("^/") then
+    errors.fail(("invalid --cgroup-parent %q: expected a relative path without .."):format(o.cgroup_parent))
+  end
   for k, v in pairs(M.log_options(o.log_opt)) do annotations["io.mdlua.log-" .. k] = v end
   if user then annotations["io.mdlua.user"] = user end
 
@@ -278,6 +360,7 @@ function M.build(image_config, o, id)
       maskedPaths = json.array(o.privileged and {} or M.masked_paths),
       readonlyPaths = json.array(o.privileged and {} or M.readonly_paths),
       seccomp = not o.privileged and seccomp_profile(sec.seccomp, caps) or nil,
+      resources = M.resources(o.resources),
     },
     annotations = annotations,
   }

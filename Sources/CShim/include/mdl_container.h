@@ -60,7 +60,8 @@ pid_t mdl_container_spawn(const struct mdl_container *c, int *sync_fd, char *err
 // Runs `c->argv` in the running container whose process is `target`: joins the namespaces in
 // c->clone_flags (through a pidfd) and does the security setup of `c` (user, capabilities,
 // no_new_privs, seccomp, cwd, stdio, tty). Returns the new process's pid (a child of the
-// caller) and *sync_fd, to be read with mdl_container_wait_exec; -1 with err on failure.
+// caller), stopped until mdl_container_release(*sync_fd, ...) lets it go on (after the caller
+// has put it in the container's cgroup); -1 with err on failure.
 pid_t mdl_container_exec(pid_t target, const struct mdl_container *c, int *sync_fd, char *err, size_t errlen);
 
 // After mdl_container_exec: waits until the process has called execve (0) or failed (-1).

@@ -23,6 +23,7 @@ public struct ContainerRecord {
     public var restartCount: Int = 0
     /// `stop` was asked: the restart policy does not bring it back.
     public var stopRequested = false
+    public var oomKilled = false
 
     public var json: JSON {
         .object(["id": .string(id), "name": .string(name), "image": .string(image.description),
@@ -30,7 +31,8 @@ public struct ContainerRecord {
                  "pid": .int(Int64(pid)), "exit_code": .int(Int64(exitCode)), "started_at": .string(startedAt),
                  "finished_at": .string(finishedAt), "error": .string(error), "extra": extra,
                  "monitor_pid": .int(Int64(monitorPid)), "pid_start": .int(Int64(pidStart)),
-                 "restart_count": .int(Int64(restartCount)), "stop_requested": .bool(stopRequested)])
+                 "restart_count": .int(Int64(restartCount)), "stop_requested": .bool(stopRequested),
+                 "oom_killed": .bool(oomKilled)])
     }
 
     init(json j: JSON) throws {
@@ -53,6 +55,7 @@ public struct ContainerRecord {
         pidStart = UInt64(j["pid_start"]?.int ?? 0)
         restartCount = Int(j["restart_count"]?.int ?? 0)
         stopRequested = j["stop_requested"] == .bool(true)
+        oomKilled = j["oom_killed"] == .bool(true)
     }
 
     /// Whether the recorded process is still the container's.
@@ -91,6 +94,7 @@ public struct ContainerStore {
         if fixed.error.isEmpty { fixed.error = "the container's monitor died; its exit status is unknown" }
         fixed.exitCode = 255
         try? unmountRootfs(fixed)
+        if let spec = try? self.spec(fixed) { releaseCgroup(&fixed, spec) }
         try? save(fixed)
         return fixed
     }
@@ -161,6 +165,18 @@ public struct ContainerStore {
 
     func isAlnum(_ c: UInt8) -> Bool { (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) }
 
+    /// Changes a record as it is on disk now, under the lock: a writer that holds an old
+    /// copy (a monitor, while the CLI renamed the container) cannot undo others' changes.
+    @discardableResult
+    public func modify(_ id: String, _ body: (inout ContainerRecord) throws -> Void) throws -> ContainerRecord {
+        let l = try lock()
+        defer { withExtendedLifetime(l) {} }
+        var r = try ContainerRecord(json: JSON.parse(FileSystem.readFile(path(id) + "/container.json")))
+        try body(&r)
+        try save(r)
+        return r
+    }
+
     /// Renames a container; the new name must be free.
     public func rename(_ text: String, to name: String) throws -> ContainerRecord {
         guard isValidName(name) else {
@@ -206,9 +222,23 @@ public struct ContainerStore {
         while try OverlayRootfs.unmount(target) {}
     }
 
-    /// Removes a container: its mounts, then its directory. Safe to repeat after a crash.
+    /// The container's cgroup driver.
+    public func cgroup(_ r: ContainerRecord, _ spec: RuntimeSpec) -> CgroupDriver {
+        Cgroups.driver(parent: spec.cgroupParent, id: r.id)
+    }
+
+    /// After the container's process is gone: records an OOM kill, removes the cgroup.
+    public func releaseCgroup(_ r: inout ContainerRecord, _ spec: RuntimeSpec) {
+        let cg = cgroup(r, spec)
+        r.oomKilled = cg.stats().oomKills > 0
+        cg.remove()
+    }
+
+    /// Removes a container: its mounts, its cgroup, then its directory. Safe to repeat
+    /// after a crash.
     public func remove(_ r: ContainerRecord) throws {
         try unmountRootfs(r)
+        if let spec = try? self.spec(r) { cgroup(r, spec).remove() }
         try FileSystem.removeTree(path(r.id))
     }
 

@@ -66,37 +66,40 @@ public enum Monitor {
                     return 1
                 }
                 log.flush()
-                r = (try? store.find(id)) ?? r
-                r.status = "exited"
-                r.pid = 0
-                r.exitCode = ContainerProcess.exitCode(status)
-                r.finishedAt = Clock.now()
+                let oom = r.oomKilled
                 _ = began
-                guard !r.stopRequested, policy.restarts(exitCode: r.exitCode, count: r.restartCount) else {
-                    try store.save(r)
+                var restart = false
+                r = try store.modify(id) { rec in
+                    rec.oomKilled = oom
+                    rec.status = "exited"
+                    rec.pid = 0
+                    rec.exitCode = ContainerProcess.exitCode(status)
+                    rec.finishedAt = Clock.now()
+                    restart = !rec.stopRequested && policy.restarts(exitCode: rec.exitCode, count: rec.restartCount)
+                    if restart {
+                        rec.status = "restarting"
+                        rec.restartCount += 1
+                    }
+                }
+                guard restart else {
                     if spec.annotations["io.mdlua.rm"] == "true" { try? store.remove(r) }
                     return 0
                 }
-                r.status = "restarting"
-                r.restartCount += 1
-                try store.save(r)
                 usleep(backoff)
                 backoff = min(backoff * 2, 60_000_000)
                 r = try store.find(id)
                 if r.stopRequested {
-                    r.status = "exited"
-                    try store.save(r)
+                    try store.modify(id) { $0.status = "exited" }
                     return 0
                 }
             }
         } catch {
             tell("err:125 \(error)")
-            if var r = try? store.find(id) {
+            _ = try? store.modify(id) { r in
                 r.status = "exited"
                 r.error = "\(error)"
                 r.exitCode = 125
                 r.pid = 0
-                try? store.save(r)
             }
             return 1
         }
@@ -116,7 +119,10 @@ public enum Monitor {
         do {
             let rootfs = try store.mountRootfs(r)
             var record = r
+            let cg = store.cgroup(r, spec)
             process = try ContainerProcess.start(spec, rootfs: rootfs, io: io) { pid in
+                try cg.create(spec.resources)
+                try cg.add(pid: pid)
                 record.status = "running"
                 record.pid = pid
                 record.pidStart = ProcessInfoReader.startTime(pid)
@@ -129,10 +135,12 @@ public enum Monitor {
         } catch let e as StartError {
             [out[0], out[1], err[0], err[1]].forEach { close($0) }
             try? store.unmountRootfs(r)
+            store.cgroup(r, spec).remove()
             return (0, e)
         } catch {
             [out[0], out[1], err[0], err[1]].forEach { close($0) }
             try? store.unmountRootfs(r)
+            store.cgroup(r, spec).remove()
             return (0, StartError(status: 125, description: "\(error)"))
         }
         close(out[1])
@@ -167,6 +175,7 @@ public enum Monitor {
         }
         for fd in open.keys { close(fd) }
         try? store.unmountRootfs(r)
+        store.releaseCgroup(&r, spec)
         return (status, nil)
     }
 }

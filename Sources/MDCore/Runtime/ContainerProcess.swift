@@ -180,7 +180,7 @@ public enum ContainerProcess {
     /// spec's security settings and environment (`env` added), as `user` and in `cwd` when
     /// given. Runs in the foreground like `run`; returns the wait status.
     public static func exec(_ spec: RuntimeSpec, target: pid_t, args: [String], env: [String], user: String?,
-                            cwd: String?, io: ProcessIO) throws -> Int32 {
+                            cwd: String?, io: ProcessIO, started: (pid_t) throws -> Void = { _ in }) throws -> Int32 {
         var spec = spec
         spec.args = args
         for kv in env {
@@ -241,8 +241,14 @@ public enum ContainerProcess {
         let pid = withUnsafePointer(to: &c) { mdl_container_exec(target, $0, &syncFd, &err, err.count) }
         guard pid > 0 else { throw EngineError(String(cString: err)) }
         defer { close(syncFd) }
+        do { try started(pid) } catch {
+            kill(pid, SIGKILL)
+            var st: Int32 = 0
+            waitpid(pid, &st, 0)
+            throw error
+        }
         var execErrno: Int32 = 0
-        if mdl_container_wait_exec(syncFd, &err, err.count, &execErrno) != 0 {
+        if mdl_container_release(syncFd, &err, err.count, &execErrno) != 0 {
             var st: Int32 = 0
             waitpid(pid, &st, 0)
             throw StartError(status: execErrno == ENOENT ? 127 : execErrno != 0 ? 126 : 125, description: String(cString: err))

@@ -33,6 +33,9 @@ public struct RuntimeSpec {
     public var seccomp: JSON?
     public var oomScoreAdj: Int?
     public var annotations: [String: String]
+    public var resources: CgroupResources
+    /// Where the container's cgroup goes, under each hierarchy (`mdlua` unless --cgroup-parent).
+    public var cgroupParent: String
 
     public init(json j: JSON) throws {
         guard let process = j["process"], let args = process["args"]?.stringArray, !args.isEmpty else {
@@ -74,5 +77,10 @@ public struct RuntimeSpec {
         for (k, v) in j["annotations"]?.object ?? [:] { if let s = v.string { ann[k] = s } }
         annotations = ann
         userName = ann["io.mdlua.user"]
+        resources = CgroupResources(json: j["linux"]?["resources"])
+        cgroupParent = ann["io.mdlua.cgroup-parent"] ?? "mdlua"
+        guard !cgroupParent.split(separator: "/").contains(".."), !cgroupParent.isEmpty else {
+            throw EngineError("invalid cgroup parent \"\(cgroupParent)\"")
+        }
     }
 }

@@ -66,15 +66,20 @@ enum RuntimeBinding {
                 }
                 defer { if outFd >= 0 { close(outFd) }; if errFd >= 0 { close(errFd) } }
                 var result: [String: LuaValue] = [:]
+                let cg = cs.cgroup(r, spec)
+                defer { cs.releaseCgroup(&r, spec) }
                 do {
                     let status = try ContainerProcess.run(spec, rootfs: rootfs, io: io) { pid in
-                        r.status = "running"
-                        r.pid = pid
-                        r.pidStart = ProcessInfoReader.startTime(pid)
-                        r.monitorPid = getpid()   // in the foreground, this process is the monitor
-                        r.startedAt = Clock.now()
-                        r.stopRequested = false
-                        try cs.save(r)
+                        try cg.create(spec.resources)
+                        try cg.add(pid: pid)
+                        r = try cs.modify(r.id) { rec in
+                            rec.status = "running"
+                            rec.pid = pid
+                            rec.pidStart = ProcessInfoReader.startTime(pid)
+                            rec.monitorPid = getpid()   // in the foreground, this process is the monitor
+                            rec.startedAt = Clock.now()
+                            rec.stopRequested = false
+                        }
                     }
                     r.exitCode = ContainerProcess.exitCode(status)
                     r.error = ""
@@ -87,10 +92,15 @@ enum RuntimeBinding {
                     r.error = "\(error)"
                     result["error"] = .str("\(error)")
                 }
-                r.status = "exited"
-                r.pid = 0
-                r.finishedAt = Clock.now()
-                try cs.save(r)
+                let (code, message, oom) = (r.exitCode, r.error, cg.stats().oomKills > 0)
+                r = try cs.modify(r.id) { rec in
+                    rec.status = "exited"
+                    rec.pid = 0
+                    rec.finishedAt = Clock.now()
+                    rec.exitCode = code
+                    rec.error = message
+                    rec.oomKilled = oom
+                }
                 result["exit_code"] = .integer(Int64(r.exitCode))
                 if outFd >= 0 { result["stdout"] = .string(readMemfd(outFd)) }
                 if errFd >= 0 { result["stderr"] = .string(readMemfd(errFd)) }
@@ -151,8 +161,11 @@ enum RuntimeBinding {
                 defer { if outFd >= 0 { close(outFd) }; if errFd >= 0 { close(errFd) } }
                 var result: [String: LuaValue] = [:]
                 do {
-                    let status = try ContainerProcess.exec(try cs.spec(r), target: r.pid, args: list("args"), env: list("env"),
-                                                           user: o[.str("user")]?.stringValue, cwd: o[.str("workdir")]?.stringValue, io: io)
+                    let spec = try cs.spec(r)
+                    let cg = cs.cgroup(r, spec)
+                    let status = try ContainerProcess.exec(spec, target: r.pid, args: list("args"), env: list("env"),
+                                                           user: o[.str("user")]?.stringValue, cwd: o[.str("workdir")]?.stringValue,
+                                                           io: io) { pid in try cg.add(pid: pid) }
                     result["exit_code"] = .integer(Int64(ContainerProcess.exitCode(status)))
                 } catch let e as StartError {
                     result["exit_code"] = .integer(Int64(e.status))
@@ -161,6 +174,55 @@ enum RuntimeBinding {
                 if outFd >= 0 { result["stdout"] = .string(readMemfd(outFd)) }
                 if errFd >= 0 { result["stderr"] = .string(readMemfd(errFd)) }
                 return [.record(result)]
+            },
+            "pause": vm.function("md.container.pause") { args in
+                // (root, ref, frozen)
+                let cs = try containers(args)
+                var r = try cs.find(try args.string(2))
+                let frozen = args.boolean(3)
+                guard r.status == (frozen ? "running" : "paused") else {
+                    throw EngineError("container \(r.name) is \(r.status), not \(frozen ? "running" : "paused")")
+                }
+                try cs.cgroup(r, try cs.spec(r)).freeze(frozen)
+                r.status = frozen ? "paused" : "running"
+                try cs.save(r)
+                return []
+            },
+            "stats": vm.function("md.container.stats") { args in
+                let cs = try containers(args)
+                let r = try cs.find(try args.string(2))
+                let s = cs.cgroup(r, try cs.spec(r)).stats()
+                return [.record(["cpu_ns": .integer(Int64(truncatingIfNeeded: s.cpuUsageNanoseconds)),
+                                 "memory": .integer(Int64(truncatingIfNeeded: s.memoryUsage)),
+                                 "memory_limit": .integer(Int64(truncatingIfNeeded: min(s.memoryLimit, UInt64(Int64.max)))),
+                                 "pids": .integer(Int64(s.pids)), "oom_kills": .integer(Int64(s.oomKills)),
+                                 "block_read": .integer(Int64(s.blockRead)), "block_write": .integer(Int64(s.blockWrite))])]
+            },
+            "update": vm.function("md.container.update") { args in
+                // (root, ref, resources json): live limits, and the spec on disk.
+                let cs = try containers(args)
+                let r = try cs.find(try args.string(2))
+                let patch = try JSON.parse(try args.string(3))
+                let path = cs.path(r.id) + "/config.json"
+                var spec = try JSON.parse(FileSystem.readFile(path))
+                if case .object(var top) = spec {
+                    var linux = top["linux"]?.object ?? [:]
+                    var res = linux["resources"]?.object ?? [:]
+                    for (k, v) in patch.object ?? [:] {
+                        var section = res[k]?.object ?? [:]
+                        for (kk, vv) in v.object ?? [:] { section[kk] = vv }
+                        res[k] = .object(section)
+                    }
+                    linux["resources"] = .object(res)
+                    top["linux"] = .object(linux)
+                    spec = .object(top)
+                }
+                let parsed = try RuntimeSpec(json: spec)
+                if r.status == "running" || r.status == "paused" {
+                    try cs.cgroup(r, parsed).update(parsed.resources)
+                }
+                try FileSystem.writeAtomically(path, Array(spec.pretty().utf8))
+                return []
             },
             "rename": vm.function("md.container.rename") { args in
                 [lua(try containers(args).rename(try args.string(2), to: try args.string(3)))]
@@ -224,7 +286,9 @@ enum RuntimeBinding {
         var killed = signal == SIGKILL
         while true {
             r = try cs.find(r.id)
-            let busy = r.processAlive || (r.monitorAlive && r.status != "exited" && r.monitorPid != getpid())
+            // Done when the process is gone and so is its monitor (which records the exit last):
+            // a restart must not race an old monitor's final write.
+            let busy = r.processAlive || (r.monitorAlive && r.monitorPid != getpid())
             if !busy && r.status != "restarting" { break }
             if !killed && monotonicSeconds() >= deadline {
                 if r.processAlive { kill(r.pid, SIGKILL) }
@@ -258,6 +322,7 @@ enum RuntimeBinding {
                  "created": .str(r.created), "status": .str(r.status), "pid": .integer(Int64(r.pid)),
                  "exit_code": .integer(Int64(r.exitCode)), "started_at": .str(r.startedAt),
                  "finished_at": .str(r.finishedAt), "error": .str(r.error), "extra": .str(r.extra.serialized()),
-                 "restart_count": .integer(Int64(r.restartCount)), "monitor_pid": .integer(Int64(r.monitorPid))])
+                 "restart_count": .integer(Int64(r.restartCount)), "monitor_pid": .integer(Int64(r.monitorPid)),
+                 "oom_killed": .boolean(r.oomKilled)])
     }
 }

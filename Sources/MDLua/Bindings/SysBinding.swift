@@ -21,6 +21,7 @@ enum SysBinding {
                 while nanosleep(&ts, &rest) != 0 && errno == EINTR { ts = rest }
                 return []
             },
+            "nproc": vm.function("md.sys.nproc") { _ in [.integer(Int64(sysconf(Int32(_SC_NPROCESSORS_ONLN))))] },
             "getpid": vm.function("md.sys.getpid") { _ in [.integer(Int64(getpid()))] },
             "geteuid": vm.function("md.sys.geteuid") { _ in [.integer(Int64(geteuid()))] },
             "listdir": vm.function("md.sys.listdir") { args in

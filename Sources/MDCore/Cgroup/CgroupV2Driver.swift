@@ -1,0 +1,83 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// cgroup v2: one directory in the unified hierarchy; controllers enabled down the path.
+public struct CgroupV2Driver: CgroupDriver {
+    let mount: String
+    let parent: String
+    let id: String
+    static let controllers = ["cpu", "cpuset", "memory", "pids", "io"]
+
+    var dir: String { mount + "/" + parent + "/" + id }
+
+    public func create(_ r: CgroupResources) throws {
+        var path = mount
+        let available = Set(Cgroups.read(mount + "/cgroup.controllers").split(separator: " ").map(String.init))
+        let enable = CgroupV2Driver.controllers.filter(available.contains).map { "+" + $0 }.joined(separator: " ")
+        for part in (parent + "/" + id).split(separator: "/") {
+            // Each level hands the controllers down to the next.
+            if !enable.isEmpty { try? Cgroups.write(path + "/cgroup.subtree_control", enable) }
+            path += "/" + part
+            try Cgroups.makeDirectory(path)
+        }
+        try update(r)
+    }
+
+    public func update(_ r: CgroupResources) throws {
+        let d = dir
+        if let l = r.memoryLimit { try Cgroups.write(d + "/memory.max", l < 0 ? "max" : String(l)) }
+        if let s = r.memorySwap {
+            // v2 counts swap alone; the spec gives memory + swap.
+            let swap = s < 0 ? "max" : String(max(0, s - (r.memoryLimit ?? 0)))
+            if FileSystem.exists(d + "/memory.swap.max") { try Cgroups.write(d + "/memory.swap.max", swap) }
+        }
+        if let v = r.memoryReservation { try Cgroups.write(d + "/memory.low", String(v)) }
+        if r.cpuQuota != nil || r.cpuPeriod != nil {
+            let quota = r.cpuQuota.map { $0 < 0 ? "max" : String($0) } ?? "max"
+            try Cgroups.write(d + "/cpu.max", "\(quota) \(r.cpuPeriod ?? 100_000)")
+        }
+        if let s = r.cpuShares { try Cgroups.write(d + "/cpu.weight", String(CgroupResources.weight(fromShares: s))) }
+        if let c = r.cpusetCpus { try Cgroups.write(d + "/cpuset.cpus", c) }
+        if let m = r.cpusetMems { try Cgroups.write(d + "/cpuset.mems", m) }
+        if let p = r.pidsLimit { try Cgroups.write(d + "/pids.max", p < 0 ? "max" : String(p)) }
+        if let w = r.blkioWeight { try Cgroups.write(d + "/io.weight", "default \(CgroupResources.ioWeight(fromBlkio: w))") }
+        if r.disableOOMKiller { throw EngineError("--oom-kill-disable is not supported on cgroup v2") }
+    }
+
+    public func add(pid: Int32) throws { try Cgroups.write(dir + "/cgroup.procs", String(pid)) }
+
+    public func freeze(_ frozen: Bool) throws {
+        try Cgroups.write(dir + "/cgroup.freeze", frozen ? "1" : "0")
+        for _ in 0..<1000 {
+            if Cgroups.keyed(dir + "/cgroup.events")["frozen"] == (frozen ? 1 : 0) { return }
+            usleep(1000)
+        }
+        throw EngineError("the cgroup did not settle")
+    }
+
+    public func stats() -> CgroupStats {
+        var s = CgroupStats()
+        s.cpuUsageNanoseconds = (Cgroups.keyed(dir + "/cpu.stat")["usage_usec"] ?? 0) * 1000
+        s.memoryUsage = UInt64(Cgroups.read(dir + "/memory.current")) ?? 0
+        s.memoryLimit = UInt64(Cgroups.read(dir + "/memory.max")) ?? UInt64.max
+        s.pids = UInt64(Cgroups.read(dir + "/pids.current")) ?? 0
+        s.oomKills = Cgroups.keyed(dir + "/memory.events")["oom_kill"] ?? 0
+        for line in Cgroups.read(dir + "/io.stat").split(separator: "\n") {
+            for f in line.split(separator: " ") {
+                if f.hasPrefix("rbytes=") { s.blockRead += UInt64(f.dropFirst(7)) ?? 0 }
+                if f.hasPrefix("wbytes=") { s.blockWrite += UInt64(f.dropFirst(7)) ?? 0 }
+            }
+        }
+        return s
+    }
+
+    public func remove() {
+        var path = dir
+        rmdir(path)
+        for _ in parent.split(separator: "/") {
+            path = path.parentPath
+            if rmdir(path) != 0 { break }
+        }
+    }
+}

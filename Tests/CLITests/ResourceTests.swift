@@ -1,0 +1,141 @@
+import Foundation
+import XCTest
+
+/// Limits on this host's real cgroup v1 hierarchies.
+final class ResourceTests: XCTestCase {
+    var dir: URL!
+    var root: String { dir.appendingPathComponent("root").path }
+
+    override func setUpWithError() throws {
+        dir = try temporaryDirectory(self)
+        XCTAssertEqual(md(["image", "bootstrap", "busybox"]).status, 0)
+    }
+
+    override func tearDown() {
+        _ = md(["-e", "for _, c in ipairs(md.container.list()) do c:rm{force=true} end"])
+        for c in ["memory", "cpu", "pids", "freezer", "cpuset"] {
+            let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup/\(c)")) ?? []
+            XCTAssertFalse(entries.contains("mdlua-test"), "the \(c) cgroups are removed")
+        }
+    }
+
+    @discardableResult
+    func md(_ args: [String], file: StaticString = #filePath, line: UInt = #line) -> MDLuaBinary.Result {
+        MDLuaBinary.run(["--root", root] + args, file: file, line: line)
+    }
+
+    func cgroupFile(_ controller: String, _ id: String, _ file: String) -> String {
+        ((try? String(contentsOfFile: "/sys/fs/cgroup/\(controller)/mdlua-test/\(id)/\(file)", encoding: .utf8)) ?? "<missing>")
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    func testOOMKill() {
+        let r = md(["run", "--name", "oom", "--cgroup-parent", "mdlua-test", "-m", "64m", "busybox", "sh", "-c",
+                    "x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo survived"])
+        XCTAssertEqual(r.status, 137)
+        XCTAssertFalse(r.stdout.contains("survived"))
+        XCTAssertEqual(md(["inspect", "-f", "{{.State.OOMKilled}} {{.State.ExitCode}}", "oom"]).stdout, "true 137\n")
+    }
+
+    func testLimitsAreWrittenAndUpdatedLive() {
+        let id = md(["run", "-d", "--cgroup-parent", "mdlua-test", "-m", "100m", "--memory-swap", "200m", "--cpus", "0.5",
+                     "--pids-limit", "20", "--cpu-shares", "512", "--cpuset-cpus", "0", "busybox", "sleep", "60"])
+            .stdout.trimmingCharacters(in: .newlines)
+        XCTAssertEqual(id.count, 64)
+        XCTAssertEqual(cgroupFile("memory", id, "memory.limit_in_bytes"), String(100 << 20))
+        XCTAssertEqual(cgroupFile("cpu", id, "cpu.cfs_quota_us"), "50000")
+        XCTAssertEqual(cgroupFile("cpu", id, "cpu.cfs_period_us"), "100000")
+        XCTAssertEqual(cgroupFile("cpu", id, "cpu.shares"), "512")
+        XCTAssertEqual(cgroupFile("pids", id, "pids.max"), "20")
+        XCTAssertEqual(cgroupFile("cpuset", id, "cpuset.cpus"), "0")
+        let cgroups = md(["exec", id, "cat", "/proc/self/cgroup"])
+        XCTAssertTrue(cgroups.stdout.contains("memory:/\n"),
+                      "a private cgroup namespace rooted at the container's cgroup: \(cgroups.stdout) \(cgroups.stderr)")
+        XCTAssertEqual(md(["update", "-m", "150m", "--memory-swap", "300m", "--pids-limit", "30", id]).status, 0)
+        XCTAssertEqual(cgroupFile("memory", id, "memory.limit_in_bytes"), String(150 << 20))
+        XCTAssertEqual(cgroupFile("pids", id, "pids.max"), "30")
+        let stats = md(["stats", "--no-stream", "--format", "{{.Name}} {{.PIDs}} {{.MemUsage}}", id]).stdout
+        XCTAssertTrue(stats.contains(" 1 ") && stats.contains("/ 157MB"), stats)
+        XCTAssertEqual(md(["rm", "-f", id]).status, 0)
+        XCTAssertEqual(cgroupFile("memory", id, "memory.limit_in_bytes"), "<missing>", "removed with the container")
+    }
+
+    func testCpuQuotaHoldsABusyLoopNearHalfACore() throws {
+        let id = md(["run", "-d", "--cgroup-parent", "mdlua-test", "--cpus", "0.5", "busybox", "sh", "-c", "while true; do :; done"])
+            .stdout.trimmingCharacters(in: .newlines)
+        usleep(300_000)
+        let u0 = UInt64(cgroupFile("cpuacct", id, "cpuacct.usage")) ?? 0
+        let t0 = Date()
+        sleep(3)
+        let u1 = UInt64(cgroupFile("cpuacct", id, "cpuacct.usage")) ?? 0
+        let share = Double(u1 - u0) / 1e9 / Date().timeIntervalSince(t0)
+        XCTAssertGreaterThan(share, 0.25)
+        XCTAssertLessThan(share, 0.75, "the quota holds it near half a core (\(share))")
+    }
+
+    func testPidsLimitStopsAForkBomb() {
+        let id = md(["run", "-d", "--cgroup-parent", "mdlua-test", "--pids-limit", "20", "busybox", "sh", "-c",
+                     "sh -c 'while true; do sleep 30 & done' 2>/dev/null; sleep 60"]).stdout.trimmingCharacters(in: .newlines)
+        usleep(500_000)
+        let n = Int(cgroupFile("pids", id, "pids.current")) ?? 99
+        XCTAssertLessThanOrEqual(n, 20, "the bomb is held at the limit")
+        XCTAssertGreaterThanOrEqual(n, 15, "and it did try")
+        XCTAssertGreaterThan(Int(cgroupFile("pids", id, "pids.events").split(separator: " ").last ?? "0") ?? 0, 0,
+                             "forks were refused")
+        XCTAssertEqual(md(["rm", "-f", id]).status, 0, "and the host can still clean up")
+    }
+
+    func testPauseFreezesAndUnpauseResumes() throws {
+        let id = md(["run", "-d", "--cgroup-parent", "mdlua-test", "busybox", "sh", "-c",
+                     "i=0; while true; do i=$((i+1)); echo $i > /count; done"]).stdout.trimmingCharacters(in: .newlines)
+        let counter = root + "/containers/\(id)/upper/count"
+        // The file is rewritten all the time: a read may catch it empty.
+        func count() -> Int {
+            for _ in 0..<100 {
+                if let n = Int(((try? String(contentsOfFile: counter, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)) { return n }
+                usleep(1000)
+            }
+            return -1
+        }
+        usleep(300_000)
+        XCTAssertEqual(md(["pause", id]).status, 0)
+        XCTAssertEqual(cgroupFile("freezer", id, "freezer.state"), "FROZEN")
+        let a = count()
+        usleep(300_000)
+        XCTAssertEqual(count(), a, "frozen: the counter stands still")
+        XCTAssertTrue(md(["ps", "--format", "{{.Status}}"]).stdout.contains("(Paused)"))
+        XCTAssertEqual(md(["unpause", id]).status, 0)
+        usleep(300_000)
+        XCTAssertGreaterThan(count(), a, "thawed: it counts again")
+    }
+
+    func testBadLimits() {
+        let cases: [([String], String)] = [
+            (["-m", "4m"], "the minimum is 6m"),
+            (["-m", "lots"], "invalid --memory \"lots\""),
+            (["--cpus", "999"], "at most"),
+            (["--cpuset-cpus", "1-0"], "invalid --cpuset-cpus"),
+            (["--cpuset-cpus", "a"], "invalid --cpuset-cpus"),
+            (["-m", "10m", "--memory-swap", "5m"], "at least --memory"),
+            (["--pids-limit", "0"], "invalid --pids-limit"),
+            (["--blkio-weight", "5"], "invalid --blkio-weight"),
+            (["--cgroup-parent", "../escape"], "invalid --cgroup-parent"),
+            (["--cgroupns", "shared"], "invalid --cgroupns"),
+        ]
+        for (flags, message) in cases {
+            let r = md(["run", "--rm"] + flags + ["busybox", "true"])
+            XCTAssertEqual(r.status, 125, "\(flags)")
+            XCTAssertTrue(r.stderr.contains(message), "\(flags): \(r.stderr)")
+        }
+        XCTAssertEqual(md(["ps", "-aq"]).stdout, "")
+    }
+
+    func testMemorySizes() {
+        for (flag, bytes) in [("100m", 100 << 20), ("1g", 1 << 30), ("524288k", 512 << 20), ("8388608b", 8 << 20), ("64", 64 << 20)] {
+            let r = md(["run", "--rm", "--cgroup-parent", "mdlua-test", "-m", flag, "busybox", "true"])
+            XCTAssertEqual(r.status, 0, "\(flag): \(r.stderr)")
+            let spec = md(["-e", "print(require('mdlua.spec').memory_bytes('\(flag)', '-m'))"]).stdout
+            XCTAssertEqual(spec, "\(bytes)\n", flag)
+        }
+    }
+}
