@@ -12,6 +12,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 
 MDLUA = os.environ.get("MDLUA_BIN") or "mdlua"
 RUNS = int(os.environ.get("BENCH_RUNS", "200"))
@@ -233,6 +234,118 @@ def bench_run():
             os.rmdir("/sys/fs/cgroup/hugetlb")
 
 
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def bench_lifecycle():
+    root = os.path.join(WORK, "life-root")
+    md("image", "bootstrap", "busybox", root=root)
+    q = shlex_quote
+    mdlua = [MDLUA, "--root", root]
+    cid = subprocess.run(mdlua + ["run", "-d", "busybox", "sleep", "1000"], check=True, capture_output=True,
+                         text=True).stdout.strip()
+    monitor = subprocess.run(mdlua + ["-e", f"print(md.container.get('{cid}').monitor_pid)"], check=True,
+                             capture_output=True, text=True).stdout.strip()
+    # crun: a detached container from a bundle of the same rootfs.
+    bundle = os.path.join(WORK, "life-bundle")
+    os.makedirs(bundle + "/rootfs")
+    subprocess.run(f"{q(MDLUA)} --root {q(root)} export {cid} | tar -x -C {q(bundle)}/rootfs", shell=True, check=True)
+    mounted = hugetlb_v1()
+    crun_id = "bench-exec"
+    try:
+        peer = None
+        if shutil.which("crun"):
+            subprocess.run(["crun", "spec"], cwd=bundle, check=True)
+            with open(bundle + "/config.json") as f:
+                cfg = json.load(f)
+            cfg["process"]["terminal"] = False
+            cfg["process"]["args"] = ["sleep", "1000"]
+            with open(bundle + "/config.json", "w") as f:
+                json.dump(cfg, f)
+            subprocess.run(["crun", "run", "-d", "--bundle", bundle, crun_id], check=True,
+                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            peer = ["crun", "exec", crun_id, "/bin/true"]
+        row("`mdlua exec C true` vs `crun exec`", mdlua + ["exec", cid, "true"], peer=peer, runs=100, peer_name="crun exec")
+        # podman: a running container of the same image, and its conmon.
+        conf = os.path.join(WORK, "containers.conf")
+        with open(conf, "w") as f:
+            f.write('[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]\n'
+                    '[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n')
+        os.environ["CONTAINERS_CONF"] = conf
+        proot = os.path.join(WORK, "podman-life")
+        podman = ["podman", "--root", proot + "/root", "--runroot", proot + "/run", "--storage-driver", "overlay"]
+        archive = os.path.join(WORK, "bb.tar")
+        md("save", "-o", archive, "busybox", root=root)
+        subprocess.run(podman + ["load", "-q", "-i", archive], check=True, stdout=subprocess.DEVNULL)
+        pid_ = subprocess.run(podman + ["run", "-d", "--network", "none", "busybox", "sleep", "1000"], check=True,
+                              capture_output=True, text=True).stdout.strip()
+        row("`mdlua exec C true` vs `podman exec`", mdlua + ["exec", cid, "true"], runs=30,
+            peer=podman + ["exec", pid_, "true"], peer_name="podman exec")
+        conmon = subprocess.run(["pgrep", "-f", "conmon.*" + pid_[:12]], capture_output=True, text=True).stdout.split()
+        rows.append({"case": "resident memory of one container's monitor vs conmon (goal: no larger)",
+                     "mine_ms": None, "mine_rss": rss_kib(monitor) / 1024, "peer": "conmon",
+                     "peer_rss": rss_kib(conmon[0]) / 1024 if conmon else None})
+        subprocess.run(podman + ["rm", "-f", "-t", "0", pid_], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(podman + ["system", "reset", "-f"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        del os.environ["CONTAINERS_CONF"]
+        # run -d until running, and ps with 100 containers.
+        row("`mdlua run -d busybox sleep 100` (until running)", mdlua + ["run", "-d", "busybox", "sleep", "100"], runs=20,
+            rss=False)
+        subprocess.run(mdlua + ["-e", "for _, c in ipairs(md.container.list()) do c:rm{force=true} end"], check=True)
+        for i in range(100):
+            subprocess.run(mdlua + ["create", "busybox", "true"], check=True, stdout=subprocess.DEVNULL)
+        row("`mdlua ps -a` with 100 containers", mdlua + ["ps", "-a"], runs=20)
+    finally:
+        subprocess.run(mdlua + ["-e", "for _, c in ipairs(md.container.list()) do c:rm{force=true} end"])
+        if shutil.which("crun"):
+            subprocess.run(["crun", "kill", crun_id, "KILL"], stderr=subprocess.DEVNULL)
+            time.sleep(0.2)
+            subprocess.run(["crun", "delete", "-f", crun_id], stderr=subprocess.DEVNULL)
+        if mounted:
+            subprocess.run(["umount", "/sys/fs/cgroup/hugetlb"])
+            os.rmdir("/sys/fs/cgroup/hugetlb")
+
+
+def bench_resources():
+    root = os.path.join(WORK, "res-root")
+    md("image", "bootstrap", "busybox", root=root)
+    mdlua = [MDLUA, "--root", root]
+    bundle = os.path.join(WORK, "res-bundle")
+    os.makedirs(bundle + "/rootfs")
+    q = shlex_quote
+    subprocess.run(f"{q(MDLUA)} --root {q(root)} create --name b busybox true >/dev/null && "
+                   f"{q(MDLUA)} --root {q(root)} export b | tar -x -C {q(bundle)}/rootfs && "
+                   f"{q(MDLUA)} --root {q(root)} rm b >/dev/null", shell=True, check=True)
+    plain = wall_ms(mdlua + ["run", "--rm", "busybox", "true"], runs=50)
+    limited = wall_ms(mdlua + ["run", "--rm", "-m", "64m", "--cpus", "1", "busybox", "true"], runs=50)
+    rows.append({"case": "cgroups: create, configure and remove (difference of the two runs below; goal < 1 ms)",
+                 "mine_ms": limited - plain, "peer": None})
+    mounted = hugetlb_v1()
+    try:
+        peer = None
+        if shutil.which("crun"):
+            subprocess.run(["crun", "spec"], cwd=bundle, check=True)
+            with open(bundle + "/config.json") as f:
+                cfg = json.load(f)
+            cfg["process"]["terminal"] = False
+            cfg["process"]["args"] = ["/bin/true"]
+            cfg["linux"]["resources"] = {"memory": {"limit": 64 << 20}, "cpu": {"quota": 100000, "period": 100000}}
+            with open(bundle + "/config.json", "w") as f:
+                json.dump(cfg, f)
+            peer = ["crun", "run", "--bundle", bundle, "bench-res"]
+        row("`mdlua run --rm -m 64m --cpus 1 busybox true` vs `crun run` with the same limits",
+            mdlua + ["run", "--rm", "-m", "64m", "--cpus", "1", "busybox", "true"], peer=peer, runs=50, peer_name="crun run")
+    finally:
+        if mounted:
+            subprocess.run(["umount", "/sys/fs/cgroup/hugetlb"])
+            os.rmdir("/sys/fs/cgroup/hugetlb")
+
+
 def fmt(v, unit):
     return "–" if v is None else f"{v:.2f} {unit}"
 
@@ -241,7 +354,9 @@ def report():
     print("| case | mdlua | peer | peer time | time ratio | mdlua peak RSS | peer peak RSS |")
     print("|---|---|---|---|---|---|---|")
     for r in rows:
-        ratio = f"{r['mine_ms'] / r['peer_ms']:.2f}x" if r.get("peer_ms") else "–"
+        ratio = f"{r['mine_ms'] / r['peer_ms']:.2f}x" if r.get("peer_ms") and r.get("mine_ms") else "–"
+        if r.get("mine_ms") is None and r.get("peer_rss") and r.get("mine_rss"):
+            ratio = f"{r['mine_rss'] / r['peer_rss']:.2f}x (RSS)"
         print(f"| {r['case']} | {fmt(r['mine_ms'], 'ms')} | {r['peer'] or '–'} | "
               f"{fmt(r.get('peer_ms'), 'ms')} | {ratio} | {fmt(r.get('mine_rss'), 'MiB')} | "
               f"{fmt(r.get('peer_rss'), 'MiB')} |")
@@ -252,7 +367,7 @@ def main():
         sys.exit("bench: hyperfine is missing (scripts/install-deps.sh installs it)")
     print(f"mdlua: {subprocess.run([MDLUA, '--version'], capture_output=True, text=True).stdout.strip()}")
     print(f"median of {RUNS} runs each; ratio = mdlua / peer (below 1 is faster)\n")
-    areas = sys.argv[1:] or ["binary", "images", "run"]
+    areas = sys.argv[1:] or ["binary", "images", "run", "lifecycle", "resources"]
     try:
         if "binary" in areas:
             bench_binary()
@@ -260,6 +375,10 @@ def main():
             bench_images()
         if "run" in areas:
             bench_run()
+        if "lifecycle" in areas:
+            bench_lifecycle()
+        if "resources" in areas:
+            bench_resources()
     finally:
         subprocess.run(PODMAN + ["--root", os.path.join(WORK, "podman", "root"), "--runroot",
                                  os.path.join(WORK, "podman", "run"), "system", "reset", "-f"],

@@ -31,10 +31,14 @@ local function random_hex(n)
   return (bytes:gsub(".", function(c) return ("%02x"):format(c:byte()) end))
 end
 
-local function generated_name(id)
-  local a = tonumber(id:sub(1, 4), 16) % #adjectives + 1
-  local n = tonumber(id:sub(5, 8), 16) % #nouns + 1
-  return adjectives[a] .. "_" .. nouns[n]
+-- A name from the ID; `attempt` > 0 picks another pair, then adds digits, so a taken name
+-- (they are few) is tried again with another.
+local function generated_name(id, attempt)
+  local a = tonumber(id:sub(1 + attempt * 2, 4 + attempt * 2), 16) % #adjectives + 1
+  local n = tonumber(id:sub(5 + attempt * 2, 8 + attempt * 2), 16) % #nouns + 1
+  local name = adjectives[a] .. "_" .. nouns[n]
+  if attempt >= 5 then name = name .. "_" .. id:sub(1, 6) end
+  return name
 end
 
 -- The fields md.run and md.container.create accept, with the type each must have.
@@ -69,7 +73,6 @@ function M.create(o, fn, level)
   check_options(o, fn or "md.container.create", level or 3)
   local image = md.image.get(o.image)
   local id = random_hex(64)
-  local name = o.name or generated_name(id)
   local s, files = spec.build(image:config().config, o, id)
   local extra = { image_ref = o.image, tty = o.tty == true, interactive = o.interactive == true, rm = o.rm == true,
                   detach = o.detach == true, labels = (function()
@@ -81,10 +84,18 @@ function M.create(o, fn, level)
                     end
                     return l
                   end)() }
-  return wrap(runtime.create(root(), {
-    id = id, name = name, image = image.id, image_name = o.image, spec = json.encode(s),
-    files = files, extra = json.encode(extra), ephemeral = o.rm == true,
-  }))
+  local args = { id = id, image = image.id, image_name = o.image, spec = json.encode(s),
+                 files = files, extra = json.encode(extra), ephemeral = o.rm == true }
+  if o.name then
+    args.name = o.name
+    return wrap(runtime.create(root(), args))
+  end
+  for attempt = 0, 6 do
+    args.name = generated_name(id, attempt)
+    local ok, r = pcall(runtime.create, root(), args)
+    if ok then return wrap(r) end
+    if not tostring(r):find("already in use", 1, true) or attempt == 6 then error(r, 0) end
+  end
 end
 
 function M.get(ref) return wrap(runtime.get(root(), ref)) end
