@@ -91,6 +91,24 @@ function M.suggest(name)
   return nil
 end
 
+-- For commands that take several containers or images (rm, stop, kill, ...): runs `fn` on
+-- each argument, prints the argument when it succeeded, and fails after trying them all,
+-- naming every one that failed. `name` is the command, for "requires" errors.
+function M.each(name, args, fn)
+  if #args == 0 then errors.fail(name .. ": requires at least 1 argument") end
+  local failed = {}
+  for _, ref in ipairs(args) do
+    local ok, err = pcall(fn, ref)
+    if ok then
+      if err ~= false then print(ref) end
+    else
+      failed[#failed + 1] = errors.message(err)
+    end
+  end
+  if #failed > 0 then errors.fail(table.concat(failed, "; ")) end
+  return 0
+end
+
 -- A subcommand of a group: `subcommands = { ls = "images", ... }` names another
 -- command's module (commands.<name>), or holds the table itself.
 function M.subcommand(group, name)

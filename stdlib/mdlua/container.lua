@@ -11,7 +11,7 @@ local spec = require "mdlua.spec"
 local M = {}
 local runtime = md._runtime
 
-local function root() return md.config and md.config.root or os.getenv("MDLUA_ROOT") or "/var/lib/mdlua" end
+local function root() return md.config.root end
 
 local Container = {}
 Container.__index = Container

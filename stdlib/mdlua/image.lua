@@ -15,7 +15,7 @@ local changes = require "mdlua.changes"
 local M = {}
 local store = md._store
 
-local function root() return md.config and md.config.root or os.getenv("MDLUA_ROOT") or "/var/lib/mdlua" end
+local function root() return md.config.root end
 
 -- "docker.io/library/busybox:latest" -> "busybox", "latest"
 function M.familiar(name)

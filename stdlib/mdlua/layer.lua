@@ -6,7 +6,7 @@ local md = require "mdlua"
 local M = {}
 local store = md._store
 
-local function root() return md.config and md.config.root or os.getenv("MDLUA_ROOT") or "/var/lib/mdlua" end
+local function root() return md.config.root end
 
 local Layer = {}
 Layer.__index = Layer

@@ -55,53 +55,22 @@ public enum ContainerProcess {
                              started: (pid_t) throws -> Void = { _ in }) throws -> Started {
         var spec = spec
         let root = try RootedDirectory(path: rootfs)
-        if let name = spec.userName {
-            try UserLookup.resolve(name, in: root, into: &spec)
-            // As Docker: a non-root user starts with no effective or permitted capabilities
-            // (the bounding set still limits what a setuid binary could get).
-            if spec.uid != 0 {
-                for set in ["effective", "permitted", "ambient", "inheritable"] { spec.capabilities[set] = [] }
-            }
-        }
+        if let name = spec.userName { try UserLookup.apply(name, in: root, to: &spec) }
         close(try root.openDirectory(try RootedDirectory.components(spec.cwd, what: "working directory"), create: true))
 
-        var arena = CStringArena()
-        defer { arena.free() }
         var c = mdl_container()
-        c.rootfs = arena.dup(rootfs)
-        for ns in spec.namespaces {
-            guard let flag = namespaceFlags[ns] else { throw EngineError("unsupported namespace \"\(ns)\"") }
-            c.clone_flags |= flag
-        }
-        c.hostname = spec.hostname.map { arena.dup($0) }
+        var setup = try ProcessSetup(spec, into: &c)
+        defer { setup.free() }
+        c.rootfs = setup.arena.dup(rootfs)
+        c.hostname = spec.hostname.map { setup.arena.dup($0) }
         c.readonly_rootfs = spec.rootReadonly ? 1 : 0
-        c.cwd = arena.dup(spec.cwd)
-        c.argv = arena.array(spec.args)
-        c.envp = arena.array(spec.env)
-        c.uid = spec.uid
-        c.gid = spec.gid
-        let groups = UnsafeMutablePointer<UInt32>.allocate(capacity: max(1, spec.additionalGids.count))
-        defer { groups.deallocate() }
-        for (i, g) in spec.additionalGids.enumerated() { groups[i] = g }
-        c.groups = UnsafePointer(groups)
-        c.ngroups = Int32(spec.additionalGids.count)
-        c.cap_bounding = try Capabilities.mask(spec.capabilities["bounding"] ?? [])
-        c.cap_effective = try Capabilities.mask(spec.capabilities["effective"] ?? [])
-        c.cap_permitted = try Capabilities.mask(spec.capabilities["permitted"] ?? [])
-        c.cap_inheritable = try Capabilities.mask(spec.capabilities["inheritable"] ?? [])
-        c.cap_ambient = try Capabilities.mask(spec.capabilities["ambient"] ?? [])
-        c.no_new_privs = spec.noNewPrivileges ? 1 : 0
         c.loopback_up = 1
         c.`init` = spec.annotations["io.mdlua.init"] == "true" ? 1 : 0
         if let adj = spec.oomScoreAdj { c.oom_score_adj_set = 1; c.oom_score_adj = Int32(adj) }
-        c.masked_paths = arena.array(spec.maskedPaths)
+        c.masked_paths = setup.arena.array(spec.maskedPaths)
         c.nmasked = Int32(spec.maskedPaths.count)
-        c.readonly_paths = arena.array(spec.readonlyPaths)
+        c.readonly_paths = setup.arena.array(spec.readonlyPaths)
         c.nreadonly = Int32(spec.readonlyPaths.count)
-
-        let seccomp = try spec.seccomp.map(SeccompFilter.init)
-        c.seccomp_filter = seccomp.map { UnsafeRawPointer($0.program) }
-        c.seccomp_count = seccomp?.count ?? 0
 
         let limits = UnsafeMutablePointer<mdl_rlimit>.allocate(capacity: max(1, spec.rlimits.count))
         defer { limits.deallocate() }
@@ -132,15 +101,15 @@ public enum ContainerProcess {
             var cm = mdl_mount()
             let isBind = m.type == "bind" || m.options.contains("bind") || m.options.contains("rbind")
             cm.kind = Int32(isBind ? MDL_MOUNT_BIND : MDL_MOUNT_FS)
-            cm.source = arena.dup(isBind ? m.source : m.type)
-            cm.destination = arena.dup(m.destination)
+            cm.source = setup.arena.dup(isBind ? m.source : m.type)
+            cm.destination = setup.arena.dup(m.destination)
             cm.recursive = m.options.contains("rbind") ? 1 : 0
             var data: [String] = []
             for o in m.options {
                 if let f = attrFlags[o] { cm.attrs |= f }
                 else if o != "bind" && o != "rbind" && !ignoredOptions.contains(o) { data.append(o) }
             }
-            cm.data = arena.dup(data.joined(separator: ","))
+            cm.data = setup.arena.dup(data.joined(separator: ","))
             if isBind {
                 var st = stat()
                 cm.file = stat(m.source, &st) == 0 && (st.st_mode & S_IFMT) != S_IFDIR ? 1 : 0
@@ -192,39 +161,12 @@ public enum ContainerProcess {
         if let user { spec.userName = user }
         if let name = spec.userName {
             // The container's own /etc/passwd, through its root as the kernel sees it.
-            let root = try RootedDirectory(path: "/proc/\(target)/root")
             spec.uid = 0; spec.gid = 0; spec.additionalGids = []
-            try UserLookup.resolve(name, in: root, into: &spec)
-            if spec.uid != 0 {
-                for set in ["effective", "permitted", "ambient", "inheritable"] { spec.capabilities[set] = [] }
-            }
+            try UserLookup.apply(name, in: try RootedDirectory(path: "/proc/\(target)/root"), to: &spec)
         }
-        var arena = CStringArena()
-        defer { arena.free() }
         var c = mdl_container()
-        for ns in spec.namespaces {
-            guard let flag = namespaceFlags[ns] else { throw EngineError("unsupported namespace \"\(ns)\"") }
-            c.clone_flags |= flag
-        }
-        c.cwd = arena.dup(spec.cwd)
-        c.argv = arena.array(spec.args)
-        c.envp = arena.array(spec.env)
-        c.uid = spec.uid
-        c.gid = spec.gid
-        let groups = UnsafeMutablePointer<UInt32>.allocate(capacity: max(1, spec.additionalGids.count))
-        defer { groups.deallocate() }
-        for (i, g) in spec.additionalGids.enumerated() { groups[i] = g }
-        c.groups = UnsafePointer(groups)
-        c.ngroups = Int32(spec.additionalGids.count)
-        c.cap_bounding = try Capabilities.mask(spec.capabilities["bounding"] ?? [])
-        c.cap_effective = try Capabilities.mask(spec.capabilities["effective"] ?? [])
-        c.cap_permitted = try Capabilities.mask(spec.capabilities["permitted"] ?? [])
-        c.cap_inheritable = try Capabilities.mask(spec.capabilities["inheritable"] ?? [])
-        c.cap_ambient = try Capabilities.mask(spec.capabilities["ambient"] ?? [])
-        c.no_new_privs = spec.noNewPrivileges ? 1 : 0
-        let seccomp = try spec.seccomp.map(SeccompFilter.init)
-        c.seccomp_filter = seccomp.map { UnsafeRawPointer($0.program) }
-        c.seccomp_count = seccomp?.count ?? 0
+        var setup = try ProcessSetup(spec, into: &c)
+        defer { setup.free() }
         var master: Int32 = -1, slave: Int32 = -1
         if io.tty {
             var name = [CChar](repeating: 0, count: 128)
@@ -262,6 +204,45 @@ public enum ContainerProcess {
         if mdl_wifexited(status) != 0 { return mdl_wexitstatus(status) }
         if mdl_wifsignaled(status) != 0 { return 128 + mdl_wtermsig(status) }
         return 125
+    }
+}
+
+/// What a container's first process and `exec` set up alike: the command, environment,
+/// working directory, namespaces, user, capabilities, no_new_privs and seccomp filter. Owns
+/// the memory the struct points to until `free()`.
+struct ProcessSetup {
+    var arena = CStringArena()
+    let groups: UnsafeMutablePointer<UInt32>
+    let seccomp: SeccompFilter?
+
+    init(_ spec: RuntimeSpec, into c: inout mdl_container) throws {
+        for ns in spec.namespaces {
+            guard let flag = ContainerProcess.namespaceFlags[ns] else { throw EngineError("unsupported namespace \"\(ns)\"") }
+            c.clone_flags |= flag
+        }
+        c.cwd = arena.dup(spec.cwd)
+        c.argv = arena.array(spec.args)
+        c.envp = arena.array(spec.env)
+        c.uid = spec.uid
+        c.gid = spec.gid
+        groups = UnsafeMutablePointer<UInt32>.allocate(capacity: max(1, spec.additionalGids.count))
+        for (i, g) in spec.additionalGids.enumerated() { groups[i] = g }
+        c.groups = UnsafePointer(groups)
+        c.ngroups = Int32(spec.additionalGids.count)
+        c.cap_bounding = try Capabilities.mask(spec.capabilities["bounding"] ?? [])
+        c.cap_effective = try Capabilities.mask(spec.capabilities["effective"] ?? [])
+        c.cap_permitted = try Capabilities.mask(spec.capabilities["permitted"] ?? [])
+        c.cap_inheritable = try Capabilities.mask(spec.capabilities["inheritable"] ?? [])
+        c.cap_ambient = try Capabilities.mask(spec.capabilities["ambient"] ?? [])
+        c.no_new_privs = spec.noNewPrivileges ? 1 : 0
+        seccomp = try spec.seccomp.map(SeccompFilter.init)
+        c.seccomp_filter = seccomp.map { UnsafeRawPointer($0.program) }
+        c.seccomp_count = seccomp?.count ?? 0
+    }
+
+    func free() {
+        arena.free()
+        groups.deallocate()
     }
 }
 

@@ -17,6 +17,15 @@ public enum UserLookup {
             .map { $0.split(separator: ":", omittingEmptySubsequences: false).map(String.init) }
     }
 
+    /// Resolves `user` into the spec. As Docker: a non-root user starts with no effective or
+    /// permitted capabilities (the bounding set still limits what a setuid binary could get).
+    public static func apply(_ user: String, in root: RootedDirectory, to spec: inout RuntimeSpec) throws {
+        try resolve(user, in: root, into: &spec)
+        if spec.uid != 0 {
+            for set in ["effective", "permitted", "ambient", "inheritable"] { spec.capabilities[set] = [] }
+        }
+    }
+
     public static func resolve(_ user: String, in root: RootedDirectory, into spec: inout RuntimeSpec) throws {
         let parts = user.split(separator: ":", maxSplits: 1).map(String.init)
         guard let u = parts.first, !u.isEmpty else { throw EngineError("invalid user \"\(user)\"") }
