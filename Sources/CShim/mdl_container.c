@@ -385,12 +385,9 @@ static void __attribute__((noreturn)) finish_and_exec(const struct mdl_container
 
 static int child_main(void *arg) {
     const struct mdl_container *c = arg;
-    char go;
-    if (read(g_sync, &go, 1) != 1) _exit(125);   // the parent went away
-    // The cgroup namespace is made only now, once the parent has put this process in its
-    // cgroup: that cgroup becomes the namespace's root.
-    if ((c->clone_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0) child_fail(0, "new cgroup namespace");
-
+    // The file system is set up while the parent puts this process in its cgroup (a first
+    // move into a v1 cgroup waits for an RCU grace period: milliseconds); the sync point is
+    // after it, before anything the cgroup or the parent's work must come first for.
     if ((c->clone_flags & CLONE_NEWNET) && c->loopback_up) loopback_up();
     if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) child_fail(0, "make / a slave mount");
     // pivot_root wants a mount point: bind the root on itself.
@@ -410,6 +407,13 @@ static int child_main(void *arg) {
     close(rootfd);
 
     mask_paths(c);
+
+    char go;
+    if (read(g_sync, &go, 1) != 1) _exit(125);   // the parent went away
+    // The cgroup namespace is made only now, once the parent has put this process in its
+    // cgroup: that cgroup becomes the namespace's root.
+    if ((c->clone_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0) child_fail(0, "new cgroup namespace");
+
     if (c->readonly_rootfs) {
         struct mount_attr a;
         memset(&a, 0, sizeof a);
@@ -458,11 +462,10 @@ pid_t mdl_container_spawn(const struct mdl_container *c, int *sync_fd, char *err
 }
 
 int mdl_container_release(int sync_fd, char *err, size_t errlen, int *exec_errno) {
+    // The child may have failed already (its report waits in the socket): no SIGPIPE.
     char go = 'g';
-    if (write(sync_fd, &go, 1) != 1) {
-        snprintf(err, errlen, "the container process died before it started");
-        return -1;
-    }
+    ssize_t sent = send(sync_fd, &go, 1, MSG_NOSIGNAL);
+    (void)sent;
     return mdl_container_wait_exec(sync_fd, err, errlen, exec_errno);
 }
 

@@ -120,8 +120,8 @@ public enum Monitor {
             let rootfs = try store.mountRootfs(r)
             var record = r
             let cg = store.cgroup(r, spec)
+            try cg.create(spec.resources)
             process = try ContainerProcess.start(spec, rootfs: rootfs, io: io) { pid in
-                try cg.create(spec.resources)
                 try cg.add(pid: pid)
                 record.status = "running"
                 record.pid = pid

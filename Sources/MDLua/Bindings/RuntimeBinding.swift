@@ -69,8 +69,8 @@ enum RuntimeBinding {
                 let cg = cs.cgroup(r, spec)
                 defer { cs.releaseCgroup(&r, spec) }
                 do {
+                    try cg.create(spec.resources)
                     let status = try ContainerProcess.run(spec, rootfs: rootfs, io: io) { pid in
-                        try cg.create(spec.resources)
                         try cg.add(pid: pid)
                         r = try cs.modify(r.id) { rec in
                             rec.status = "running"
