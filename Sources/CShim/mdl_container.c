@@ -67,6 +67,7 @@ void mdl_unblock_forwarded_signals(void) {
 // ---------------------------------------------------------------- the child side
 
 static int g_sync = -1;
+static int g_sync_parent_end = -1;   // the parent's end, which the child must not keep
 
 static void __attribute__((noreturn)) child_fail(int exec_errno, const char *fmt, ...) {
     struct child_error e;
@@ -385,6 +386,9 @@ static void __attribute__((noreturn)) finish_and_exec(const struct mdl_container
 
 static int child_main(void *arg) {
     const struct mdl_container *c = arg;
+    // Without this, a parent killed before the sync point would leave the child waiting
+    // forever on a socket whose other end it holds itself.
+    close(g_sync_parent_end);
     // The file system is set up while the parent puts this process in its cgroup (a first
     // move into a v1 cgroup waits for an RCU grace period: milliseconds); the sync point is
     // after it, before anything the cgroup or the parent's work must come first for.
@@ -447,6 +451,7 @@ pid_t mdl_container_spawn(const struct mdl_container *c, int *sync_fd, char *err
         return -1;
     }
     g_sync = sv[1];
+    g_sync_parent_end = sv[0];
     pid_t pid = clone(child_main, (char *)stack + stack_size, (c->clone_flags & ~CLONE_NEWCGROUP) | SIGCHLD, (void *)c);
     int saved = errno;
     g_sync = -1;

@@ -34,6 +34,11 @@ struct MDLuaBinary {
             XCTFail("cannot start \(path): \(error)", file: file, line: line)
             return Result(status: -1, stdout: "", stderr: "")
         }
+        // A hung command fails its test instead of hanging the suite.
+        let pid = p.processIdentifier
+        let watchdog = DispatchWorkItem { kill(pid, SIGKILL) }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 120, execute: watchdog)
+        defer { watchdog.cancel() }
         if let stdin { input.fileHandleForWriting.write(stdin.data(using: .utf8)!) }
         try? input.fileHandleForWriting.close()
         // Read both pipes before waiting, so a chatty child cannot block on a full pipe.
