@@ -228,4 +228,30 @@ final class LifecycleTests: XCTestCase {
         let taken = md(["run", "-d", "--name", "b", "busybox", "true"])
         XCTAssertEqual(taken.status, 125)
     }
+
+    func testHealthChecks() {
+        detached(["--name", "h", "--health-cmd", "test -f /ok", "--health-interval", "200ms", "--health-retries", "2",
+                  "busybox", "sleep", "60"])
+        XCTAssertTrue(md(["ps", "--format", "{{.Status}}"]).stdout.contains("(health: starting)"))
+        var status = ""
+        for _ in 0..<50 {
+            status = md(["inspect", "-f", "{{.State.Health.Status}}", "h"]).stdout
+            if status == "unhealthy\n" { break }
+            usleep(100_000)
+        }
+        XCTAssertEqual(status, "unhealthy\n", "two failures in a row")
+        XCTAssertTrue(md(["ps", "--format", "{{.Status}}"]).stdout.contains("(unhealthy)"))
+        XCTAssertEqual(md(["exec", "h", "touch", "/ok"]).status, 0)
+        for _ in 0..<50 {
+            status = md(["inspect", "-f", "{{.State.Health.Status}} {{.State.Health.FailingStreak}}", "h"]).stdout
+            if status == "healthy 0\n" { break }
+            usleep(100_000)
+        }
+        XCTAssertEqual(status, "healthy 0\n", "a success makes it healthy again")
+        let log = md(["inspect", "-f", "{{json .State.Health.Log}}", "h"]).stdout
+        XCTAssertTrue(log.contains("\"ExitCode\":0") && log.contains("\"ExitCode\":1"), log)
+        XCTAssertEqual(md(["run", "--rm", "--health-interval", "soon", "busybox", "true"]).status, 125)
+        detached(["--name", "none", "--no-healthcheck", "busybox", "sleep", "60"])
+        XCTAssertEqual(md(["inspect", "-f", "{{.State.Health}}", "none"]).stdout, "<no value>\n")
+    }
 }

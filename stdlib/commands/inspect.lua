@@ -18,6 +18,10 @@ local function container_document(c)
       OOMKilled = c.oom_killed, Dead = false, Pid = running and c.pid or 0, ExitCode = c.exit_code, Error = c.error,
       StartedAt = c.started_at ~= "" and c.started_at or "0001-01-01T00:00:00Z",
       FinishedAt = c.finished_at ~= "" and c.finished_at or "0001-01-01T00:00:00Z",
+      Health = (function()
+        local ok, h = pcall(json.decode, c.health or "null")
+        if ok and type(h) == "table" then return h end
+      end)(),
     },
     Image = c.image,
     Name = "/" .. c.name,
@@ -26,6 +30,7 @@ local function container_document(c)
       Hostname = spec.hostname, User = spec.annotations["io.mdlua.user"] or "", Tty = spec.process.terminal,
       OpenStdin = extra.interactive or false, Env = spec.process.env, Cmd = spec.process.args, Image = c.image_name,
       WorkingDir = spec.process.cwd, StopSignal = spec.annotations["io.mdlua.stop-signal"],
+      Healthcheck = spec.annotations["io.mdlua.healthcheck"] and json.decode(spec.annotations["io.mdlua.healthcheck"]) or nil,
     },
     HostConfig = {
       AutoRemove = extra.rm or false, ReadonlyRootfs = spec.root.readonly or false,

@@ -4,8 +4,16 @@ local format = require "mdlua.format"
 local errors = require "mdlua.errors"
 
 -- Docker's STATUS column.
+local function health_text(c)
+  local ok, h = pcall(json.decode, c.health or "null")
+  if not ok or type(h) ~= "table" or not h.Status then return "" end
+  return h.Status == "starting" and " (health: starting)" or (" (" .. h.Status .. ")")
+end
+
 local function status_text(c)
-  if c.status == "running" then return "Up " .. format.duration(os.time() - (format.parse_time(c.started_at) or os.time())) end
+  if c.status == "running" then
+    return "Up " .. format.duration(os.time() - (format.parse_time(c.started_at) or os.time())) .. health_text(c)
+  end
   if c.status == "restarting" then return ("Restarting (%d) %s"):format(c.exit_code, format.ago(c.finished_at)) end
   if c.status == "exited" then return ("Exited (%d) %s"):format(c.exit_code, format.ago(c.finished_at)) end
   if c.status == "paused" then return "Up " .. format.duration(os.time() - (format.parse_time(c.started_at) or os.time())) .. " (Paused)" end

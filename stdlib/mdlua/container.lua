@@ -42,7 +42,7 @@ local function generated_name(id, attempt)
 end
 
 -- The fields md.run and md.container.create accept, with the type each must have.
-local fields = { resources = "table", cgroup_parent = "string", cgroupns = "string", label = "table", detach = "boolean", restart = "string", log_opt = "table", image = "string", cmd = "table", entrypoint = "string", env = "table", env_file = "table",
+local fields = { health = "table", resources = "table", cgroup_parent = "string", cgroupns = "string", label = "table", detach = "boolean", restart = "string", log_opt = "table", image = "string", cmd = "table", entrypoint = "string", env = "table", env_file = "table",
   workdir = "string", user = "string", hostname = "string", name = "string", init = "boolean", read_only = "boolean",
   tmpfs = "table", cap_add = "table", cap_drop = "table", privileged = "boolean", security_opt = "table",
   network = "string", ulimit = "table", stop_signal = "string", tty = "boolean", interactive = "boolean",

@@ -46,6 +46,14 @@ M.resource_flags = {
   { name = "oom-kill-disable", type = "bool", help = "Disable the OOM killer (cgroup v1 only)" },
 }
 for _, f in ipairs(M.resource_flags) do M.flags[#M.flags + 1] = f end
+for _, f in ipairs {
+  { name = "health-cmd", type = "string", metavar = "CMD", help = "Command to run to check health" },
+  { name = "health-interval", type = "string", metavar = "DURATION", help = "Time between running the check (default 30s)" },
+  { name = "health-timeout", type = "string", metavar = "DURATION", help = "Maximum time to allow one check to run (default 30s)" },
+  { name = "health-retries", type = "int", metavar = "N", help = "Consecutive failures needed to report unhealthy (default 3)" },
+  { name = "health-start-period", type = "string", metavar = "DURATION", help = "Start period during which failures do not count" },
+  { name = "no-healthcheck", type = "bool", help = "Disable any container-specified HEALTHCHECK" },
+} do M.flags[#M.flags + 1] = f end
 M.flags[#M.flags + 1] = { name = "cgroup-parent", type = "string", metavar = "PATH", help = "Parent cgroup (default mdlua)" }
 M.flags[#M.flags + 1] = { name = "cgroupns", type = "string", default = "private", metavar = "MODE", help = "private or host" }
 
@@ -68,6 +76,10 @@ function M.options(o, args, command)
     cap_drop = o["cap-drop"], privileged = o.privileged, security_opt = o["security-opt"], network = o.network,
     ulimit = o.ulimit, stop_signal = o["stop-signal"], detach = o.detach, restart = o.restart, log_opt = o["log-opt"], label = o.label,
     resources = M.resources(o), cgroup_parent = o["cgroup-parent"], cgroupns = o.cgroupns,
+    health = (o["health-cmd"] or o["health-interval"] or o["health-timeout"] or o["health-retries"]
+              or o["health-start-period"] or o["no-healthcheck"]) and {
+      cmd = o["health-cmd"], interval = o["health-interval"], timeout = o["health-timeout"],
+      retries = o["health-retries"], start_period = o["health-start-period"], disable = o["no-healthcheck"] } or nil,
   }
 end
 

@@ -250,6 +250,42 @@ function M.resources(r)
   return out
 end
 
+-- "30s", "1m30s", "500ms", "2h" -> seconds
+function M.duration(s, flag)
+  if s == nil then return nil end
+  local total, rest = 0, tostring(s)
+  if rest == "" then errors.fail(("invalid %s: empty duration"):format(flag)) end
+  while rest ~= "" do
+    local n, unit, tail = rest:match("^(%d+%.?%d*)(%a+)(.*)$")
+    local mult = ({ ms = 0.001, s = 1, m = 60, h = 3600 })[unit or ""]
+    if not n or not mult then errors.fail(("invalid %s %q: expected a duration like 30s, 1m30s or 500ms"):format(flag, tostring(s))) end
+    total = total + tonumber(n) * mult
+    rest = tail
+  end
+  return total
+end
+
+-- The health check: flags over the image's HEALTHCHECK (Docker keeps durations in ns).
+function M.healthcheck(image_hc, h)
+  h = h or {}
+  if h.disable then return nil end
+  local hc = { test = image_hc and image_hc.Test, interval = image_hc and image_hc.Interval and image_hc.Interval / 1e9,
+               timeout = image_hc and image_hc.Timeout and image_hc.Timeout / 1e9,
+               start_period = image_hc and image_hc.StartPeriod and image_hc.StartPeriod / 1e9,
+               retries = image_hc and image_hc.Retries }
+  if h.cmd then hc.test = json.array { "CMD-SHELL", h.cmd } end
+  hc.interval = M.duration(h.interval, "--health-interval") or hc.interval
+  hc.timeout = M.duration(h.timeout, "--health-timeout") or hc.timeout
+  hc.start_period = M.duration(h.start_period, "--health-start-period") or hc.start_period
+  if h.retries then
+    if h.retries < 1 then errors.fail("invalid --health-retries: expected at least 1") end
+    hc.retries = h.retries
+  end
+  if not hc.test or hc.test[1] == "NONE" then return nil end
+  if hc.interval == 0 then hc.interval = nil end
+  return hc
+end
+
 -- --restart no|on-failure[:N]|always|unless-stopped
 function M.restart_policy(p)
   p = p or "no"
@@ -338,6 +374,8 @@ function M.build(image_config, o, id)
   end
   for k, v in pairs(M.log_options(o.log_opt)) do annotations["io.mdlua.log-" .. k] = v end
   if user then annotations["io.mdlua.user"] = user end
+  local hc = M.healthcheck(cfg.Healthcheck, o.health)
+  if hc then annotations["io.mdlua.healthcheck"] = json.encode(hc) end
 
   local spec = {
     ociVersion = "1.0.2",

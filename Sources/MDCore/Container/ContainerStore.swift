@@ -24,6 +24,8 @@ public struct ContainerRecord {
     /// `stop` was asked: the restart policy does not bring it back.
     public var stopRequested = false
     public var oomKilled = false
+    /// Docker's State.Health: Status, FailingStreak, Log (null without a health check).
+    public var health: JSON = .null
 
     public var json: JSON {
         .object(["id": .string(id), "name": .string(name), "image": .string(image.description),
@@ -32,7 +34,7 @@ public struct ContainerRecord {
                  "finished_at": .string(finishedAt), "error": .string(error), "extra": extra,
                  "monitor_pid": .int(Int64(monitorPid)), "pid_start": .int(Int64(pidStart)),
                  "restart_count": .int(Int64(restartCount)), "stop_requested": .bool(stopRequested),
-                 "oom_killed": .bool(oomKilled)])
+                 "oom_killed": .bool(oomKilled), "health": health])
     }
 
     init(json j: JSON) throws {
@@ -56,6 +58,7 @@ public struct ContainerRecord {
         restartCount = Int(j["restart_count"]?.int ?? 0)
         stopRequested = j["stop_requested"] == .bool(true)
         oomKilled = j["oom_killed"] == .bool(true)
+        health = j["health"] ?? .null
     }
 
     /// Whether the recorded process is still the container's.

@@ -146,6 +146,8 @@ public enum Monitor {
         close(out[1])
         close(err[1])
         started()
+        let health = HealthCheck.Config(json: spec.annotations["io.mdlua.healthcheck"].flatMap { try? JSON.parse($0) })
+            .map { HealthCheck(config: $0, store: store, spec: spec, id: r.id) }
         var status: Int32 = 0
         var exited = false
         var open = [out[0]: "stdout", err[0]: "stderr"]
@@ -153,16 +155,25 @@ public enum Monitor {
         while !exited || !open.isEmpty {
             var fds = [pollfd(fd: sigfd, events: Int16(POLLIN), revents: 0)]
             for fd in open.keys.sorted() { fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
-            if poll(&fds, nfds_t(fds.count), exited ? 100 : -1) <= 0 {
+            let wait: Int32 = exited ? 100 : (health?.pollTimeout() ?? -1)
+            if poll(&fds, nfds_t(fds.count), wait) <= 0 {
                 if exited { break }   // output still open after exit: a child kept the pipe
+                health?.tick(target: process.pid)
                 continue
             }
             if fds[0].revents != 0 {
                 var info = [UInt8](repeating: 0, count: 128)
                 while read(sigfd, &info, 128) > 0 {}
-                var st: Int32 = 0
-                if waitpid(process.pid, &st, WNOHANG) == process.pid { status = st; exited = true }
+                // The container's process, or a health check's.
+                while true {
+                    var st: Int32 = 0
+                    let p = waitpid(-1, &st, WNOHANG)
+                    if p <= 0 { break }
+                    if p == process.pid { status = st; exited = true }
+                    else { _ = health?.reaped(p, status: st) }
+                }
             }
+            if !exited { health?.tick(target: process.pid) }
             for p in fds.dropFirst() where p.revents != 0 {
                 let n = buf.withUnsafeMutableBytes { read(p.fd, $0.baseAddress, $0.count) }
                 if n > 0 {

@@ -150,6 +150,17 @@ public enum ContainerProcess {
     /// given. Runs in the foreground like `run`; returns the wait status.
     public static func exec(_ spec: RuntimeSpec, target: pid_t, args: [String], env: [String], user: String?,
                             cwd: String?, io: ProcessIO, started: (pid_t) throws -> Void = { _ in }) throws -> Int32 {
+        mdl_block_forwarded_signals()
+        defer { mdl_unblock_forwarded_signals() }
+        let p = try execStart(spec, target: target, args: args, env: env, user: user, cwd: cwd, io: io, started: started)
+        defer { if p.master >= 0 { close(p.master) } }
+        return mdl_container_supervise(p.pid, p.master)
+    }
+
+    /// Starts an `exec` process and returns once it has called execve (a health check, which
+    /// the monitor waits for along with the container).
+    public static func execStart(_ spec: RuntimeSpec, target: pid_t, args: [String], env: [String], user: String?,
+                                 cwd: String?, io: ProcessIO, started: (pid_t) throws -> Void = { _ in }) throws -> Started {
         var spec = spec
         spec.args = args
         for kv in env {
@@ -172,12 +183,10 @@ public enum ContainerProcess {
             var name = [CChar](repeating: 0, count: 128)
             guard mdl_openpty(&master, &slave, &name, name.count) == 0 else { throw EngineError.system("openpty") }
         }
-        defer { if master >= 0 { close(master) }; if slave >= 0 { close(slave) } }
+        var keepMaster = false
+        defer { if master >= 0 && !keepMaster { close(master) }; if slave >= 0 { close(slave) } }
         c.tty_fd = slave
         c.stdio = (io.stdin, io.stdout, io.stderr)
-
-        mdl_block_forwarded_signals()
-        defer { mdl_unblock_forwarded_signals() }
         var syncFd: Int32 = -1
         var err = [CChar](repeating: 0, count: 512)
         let pid = withUnsafePointer(to: &c) { mdl_container_exec(target, $0, &syncFd, &err, err.count) }
@@ -196,7 +205,8 @@ public enum ContainerProcess {
             throw StartError(status: execErrno == ENOENT ? 127 : execErrno != 0 ? 126 : 125, description: String(cString: err))
         }
         if slave >= 0 { close(slave); slave = -1 }
-        return mdl_container_supervise(pid, master)
+        keepMaster = true
+        return Started(pid: pid, master: master)
     }
 
     /// Docker's exit status for a wait status: the code, or 128 + the signal.
