@@ -142,6 +142,17 @@ final class LifecycleTests: XCTestCase {
         XCTAssertEqual(md(["inspect", "-f", "{{.State.Status}}", "always"]).stdout, "exited\n")
         let bad = md(["run", "-d", "--restart", "sometimes", "busybox", "true"])
         XCTAssertEqual(bad.status, 125)
+        // update --restart reaches a running container's monitor.
+        detached(["--name", "later", "busybox", "sh", "-c", "sleep 0.5; exit 1"])
+        XCTAssertEqual(md(["update", "--restart", "on-failure:1", "later"]).status, 0)
+        var restarted = ""
+        for _ in 0..<60 {
+            restarted = md(["inspect", "-f", "{{.RestartCount}} {{.State.Status}} {{.HostConfig.RestartPolicy.Name}}", "later"]).stdout
+            if restarted == "1 exited on-failure\n" { break }
+            usleep(100_000)
+        }
+        XCTAssertEqual(restarted, "1 exited on-failure\n")
+        XCTAssertEqual(md(["update", "--restart", "maybe", "later"]).status, 125)
     }
 
     func testNamesAreUniqueEvenWhenRacing() throws {

@@ -1,7 +1,6 @@
 local md = require "mdlua"
 local errors = require "mdlua.errors"
 local runflags = require "mdlua.runflags"
-local json = require "mdlua.json"
 
 local flags = { table.unpack(runflags.resource_flags) }
 flags[#flags + 1] = { name = "restart", type = "string", metavar = "POLICY", help = "no, on-failure[:N], always or unless-stopped" }
@@ -13,9 +12,8 @@ return {
   run = function(o, args)
     if #args == 0 then errors.fail("update: requires at least 1 argument") end
     local res = runflags.resources(o)
-    if o.restart then errors.fail("update: --restart is not supported yet: recreate the container") end
-    if not next(res) then errors.fail("update: no limit given") end
-    for _, ref in ipairs(args) do md.container.get(ref):update(res); print(ref) end
-    return 0
+    if not next(res) and not o.restart then errors.fail("update: no limit or restart policy given") end
+    res.restart = o.restart
+    return require("mdlua.commands").each("update", args, function(ref) md.container.get(ref):update(res) end)
   end,
 }

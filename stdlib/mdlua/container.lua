@@ -157,7 +157,8 @@ function Container:stats() return runtime.stats(root(), self.id) end
 -- Changes limits, live: c:update{memory="128m", cpus=1, pids_limit=50}
 function Container:update(o)
   local res = spec.resources(o)
-  runtime.update(root(), self.id, json.encode(res))
+  local policy = o.restart and spec.restart_policy(o.restart) or nil
+  runtime.update(root(), self.id, json.encode(next(res) and res or {}), policy)
   return self
 end
 function Container:rename(name) runtime.rename(root(), self.id, name); return refresh(self) end

@@ -52,7 +52,7 @@ public enum Monitor {
         do {
             var r = try store.find(id)
             let spec = try store.spec(r)
-            let policy = RestartPolicy(spec.annotations["io.mdlua.restart"] ?? "no")
+
             let log = try LogWriter(path: store.path(id) + "/container.log",
                                     maxSize: Int(spec.annotations["io.mdlua.log-max-size"] ?? "") ?? 10 << 20,
                                     maxFiles: Int(spec.annotations["io.mdlua.log-max-file"] ?? "") ?? 3)
@@ -69,6 +69,8 @@ public enum Monitor {
                 let oom = r.oomKilled
                 _ = began
                 var restart = false
+                // Read now: `update --restart` may have changed it while the container ran.
+                let policy = RestartPolicy((try? store.spec(r))?.annotations["io.mdlua.restart"] ?? "no")
                 r = try store.modify(id) { rec in
                     rec.oomKilled = oom
                     rec.status = "exited"

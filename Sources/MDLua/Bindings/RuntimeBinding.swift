@@ -205,6 +205,12 @@ enum RuntimeBinding {
                 let patch = try JSON.parse(try args.string(3))
                 let path = cs.path(r.id) + "/config.json"
                 var spec = try JSON.parse(FileSystem.readFile(path))
+                if case .object(var top) = spec, let policy = try args.optionalString(4) {
+                    var ann = top["annotations"]?.object ?? [:]
+                    ann["io.mdlua.restart"] = .string(policy)
+                    top["annotations"] = .object(ann)
+                    spec = .object(top)
+                }
                 if case .object(var top) = spec {
                     var linux = top["linux"]?.object ?? [:]
                     var res = linux["resources"]?.object ?? [:]
