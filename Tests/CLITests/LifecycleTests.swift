@@ -265,4 +265,32 @@ final class LifecycleTests: XCTestCase {
         detached(["--name", "none", "--no-healthcheck", "busybox", "sleep", "60"])
         XCTAssertEqual(md(["inspect", "-f", "{{.State.Health}}", "none"]).stdout, "<no value>\n")
     }
+
+    func testCopyBothWaysNeverLeavesTheRootfs() throws {
+        detached(["--name", "c", "busybox", "sh", "-c", "mkdir -p /data/sub; echo hi > /data/sub/f; ln -s / /data/up; sleep 60"])
+        usleep(300_000)
+        let out = dir.appendingPathComponent("out")
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        XCTAssertEqual(md(["cp", "c:/data", out.path]).status, 0)
+        XCTAssertEqual(try String(contentsOf: out.appendingPathComponent("data/sub/f"), encoding: .utf8), "hi\n")
+        XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: out.path + "/data/up"), "/",
+                       "a symlink is copied as a symlink, not followed")
+        XCTAssertEqual(md(["cp", "c:/data/sub/f", out.appendingPathComponent("renamed").path]).status, 0)
+        XCTAssertEqual(try String(contentsOf: out.appendingPathComponent("renamed"), encoding: .utf8), "hi\n")
+        // Into the container through its own symlink to /: it lands in the container's root.
+        let file = dir.appendingPathComponent("in.txt")
+        try write("from host", to: file)
+        let marker = "/mdlua-cp-\(UUID().uuidString.prefix(8))"
+        XCTAssertEqual(md(["cp", file.path, "c:/data/up" + marker]).status, 0)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: marker), "the host's / is untouched")
+        XCTAssertEqual(md(["exec", "c", "cat", marker]).stdout, "from host")
+        XCTAssertEqual(md(["cp", file.path, "c:/data/sub/"]).status, 0)
+        XCTAssertEqual(md(["exec", "c", "cat", "/data/sub/in.txt"]).stdout, "from host")
+        // A stopped container too.
+        md(["stop", "-t", "0", "c"])
+        XCTAssertEqual(md(["cp", "c:/data/sub/in.txt", out.appendingPathComponent("after").path]).status, 0)
+        let bad = md(["cp", "c:/nope", out.path])
+        XCTAssertEqual(bad.status, 125)
+        XCTAssertEqual(md(["cp", "a", "b"]).status, 125)
+    }
 }

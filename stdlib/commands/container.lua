@@ -26,7 +26,7 @@ return {
     ls = "ps", list = "ps", ps = "ps", rm = "rm", run = "run", create = "create", start = "start", stop = "stop",
     restart = "restart", kill = "kill", wait = "wait", logs = "logs", exec = "exec", inspect = "inspect",
     rename = "rename", diff = "diff", commit = "commit", top = "top", export = "export", prune = prune,
-    pause = "pause", unpause = "unpause", stats = "stats", update = "update",
+    pause = "pause", unpause = "unpause", stats = "stats", update = "update", cp = "cp",
   },
   run = function() return 0 end,
 }

@@ -151,6 +151,11 @@ function Container:exec(o)
                                          stdin = o.interactive, capture = o.capture })
 end
 function Container:dir() return root() .. "/containers/" .. self.id end
+-- Copies between the host and the container: c:copy_from("/etc/hosts", "/tmp/h"),
+-- c:copy_to("/tmp/file", "/srv/").
+function Container:copy_from(path, host) runtime.copy(root(), self.id, path, host, false) end
+function Container:copy_to(host, path) runtime.copy(root(), self.id, path, host, true) end
+
 function Container:pause() runtime.pause(root(), self.id, true); return refresh(self) end
 function Container:unpause() runtime.pause(root(), self.id, false); return refresh(self) end
 function Container:stats() return runtime.stats(root(), self.id) end

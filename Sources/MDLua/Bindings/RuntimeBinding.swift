@@ -230,6 +230,20 @@ enum RuntimeBinding {
                 try FileSystem.writeAtomically(path, Array(spec.pretty().utf8))
                 return []
             },
+            "copy": vm.function("md.container.cp") { args in
+                // (root, ref, container path, host path, into container?)
+                let cs = try containers(args)
+                let r = try cs.find(try args.string(2))
+                let running = r.status == "running" || r.status == "paused"
+                let rootfs = running ? cs.path(r.id) + "/rootfs" : try cs.mountRootfs(r)
+                defer { if !running { try? cs.unmountRootfs(r) } }
+                if args.boolean(5) {
+                    try ContainerCopy.toContainer(host: try args.string(4), rootfs: rootfs, path: try args.string(3))
+                } else {
+                    try ContainerCopy.fromContainer(rootfs: rootfs, path: try args.string(3), to: try args.string(4))
+                }
+                return []
+            },
             "rename": vm.function("md.container.rename") { args in
                 [lua(try containers(args).rename(try args.string(2), to: try args.string(3)))]
             },
