@@ -293,4 +293,14 @@ final class LifecycleTests: XCTestCase {
         XCTAssertEqual(bad.status, 125)
         XCTAssertEqual(md(["cp", "a", "b"]).status, 125)
     }
+
+    func testAttachFollowsOutputUntilTheContainerStops() {
+        detached(["--name", "a", "busybox", "sh", "-c", "echo early; sleep 0.6; echo one; echo two >&2; sleep 0.2"])
+        usleep(200_000)
+        let r = md(["attach", "a"])
+        XCTAssertEqual(r.status, 0)
+        XCTAssertEqual(r.stdout, "one\n", "only what came after attaching")
+        XCTAssertEqual(r.stderr, "two\n")
+        XCTAssertEqual(md(["attach", "a"]).status, 125, "not running any more")
+    }
 }
