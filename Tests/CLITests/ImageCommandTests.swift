@@ -205,6 +205,20 @@ final class ImageCommandTests: XCTestCase {
         XCTAssertEqual(blobs, [], "nothing left in the store")
     }
 
+    func testImageUsedByAContainer() {
+        let id = bootstrap()
+        XCTAssertEqual(md(["create", "--name", "user", "busybox", "true"]).status, 0)
+        let refused = md(["rmi", "busybox"])
+        XCTAssertEqual(refused.status, 125)
+        XCTAssertTrue(refused.stderr.contains("is used by a container"), refused.stderr)
+        XCTAssertEqual(ok(["rmi", "-f", "busybox"]), "Untagged: busybox:latest\n", "the names go, the image stays")
+        XCTAssertEqual(ok(["images", "-q", "--no-trunc"]), id + "\n")
+        XCTAssertEqual(md(["start", "-a", "user"]).status, 0, "its container still runs")
+        XCTAssertEqual(ok(["image", "prune", "-a"]), "Total reclaimed space: 0B\n", "in use: not pruned")
+        ok(["rm", "user"])
+        XCTAssertTrue(ok(["image", "prune"]).contains("deleted: " + id))
+    }
+
     func testLayersAndAssemble() throws {
         let a = dir.appendingPathComponent("a"), b = dir.appendingPathComponent("b")
         try FileManager.default.createDirectory(at: a, withIntermediateDirectories: true)
