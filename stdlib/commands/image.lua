@@ -1,6 +1,5 @@
 local md = require "mdlua"
 local errors = require "mdlua.errors"
-local json = require "mdlua.json"
 local format = require "mdlua.format"
 
 local inspect = {
@@ -10,15 +9,8 @@ local inspect = {
     { name = "format", short = "f", type = "string", metavar = "TEMPLATE", help = "Format output with a Go-like template" },
   },
   run = function(o, args)
-    if #args == 0 then errors.fail("image inspect: requires at least 1 argument") end
-    local docs = json.array()
-    for _, ref in ipairs(args) do docs[#docs + 1] = md.image.get(ref):inspect() end
-    if o.format then
-      for _, d in ipairs(docs) do print(format.template(o.format, d)) end
-    else
-      print(json.encode(docs, { indent = "    " }))
-    end
-    return 0
+    o.type = "image"
+    return require("commands.inspect").run(o, args)
   end,
 }
 

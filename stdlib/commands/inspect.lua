@@ -65,7 +65,9 @@ return {
         local ok, img = pcall(md.image.get, ref)
         if ok then doc = img:inspect() end
       end
-      if not doc then errors.fail(("no such object: %s"):format(ref)) end
+      if not doc then
+        errors.fail(o.type == "image" and ("no such image: " .. ref) or ("no such object: " .. ref))
+      end
       docs[#docs + 1] = doc
     end
     if o.format then

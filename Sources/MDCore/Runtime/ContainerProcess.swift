@@ -124,22 +124,7 @@ public enum ContainerProcess {
         var err = [CChar](repeating: 0, count: 512)
         let pid = withUnsafePointer(to: &c) { mdl_container_spawn($0, &syncFd, &err, err.count) }
         guard pid > 0 else { throw EngineError(String(cString: err)) }
-        defer { close(syncFd) }
-        do {
-            try started(pid)
-        } catch {
-            kill(pid, SIGKILL)
-            var st: Int32 = 0
-            waitpid(pid, &st, 0)
-            throw error
-        }
-        var execErrno: Int32 = 0
-        if mdl_container_release(syncFd, &err, err.count, &execErrno) != 0 {
-            var st: Int32 = 0
-            waitpid(pid, &st, 0)
-            let message = String(cString: err)
-            throw StartError(status: execErrno == ENOENT ? 127 : execErrno != 0 ? 126 : 125, description: message)
-        }
+        try release(pid, syncFd: syncFd, started: started)
         if slave >= 0 { close(slave); slave = -1 }
         keepMaster = true
         return Started(pid: pid, master: master)
@@ -191,22 +176,32 @@ public enum ContainerProcess {
         var err = [CChar](repeating: 0, count: 512)
         let pid = withUnsafePointer(to: &c) { mdl_container_exec(target, $0, &syncFd, &err, err.count) }
         guard pid > 0 else { throw EngineError(String(cString: err)) }
-        defer { close(syncFd) }
-        do { try started(pid) } catch {
-            kill(pid, SIGKILL)
-            var st: Int32 = 0
-            waitpid(pid, &st, 0)
-            throw error
-        }
-        var execErrno: Int32 = 0
-        if mdl_container_release(syncFd, &err, err.count, &execErrno) != 0 {
-            var st: Int32 = 0
-            waitpid(pid, &st, 0)
-            throw StartError(status: execErrno == ENOENT ? 127 : execErrno != 0 ? 126 : 125, description: String(cString: err))
-        }
+        try release(pid, syncFd: syncFd, started: started)
         if slave >= 0 { close(slave); slave = -1 }
         keepMaster = true
         return Started(pid: pid, master: master)
+    }
+
+    /// The sync point of a started process: `started` does the parent's part, then the
+    /// process may go on; returns once it has exec'd. Either failing reaps it and throws
+    /// (a failed exec with Docker's status: 127 not found, 126 not executable). Closes syncFd.
+    static func release(_ pid: pid_t, syncFd: Int32, started: (pid_t) throws -> Void) throws {
+        defer { close(syncFd) }
+        func reap() {
+            var st: Int32 = 0
+            waitpid(pid, &st, 0)
+        }
+        do { try started(pid) } catch {
+            kill(pid, SIGKILL)
+            reap()
+            throw error
+        }
+        var err = [CChar](repeating: 0, count: 512)
+        var execErrno: Int32 = 0
+        if mdl_container_release(syncFd, &err, err.count, &execErrno) != 0 {
+            reap()
+            throw StartError(status: execErrno == ENOENT ? 127 : execErrno != 0 ? 126 : 125, description: String(cString: err))
+        }
     }
 
     /// Docker's exit status for a wait status: the code, or 128 + the signal.
