@@ -9,19 +9,19 @@ final class CrashSafetyTests: XCTestCase {
 
     override func setUpWithError() throws {
         dir = try temporaryDirectory(self)
-        XCTAssertEqual(md(["image", "bootstrap", "busybox"]).status, 0)
-    }
-
-    override func tearDown() {
-        XCTAssertEqual(md(["-e", "for _, c in ipairs(md.container.list()) do c:rm{force=true} end"]).status, 0)
-        let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
-        XCTAssertFalse(mounts.contains(dir.path), "a mount is left behind")
-        let monitors = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).filter { pid in
-            Int(pid) != nil && ((try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? "").contains(root)
+        // Runs before the directory's removal (teardown blocks run last in, first out).
+        addTeardownBlock { [unowned self] in
+            XCTAssertEqual(md(["-e", "for _, c in ipairs(md.container.list()) do c:rm{force=true} end"]).status, 0)
+            let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+            XCTAssertFalse(mounts.contains(dir.path), "a mount is left behind")
+            let monitors = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).filter { pid in
+                Int(pid) != nil && ((try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? "").contains(root)
+            }
+            XCTAssertEqual(monitors, [], "no process of this root is left")
+            let cgroups = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup/memory/mdlua-crash")) ?? []
+            XCTAssertEqual(cgroups.filter { $0.count == 64 }, [], "no cgroup is left")
         }
-        XCTAssertEqual(monitors, [], "no process of this root is left")
-        let cgroups = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup/memory/mdlua-crash")) ?? []
-        XCTAssertEqual(cgroups.filter { $0.count == 64 }, [], "no cgroup is left")
+        XCTAssertEqual(md(["image", "bootstrap", "busybox"]).status, 0)
     }
 
     @discardableResult

@@ -8,14 +8,14 @@ final class LifecycleTests: XCTestCase {
 
     override func setUpWithError() throws {
         dir = try temporaryDirectory(self)
+        // Runs before the directory's removal (teardown blocks run last in, first out).
+        addTeardownBlock { [unowned self] in
+            _ = md(["-e", "for _, c in ipairs(md.container.list()) do c:rm{force=true} end"])
+            let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+            XCTAssertFalse(mounts.contains(dir.path), "a mount is left behind")
+            XCTAssertEqual(monitors(), 0, "a monitor is left behind")
+        }
         XCTAssertEqual(md(["image", "bootstrap", "busybox"]).status, 0)
-    }
-
-    override func tearDown() {
-        _ = md(["-e", "for _, c in ipairs(md.container.list()) do c:rm{force=true} end"])
-        let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
-        XCTAssertFalse(mounts.contains(dir.path), "a mount is left behind")
-        XCTAssertEqual(monitors(), 0, "a monitor is left behind")
     }
 
     /// Monitors of this test's root still alive.

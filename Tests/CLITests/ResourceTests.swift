@@ -8,15 +8,15 @@ final class ResourceTests: XCTestCase {
 
     override func setUpWithError() throws {
         dir = try temporaryDirectory(self)
-        XCTAssertEqual(md(["image", "bootstrap", "busybox"]).status, 0)
-    }
-
-    override func tearDown() {
-        _ = md(["-e", "for _, c in ipairs(md.container.list()) do c:rm{force=true} end"])
-        for c in ["memory", "cpu", "pids", "freezer", "cpuset"] {
-            let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup/\(c)")) ?? []
-            XCTAssertFalse(entries.contains("mdlua-test"), "the \(c) cgroups are removed")
+        // Runs before the directory's removal (teardown blocks run last in, first out).
+        addTeardownBlock { [unowned self] in
+            _ = md(["-e", "for _, c in ipairs(md.container.list()) do c:rm{force=true} end"])
+            for c in ["memory", "cpu", "pids", "freezer", "cpuset"] {
+                let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup/\(c)")) ?? []
+                XCTAssertFalse(entries.contains("mdlua-test"), "the \(c) cgroups are removed")
+            }
         }
+        XCTAssertEqual(md(["image", "bootstrap", "busybox"]).status, 0)
     }
 
     @discardableResult

@@ -8,14 +8,14 @@ final class RunTests: XCTestCase {
 
     override func setUpWithError() throws {
         dir = try temporaryDirectory(self)
+        // Runs before the directory's removal (teardown blocks run last in, first out).
+        addTeardownBlock { [unowned self] in
+            // Nothing of this test's may stay mounted; no container may be left without --rm.
+            let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+            XCTAssertFalse(mounts.contains(dir.path), "a mount is left behind")
+        }
         let r = MDLuaBinary.run(["--root", root, "image", "bootstrap", "busybox"])
         XCTAssertEqual(r.status, 0, r.stderr)
-    }
-
-    override func tearDown() {
-        // Nothing of this test's may stay mounted; no container may be left without --rm.
-        let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
-        XCTAssertFalse(mounts.contains(dir.path), "a mount is left behind")
     }
 
     @discardableResult

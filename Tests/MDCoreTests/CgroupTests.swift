@@ -56,7 +56,7 @@ final class CgroupTests: XCTestCase {
     func read(_ path: String) -> String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "<missing>" }
 
     func testV2DriverWritesEveryFile() throws {
-        let scratch = try Scratch()
+        let scratch = try Scratch(for: self)
         let mount = scratch.path
         try "cpu cpuset memory pids io".write(toFile: mount + "/cgroup.controllers", atomically: true, encoding: .utf8)
         FileManager.default.createFile(atPath: mount + "/cgroup.subtree_control", contents: nil)
@@ -101,7 +101,7 @@ final class CgroupTests: XCTestCase {
     }
 
     func testV1DriverWritesEveryFile() throws {
-        let scratch = try Scratch()
+        let scratch = try Scratch(for: self)
         var controllers: [String: String] = [:]
         for c in ["memory", "cpu", "cpuacct", "cpuset", "pids", "freezer", "devices", "blkio"] {
             controllers[c] = scratch.path + "/" + c

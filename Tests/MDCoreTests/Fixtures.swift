@@ -46,9 +46,12 @@ struct Entry {
 final class Scratch {
     let path: String
 
-    init() throws {
+    /// Removed when the test ends (XCTest keeps test objects alive until the process exits).
+    init(for test: XCTestCase? = nil) throws {
         path = NSTemporaryDirectory() + "mdlua-core-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        let p = path
+        test?.addTeardownBlock { try? FileSystem.removeTree(p) }
     }
 
     deinit { try? FileSystem.removeTree(path) }

@@ -10,7 +10,7 @@ final class LayerSafetyTests: XCTestCase {
     var layer: String { scratch.file("staged") + "/diff" }
 
     override func setUpWithError() throws {
-        scratch = try Scratch()
+        scratch = try Scratch(for: self)
         try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
         try "keep".write(toFile: outside + "/victim", atomically: true, encoding: .utf8)
     }

@@ -9,13 +9,13 @@ final class OverlayRootfsTests: XCTestCase {
     var mounted: [String] = []
 
     override func setUpWithError() throws {
-        scratch = try Scratch()
+        scratch = try Scratch(for: self)
         store = Store(root: scratch.file("root"))
-    }
-
-    override func tearDown() {
-        for m in mounted { try? OverlayRootfs.unmount(m) }
-        XCTAssertFalse(mountTable().contains(scratch.path), "no mount left behind")
+        // Registered after the scratch dir's removal, so it runs before it (last in, first out).
+        addTeardownBlock { [unowned self] in
+            for m in self.mounted { try? OverlayRootfs.unmount(m) }
+            XCTAssertFalse(self.mountTable().contains(self.scratch.path), "no mount left behind")
+        }
     }
 
     func mountTable() -> String { (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? "" }

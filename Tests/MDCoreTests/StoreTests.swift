@@ -9,7 +9,7 @@ final class StoreTests: XCTestCase {
     var store: Store!
 
     override func setUpWithError() throws {
-        scratch = try Scratch()
+        scratch = try Scratch(for: self)
         store = Store(root: scratch.file("root"))
     }
 
