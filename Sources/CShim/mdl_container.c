@@ -677,3 +677,24 @@ pid_t mdl_container_exec(pid_t target, const struct mdl_container *c, int *sync_
     *sync_fd = sv[0];
     return pid;
 }
+
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT 21
+#endif
+
+void mdl_trim_resident(void) {
+    FILE *f = fopen("/proc/self/maps", "re");
+    if (!f) return;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        unsigned long start, end;
+        char perms[8];
+        unsigned long long offset;
+        char dev[16];
+        unsigned long inode;
+        if (sscanf(line, "%lx-%lx %7s %llx %15s %lu", &start, &end, perms, &offset, dev, &inode) != 6) continue;
+        if (inode == 0) continue;   // anonymous memory: nothing to read back
+        madvise((void *)start, end - start, MADV_PAGEOUT);
+    }
+    fclose(f);
+}

@@ -102,3 +102,8 @@ int mdl_spawn_daemon(const char *const *argv, int keep_fd);
 int mdl_sigchld_fd(void);
 // Ignores the signals a terminal or a session leader's exit would send.
 void mdl_ignore_hangups(void);
+
+// Asks the kernel to reclaim this process's clean file-backed pages (the engine binary's
+// code, touched once at start-up): a long-lived monitor keeps only what it uses. Reclaim,
+// not discard: a page needed again is read back, a written page is never lost.
+void mdl_trim_resident(void);

@@ -154,10 +154,20 @@ public enum Monitor {
         var exited = false
         var open = [out[0]: "stdout", err[0]: "stderr"]
         var buf = [UInt8](repeating: 0, count: 65536)
+        var trimmed = false
+        let trimAt = HealthCheck.now() + 1
         while !exited || !open.isEmpty {
             var fds = [pollfd(fd: sigfd, events: Int16(POLLIN), revents: 0)]
             for fd in open.keys.sorted() { fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
-            let wait: Int32 = exited ? 100 : (health?.pollTimeout() ?? -1)
+            var wait: Int32 = exited ? 100 : (health?.pollTimeout() ?? -1)
+            if !trimmed && !exited { wait = wait < 0 ? 1000 : min(wait, 1000) }
+            if !trimmed && HealthCheck.now() >= trimAt {
+                // A second after the start (the CLI that shared the binary's pages has gone):
+                // the code touched at start-up goes back to the page cache, and the monitor,
+                // which mostly waits, keeps only what it uses.
+                mdl_trim_resident()
+                trimmed = true
+            }
             if poll(&fds, nfds_t(fds.count), wait) <= 0 {
                 if exited { break }   // output still open after exit: a child kept the pipe
                 health?.tick(target: process.pid)
