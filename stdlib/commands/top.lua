@@ -10,12 +10,7 @@ return {
     if #args ~= 1 then errors.fail("top: requires exactly 1 argument (CONTAINER)") end
     local c = md.container.get(args[1])
     if c.status ~= "running" then errors.fail(("container %s is not running"):format(c.name)) end
-    local function ns(pid)
-      local f = io.popen("readlink /proc/" .. pid .. "/ns/pid 2>/dev/null")
-      local v = f:read("l")
-      f:close()
-      return v
-    end
+    local function ns(pid) return md.sys.readlink("/proc/" .. pid .. "/ns/pid") end
     local target = ns(c.pid)
     local rows = {}
     for _, entry in ipairs(md.sys.listdir("/proc") or {}) do

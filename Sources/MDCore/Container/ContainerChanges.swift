@@ -11,16 +11,28 @@ public enum ContainerChanges {
     /// Mount points the runtime made (an empty /etc/hosts for its bind mount, say) that the
     /// image did not have: not the container's changes. Relative paths.
     static func mountPoints(_ store: ContainerStore, _ r: ContainerRecord, inLower: ([String]) -> Bool) -> Set<String> {
-        guard let spec = try? store.spec(r) else { return [] }
+        guard let spec = try? store.spec(r), let upper = try? RootedDirectory(path: store.path(r.id) + "/upper") else { return [] }
         var out: Set<String> = []
         for m in spec.mounts {
             guard let parts = try? RootedDirectory.components(m.destination, what: "mount"), !parts.isEmpty,
                   !inLower(parts) else { continue }
+            // The upper dir is the container's: resolved in it, never through its symlinks.
+            // O_PATH: nothing is opened for reading (a FIFO or a device node stays untouched).
+            let fd = upper.open(parts, flags: MDL_O_PATH | O_NOFOLLOW)
+            guard fd >= 0 else { continue }
+            defer { close(fd) }
             var st = stat()
-            let p = store.path(r.id) + "/upper/" + parts.joined(separator: "/")
-            guard lstat(p, &st) == 0 else { continue }
-            let isEmptyDir = (UInt32(st.st_mode) & FileType.mask) == FileType.directory && FileSystem.list(p).isEmpty
-            if st.st_size == 0 || isEmptyDir { out.insert(parts.joined(separator: "/")) }
+            guard fstat(fd, &st) == 0 else { continue }
+            let isDir = (UInt32(st.st_mode) & FileType.mask) == FileType.directory
+            var isEmptyDir = false
+            if isDir {
+                let dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                if dfd >= 0 {
+                    isEmptyDir = (try? FileSystem.entries(dfd, path: m.destination))?.isEmpty ?? false
+                    close(dfd)
+                }
+            }
+            if (!isDir && st.st_size == 0) || isEmptyDir { out.insert(parts.joined(separator: "/")) }
         }
         return out
     }

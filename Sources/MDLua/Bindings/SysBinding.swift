@@ -22,6 +22,13 @@ enum SysBinding {
                 return []
             },
             "nproc": vm.function("md.sys.nproc") { _ in [.integer(Int64(sysconf(Int32(_SC_NPROCESSORS_ONLN))))] },
+            "readlink": vm.function("md.sys.readlink") { args in
+                let path = try args.string(1)
+                var buf = [CChar](repeating: 0, count: 4097)
+                let n = readlink(path, &buf, 4096)
+                guard n >= 0 else { return [.null, .str("\(path): \(String(cString: strerror(errno)))")] }
+                return [.string(buf[0..<n].map { UInt8(bitPattern: $0) })]
+            },
             "getpid": vm.function("md.sys.getpid") { _ in [.integer(Int64(getpid()))] },
             "geteuid": vm.function("md.sys.geteuid") { _ in [.integer(Int64(geteuid()))] },
             "listdir": vm.function("md.sys.listdir") { args in
