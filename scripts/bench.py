@@ -5,6 +5,7 @@ Prints a markdown table. Wall time comes from hyperfine (-N: no shell in between
 RSS from wait4() over repeated runs. Each area adds its rows in a function below; a row
 whose peer is missing on this machine says so instead of failing.
 """
+import contextlib
 import json
 import os
 import shutil
@@ -173,65 +174,82 @@ print(samples[#samples // 2])
                  "mine_ms": float(res.stdout.strip()), "peer": None})
 
 
-def hugetlb_v1():
+@contextlib.contextmanager
+def crun_can_run():
     """crun 1.8 refuses this host's hybrid layout unless hugetlb has a v1 hierarchy
-    (DESIGN.md): mount one for the benchmark, and say whether we did."""
+    (DESIGN.md): one is mounted for the benchmark and removed after it."""
     path = "/sys/fs/cgroup/hugetlb"
-    if os.path.ismount(path):
-        return False
-    os.makedirs(path, exist_ok=True)
-    r = subprocess.run(["mount", "-t", "cgroup", "-o", "hugetlb", "cgroup", path], stderr=subprocess.DEVNULL)
-    return r.returncode == 0
+    mounted = False
+    if not os.path.ismount(path):
+        os.makedirs(path, exist_ok=True)
+        mounted = subprocess.run(["mount", "-t", "cgroup", "-o", "hugetlb", "cgroup", path],
+                                 stderr=subprocess.DEVNULL).returncode == 0
+    try:
+        yield
+    finally:
+        if mounted:
+            subprocess.run(["umount", path])
+            os.rmdir(path)
+
+
+def busybox_bundle(root, name, args, resources=None):
+    """An OCI bundle for crun and runc with the busybox image's rootfs, from `crun spec`
+    (or `runc spec`), running `args`. Returns its path, or None with neither installed."""
+    tool = next((t for t in ("crun", "runc") if shutil.which(t)), None)
+    if tool is None:
+        return None
+    bundle = os.path.join(WORK, name)
+    os.makedirs(bundle + "/rootfs")
+    q = shlex_quote
+    subprocess.run(f"{q(MDLUA)} --root {q(root)} create --name {name} busybox true >/dev/null && "
+                   f"{q(MDLUA)} --root {q(root)} export {name} | tar -x -C {q(bundle)}/rootfs && "
+                   f"{q(MDLUA)} --root {q(root)} rm {name} >/dev/null", shell=True, check=True)
+    subprocess.run([tool, "spec"], cwd=bundle, check=True)
+    with open(bundle + "/config.json") as f:
+        cfg = json.load(f)
+    cfg["process"]["terminal"] = False
+    cfg["process"]["args"] = args
+    if resources:
+        cfg["linux"]["resources"] = resources
+    with open(bundle + "/config.json", "w") as f:
+        json.dump(cfg, f)
+    return bundle
+
+
+@contextlib.contextmanager
+def podman_with_image(name, root):
+    """podman with its own root, this host's settings (DESIGN.md) and the busybox image
+    loaded; reset afterwards. Yields the podman command line."""
+    conf = os.path.join(WORK, "containers.conf")
+    with open(conf, "w") as f:
+        f.write('[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]\n'
+                '[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n')
+    proot = os.path.join(WORK, name)
+    podman = ["podman", "--root", proot + "/root", "--runroot", proot + "/run", "--storage-driver", "overlay"]
+    archive = os.path.join(WORK, name + ".tar")
+    md("save", "-o", archive, "busybox", root=root)
+    os.environ["CONTAINERS_CONF"] = conf
+    try:
+        subprocess.run(podman + ["load", "-q", "-i", archive], check=True, stdout=subprocess.DEVNULL)
+        yield podman
+    finally:
+        subprocess.run(podman + ["system", "reset", "-f"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        del os.environ["CONTAINERS_CONF"]
 
 
 def bench_run():
     root = os.path.join(WORK, "run-root")
     md("image", "bootstrap", "busybox", root=root)
-    q = shlex_quote
-    # One bundle with the same rootfs for crun and runc.
-    bundle = os.path.join(WORK, "bundle")
-    os.makedirs(bundle)
-    subprocess.run(f"{q(MDLUA)} --root {q(root)} create --name b busybox true >/dev/null && "
-                   f"{q(MDLUA)} --root {q(root)} export b | (mkdir {q(bundle)}/rootfs && tar -x -C {q(bundle)}/rootfs) && "
-                   f"{q(MDLUA)} --root {q(root)} rm b >/dev/null", shell=True, check=True)
-    archive = os.path.join(WORK, "busybox.tar")
-    md("save", "-o", archive, "busybox", root=root)
-    mounted = hugetlb_v1()
-    try:
-        peers = []
+    mine = [MDLUA, "--root", root, "run", "--rm", "busybox", "true"]
+    bundle = busybox_bundle(root, "run-bundle", ["/bin/true"])
+    with crun_can_run():
         for runtime in ["crun", "runc"]:
-            if shutil.which(runtime):
-                subprocess.run([runtime, "spec"], cwd=bundle, check=True) if not os.path.exists(bundle + "/config.json") else None
-                with open(bundle + "/config.json") as f:
-                    cfg = json.load(f)
-                cfg["process"]["terminal"] = False
-                cfg["process"]["args"] = ["/bin/true"]
-                with open(bundle + "/config.json", "w") as f:
-                    json.dump(cfg, f)
-                peers.append(runtime)
-        for runtime in peers:
-            row(f"`mdlua run --rm busybox true` vs `{runtime} run` (same rootfs)",
-                [MDLUA, "--root", root, "run", "--rm", "busybox", "true"], runs=100,
-                peer=[runtime, "run", "--bundle", bundle, f"bench-{runtime}"], peer_name=f"{runtime} run")
-        # podman with the same image, its settings for this host (DESIGN.md) in its own conf.
-        conf = os.path.join(WORK, "containers.conf")
-        with open(conf, "w") as f:
-            f.write('[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]\n'
-                    '[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n')
-        proot = os.path.join(WORK, "podman-run")
-        podman = ["podman", "--root", proot + "/root", "--runroot", proot + "/run", "--storage-driver", "overlay"]
-        env = dict(os.environ, CONTAINERS_CONF=conf)
-        subprocess.run(podman + ["load", "-q", "-i", archive], env=env, check=True, stdout=subprocess.DEVNULL)
-        os.environ["CONTAINERS_CONF"] = conf
-        row("`mdlua run --rm busybox true` vs `podman run --rm --network none`",
-            [MDLUA, "--root", root, "run", "--rm", "busybox", "true"], runs=30,
+            if bundle and shutil.which(runtime):
+                row(f"`mdlua run --rm busybox true` vs `{runtime} run` (same rootfs)", mine, runs=100,
+                    peer=[runtime, "run", "--bundle", bundle, f"bench-{runtime}"], peer_name=f"{runtime} run")
+    with podman_with_image("podman-run", root) as podman:
+        row("`mdlua run --rm busybox true` vs `podman run --rm --network none`", mine, runs=30,
             peer=podman + ["run", "--rm", "--network", "none", "busybox", "true"], peer_name="podman run --rm --network none")
-        subprocess.run(podman + ["system", "reset", "-f"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        del os.environ["CONTAINERS_CONF"]
-    finally:
-        if mounted:
-            subprocess.run(["umount", "/sys/fs/cgroup/hugetlb"])
-            os.rmdir("/sys/fs/cgroup/hugetlb")
 
 
 def rss_kib(pid, field="VmRSS:", path="status"):
@@ -250,64 +268,48 @@ def pss_kib(pid):
 def bench_lifecycle():
     root = os.path.join(WORK, "life-root")
     md("image", "bootstrap", "busybox", root=root)
-    q = shlex_quote
     mdlua = [MDLUA, "--root", root]
-    cid = subprocess.run(mdlua + ["run", "-d", "busybox", "sleep", "1000"], check=True, capture_output=True,
-                         text=True).stdout.strip()
-    monitor = subprocess.run(mdlua + ["-e", f"print(md.container.get('{cid}').monitor_pid)"], check=True,
-                             capture_output=True, text=True).stdout.strip()
+
+    def run_detached():
+        cid = subprocess.run(mdlua + ["run", "-d", "busybox", "sleep", "1000"], check=True, capture_output=True,
+                             text=True).stdout.strip()
+        monitor = subprocess.run(mdlua + ["-e", f"print(md.container.get('{cid}').monitor_pid)"], check=True,
+                                 capture_output=True, text=True).stdout.strip()
+        return cid, monitor
+
+    cid, _ = run_detached()
     # crun: a detached container from a bundle of the same rootfs.
-    bundle = os.path.join(WORK, "life-bundle")
-    os.makedirs(bundle + "/rootfs")
-    subprocess.run(f"{q(MDLUA)} --root {q(root)} export {cid} | tar -x -C {q(bundle)}/rootfs", shell=True, check=True)
-    mounted = hugetlb_v1()
+    bundle = busybox_bundle(root, "life-bundle", ["sleep", "1000"])
     crun_id = "bench-exec"
     try:
-        peer = None
-        if shutil.which("crun"):
-            subprocess.run(["crun", "spec"], cwd=bundle, check=True)
-            with open(bundle + "/config.json") as f:
-                cfg = json.load(f)
-            cfg["process"]["terminal"] = False
-            cfg["process"]["args"] = ["sleep", "1000"]
-            with open(bundle + "/config.json", "w") as f:
-                json.dump(cfg, f)
-            subprocess.run(["crun", "run", "-d", "--bundle", bundle, crun_id], check=True,
-                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            peer = ["crun", "exec", crun_id, "/bin/true"]
-        row("`mdlua exec C true` vs `crun exec`", mdlua + ["exec", cid, "true"], peer=peer, runs=100, peer_name="crun exec")
+        with crun_can_run():
+            peer = None
+            if bundle and shutil.which("crun"):
+                subprocess.run(["crun", "run", "-d", "--bundle", bundle, crun_id], check=True,
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                peer = ["crun", "exec", crun_id, "/bin/true"]
+            row("`mdlua exec C true` vs `crun exec`", mdlua + ["exec", cid, "true"], peer=peer, runs=100,
+                peer_name="crun exec")
+            if peer:
+                subprocess.run(["crun", "kill", crun_id, "KILL"], stderr=subprocess.DEVNULL)
+                time.sleep(0.2)
+                subprocess.run(["crun", "delete", "-f", crun_id], stderr=subprocess.DEVNULL)
         # podman: a running container of the same image, and its conmon.
-        conf = os.path.join(WORK, "containers.conf")
-        with open(conf, "w") as f:
-            f.write('[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]\n'
-                    '[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n')
-        os.environ["CONTAINERS_CONF"] = conf
-        proot = os.path.join(WORK, "podman-life")
-        podman = ["podman", "--root", proot + "/root", "--runroot", proot + "/run", "--storage-driver", "overlay"]
-        archive = os.path.join(WORK, "bb.tar")
-        md("save", "-o", archive, "busybox", root=root)
-        subprocess.run(podman + ["load", "-q", "-i", archive], check=True, stdout=subprocess.DEVNULL)
-        pid_ = subprocess.run(podman + ["run", "-d", "--network", "none", "busybox", "sleep", "1000"], check=True,
-                              capture_output=True, text=True).stdout.strip()
-        row("`mdlua exec C true` vs `podman exec`", mdlua + ["exec", cid, "true"], runs=30,
-            peer=podman + ["exec", pid_, "true"], peer_name="podman exec")
-        # Both idle and settled: a fresh container, nothing else of mdlua's running (the
-        # monitor trims its start-up pages after a second, unless another process shares them).
-        idle = subprocess.run(mdlua + ["run", "-d", "busybox", "sleep", "1000"], check=True, capture_output=True,
-                              text=True).stdout.strip()
-        monitor = subprocess.run(mdlua + ["-e", f"print(md.container.get('{idle}').monitor_pid)"], check=True,
-                                 capture_output=True, text=True).stdout.strip()
-        time.sleep(2.5)
-        conmon = subprocess.run(["pgrep", "-f", "conmon.*" + pid_[:12]], capture_output=True, text=True).stdout.split()
-        rows.append({"case": "resident memory (RSS) of an idle container's monitor vs conmon (goal: no larger)",
-                     "mine_ms": None, "mine_rss": rss_kib(monitor) / 1024, "peer": "conmon",
-                     "peer_rss": rss_kib(conmon[0]) / 1024 if conmon else None})
-        rows.append({"case": "the same as PSS (the binary's pages are shared by all monitors: 2 running here)",
-                     "mine_ms": None, "mine_rss": pss_kib(monitor) / 1024, "peer": "conmon",
-                     "peer_rss": pss_kib(conmon[0]) / 1024 if conmon else None})
-        subprocess.run(podman + ["rm", "-f", "-t", "0", pid_], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        subprocess.run(podman + ["system", "reset", "-f"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        del os.environ["CONTAINERS_CONF"]
+        with podman_with_image("podman-life", root) as podman:
+            pid_ = subprocess.run(podman + ["run", "-d", "--network", "none", "busybox", "sleep", "1000"], check=True,
+                                  capture_output=True, text=True).stdout.strip()
+            row("`mdlua exec C true` vs `podman exec`", mdlua + ["exec", cid, "true"], runs=30,
+                peer=podman + ["exec", pid_, "true"], peer_name="podman exec")
+            # Both idle and settled: a fresh container, nothing else of mdlua's running (the
+            # monitor trims its start-up pages after a second, unless another process shares them).
+            _, monitor = run_detached()
+            time.sleep(2.5)
+            conmon = subprocess.run(["pgrep", "-f", "conmon.*" + pid_[:12]], capture_output=True, text=True).stdout.split()
+            for case, measure in [("resident memory (RSS) of an idle container's monitor vs conmon (goal: no larger)", rss_kib),
+                                  ("the same as PSS (the binary's pages are shared by all monitors: 2 running here)", pss_kib)]:
+                rows.append({"case": case, "mine_ms": None, "mine_rss": measure(monitor) / 1024, "peer": "conmon",
+                             "peer_rss": measure(conmon[0]) / 1024 if conmon else None})
+            subprocess.run(podman + ["rm", "-f", "-t", "0", pid_], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         # run -d until running, and ps with 100 containers.
         row("`mdlua run -d busybox sleep 100` (until running)", mdlua + ["run", "-d", "busybox", "sleep", "100"], runs=20,
             rss=False)
@@ -317,48 +319,22 @@ def bench_lifecycle():
         row("`mdlua ps -a` with 100 containers", mdlua + ["ps", "-a"], runs=20)
     finally:
         subprocess.run(mdlua + ["-e", "for _, c in ipairs(md.container.list()) do c:rm{force=true} end"])
-        if shutil.which("crun"):
-            subprocess.run(["crun", "kill", crun_id, "KILL"], stderr=subprocess.DEVNULL)
-            time.sleep(0.2)
-            subprocess.run(["crun", "delete", "-f", crun_id], stderr=subprocess.DEVNULL)
-        if mounted:
-            subprocess.run(["umount", "/sys/fs/cgroup/hugetlb"])
-            os.rmdir("/sys/fs/cgroup/hugetlb")
 
 
 def bench_resources():
     root = os.path.join(WORK, "res-root")
     md("image", "bootstrap", "busybox", root=root)
     mdlua = [MDLUA, "--root", root]
-    bundle = os.path.join(WORK, "res-bundle")
-    os.makedirs(bundle + "/rootfs")
-    q = shlex_quote
-    subprocess.run(f"{q(MDLUA)} --root {q(root)} create --name b busybox true >/dev/null && "
-                   f"{q(MDLUA)} --root {q(root)} export b | tar -x -C {q(bundle)}/rootfs && "
-                   f"{q(MDLUA)} --root {q(root)} rm b >/dev/null", shell=True, check=True)
     plain = wall_ms(mdlua + ["run", "--rm", "busybox", "true"], runs=50)
     limited = wall_ms(mdlua + ["run", "--rm", "-m", "64m", "--cpus", "1", "busybox", "true"], runs=50)
     rows.append({"case": "cgroups: create, configure and remove (difference of the two runs below; goal < 1 ms)",
                  "mine_ms": limited - plain, "peer": None})
-    mounted = hugetlb_v1()
-    try:
-        peer = None
-        if shutil.which("crun"):
-            subprocess.run(["crun", "spec"], cwd=bundle, check=True)
-            with open(bundle + "/config.json") as f:
-                cfg = json.load(f)
-            cfg["process"]["terminal"] = False
-            cfg["process"]["args"] = ["/bin/true"]
-            cfg["linux"]["resources"] = {"memory": {"limit": 64 << 20}, "cpu": {"quota": 100000, "period": 100000}}
-            with open(bundle + "/config.json", "w") as f:
-                json.dump(cfg, f)
-            peer = ["crun", "run", "--bundle", bundle, "bench-res"]
+    bundle = busybox_bundle(root, "res-bundle", ["/bin/true"],
+                            {"memory": {"limit": 64 << 20}, "cpu": {"quota": 100000, "period": 100000}})
+    with crun_can_run():
+        peer = ["crun", "run", "--bundle", bundle, "bench-res"] if bundle and shutil.which("crun") else None
         row("`mdlua run --rm -m 64m --cpus 1 busybox true` vs `crun run` with the same limits",
             mdlua + ["run", "--rm", "-m", "64m", "--cpus", "1", "busybox", "true"], peer=peer, runs=50, peer_name="crun run")
-    finally:
-        if mounted:
-            subprocess.run(["umount", "/sys/fs/cgroup/hugetlb"])
-            os.rmdir("/sys/fs/cgroup/hugetlb")
 
 
 def fmt(v, unit):
