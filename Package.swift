@@ -26,8 +26,8 @@ let package = Package(
         // The Lua host: the VM, value conversion, one binding file per API area.
         .target(name: "MDLua", dependencies: ["CShim", "CLua", "MDCore"]),
 
-        // stdlib/*.lua compiled into the binary as string literals.
-        .executableTarget(name: "EmbedStdlibTool"),
+        // stdlib/*.lua compiled to bytecode at build time and carried in the binary.
+        .executableTarget(name: "EmbedStdlibTool", dependencies: ["CLua"]),
         .plugin(name: "EmbedStdlib", capability: .buildTool(), dependencies: ["EmbedStdlibTool"]),
         .target(name: "MDStdlib", plugins: ["EmbedStdlib"]),
 

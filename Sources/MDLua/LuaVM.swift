@@ -95,9 +95,11 @@ public final class LuaVM {
     // MARK: running code
 
     /// Compiles a chunk into a function value.
-    public func load(_ source: UnsafeRawBufferPointer, chunkName: String) throws -> LuaValue {
+    /// Compiles a chunk. `mode` "t" (text) unless the bytes are the binary's own precompiled
+    /// stdlib: bytecode from anywhere else could break the VM's memory safety.
+    public func load(_ source: UnsafeRawBufferPointer, chunkName: String, mode: String = "t") throws -> LuaValue {
         let status = mdl_loadbuffer(L, source.baseAddress?.assumingMemoryBound(to: CChar.self),
-                                    source.count, chunkName, "t")
+                                    source.count, chunkName, mode)
         if status != LUA_OK { throw LuaError.syntax(popString(L)) }
         return .reference(popReference(L))
     }

@@ -1,13 +1,13 @@
 import CShim
 
 /// Where the Lua scripts of `stdlib/` come from when they are not read from disk
-/// (`MDLUA_STDLIB`): the copy compiled into the binary.
+/// (`MDLUA_STDLIB`): the copy compiled into the binary, as bytecode.
 public struct EmbeddedScripts {
-    public var source: (String) -> UnsafeRawBufferPointer?
+    public var bytecode: (String) -> [UInt8]?
     public var names: () -> [String]
 
-    public init(source: @escaping (String) -> UnsafeRawBufferPointer?, names: @escaping () -> [String]) {
-        self.source = source
+    public init(bytecode: @escaping (String) -> [UInt8]?, names: @escaping () -> [String]) {
+        self.bytecode = bytecode
         self.names = names
     }
 }
@@ -57,9 +57,9 @@ public final class Runtime {
                 return try data.withUnsafeBytes { try vm.load($0, chunkName: "@" + path) }
             }
         }
-        guard let source = scripts.source(name) else {
+        guard let chunk = scripts.bytecode(name) else {
             throw LuaError.runtime("the built-in script \(name) is missing")
         }
-        return try vm.load(source, chunkName: "@stdlib/" + name.split(separator: ".").joined(separator: "/") + ".lua")
+        return try chunk.withUnsafeBytes { try vm.load($0, chunkName: "=stdlib", mode: "b") }
     }
 }

@@ -11,8 +11,9 @@ if CommandLine.arguments.count == 5 && CommandLine.arguments[1] == "--internal-m
     exit(Monitor.main(root: a[2], id: a[3], readyFd: Int32(a[4]) ?? -1))
 }
 
+Trace.mark("main")
 // argv → stdlib/mdlua/boot.lua → cli.lua → a subcommand script. Everything a user sees is Lua.
-let scripts = EmbeddedScripts(source: EmbeddedStdlib.source, names: { EmbeddedStdlib.names })
+let scripts = EmbeddedScripts(bytecode: EmbeddedStdlib.bytecode, names: { EmbeddedStdlib.names })
 let status: Int32
 do {
     let runtime = try Runtime(scripts: scripts)

@@ -8,6 +8,7 @@ return {
   interspersed = false,
   flags = runflags.flags,
   run = function(o, args)
+    md.sys.trace("run: flags parsed")
     local opts = runflags.options(o, args, "run")
     if opts.tty and not md.sys.isatty(0) and opts.interactive then
       errors.fail("the input device is not a TTY: drop -t, or run from a terminal")
@@ -27,7 +28,9 @@ return {
       return 0
     end
     local ok, r = pcall(c.start, c, { tty = opts.tty, stdin = opts.interactive })
+    md.sys.trace("run: started")
     if opts.rm then pcall(c.rm, c, { force = true }) end
+    md.sys.trace("run: removed")
     if not ok then error(r, 0) end
     if r.error then
       io.stderr:write("mdlua: ", r.error, "\n")

@@ -18,9 +18,9 @@ local function search_stdlib(name)
       return assert(load(src, "@" .. path, "t")), path
     end
   end
-  local src = md._stdlib.source(name)
-  if src then
-    return assert(load(src, "@stdlib/" .. rel, "t")), "stdlib/" .. rel
+  local chunk = md._stdlib.bytecode(name)
+  if chunk then
+    return assert(load(chunk, "=stdlib", "b")), "stdlib/" .. rel
   end
   return "\n\tno built-in script 'stdlib/" .. rel .. "'"
 end
@@ -42,4 +42,5 @@ setmetatable(md, { __index = function(t, k)
   end
 end })
 
+md.sys.trace("boot")
 return require("mdlua.cli").main(argv)

@@ -72,8 +72,10 @@ end
 function M.create(o, fn, level)
   check_options(o, fn or "md.container.create", level or 3)
   local image = md.image.get(o.image)
+  md.sys.trace("create: image found")
   local id = random_hex(64)
   local s, files = spec.build(image:config().config, o, id)
+  md.sys.trace("create: spec built")
   local extra = { image_ref = o.image, tty = o.tty == true, interactive = o.interactive == true, rm = o.rm == true,
                   detach = o.detach == true, labels = (function()
                     local l = {}

@@ -2,10 +2,11 @@
 enum StdlibBinding {
     static func module(_ vm: LuaVM, _ scripts: EmbeddedScripts) -> LuaValue {
         .record([
-            "source": vm.function("md._stdlib.source") { args in
+            // The precompiled chunk: boot.lua's searcher loads it in binary mode.
+            "bytecode": vm.function("md._stdlib.bytecode") { args in
                 let name = try args.string(1)
-                guard let buf = scripts.source(name) else { return [.null] }
-                return [.string(Array(buf))]
+                guard let chunk = scripts.bytecode(name) else { return [.null] }
+                return [.string(chunk)]
             },
             "names": vm.function("md._stdlib.names") { _ in
                 [.array(scripts.names().map { .str($0) })]

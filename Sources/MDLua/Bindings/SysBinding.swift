@@ -1,3 +1,4 @@
+import MDCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -8,6 +9,11 @@ enum SysBinding {
         .record([
             "isatty": vm.function("md.sys.isatty") { args in
                 [.boolean(isatty(Int32(try args.integer(1))) == 1)]
+            },
+            "trace": vm.function("md.sys.trace") { args in
+                let label = try args.string(1)
+                Trace.mark(label)
+                return []
             },
             "monotonic": vm.function("md.sys.monotonic") { _ in
                 var ts = timespec()
