@@ -226,9 +226,13 @@ static void loopback_up(void) {
 }
 
 static void set_capabilities(const struct mdl_container *c) {
+    // Capabilities are numbered 0..cap_last_cap: the first EINVAL ends the kernel's list.
     for (int cap = 0; cap <= 63; cap++) {
-        if (!(c->cap_bounding & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+        if (c->cap_bounding & (1ULL << cap)) continue;
+        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+            if (errno == EINVAL) break;
             child_fail(0, "drop capability %d from the bounding set", cap);
+        }
     }
 }
 

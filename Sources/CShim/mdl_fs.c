@@ -36,7 +36,7 @@ static void read_fs_log(int fsfd, char *err, size_t errlen) {
     }
 }
 
-int mdl_overlay_mount(const char *const *lowers, int nlowers, const char *upper, const char *work,
+int mdl_overlay_mount(const char *const *lowers, int nlowers, const char *upper, const char *work, int volatile_,
                       int target_fd, char *err, size_t errlen) {
     if (err && errlen) err[0] = '\0';
     int fsfd = fsopen("overlay", FSOPEN_CLOEXEC);
@@ -48,6 +48,7 @@ int mdl_overlay_mount(const char *const *lowers, int nlowers, const char *upper,
     if (upper != NULL) {
         if (fsconfig(fsfd, FSCONFIG_SET_STRING, "upperdir", upper, 0) < 0) goto fail;
         if (fsconfig(fsfd, FSCONFIG_SET_STRING, "workdir", work, 0) < 0) goto fail;
+        if (volatile_ && fsconfig(fsfd, FSCONFIG_SET_FLAG, "volatile", NULL, 0) < 0) goto fail;
     }
     if (fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) goto fail;
     int mfd = fsmount(fsfd, FSMOUNT_CLOEXEC, 0);

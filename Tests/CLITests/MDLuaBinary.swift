@@ -62,6 +62,7 @@ struct MDLuaBinary {
 
 /// A temporary directory removed when the test ends.
 func temporaryDirectory(_ test: XCTestCase) throws -> URL {
+    CgroupParentCleanup.registered
     let dir = FileManager.default.temporaryDirectory
         .appendingPathComponent("mdlua-test-\(UUID().uuidString.prefix(8))")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -71,4 +72,31 @@ func temporaryDirectory(_ test: XCTestCase) throws -> URL {
 
 func write(_ text: String, to url: URL) throws {
     try text.write(to: url, atomically: true, encoding: .utf8)
+}
+
+/// The cgroup parents the tests use. mdlua keeps a parent cgroup once made (as Docker keeps
+/// `docker`); the suite removes its own when it ends, so that it leaves no cgroup behind.
+let testCgroupParents = ["mdlua", "mdlua-test", "mdlua-crash"]
+
+/// Container cgroups left under a parent in any hierarchy (none should be).
+func leftoverCgroups(under parent: String) -> [String] {
+    let hierarchies = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? []
+    return hierarchies.flatMap { h -> [String] in
+        let dir = "/sys/fs/cgroup/\(h)/\(parent)"
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+        return entries.filter { e in
+            var isDir: ObjCBool = false
+            return FileManager.default.fileExists(atPath: dir + "/" + e, isDirectory: &isDir) && isDir.boolValue
+        }.map { "\(h)/\(parent)/\($0)" }
+    }
+}
+
+/// Removes the test parents when the whole suite is done (empty ones only: rmdir).
+final class CgroupParentCleanup: NSObject, XCTestObservation {
+    static let registered: Void = { XCTestObservationCenter.shared.addTestObserver(CgroupParentCleanup()) }()
+
+    func testBundleDidFinish(_ testBundle: Bundle) {
+        let hierarchies = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? []
+        for h in hierarchies { for p in testCgroupParents { rmdir("/sys/fs/cgroup/\(h)/\(p)") } }
+    }
 }

@@ -11,10 +11,7 @@ final class ResourceTests: XCTestCase {
         // Runs before the directory's removal (teardown blocks run last in, first out).
         addTeardownBlock { [unowned self] in
             _ = md(["-e", "for _, c in ipairs(md.container.list()) do c:rm{force=true} end"])
-            for c in ["memory", "cpu", "pids", "freezer", "cpuset"] {
-                let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup/\(c)")) ?? []
-                XCTAssertFalse(entries.contains("mdlua-test"), "the \(c) cgroups are removed")
-            }
+            XCTAssertEqual(leftoverCgroups(under: "mdlua-test"), [], "the containers' cgroups are removed")
         }
         XCTAssertEqual(md(["image", "bootstrap", "busybox"]).status, 0)
     }
@@ -27,6 +24,17 @@ final class ResourceTests: XCTestCase {
     func cgroupFile(_ controller: String, _ id: String, _ file: String) -> String {
         ((try? String(contentsOfFile: "/sys/fs/cgroup/\(controller)/mdlua-test/\(id)/\(file)", encoding: .utf8)) ?? "<missing>")
             .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    func testParentCgroupStaysWithChildrenInheritingCpuset() {
+        XCTAssertEqual(md(["run", "--rm", "--cgroup-parent", "mdlua-test", "busybox", "true"]).status, 0)
+        let parent = "/sys/fs/cgroup/cpuset/mdlua-test"
+        XCTAssertEqual((try? String(contentsOfFile: parent + "/cgroup.clone_children", encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines), "1", "new container cgroups start with the parent's cpus")
+        let r = md(["run", "--rm", "--cgroup-parent", "mdlua-test", "busybox", "sh", "-c", "cat /proc/self/status"])
+        XCTAssertEqual(r.status, 0)
+        XCTAssertTrue(r.stdout.contains("Cpus_allowed_list:"), r.stdout)
+        XCTAssertEqual(leftoverCgroups(under: "mdlua-test"), [])
     }
 
     func testOOMKill() {

@@ -3,7 +3,8 @@ import XCTest
 @testable import MDCore
 
 /// Layout detection on the three kinds of host, and both drivers against a cgroupfs tree
-/// written by the test (the v2 driver cannot run for real on this hybrid host).
+/// written by the test, which checks every file written (DeviceFilterTests runs the v2
+/// driver on a real cgroup2 hierarchy).
 final class CgroupTests: XCTestCase {
     let hybrid = """
         31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
@@ -60,19 +61,20 @@ final class CgroupTests: XCTestCase {
         let mount = scratch.path
         try "cpu cpuset memory pids io".write(toFile: mount + "/cgroup.controllers", atomically: true, encoding: .utf8)
         FileManager.default.createFile(atPath: mount + "/cgroup.subtree_control", contents: nil)
-        // The kernel creates these when the directories are made; the test makes them first.
+        // The parent is made with the container's first cgroup. The kernel would give the new
+        // directories their files; this fake tree gets them from the test afterwards.
+        var d = CgroupV2Driver(mount: mount, parent: "mdlua", id: "c1")
+        d.deviceRules = nil   // a BPF program needs a real cgroup2 directory: testV2DeviceFilter
+        try d.create(CgroupResources())
         let dir = mount + "/mdlua/c1"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: mount + "/mdlua/cgroup.subtree_control", contents: nil)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir), "the parent and the container's cgroup are made")
+        XCTAssertEqual(read(mount + "/cgroup.subtree_control"), "+cpu +cpuset +memory +pids +io")
         for f in ["memory.max", "memory.swap.max", "memory.low", "cpu.max", "cpu.weight", "cpuset.cpus", "pids.max",
                   "io.weight", "cgroup.procs", "cgroup.freeze"] {
             FileManager.default.createFile(atPath: dir + "/" + f, contents: nil)
         }
         try "frozen 1\n".write(toFile: dir + "/cgroup.events", atomically: true, encoding: .utf8)
-        let d = Cgroups.driver(parent: "mdlua", id: "c1", layout: .v2(mount: mount))
-        try d.create(resources())
-        XCTAssertEqual(read(mount + "/cgroup.subtree_control"), "+cpu +cpuset +memory +pids +io")
-        XCTAssertEqual(read(mount + "/mdlua/cgroup.subtree_control"), "+cpu +cpuset +memory +pids +io")
+        try d.create(resources())   // the cgroup is there already: only the limits are written
         XCTAssertEqual(read(dir + "/memory.max"), String(64 << 20))
         XCTAssertEqual(read(dir + "/memory.swap.max"), String(32 << 20), "v2 counts swap alone")
         XCTAssertEqual(read(dir + "/memory.low"), String(32 << 20))
@@ -98,6 +100,27 @@ final class CgroupTests: XCTestCase {
         var noOOM = CgroupResources()
         noOOM.disableOOMKiller = true
         XCTAssertThrowsError(try d.update(noOOM), "not on v2")
+    }
+
+    func testV1DriverMakesMissingParentsAndKeepsThem() throws {
+        let scratch = try Scratch(for: self)
+        var controllers: [String: String] = [:]
+        for c in ["memory", "cpuset", "pids"] {
+            controllers[c] = scratch.path + "/" + c
+            try FileManager.default.createDirectory(atPath: scratch.path + "/" + c, withIntermediateDirectories: true)
+        }
+        let d = CgroupV1Driver(controllers: controllers, parent: "a/b", id: "c1")
+        try d.create(CgroupResources())
+        for c in controllers.keys {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: scratch.path + "/\(c)/a/b/c1"), c)
+        }
+        d.remove()
+        for c in controllers.keys {
+            XCTAssertFalse(FileManager.default.fileExists(atPath: scratch.path + "/\(c)/a/b/c1"), "the container's cgroup goes")
+            XCTAssertTrue(FileManager.default.fileExists(atPath: scratch.path + "/\(c)/a/b"), "the parent stays")
+        }
+        try d.create(CgroupResources())   // again, with the parents there
+        XCTAssertTrue(FileManager.default.fileExists(atPath: scratch.path + "/memory/a/b/c1"))
     }
 
     func testV1DriverWritesEveryFile() throws {
@@ -130,5 +153,82 @@ final class CgroupTests: XCTestCase {
         XCTAssertEqual(read(scratch.path + "/cpuset/mdlua/c1/cpuset.cpus"), "0")
         XCTAssertEqual(read(scratch.path + "/devices/mdlua/c1/devices.deny"), "a")
         XCTAssertEqual(read(scratch.path + "/devices/mdlua/c1/devices.allow"), "c 10:200 rwm", "the last rule written")
+    }
+}
+
+/// The cgroup v2 device filter, on this host's real cgroup2 hierarchy (the unified one of a
+/// hybrid layout, or the only one on pure v2).
+final class DeviceFilterTests: XCTestCase {
+    func cgroup2Mount() throws -> String {
+        switch CgroupLayout.current() {
+        case .v2(let mount): return mount
+        case .v1(_, let unified?): return unified
+        case .v1: throw XCTSkip("no cgroup2 hierarchy on this host")
+        }
+    }
+
+    /// Runs `script` in a shell that first moves itself into `dir`; returns its output.
+    func runInCgroup(_ dir: String, _ script: String) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", "echo $$ > \(dir)/cgroup.procs || exit 99\n" + script]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        XCTAssertNotEqual(p.terminationStatus, 99, "could not join \(dir)")
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    func testRulesAreEnforcedByTheKernel() throws {
+        let mount = try cgroup2Mount()
+        let parent = "mdlua-test-devices-\(getpid())"
+        var d = CgroupV2Driver(mount: mount, parent: parent, id: "c1")
+        d.deviceRules = [try DeviceRule("a", allow: false), try DeviceRule("c 1:3 r", allow: true),
+                         try DeviceRule("c 1:5 rwm", allow: true), try DeviceRule("c 1:* m", allow: true),
+                         try DeviceRule("c 1:5 w", allow: false)]
+        try d.create(CgroupResources())
+        defer { d.remove(); rmdir(mount + "/" + parent) }
+        let out = try runInCgroup(mount + "/" + parent + "/c1", """
+            cat /dev/null && echo read-null-ok
+            echo x > /dev/null 2>/dev/null || echo write-null-denied
+            head -c 3 /dev/zero | wc -c
+            echo x > /dev/zero 2>/dev/null || echo write-zero-denied-by-later-rule
+            head -c 1 /dev/full 2>/dev/null || echo full-denied
+            """)
+        XCTAssertTrue(out.contains("read-null-ok"), out)
+        XCTAssertTrue(out.contains("write-null-denied"), "r only: writing is refused\n" + out)
+        XCTAssertTrue(out.contains("3"), "c 1:5 rwm reads\n" + out)
+        XCTAssertTrue(out.contains("write-zero-denied-by-later-rule"), "the last matching rule wins\n" + out)
+        XCTAssertTrue(out.contains("full-denied"), "c 1:7 matches nothing but mknod: denied\n" + out)
+    }
+
+    func testDefaultRulesKeepHostDevicesOut() throws {
+        let mount = try cgroup2Mount()
+        let parent = "mdlua-test-devices-\(getpid())"
+        let d = CgroupV2Driver(mount: mount, parent: parent, id: "c2")
+        try d.create(CgroupResources())
+        defer { d.remove(); rmdir(mount + "/" + parent) }
+        let out = try runInCgroup(mount + "/" + parent + "/c2", """
+            echo x > /dev/null && echo null-ok
+            head -c 1 /dev/urandom | wc -c
+            head -c 1 /dev/kmsg >/dev/null 2>&1 || echo kmsg-denied
+            dd if=/dev/mem bs=1 count=1 >/dev/null 2>&1 || echo mem-denied
+            """)
+        XCTAssertTrue(out.contains("null-ok"), out)
+        XCTAssertTrue(out.contains("1"), out)
+        XCTAssertTrue(out.contains("kmsg-denied"), "c 1:11 is not in Docker's list\n" + out)
+        XCTAssertTrue(out.contains("mem-denied"), out)
+    }
+
+    func testRuleParsing() throws {
+        XCTAssertEqual(try DeviceRule("c 136:* rwm", allow: true).text, "c 136:* rwm")
+        XCTAssertEqual(try DeviceRule("a", allow: false).text, "a")
+        XCTAssertEqual(try DeviceRule("b 8:0", allow: true).text, "b 8:0 rwm")
+        for bad in ["x 1:3 rwm", "c 1 rwm", "c 1:3 rwx", "c a:3 r", "", "c 1:3 r extra", "c -1:3 r"] {
+            XCTAssertThrowsError(try DeviceRule(bad, allow: true), bad)
+        }
     }
 }

@@ -7,3 +7,4 @@
 #include <archive_entry.h>
 #include "mdl_container.h"
 #include "mdl_seccomp.h"
+#include "mdl_devices.h"

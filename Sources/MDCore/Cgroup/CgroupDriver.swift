@@ -13,7 +13,11 @@ public protocol CgroupDriver {
     func update(_ r: CgroupResources) throws
     func freeze(_ frozen: Bool) throws
     func stats() -> CgroupStats
-    /// Removes the cgroup(s) (empty by then); the parent too when nothing else is in it.
+    /// How many times the kernel's OOM killer struck in the cgroup (one file read).
+    func oomKills() -> UInt64
+    /// Removes the container's cgroup(s) (empty by then). The parent stays, as Docker's
+    /// `docker` cgroup does: an empty directory costs nothing, and making it anew on every run
+    /// would cost more than the container's own cgroup.
     func remove()
 }
 

@@ -32,10 +32,13 @@ public enum CgroupLayout: Equatable {
         return .v2(mount: v2 ?? "/sys/fs/cgroup")
     }
 
-    public static func current() -> CgroupLayout {
+    /// This host's layout, read once per process (it does not change under a command).
+    public static func current() -> CgroupLayout { host }
+
+    static let host: CgroupLayout = {
         let text = (try? FileSystem.readFile("/proc/self/mountinfo")).map { String(decoding: $0, as: UTF8.self) } ?? ""
         return detect(mountinfo: text)
-    }
+    }()
 
     public var name: String {
         switch self {

@@ -13,30 +13,35 @@ public struct CgroupV1Driver: CgroupDriver {
         controllers[controller].map { $0 + "/" + parent + "/" + id }
     }
 
-    /// Docker's default device rules: nothing but the usual character devices and pts.
-    static let deviceRules = ["c *:* m", "b *:* m", "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",
-                              "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm", "c 10:200 rwm"]
-
     public func create(_ r: CgroupResources) throws {
         for c in CgroupV1Driver.used {
-            guard let mount = controllers[c] else { continue }
-            // The parent first; cpuset needs its cpus and mems filled in before any child can.
+            guard let mount = controllers[c], let leaf = dir(c) else { continue }
+            if mkdir(leaf, 0o755) == 0 || errno == EEXIST { continue }
+            guard errno == ENOENT else { throw EngineError.system("mkdir \(leaf)") }
+            // The parents first (they stay: making and removing them on every run costs
+            // more than the container's own cgroup, and races with a concurrent run).
+            // A cpuset cgroup starts with no cpus and mems; clone_children makes a new
+            // child start with its parent's.
             var path = mount
-            for part in (parent + "/" + id).split(separator: "/") {
+            for part in parent.split(separator: "/") {
                 path += "/" + part
-                let fresh = !FileSystem.exists(path)
-                try Cgroups.makeDirectory(path)
-                if fresh && c == "cpuset" {
-                    let up = path.parentPath
-                    for f in ["cpuset.cpus", "cpuset.mems"] {
-                        try? Cgroups.write(path + "/" + f, Cgroups.read(up + "/" + f))
-                    }
+                guard mkdir(path, 0o755) == 0 else {
+                    if errno == EEXIST { continue }
+                    throw EngineError.system("mkdir \(path)")
+                }
+                if c == "cpuset" {
+                    for f in ["cpuset.cpus", "cpuset.mems"] { try? Cgroups.write(path + "/" + f, Cgroups.read(path.parentPath + "/" + f)) }
+                    try? Cgroups.write(path + "/cgroup.clone_children", "1")
                 }
             }
+            try Cgroups.makeDirectory(leaf)
+        }
+        if let d = dir("cpuset"), Cgroups.read(d + "/cpuset.cpus").isEmpty {
+            // A parent made without clone_children (by hand, or an older mdlua).
+            for f in ["cpuset.cpus", "cpuset.mems"] { try? Cgroups.write(d + "/" + f, Cgroups.read(d.parentPath + "/" + f)) }
         }
         if let d = dir("devices") {
-            try Cgroups.write(d + "/devices.deny", "a")
-            for rule in CgroupV1Driver.deviceRules { try Cgroups.write(d + "/devices.allow", rule) }
+            for rule in DeviceRule.defaults { try Cgroups.write(d + (rule.allow ? "/devices.allow" : "/devices.deny"), rule.text) }
         }
         try update(r)
     }
@@ -96,7 +101,7 @@ public struct CgroupV1Driver: CgroupDriver {
         if let d = dir("memory") {
             s.memoryUsage = UInt64(Cgroups.read(d + "/memory.usage_in_bytes")) ?? 0
             s.memoryLimit = UInt64(Cgroups.read(d + "/memory.limit_in_bytes")) ?? 0
-            s.oomKills = Cgroups.keyed(d + "/memory.oom_control")["oom_kill"] ?? 0
+            s.oomKills = oomKills()
         }
         if let d = dir("pids") { s.pids = UInt64(Cgroups.read(d + "/pids.current")) ?? 0 }
         if let d = dir("blkio") {
@@ -109,16 +114,11 @@ public struct CgroupV1Driver: CgroupDriver {
         return s
     }
 
+    public func oomKills() -> UInt64 {
+        dir("memory").map { Cgroups.keyed($0 + "/memory.oom_control")["oom_kill"] ?? 0 } ?? 0
+    }
+
     public func remove() {
-        for c in CgroupV1Driver.used {
-            guard let mount = controllers[c] else { continue }
-            var path = mount + "/" + parent + "/" + id
-            rmdir(path)
-            // The parents we made, when nothing else is in them.
-            for _ in parent.split(separator: "/") {
-                path = path.parentPath
-                if rmdir(path) != 0 { break }
-            }
-        }
+        for c in CgroupV1Driver.used { if let d = dir(c) { rmdir(d) } }
     }
 }

@@ -7,19 +7,33 @@ public struct CgroupV2Driver: CgroupDriver {
     let mount: String
     let parent: String
     let id: String
+    /// Enforced by a BPF program on the container's cgroup (nil only for a fake cgroupfs
+    /// tree in tests, which cannot hold one).
+    var deviceRules: [DeviceRule]? = DeviceRule.defaults
     static let controllers = ["cpu", "cpuset", "memory", "pids", "io"]
 
     var dir: String { mount + "/" + parent + "/" + id }
 
     public func create(_ r: CgroupResources) throws {
-        var path = mount
-        let available = Set(Cgroups.read(mount + "/cgroup.controllers").split(separator: " ").map(String.init))
-        let enable = CgroupV2Driver.controllers.filter(available.contains).map { "+" + $0 }.joined(separator: " ")
-        for part in (parent + "/" + id).split(separator: "/") {
-            // Each level hands the controllers down to the next.
+        if mkdir(dir, 0o755) != 0 && errno != EEXIST {
+            guard errno == ENOENT else { throw EngineError.system("mkdir \(dir)") }
+            // The parents first; they stay (see the v1 driver). Each level hands the
+            // controllers down to the next.
+            var path = mount
+            let available = Set(Cgroups.read(mount + "/cgroup.controllers").split(separator: " ").map(String.init))
+            let enable = CgroupV2Driver.controllers.filter(available.contains).map { "+" + $0 }.joined(separator: " ")
+            for part in parent.split(separator: "/") {
+                if !enable.isEmpty { try? Cgroups.write(path + "/cgroup.subtree_control", enable) }
+                path += "/" + part
+                try Cgroups.makeDirectory(path)
+            }
             if !enable.isEmpty { try? Cgroups.write(path + "/cgroup.subtree_control", enable) }
-            path += "/" + part
-            try Cgroups.makeDirectory(path)
+            try Cgroups.makeDirectory(dir)
+        }
+        // v2 has no devices files: without this program a process with CAP_MKNOD could make
+        // and open any device node, the host's disks included.
+        if let rules = deviceRules {
+            do { try DeviceRule.attachFilter(rules, to: dir) } catch { rmdir(dir); throw error }
         }
         try update(r)
     }
@@ -62,7 +76,7 @@ public struct CgroupV2Driver: CgroupDriver {
         s.memoryUsage = UInt64(Cgroups.read(dir + "/memory.current")) ?? 0
         s.memoryLimit = UInt64(Cgroups.read(dir + "/memory.max")) ?? UInt64.max
         s.pids = UInt64(Cgroups.read(dir + "/pids.current")) ?? 0
-        s.oomKills = Cgroups.keyed(dir + "/memory.events")["oom_kill"] ?? 0
+        s.oomKills = oomKills()
         for line in Cgroups.read(dir + "/io.stat").split(separator: "\n") {
             for f in line.split(separator: " ") {
                 if f.hasPrefix("rbytes=") { s.blockRead += UInt64(f.dropFirst(7)) ?? 0 }
@@ -72,12 +86,7 @@ public struct CgroupV2Driver: CgroupDriver {
         return s
     }
 
-    public func remove() {
-        var path = dir
-        rmdir(path)
-        for _ in parent.split(separator: "/") {
-            path = path.parentPath
-            if rmdir(path) != 0 { break }
-        }
-    }
+    public func oomKills() -> UInt64 { Cgroups.keyed(dir + "/memory.events")["oom_kill"] ?? 0 }
+
+    public func remove() { rmdir(dir) }
 }

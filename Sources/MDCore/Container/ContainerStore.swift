@@ -80,10 +80,14 @@ public struct ContainerStore {
     /// Every container, with states repaired: one whose processes vanished (monitor killed,
     /// machine rebooted) reads as exited, never as running forever.
     public func list() -> [ContainerRecord] {
-        FileSystem.list(dir).filter { !$0.hasPrefix(".") }.compactMap { id in
-            (try? FileSystem.readFile(path(id) + "/container.json"))
-                .flatMap { try? ContainerRecord(json: JSON.parse($0)) }.map(repaired)
-        }
+        FileSystem.list(dir).compactMap(load)
+    }
+
+    /// One record by its full ID, repaired; nil when there is none.
+    func load(_ id: String) -> ContainerRecord? {
+        guard !id.hasPrefix("."), let data = try? FileSystem.readFile(path(id) + "/container.json"),
+              let r = try? ContainerRecord(json: JSON.parse(data)) else { return nil }
+        return repaired(r)
     }
 
     func repaired(_ r: ContainerRecord) -> ContainerRecord {
@@ -104,6 +108,7 @@ public struct ContainerStore {
 
     /// By full ID, unique ID prefix, or name.
     public func find(_ text: String) throws -> ContainerRecord {
+        if text.utf8.count == 64, !text.contains("/"), let r = load(text) { return r }
         let all = list()
         if let c = all.first(where: { $0.name == text || $0.id == text }) { return c }
         let matches = all.filter { $0.id.hasPrefix(text) }
@@ -140,17 +145,18 @@ public struct ContainerStore {
         guard mkdir(staging, 0o700) == 0 else { throw EngineError.system("mkdir \(staging)") }
         do {
             for d in ["upper", "work", "rootfs"] { guard mkdir(staging + "/" + d, 0o755) == 0 else { throw EngineError.system("mkdir \(d)") } }
-            // Written without a sync each, then flushed together: one journal commit.
+            // Nobody reads the staging dir, which appears whole by its rename: plain writes,
+            // flushed together (one journal commit) when the container must survive a crash.
             for (name, content) in files {
-                try FileSystem.writeAtomically(staging + "/" + name, Array(content.utf8), durable: false)
+                try FileSystem.writeNewFile(staging + "/" + name, Array(content.utf8))
             }
-            try FileSystem.writeAtomically(staging + "/config.json", Array(spec.pretty().utf8), durable: false)
+            try FileSystem.writeNewFile(staging + "/config.json", Array(spec.serialized().utf8))
             var record = try ContainerRecord(json: .object(["id": .string(id), "name": .string(name),
                                                             "image": .string(image.id.description)]))
             record.imageName = imageName
             record.created = Clock.now()
             record.extra = extra
-            try FileSystem.writeAtomically(staging + "/container.json", Array(record.json.serialized().utf8), durable: false)
+            try FileSystem.writeNewFile(staging + "/container.json", Array(record.json.serialized().utf8))
             if durable { FileSystem.syncFileSystem(of: staging) }
             guard Glibc.rename(staging, p) == 0 else { throw EngineError.system("create \(p)") }
             if durable { FileSystem.syncDirectory(of: p) }
@@ -207,15 +213,19 @@ public struct ContainerStore {
     }
 
     /// Mounts the container's overlay on its rootfs/ (after unmounting what a crash may
-    /// have left there).
-    public func mountRootfs(_ r: ContainerRecord) throws -> String {
+    /// have left there). `ephemeral` (a --rm container): a volatile overlay, which marks its
+    /// work dir so that no later mount trusts the upper dir; only an ephemeral container's
+    /// dirs can carry that mark, and they are thrown away anyway, so it is cleared here.
+    public func mountRootfs(_ r: ContainerRecord, ephemeral: Bool = false) throws -> String {
         let target = path(r.id) + "/rootfs"
         try unmountRootfs(r)
         guard let image = try store.images.load()[r.image] else {
             throw EngineError("container \(r.id.prefix(12)): its image \(r.image.short) is gone")
         }
+        let work = path(r.id) + "/work"
+        rmdir(work + "/work/incompat/volatile")
         try OverlayRootfs.mount(lowers: try OverlayRootfs.lowerDirs(image, in: store), upper: path(r.id) + "/upper",
-                                work: path(r.id) + "/work", target: target)
+                                work: work, target: target, volatile: ephemeral)
         return target
     }
 
@@ -233,7 +243,7 @@ public struct ContainerStore {
     /// After the container's process is gone: records an OOM kill, removes the cgroup.
     public func releaseCgroup(_ r: inout ContainerRecord, _ spec: RuntimeSpec) {
         let cg = cgroup(r, spec)
-        r.oomKilled = cg.stats().oomKills > 0
+        r.oomKilled = cg.oomKills() > 0
         cg.remove()
     }
 

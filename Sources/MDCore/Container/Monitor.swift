@@ -119,7 +119,7 @@ public enum Monitor {
         io.stderr = err[1]
         let process: ContainerProcess.Started
         do {
-            let rootfs = try store.mountRootfs(r)
+            let rootfs = try store.mountRootfs(r, ephemeral: spec.ephemeral)
             var record = r
             let cg = store.cgroup(r, spec)
             try cg.create(spec.resources)

@@ -36,6 +36,8 @@ public struct RuntimeSpec {
     public var resources: CgroupResources
     /// Where the container's cgroup goes, under each hierarchy (`mdlua` unless --cgroup-parent).
     public var cgroupParent: String
+    /// A `--rm` container: removed when it stops, so its files need not survive a crash.
+    public var ephemeral: Bool { annotations["io.mdlua.rm"] == "true" }
 
     public init(json j: JSON) throws {
         guard let process = j["process"], let args = process["args"]?.stringArray, !args.isEmpty else {

@@ -41,16 +41,23 @@ public struct ImageRecord: Equatable {
 public struct ImageIndex {
     public let path: String
 
+    /// The index as on disk. A command reads it several times (find the image, mount its
+    /// layers): the parse is reused while the file's bytes are the same.
     public func load() throws -> [Digest: ImageRecord] {
         guard FileSystem.exists(path) else { return [:] }
-        let j = try JSON.parse(FileSystem.readFile(path))
+        let bytes = try FileSystem.readFile(path)
+        if let c = ImageIndex.cache[path], c.bytes == bytes { return c.images }
+        let j = try JSON.parse(bytes)
         var out: [Digest: ImageRecord] = [:]
         for v in j["images"]?.array ?? [] {
             let r = try ImageRecord(json: v)
             out[r.id] = r
         }
+        ImageIndex.cache[path] = (bytes, out)
         return out
     }
+
+    static var cache: [String: (bytes: [UInt8], images: [Digest: ImageRecord])] = [:]
 
     public func save(_ images: [Digest: ImageRecord]) throws {
         let list = images.values.sorted { $0.id < $1.id }.map(\.json)

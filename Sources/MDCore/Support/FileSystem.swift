@@ -33,14 +33,26 @@ public enum FileSystem {
         return try readAll(fd, what: path)
     }
 
+    /// Reads to the end. Sized from fstat (cgroupfs and /proc report 0 or a page), so a
+    /// small file costs one buffer and two reads.
     public static func readAll(_ fd: Int32, what: String) throws -> [UInt8] {
-        var data: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
+        var st = stat()
+        var capacity = fstat(fd, &st) == 0 && st.st_size > 0 ? Int(st.st_size) + 1 : 4096
+        var buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+        defer { buffer.deallocate() }
+        var count = 0
         while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count == capacity {
+                let bigger = UnsafeMutableRawPointer.allocate(byteCount: capacity * 2, alignment: 16)
+                bigger.copyMemory(from: buffer, byteCount: count)
+                buffer.deallocate()
+                buffer = bigger
+                capacity *= 2
+            }
+            let n = read(fd, buffer + count, capacity - count)
             if n < 0 { if errno == EINTR { continue }; throw EngineError.system("read \(what)") }
-            if n == 0 { return data }
-            data.append(contentsOf: chunk[0..<n])
+            if n == 0 { return Array(UnsafeRawBufferPointer(start: buffer, count: count)) }
+            count += n
         }
     }
 
@@ -51,6 +63,15 @@ public enum FileSystem {
             if n < 0 { if errno == EINTR { continue }; throw EngineError.system("write \(what)") }
             off += n
         }
+    }
+
+    /// Creates a new file with these bytes, for a directory nobody reads yet (a staging
+    /// directory that is renamed into place whole).
+    public static func writeNewFile(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw EngineError.system("create \(path)") }
+        defer { close(fd) }
+        try bytes.withUnsafeBytes { try writeAll(fd, $0, what: path) }
     }
 
     /// Writes a file so that readers see the old content or the new, never a part: a

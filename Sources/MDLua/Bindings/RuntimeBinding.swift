@@ -14,6 +14,7 @@ enum RuntimeBinding {
         }
         return .record([
             "create": vm.function("md.container.create") { args in
+                Trace.mark("create")
                 let cs = try containers(args)
                 let o = try args.table(2)
                 func s(_ k: String) throws -> String {
@@ -41,6 +42,7 @@ enum RuntimeBinding {
                 let extra = try JSON.parse(o[.str("extra")]?.stringValue ?? "{}")
                 let r = try cs.create(id: id, name: try s("name"), image: image, imageName: try s("image_name"),
                                       spec: spec, files: files, extra: extra, durable: o[.str("ephemeral")] != .boolean(true))
+                Trace.mark("created")
                 return [lua(r)]
             },
             "get": vm.function("md.container.get") { args in [lua(try containers(args).find(try args.string(2)))] },
@@ -52,7 +54,13 @@ enum RuntimeBinding {
                 func flag(_ k: String) -> Bool { o[.str(k)] == .boolean(true) }
                 guard r.status != "running" else { throw EngineError("container \(r.name) is already running") }
                 let spec = try cs.spec(r)
-                let rootfs = try cs.mountRootfs(r)
+                Trace.mark("start: spec read")
+                let cg = cs.cgroup(r, spec)
+                defer { cs.releaseCgroup(&r, spec) }
+                try cg.create(spec.resources)
+                Trace.mark("cgroup created")
+                let rootfs = try cs.mountRootfs(r, ephemeral: spec.ephemeral)
+                Trace.mark("rootfs mounted")
                 defer { try? cs.unmountRootfs(r) }
                 var io = ProcessIO()
                 io.tty = flag("tty")
@@ -66,12 +74,11 @@ enum RuntimeBinding {
                 }
                 defer { if outFd >= 0 { close(outFd) }; if errFd >= 0 { close(errFd) } }
                 var result: [String: LuaValue] = [:]
-                let cg = cs.cgroup(r, spec)
-                defer { cs.releaseCgroup(&r, spec) }
                 do {
-                    try cg.create(spec.resources)
                     let status = try ContainerProcess.run(spec, rootfs: rootfs, io: io) { pid in
+                        Trace.mark("cloned")
                         try cg.add(pid: pid)
+                        Trace.mark("cgroup joined")
                         r = try cs.modify(r.id) { rec in
                             rec.status = "running"
                             rec.pid = pid
@@ -81,6 +88,7 @@ enum RuntimeBinding {
                             rec.stopRequested = false
                         }
                     }
+                    Trace.mark("exited")
                     r.exitCode = ContainerProcess.exitCode(status)
                     r.error = ""
                 } catch let e as StartError {
@@ -92,7 +100,7 @@ enum RuntimeBinding {
                     r.error = "\(error)"
                     result["error"] = .str("\(error)")
                 }
-                let (code, message, oom) = (r.exitCode, r.error, cg.stats().oomKills > 0)
+                let (code, message, oom) = (r.exitCode, r.error, cg.oomKills() > 0)
                 r = try cs.modify(r.id) { rec in
                     rec.status = "exited"
                     rec.pid = 0
@@ -101,6 +109,7 @@ enum RuntimeBinding {
                     rec.error = message
                     rec.oomKilled = oom
                 }
+                Trace.mark("exit recorded")
                 result["exit_code"] = .integer(Int64(r.exitCode))
                 if outFd >= 0 { result["stdout"] = .string(readMemfd(outFd)) }
                 if errFd >= 0 { result["stderr"] = .string(readMemfd(errFd)) }
