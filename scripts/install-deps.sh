@@ -11,6 +11,7 @@ packages=(
   nettle-dev         # SHA-256
   zlib1g-dev         # gzip layers
   libzstd-dev        # zstd layers
+  libseccomp-dev     # the containers' seccomp filters
   lua5.4             # the benchmark's baseline
   hyperfine          # the benchmark's timer
   time               # the benchmark's peak-RSS meter (GNU time)

@@ -120,6 +120,19 @@ final class LifecycleTests: XCTestCase {
         XCTAssertEqual(md(["exec", "x", "sh", "-c", "exit 4"]).status, 4)
         XCTAssertEqual(md(["exec", "x", "nothing-here"]).status, 127)
         XCTAssertEqual(md(["exec", "x", "unshare", "-n", "true"]).status, 1, "seccomp holds in exec too")
+        // -d: returns at once, the command goes on in the container.
+        let d = md(["exec", "-d", "x", "sh", "-c", "sleep 0.3; echo done > /tmp/detached"])
+        XCTAssertEqual(d.status, 0)
+        XCTAssertEqual(d.stdout, "")
+        XCTAssertNotEqual(md(["exec", "x", "cat", "/tmp/detached"]).status, 0, "not finished when exec -d returned")
+        var finished = ""
+        for _ in 0..<50 where finished != "done\n" {
+            usleep(100_000)
+            finished = md(["exec", "x", "cat", "/tmp/detached"]).stdout
+        }
+        XCTAssertEqual(finished, "done\n")
+        XCTAssertEqual(md(["exec", "-d", "x", "nothing-here"]).status, 127, "a command that cannot start is still an error")
+        XCTAssertEqual(md(["exec", "-d", "-t", "x", "true"]).status, 125)
         md(["stop", "-t", "0", "x"])
         let stopped = md(["exec", "x", "true"])
         XCTAssertEqual(stopped.status, 125)
@@ -179,6 +192,25 @@ final class LifecycleTests: XCTestCase {
         usleep(200_000)
         XCTAssertEqual(md(["inspect", "-f", "{{.State.Status}}", "orphan"]).stdout, "exited\n", "never running forever")
         XCTAssertEqual(md(["rm", "orphan"]).status, 0)
+    }
+
+    func testAnInterruptedRemovalLeavesADeadContainer() throws {
+        XCTAssertEqual(md(["create", "--name", "doomed", "busybox", "true"]).status, 0)
+        let id = md(["inspect", "-f", "{{.Id}}", "doomed"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        // A file the removal cannot delete stands for a crash in the middle of it.
+        let stuck = root + "/containers/" + id + "/stuck"
+        FileManager.default.createFile(atPath: stuck, contents: nil)
+        XCTAssertEqual(Process.run("/usr/bin/chattr", ["+i", stuck]), 0)
+        defer { _ = Process.run("/usr/bin/chattr", ["-i", stuck]) }
+        XCTAssertEqual(md(["rm", "doomed"]).status, 125)
+        XCTAssertEqual(md(["ps", "-a", "--format", "{{.Names}} {{.Status}}"]).stdout, "doomed Dead\n")
+        XCTAssertEqual(md(["inspect", "-f", "{{.State.Status}}", "doomed"]).stdout, "dead\n")
+        let start = md(["start", "doomed"])
+        XCTAssertEqual(start.status, 125)
+        XCTAssertTrue(start.stderr.contains("is dead"), start.stderr)
+        XCTAssertEqual(Process.run("/usr/bin/chattr", ["-i", stuck]), 0)
+        XCTAssertEqual(md(["rm", "doomed"]).status, 0, "removing it again finishes")
+        XCTAssertEqual(md(["ps", "-aq"]).stdout, "")
     }
 
     func testLuaContainerObjects() throws {

@@ -100,3 +100,15 @@ final class CgroupParentCleanup: NSObject, XCTestObservation {
         for h in hierarchies { for p in testCgroupParents { rmdir("/sys/fs/cgroup/\(h)/\(p)") } }
     }
 }
+
+extension Process {
+    /// Runs a host tool to its end; its exit status.
+    static func run(_ tool: String, _ args: [String]) -> Int32 {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: tool)
+        p.arguments = args
+        do { try p.run() } catch { return -1 }
+        p.waitUntilExit()
+        return p.terminationStatus
+    }
+}

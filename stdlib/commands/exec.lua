@@ -15,10 +15,10 @@ return {
   },
   run = function(o, args)
     if #args < 2 then errors.fail("exec: requires at least 2 arguments (CONTAINER COMMAND [ARG...])") end
-    if o.detach then errors.fail("exec: -d is not supported yet") end
+    if o.detach and (o.tty or o.interactive) then errors.fail("exec: -d cannot be used with -i or -t") end
     local c = md.container.get(args[1])
     local r = c:exec { cmd = { table.unpack(args, 2) }, env = o.env, user = o.user, workdir = o.workdir, tty = o.tty,
-                       interactive = o.interactive }
+                       interactive = o.interactive, detach = o.detach }
     if r.error then io.stderr:write("mdlua: ", r.error, "\n") end
     return r.exit_code
   end,

@@ -16,6 +16,7 @@ local function status_text(c)
   end
   if c.status == "restarting" then return ("Restarting (%d) %s"):format(c.exit_code, format.ago(c.finished_at)) end
   if c.status == "exited" then return ("Exited (%d) %s"):format(c.exit_code, format.ago(c.finished_at)) end
+  if c.status == "dead" then return "Dead" end
   if c.status == "paused" then return "Up " .. format.duration(os.time() - (format.parse_time(c.started_at) or os.time())) .. " (Paused)" end
   return "Created"
 end

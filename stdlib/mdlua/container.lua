@@ -150,7 +150,7 @@ function Container:exec(o)
   local args = o.cmd or { table.unpack(o) }
   if #args == 0 then error("exec: no command given", 2) end
   return runtime.exec(root(), self.id, { args = args, env = o.env, user = o.user, workdir = o.workdir, tty = o.tty,
-                                         stdin = o.interactive, capture = o.capture })
+                                         stdin = o.interactive, capture = o.capture, detach = o.detach })
 end
 function Container:dir() return root() .. "/containers/" .. self.id end
 -- Copies between the host and the container: c:copy_from("/etc/hosts", "/tmp/h"),

@@ -9,7 +9,7 @@ public struct ContainerRecord {
     public var image: Digest
     public var imageName: String
     public var created: String
-    public var status: String          // created, running, exited
+    public var status: String          // created, running, paused, restarting, exited, dead
     public var pid: Int32
     public var exitCode: Int32
     public var startedAt: String
@@ -247,12 +247,20 @@ public struct ContainerStore {
         cg.remove()
     }
 
-    /// Removes a container: its mounts, its cgroup, then its directory. Safe to repeat
-    /// after a crash.
+    /// Removes a container: its mounts, its cgroup, then its directory, the record last.
+    /// Until the record goes the container reads as "dead" (Docker's state for a removal
+    /// that failed or was interrupted); removing it again finishes the job.
     public func remove(_ r: ContainerRecord) throws {
         try unmountRootfs(r)
         if let spec = try? self.spec(r) { cgroup(r, spec).remove() }
-        try FileSystem.removeTree(path(r.id))
+        if r.status != "dead" {
+            var dead = r
+            dead.status = "dead"
+            dead.pid = 0
+            dead.error = "its removal did not finish: remove it again"
+            try? save(dead)
+        }
+        try FileSystem.removeTree(path(r.id), last: ["config.json", "container.json"])
     }
 
     /// Images that containers use (rmi refuses to remove them).

@@ -113,7 +113,9 @@ public enum FileSystem {
     }
 
     /// rm -rf that never follows a symlink: the tree is walked through directory fds.
-    public static func removeTree(_ path: String) throws {
+    /// `last`: entries of the top directory removed after everything else, in this order
+    /// (records that must stay readable while an interrupted removal can still be seen).
+    public static func removeTree(_ path: String, last: [String] = []) throws {
         var st = stat()
         guard lstat(path, &st) == 0 else {
             if errno == ENOENT { return }
@@ -125,14 +127,22 @@ public enum FileSystem {
         }
         let fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else { throw EngineError.system("open \(path)") }
-        try removeContents(fd, path: path)
+        do {
+            try removeContents(fd, path: path, except: Set(last))
+            for name in last where unlinkat(fd, name, 0) != 0 && errno != ENOENT {
+                throw EngineError.system("remove \(path)/\(name)")
+            }
+        } catch {
+            close(fd)
+            throw error
+        }
         close(fd)
         guard rmdir(path) == 0 || errno == ENOENT else { throw EngineError.system("remove \(path)") }
     }
 
     /// Removes everything inside the directory fd (not the directory itself). Takes no ownership of fd.
-    static func removeContents(_ fd: Int32, path: String) throws {
-        for (name, isDir) in try entries(fd, path: path) {
+    static func removeContents(_ fd: Int32, path: String, except: Set<String> = []) throws {
+        for (name, isDir) in try entries(fd, path: path) where !except.contains(name) {
             if isDir {
                 let child = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
                 if child >= 0 {

@@ -53,6 +53,7 @@ enum RuntimeBinding {
                 let o = args.isNil(3) ? [:] : try args.table(3)
                 func flag(_ k: String) -> Bool { o[.str(k)] == .boolean(true) }
                 guard r.status != "running" else { throw EngineError("container \(r.name) is already running") }
+                guard r.status != "dead" else { throw EngineError("container \(r.name) is dead (\(r.error)): remove it") }
                 let spec = try cs.spec(r)
                 Trace.mark("start: spec read")
                 let cg = cs.cgroup(r, spec)
@@ -121,6 +122,7 @@ enum RuntimeBinding {
                 guard r.status != "running" && r.status != "restarting" else {
                     throw EngineError("container \(r.name) is already running")
                 }
+                guard r.status != "dead" else { throw EngineError("container \(r.name) is dead (\(r.error)): remove it") }
                 r.stopRequested = false
                 try cs.save(r)
                 do {
@@ -149,7 +151,7 @@ enum RuntimeBinding {
                 return []
             },
             "exec": vm.function("md.container.exec") { args in
-                // (root, ref, {args=, env=, user=, workdir=, tty=, stdin=, capture=})
+                // (root, ref, {args=, env=, user=, workdir=, tty=, stdin=, capture=, detach=})
                 let cs = try containers(args)
                 let r = try cs.find(try args.string(2))
                 guard r.status == "running", r.processAlive else { throw EngineError("container \(r.name) is not running") }
@@ -169,6 +171,27 @@ enum RuntimeBinding {
                 }
                 defer { if outFd >= 0 { close(outFd) }; if errFd >= 0 { close(errFd) } }
                 var result: [String: LuaValue] = [:]
+                if o[.str("detach")] == .boolean(true) {
+                    // Started, then left: when this process exits, the container's pid 1
+                    // becomes its parent (it lives in the container's pid namespace), as with
+                    // Docker's exec -d. Its output goes nowhere.
+                    let null = open("/dev/null", O_RDWR | O_CLOEXEC)
+                    guard null >= 0 else { throw EngineError.system("open /dev/null") }
+                    defer { close(null) }
+                    io.stdin = -1; io.stdout = null; io.stderr = null; io.tty = false
+                    do {
+                        let spec = try cs.spec(r)
+                        let cg = cs.cgroup(r, spec)
+                        _ = try ContainerProcess.execStart(spec, target: r.pid, args: list("args"), env: list("env"),
+                                                           user: o[.str("user")]?.stringValue, cwd: o[.str("workdir")]?.stringValue,
+                                                           io: io) { pid in try cg.add(pid: pid) }
+                        result["exit_code"] = .integer(0)
+                    } catch let e as StartError {
+                        result["exit_code"] = .integer(Int64(e.status))
+                        result["error"] = .str(e.description)
+                    }
+                    return [.record(result)]
+                }
                 do {
                     let spec = try cs.spec(r)
                     let cg = cs.cgroup(r, spec)
