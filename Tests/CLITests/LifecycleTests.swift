@@ -335,4 +335,36 @@ final class LifecycleTests: XCTestCase {
         XCTAssertEqual(r.stderr, "two\n")
         XCTAssertEqual(md(["attach", "a"]).status, 125, "not running any more")
     }
+
+    func testAttachFeedsStdinOfAnInteractiveContainer() {
+        detached(["-i", "--name", "reader", "busybox", "sh", "-c", "read a; echo got $a; read b; echo also $b >&2; exit 3"])
+        let r = MDLuaBinary.run(["--root", root, "attach", "reader"], stdin: "first\nsecond\n")
+        XCTAssertEqual(r.status, 3, "attach ends with the container, with its exit code")
+        XCTAssertEqual(r.stdout, "got first\n")
+        XCTAssertEqual(r.stderr, "also second\n")
+        XCTAssertEqual(md(["logs", "reader"]).stdout, "got first\n")
+        // Without -i the container's stdin is /dev/null: input is dropped, output still comes.
+        detached(["--name", "deaf", "busybox", "sh", "-c", "sleep 0.5; read x || echo eof"])
+        let deaf = MDLuaBinary.run(["--root", root, "attach", "deaf"], stdin: "ignored\n")
+        XCTAssertEqual(deaf.stdout, "eof\n")
+    }
+
+    func testAttachToATerminalResizesAndDetaches() throws {
+        detached(["-it", "--name", "shell", "busybox", "sh"])
+        let term = try REPLTests.Terminal(arguments: ["--root", root, "attach", "shell"],
+                                          environment: ["TERM": "xterm", "PATH": "/usr/bin:/bin"], rows: 33, columns: 101)
+        term.send("stty size; echo $((6*7))\r")
+        term.expect("33 101")
+        term.expect("42")
+        term.send("\u{10}\u{11}")   // Ctrl-P Ctrl-Q: detach, the shell goes on
+        term.process.waitUntilExit()
+        XCTAssertEqual(term.process.terminationStatus, 0)
+        XCTAssertEqual(md(["inspect", "-f", "{{.State.Status}}", "shell"]).stdout, "running\n")
+        XCTAssertTrue(md(["logs", "shell"]).stdout.contains("42"), "a terminal's output is logged too")
+        let again = try REPLTests.Terminal(arguments: ["--root", root, "attach", "shell"],
+                                           environment: ["TERM": "xterm", "PATH": "/usr/bin:/bin"])
+        again.send("exit 4\r")
+        again.process.waitUntilExit()
+        XCTAssertEqual(again.process.terminationStatus, 4)
+    }
 }

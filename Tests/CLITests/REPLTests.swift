@@ -10,13 +10,15 @@ final class REPLTests: XCTestCase {
         var cursor: String.Index
 
 
-        init(arguments: [String] = [], environment: [String: String]) throws {
+        init(arguments: [String] = [], environment: [String: String], rows: UInt16 = 0, columns: UInt16 = 0) throws {
             cursor = screen.startIndex
             master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC)
             var unlock: Int32 = 0
             var number: UInt32 = 0
             guard master >= 0, ioctl(master, 0x4004_5431 /* TIOCSPTLCK */, &unlock) == 0,
                   ioctl(master, 0x8004_5430 /* TIOCGPTN */, &number) == 0 else { throw POSIXError(.EIO) }
+            var size = winsize(ws_row: rows, ws_col: columns, ws_xpixel: 0, ws_ypixel: 0)
+            if rows > 0 { _ = ioctl(master, 0x5414 /* TIOCSWINSZ */, &size) }
             let slave = FileHandle(forUpdatingAtPath: "/dev/pts/\(number)")!
             process.executableURL = URL(fileURLWithPath: MDLuaBinary.path)
             process.arguments = arguments

@@ -1,17 +1,26 @@
 local md = require "mdlua"
 local errors = require "mdlua.errors"
 
--- Attaches to a detached container's output: what it writes from now on, until it stops.
--- (Its stdin is not attached: a detached container's stdin is /dev/null.)
+-- Attaches the terminal to a detached container (through its monitor's attach socket):
+-- its output from now on, and this terminal's input as its stdin when it was started with
+-- -i. Ctrl-P Ctrl-Q detaches and leaves it running.
 return {
-  summary = "Attach to a running container's output until it stops",
-  usage = "mdlua attach CONTAINER",
-  run = function(_, args)
+  summary = "Attach local standard input, output, and error streams to a running container",
+  usage = "mdlua attach [OPTIONS] CONTAINER",
+  flags = {
+    { name = "no-stdin", type = "bool", help = "Do not attach STDIN" },
+  },
+  run = function(o, args)
     if #args ~= 1 then errors.fail("attach: requires exactly 1 argument (CONTAINER)") end
     local c = md.container.get(args[1])
     if c.status ~= "running" and c.status ~= "restarting" then
       errors.fail(("container %s is not running"):format(c.name))
     end
-    return require("commands.logs").run({ follow = true, tail = "0", timestamps = false }, { c.id })
+    local r = c:attach { stdin = not o["no-stdin"] }
+    if r.detached then
+      io.stderr:write("\r\nmdlua: detached from ", c.name, "\r\n")
+      return 0
+    end
+    return r.exit_code
   end,
 }

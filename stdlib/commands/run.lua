@@ -10,7 +10,7 @@ return {
   run = function(o, args)
     md.sys.trace("run: flags parsed")
     local opts = runflags.options(o, args, "run")
-    if opts.tty and not md.sys.isatty(0) and opts.interactive then
+    if opts.tty and opts.interactive and not opts.detach and not md.sys.isatty(0) then
       errors.fail("the input device is not a TTY: drop -t, or run from a terminal")
     end
     if opts.detach and opts.rm and opts.restart and opts.restart ~= "no" then

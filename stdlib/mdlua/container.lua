@@ -152,6 +152,14 @@ function Container:exec(o)
   return runtime.exec(root(), self.id, { args = args, env = o.env, user = o.user, workdir = o.workdir, tty = o.tty,
                                          stdin = o.interactive, capture = o.capture, detach = o.detach })
 end
+-- Attaches to a detached container: its output from now on, and (stdin=true) this
+-- process's input as its stdin. Returns {exit_code=} when it stops, {detached=true} after
+-- Ctrl-P Ctrl-Q on a terminal.
+function Container:attach(o)
+  local r = runtime.attach(root(), self.id, { stdin = o and o.stdin })
+  refresh(self)
+  return r
+end
 function Container:dir() return root() .. "/containers/" .. self.id end
 -- Copies between the host and the container: c:copy_from("/etc/hosts", "/tmp/h"),
 -- c:copy_to("/tmp/file", "/srv/").

@@ -368,6 +368,7 @@ function M.build(image_config, o, id)
                         ["io.mdlua.stop-signal"] = o.stop_signal or cfg.StopSignal or "SIGTERM",
                         ["io.mdlua.restart"] = M.restart_policy(o.restart),
                         ["io.mdlua.rm"] = o.rm and "true" or "false",
+                        ["io.mdlua.stdin"] = o.interactive and "true" or "false",
                         ["io.mdlua.cgroup-parent"] = o.cgroup_parent or "mdlua" }
   if annotations["io.mdlua.cgroup-parent"]:find("..", 1, true) or annotations["io.mdlua.cgroup-parent"]:match("^/") then
     errors.fail(("invalid --cgroup-parent %q: expected a relative path without .."):format(o.cgroup_parent))

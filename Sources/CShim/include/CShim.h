@@ -8,3 +8,4 @@
 #include "mdl_container.h"
 #include "mdl_seccomp.h"
 #include "mdl_devices.h"
+#include "mdl_attach.h"

@@ -57,10 +57,18 @@ public enum Monitor {
                                     maxSize: Int(spec.annotations["io.mdlua.log-max-size"] ?? "") ?? 10 << 20,
                                     maxFiles: Int(spec.annotations["io.mdlua.log-max-file"] ?? "") ?? 3)
             let sigfd = mdl_sigchld_fd()
+            // `attach` connects here; the socket lives as long as the monitor.
+            let dirfd = open(store.path(id), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            let listener = dirfd >= 0 ? mdl_unix_listen(dirfd, "attach.sock") : -1
+            defer {
+                if listener >= 0 { close(listener); unlinkat(dirfd, "attach.sock", 0) }
+                if dirfd >= 0 { close(dirfd) }
+            }
             var backoff: useconds_t = 100_000
             while true {
                 let began = Clock.now()
-                let (status, startError) = runOnce(store: store, record: &r, spec: spec, log: log, sigfd: sigfd) { tell("ok") }
+                let (status, startError) = runOnce(store: store, record: &r, spec: spec, log: log, sigfd: sigfd,
+                                                       listener: listener) { tell("ok") }
                 if let e = startError {
                     tell("err:\(e.status) \(e.description)")
                     return 1
@@ -107,16 +115,38 @@ public enum Monitor {
         }
     }
 
-    /// One run of the container: start, log, reap. Returns the wait status, or the start error.
+    /// One run of the container: start, log, reap, serve `attach`. Returns the wait status,
+    /// or the start error.
     static func runOnce(store: ContainerStore, record r: inout ContainerRecord, spec: RuntimeSpec, log: LogWriter,
-                        sigfd: Int32, started: () -> Void) -> (Int32, StartError?) {
-        var out: [Int32] = [0, 0], err: [Int32] = [0, 0]
-        guard mdl_pipe_cloexec(&out) == 0, mdl_pipe_cloexec(&err) == 0 else {
-            return (0, StartError(status: 125, description: "pipe: \(String(cString: strerror(errno)))"))
+                        sigfd: Int32, listener: Int32, started: () -> Void) -> (Int32, StartError?) {
+        // Output comes from pipes, or from the pty master with a terminal; input (-i) goes
+        // to a pipe, or to the master.
+        var pipes: [Int32] = []
+        func closePipes() { pipes.forEach { close($0) }; pipes = [] }
+        func makePipe() -> [Int32]? {
+            var p: [Int32] = [0, 0]
+            guard mdl_pipe_cloexec(&p) == 0 else { return nil }
+            pipes += p
+            return p
         }
         var io = ProcessIO()
-        io.stdout = out[1]
-        io.stderr = err[1]
+        var out: [Int32] = [-1, -1], err: [Int32] = [-1, -1], input: [Int32] = [-1, -1]
+        if spec.terminal {
+            io.tty = true
+        } else {
+            guard let o = makePipe(), let e = makePipe() else {
+                closePipes()
+                return (0, StartError(status: 125, description: "pipe: \(String(cString: strerror(errno)))"))
+            }
+            (out, err) = (o, e)
+            io.stdout = out[1]
+            io.stderr = err[1]
+            if spec.keepsStdin {
+                guard let i = makePipe() else { closePipes(); return (0, StartError(status: 125, description: "pipe")) }
+                input = i
+                io.stdin = input[0]
+            }
+        }
         let process: ContainerProcess.Started
         do {
             let rootfs = try store.mountRootfs(r, ephemeral: spec.ephemeral)
@@ -134,31 +164,31 @@ public enum Monitor {
                 try store.save(record)
             }
             r = record
-        } catch let e as StartError {
-            [out[0], out[1], err[0], err[1]].forEach { close($0) }
-            try? store.unmountRootfs(r)
-            store.cgroup(r, spec).remove()
-            return (0, e)
         } catch {
-            [out[0], out[1], err[0], err[1]].forEach { close($0) }
+            closePipes()
             try? store.unmountRootfs(r)
             store.cgroup(r, spec).remove()
-            return (0, StartError(status: 125, description: "\(error)"))
+            return (0, error as? StartError ?? StartError(status: 125, description: "\(error)"))
         }
-        close(out[1])
-        close(err[1])
+        // The container's ends are its own now.
+        for fd in [out[1], err[1], input[0]] where fd >= 0 { close(fd) }
+        let sink = spec.terminal ? (spec.keepsStdin ? process.master : -1) : input[1]
+        if sink >= 0 { _ = fcntl(sink, F_SETFL, fcntl(sink, F_GETFL) | O_NONBLOCK) }
         started()
         let health = HealthCheck.Config(json: spec.annotations["io.mdlua.healthcheck"].flatMap { try? JSON.parse($0) })
             .map { HealthCheck(config: $0, store: store, spec: spec, id: r.id) }
         var status: Int32 = 0
         var exited = false
-        var open = [out[0]: "stdout", err[0]: "stderr"]
+        var open = spec.terminal ? [process.master: "stdout"] : [out[0]: "stdout", err[0]: "stderr"]
+        var clients: [Int32] = []
+        func drop(_ c: Int32) { close(c); clients.removeAll { $0 == c } }
         var buf = [UInt8](repeating: 0, count: 65536)
         var trimmed = false
         let trimAt = HealthCheck.now() + 1
         while !exited || !open.isEmpty {
-            var fds = [pollfd(fd: sigfd, events: Int16(POLLIN), revents: 0)]
-            for fd in open.keys.sorted() { fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
+            var fds = [pollfd(fd: sigfd, events: Int16(POLLIN), revents: 0), pollfd(fd: listener, events: Int16(POLLIN), revents: 0)]
+            let outputs = open.keys.sorted()
+            for fd in outputs + clients { fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
             var wait: Int32 = exited ? 100 : (health?.pollTimeout() ?? -1)
             if !trimmed && !exited { wait = wait < 0 ? 1000 : min(wait, 1000) }
             if !trimmed && HealthCheck.now() >= trimAt {
@@ -186,17 +216,37 @@ public enum Monitor {
                 }
             }
             if !exited { health?.tick(target: process.pid) }
-            for p in fds.dropFirst() where p.revents != 0 {
+            if fds[1].revents != 0 {
+                let c = mdl_attach_accept(listener)
+                if c >= 0 {
+                    if mdl_attach_greet(c, CChar(UInt8(ascii: spec.terminal ? "T" : "M")), spec.terminal ? process.master : -1) == 0 {
+                        clients.append(c)
+                    } else {
+                        close(c)
+                    }
+                }
+            }
+            for p in fds.dropFirst(2) where p.revents != 0 {
                 let n = buf.withUnsafeMutableBytes { read(p.fd, $0.baseAddress, $0.count) }
-                if n > 0 {
-                    buf.withUnsafeBytes { log.write(UnsafeRawBufferPointer(rebasing: $0[0..<n]), stream: open[p.fd] ?? "stdout") }
+                if n < 0 && (errno == EAGAIN || errno == EINTR) { continue }
+                if let stream = open[p.fd] {
+                    guard n > 0 else { close(p.fd); open[p.fd] = nil; continue }
+                    buf.withUnsafeBytes { b in
+                        let chunk = UnsafeRawBufferPointer(rebasing: b[0..<n])
+                        log.write(chunk, stream: stream)
+                        let id: Int32 = spec.terminal ? 0 : (stream == "stdout" ? 1 : 2)
+                        for c in clients where mdl_attach_send(c, id, chunk.baseAddress, n) != 0 { drop(c) }
+                    }
                 } else {
-                    close(p.fd)
-                    open[p.fd] = nil
+                    // A client's input; a full stdin drops it rather than stall the monitor.
+                    guard n > 0 else { drop(p.fd); continue }
+                    if sink >= 0 { _ = buf.withUnsafeBytes { write(sink, $0.baseAddress, n) } }
                 }
             }
         }
         for fd in open.keys { close(fd) }
+        clients.forEach { close($0) }
+        if input[1] >= 0 { close(input[1]) }
         try? store.unmountRootfs(r)
         store.releaseCgroup(&r, spec)
         return (status, nil)

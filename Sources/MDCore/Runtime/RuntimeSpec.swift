@@ -38,6 +38,8 @@ public struct RuntimeSpec {
     public var cgroupParent: String
     /// A `--rm` container: removed when it stops, so its files need not survive a crash.
     public var ephemeral: Bool { annotations["io.mdlua.rm"] == "true" }
+    /// `-i`: a detached container's stdin stays open, fed by `attach`.
+    public var keepsStdin: Bool { annotations["io.mdlua.stdin"] == "true" }
 
     public init(json j: JSON) throws {
         guard let process = j["process"], let args = process["args"]?.stringArray, !args.isEmpty else {

@@ -207,6 +207,32 @@ enum RuntimeBinding {
                 if errFd >= 0 { result["stderr"] = .string(readMemfd(errFd)) }
                 return [.record(result)]
             },
+            "attach": vm.function("md.container.attach") { args in
+                // (root, ref, {stdin=}): relays until the container stops or the user detaches.
+                let cs = try containers(args)
+                let r = try cs.find(try args.string(2))
+                guard r.status == "running" || r.status == "restarting" else { throw EngineError("container \(r.name) is not running") }
+                let withStdin = try !args.isNil(3) && args.table(3)[.str("stdin")] == .boolean(true)
+                let dirfd = open(cs.path(r.id), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                guard dirfd >= 0 else { throw EngineError.system("open \(cs.path(r.id))") }
+                let sock = mdl_unix_connect(dirfd, "attach.sock")
+                close(dirfd)
+                guard sock >= 0 else {
+                    throw EngineError("container \(r.name) cannot be attached: it runs in the foreground of the mdlua that started it")
+                }
+                let rc = mdl_attach_relay(sock, withStdin ? 1 : 0)
+                close(sock)
+                if rc == 1 { return [.record(["detached": .boolean(true)])] }
+                guard rc == 0 else { throw EngineError("attach \(r.name): the monitor's stream is broken") }
+                // The stream ends when the container stops; its monitor then records the exit.
+                var now = r
+                for _ in 0..<500 {
+                    now = try cs.find(r.id)
+                    if now.status != "running" { break }
+                    usleep(10_000)
+                }
+                return [.record(["exit_code": .integer(Int64(now.exitCode))])]
+            },
             "pause": vm.function("md.container.pause") { args in
                 // (root, ref, frozen)
                 let cs = try containers(args)
