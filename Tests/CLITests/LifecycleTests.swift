@@ -336,6 +336,46 @@ final class LifecycleTests: XCTestCase {
         XCTAssertEqual(md(["attach", "a"]).status, 125, "not running any more")
     }
 
+    func testEvents() throws {
+        // Following: only what happens after the start.
+        let follower = Process()
+        follower.executableURL = URL(fileURLWithPath: MDLuaBinary.path)
+        follower.arguments = ["--root", root, "events", "--format", "{{.Type}} {{.Action}} {{.Actor.Attributes.name}}"]
+        let pipe = Pipe()
+        follower.standardOutput = pipe
+        try follower.run()
+        usleep(300_000)
+        XCTAssertEqual(md(["run", "--rm", "--name", "once", "busybox", "sh", "-c", "exit 3"]).status, 3)
+        detached(["--name", "bg", "busybox", "true"])
+        XCTAssertEqual(md(["wait", "bg"]).stdout, "0\n")
+        XCTAssertEqual(md(["tag", "busybox", "evbox:1"]).status, 0)
+        XCTAssertEqual(md(["rmi", "evbox:1"]).status, 0)
+        usleep(500_000)
+        follower.terminate()
+        follower.waitUntilExit()
+        let followed = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertEqual(followed, """
+            container create once
+            container start once
+            container die once
+            container destroy once
+            container create bg
+            container start bg
+            container die bg
+            image tag docker.io/library/evbox:1
+            image untag docker.io/library/evbox:1
+
+            """)
+        // The past, filtered; --until ends the stream.
+        let dies = md(["events", "--since", "1m", "--until", "0s", "-f", "event=die", "--format", "{{.Actor.Attributes.name}}={{.Actor.Attributes.exitCode}}"])
+        XCTAssertEqual(dies.stdout, "once=3\nbg=0\n")
+        let one = md(["events", "--since", "1m", "--until", "0s", "-f", "container=bg", "-f", "event=start"])
+        XCTAssertTrue(one.stdout.hasSuffix(" container start \(md(["inspect", "-f", "{{.Id}}", "bg"]).stdout.dropLast()) (image=busybox, name=bg)\n"), one.stdout)
+        XCTAssertEqual(md(["events", "--since", "1m", "--until", "0s", "-f", "image=evbox", "--format", "{{.Action}}"]).stdout, "tag\nuntag\n")
+        XCTAssertEqual(md(["events", "-f", "colour=red"]).status, 125)
+        XCTAssertEqual(md(["events", "--until", "yesterday"]).status, 125)
+    }
+
     func testAttachFeedsStdinOfAnInteractiveContainer() {
         detached(["-i", "--name", "reader", "busybox", "sh", "-c", "read a; echo got $a; read b; echo also $b >&2; exit 3"])
         let r = MDLuaBinary.run(["--root", root, "attach", "reader"], stdin: "first\nsecond\n")

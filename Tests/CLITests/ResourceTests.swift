@@ -43,6 +43,8 @@ final class ResourceTests: XCTestCase {
         XCTAssertEqual(r.status, 137)
         XCTAssertFalse(r.stdout.contains("survived"))
         XCTAssertEqual(md(["inspect", "-f", "{{.State.OOMKilled}} {{.State.ExitCode}}", "oom"]).stdout, "true 137\n")
+        XCTAssertEqual(md(["events", "--since", "5m", "--until", "0s", "-f", "container=oom", "-f", "event=oom", "-f", "event=die",
+                           "--format", "{{.Action}} {{.Actor.Attributes.exitCode}}"]).stdout, "oom <no value>\ndie 137\n")
     }
 
     func testLimitsAreWrittenAndUpdatedLive() {

@@ -197,3 +197,25 @@ final class StoreTests: XCTestCase {
         XCTAssertFalse(FileSystem.exists(dead), "nobody holds its lock: removed")
     }
 }
+
+final class EventLogTests: XCTestCase {
+    func testEventsAreJSONLinesAndTheFileIsBounded() throws {
+        let scratch = try Scratch(for: self)
+        let log = EventLog(root: scratch.path)
+        log.record("container", "die", id: "abc", attributes: ["exitCode": "3", "name": "x \"quoted\""])
+        let first = try JSON.parse(FileSystem.readFile(log.path))
+        XCTAssertEqual(first["Action"]?.string, "die")
+        XCTAssertEqual(first["Actor"]?["Attributes"]?["name"]?.string, "x \"quoted\"")
+        XCTAssertNotNil(first["timeNano"]?.int)
+        for i in 0..<8000 { log.record("container", "start", id: String(repeating: "f", count: 64), attributes: ["n": String(i)]) }
+        let size = { (p: String) -> Int in
+            var st = stat()
+            return stat(p, &st) == 0 ? Int(st.st_size) : -1
+        }
+        XCTAssertGreaterThan(size(log.path + ".1"), 0, "rotated")
+        XCTAssertLessThan(size(log.path), 1 << 20)
+        XCTAssertLessThan(size(log.path + ".1"), (1 << 20) + 512, "one file past the bound at most by one event")
+        let lines = try FileSystem.readFile(log.path).split(separator: 0x0a)
+        XCTAssertTrue(lines.allSatisfy { (try? JSON.parse(Array($0))) != nil }, "whole lines only")
+    }
+}

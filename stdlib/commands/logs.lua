@@ -2,15 +2,6 @@ local md = require "mdlua"
 local errors = require "mdlua.errors"
 local format = require "mdlua.format"
 
-local function since_time(s)
-  if not s then return nil end
-  local t = format.parse_time(s)
-  if t then return t end
-  local n, unit = s:match("^(%d+%.?%d*)([smh]?)$")
-  if not n then errors.fail(("invalid --since %q: expected an RFC 3339 time or a duration (10s, 5m, 2h)"):format(s)) end
-  return os.time() - tonumber(n) * ({ [""] = 1, s = 1, m = 60, h = 3600 })[unit]
-end
-
 return {
   summary = "Fetch the logs of a container",
   usage = "mdlua logs [OPTIONS] CONTAINER",
@@ -24,7 +15,7 @@ return {
     if #args ~= 1 then errors.fail("logs: requires exactly 1 argument (CONTAINER)") end
     local tail = o.tail == "all" and math.huge or tonumber(o.tail)
     if not tail or tail < 0 then errors.fail(("invalid --tail %q: expected a number or all"):format(o.tail)) end
-    local since = since_time(o.since)
+    local since = format.point_in_time(o.since, "--since")
     local c = md.container.get(args[1])
     local function show(rec)
       if since and (format.parse_time(rec.time) or 0) < since then return end

@@ -38,6 +38,20 @@ function M.parse_time(s)
 end
 
 -- Docker's human durations.
+-- A --since/--until value: an RFC 3339 time, Unix seconds, or a duration back from now
+-- (10s, 5m, 2h). Returns Unix seconds; fails naming the flag.
+function M.point_in_time(s, flag)
+  if not s then return nil end
+  local t = M.parse_time(s)
+  if t then return t end
+  if s:match("^%d+%.?%d*$") and tonumber(s) > 1e9 then return tonumber(s) end
+  local n, unit = s:match("^(%d+%.?%d*)([smh]?)$")
+  if not n then
+    require("mdlua.errors").fail(("invalid %s %q: expected an RFC 3339 time, Unix seconds or a duration (10s, 5m, 2h)"):format(flag, s))
+  end
+  return os.time() - tonumber(n) * ({ [""] = 1, s = 1, m = 60, h = 3600 })[unit]
+end
+
 function M.duration(seconds)
   if seconds < 1 then return "Less than a second" end
   if seconds == 1 then return "1 second" end

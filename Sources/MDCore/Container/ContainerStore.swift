@@ -160,11 +160,18 @@ public struct ContainerStore {
             if durable { FileSystem.syncFileSystem(of: staging) }
             guard Glibc.rename(staging, p) == 0 else { throw EngineError.system("create \(p)") }
             if durable { FileSystem.syncDirectory(of: p) }
+            event("create", record)
             return record
         } catch {
             try? FileSystem.removeTree(staging)
             throw error
         }
+    }
+
+    /// Records a container event with Docker's attributes (name, image) and `extra` ones.
+    public func event(_ action: String, _ r: ContainerRecord, _ extra: [String: String] = [:]) {
+        store.events.record("container", action, id: r.id,
+                            attributes: extra.merging(["name": r.name, "image": r.imageName]) { a, _ in a })
     }
 
     func isValidName(_ n: String) -> Bool {
@@ -197,8 +204,10 @@ public struct ContainerStore {
         if let other = list().first(where: { $0.name == name && $0.id != r.id }) {
             throw EngineError("the container name \"\(name)\" is already in use by container \(other.id.prefix(12))")
         }
+        let old = r.name
         r.name = name
         try save(r)
+        event("rename", r, ["oldName": old])
         return r
     }
 
@@ -261,6 +270,7 @@ public struct ContainerStore {
             try? save(dead)
         }
         try FileSystem.removeTree(path(r.id), last: ["config.json", "container.json"])
+        event("destroy", r)
     }
 
     /// Images that containers use (rmi refuses to remove them).

@@ -91,6 +91,8 @@ public enum Monitor {
                         rec.restartCount += 1
                     }
                 }
+                if oom { store.event("oom", r) }
+                store.event("die", r, ["exitCode": String(r.exitCode)])
                 guard restart else {
                     if spec.annotations["io.mdlua.rm"] == "true" { try? store.remove(r) }
                     return 0
@@ -164,6 +166,7 @@ public enum Monitor {
                 try store.save(record)
             }
             r = record
+            store.event("start", r)
         } catch {
             closePipes()
             try? store.unmountRootfs(r)

@@ -10,6 +10,7 @@ import Glibc
 ///     ROOT/images.json             the images and their names
 ///     ROOT/tmp/                    staging for work in progress (one dir per operation)
 ///     ROOT/store.lock              held while the shared records change
+///     ROOT/events.log              what happened, for `mdlua events` (EventLog)
 ///
 /// Writers build everything in a staging dir, then publish it with renames under the lock;
 /// readers never lock (records are replaced atomically). A staging dir whose owner died
@@ -19,9 +20,11 @@ public final class Store {
     public let blobs: BlobStore
     public let layers: LayerStore
     public let images: ImageIndex
+    public let events: EventLog
 
     public init(root: String) {
         self.root = root
+        events = EventLog(root: root)
         blobs = BlobStore(dir: root + "/blobs/sha256")
         layers = LayerStore(dir: root + "/layers")
         images = ImageIndex(path: root + "/images.json")

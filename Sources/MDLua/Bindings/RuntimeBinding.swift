@@ -57,7 +57,11 @@ enum RuntimeBinding {
                 let spec = try cs.spec(r)
                 Trace.mark("start: spec read")
                 let cg = cs.cgroup(r, spec)
-                defer { cs.releaseCgroup(&r, spec) }
+                defer {
+                    Trace.mark("cgroup release")
+                    cs.releaseCgroup(&r, spec)
+                    Trace.mark("cgroup removed")
+                }
                 try cg.create(spec.resources)
                 Trace.mark("cgroup created")
                 let rootfs = try cs.mountRootfs(r, ephemeral: spec.ephemeral)
@@ -88,6 +92,7 @@ enum RuntimeBinding {
                             rec.startedAt = Clock.now()
                             rec.stopRequested = false
                         }
+                        cs.event("start", r)
                     }
                     Trace.mark("exited")
                     r.exitCode = ContainerProcess.exitCode(status)
@@ -110,6 +115,8 @@ enum RuntimeBinding {
                     rec.error = message
                     rec.oomKilled = oom
                 }
+                if oom { cs.event("oom", r) }
+                cs.event("die", r, ["exitCode": String(r.exitCode)])
                 Trace.mark("exit recorded")
                 result["exit_code"] = .integer(Int64(r.exitCode))
                 if outFd >= 0 { result["stdout"] = .string(readMemfd(outFd)) }
@@ -133,10 +140,12 @@ enum RuntimeBinding {
                 }
             },
             "signal": vm.function("md.container.kill") { args in
-                let r = try containers(args).find(try args.string(2))
+                let cs = try containers(args)
+                let r = try cs.find(try args.string(2))
                 let sig = Int32(try args.integer(3))
                 guard r.status == "running", r.processAlive else { throw EngineError("container \(r.name) is not running") }
                 guard kill(r.pid, sig) == 0 else { throw EngineError.system("kill \(r.name)") }
+                cs.event("kill", r, ["signal": String(sig)])
                 return []
             },
             "stop": vm.function("md.container.stop") { args in
@@ -148,6 +157,7 @@ enum RuntimeBinding {
                 r.stopRequested = true
                 try cs.save(r)
                 try stopProcess(cs, &r, timeout: timeout, signal: sig)
+                cs.event("stop", r)
                 return []
             },
             "exec": vm.function("md.container.exec") { args in
@@ -244,6 +254,7 @@ enum RuntimeBinding {
                 try cs.cgroup(r, try cs.spec(r)).freeze(frozen)
                 r.status = frozen ? "paused" : "running"
                 try cs.save(r)
+                cs.event(frozen ? "pause" : "unpause", r)
                 return []
             },
             "stats": vm.function("md.container.stats") { args in
@@ -318,6 +329,7 @@ enum RuntimeBinding {
                 let names = try args.optionalString(4).map { [try ImageLookup.normalizedName($0)] } ?? []
                 let image = try ContainerChanges.commit(cs, r, config: config, names: names,
                                                         comment: try args.optionalString(5) ?? "")
+                cs.event("commit", r, ["imageID": image.id.description])
                 return [.str(image.id.description)]
             },
             "wait": vm.function("md.container.wait") { args in

@@ -26,7 +26,10 @@ enum StoreBinding {
                 [.string(try store(args).blobs.read(try Digest(parsing: try args.string(2))))]
             },
             "load": vm.function("md.image.load") { args in
-                [.array(try ArchiveLoader.load(into: try store(args), from: try args.optionalString(2)).map(lua))]
+                let s = try store(args)
+                let images = try ArchiveLoader.load(into: s, from: try args.optionalString(2))
+                for i in images { s.events.record("image", "load", id: i.id.description, attributes: ["name": i.names.first ?? ""]) }
+                return [.array(images.map(lua))]
             },
             "save": vm.function("md.image.save") { args in
                 let s = try store(args)
@@ -48,15 +51,27 @@ enum StoreBinding {
                 try withOutput(try args.optionalString(3)) { fd in
                     try ArchiveSaver.save(from: s, images: chosen, format: format, to: fd)
                 }
+                for (image, names) in chosen {
+                    s.events.record("image", "save", id: image.id.description, attributes: ["name": names.first ?? ""])
+                }
                 return []
             },
             "tag": vm.function("md.image.tag") { args in
-                [lua(try ImageRemoval.tag(try args.string(2), as: try args.string(3), in: try store(args)))]
+                let s = try store(args)
+                let image = try ImageRemoval.tag(try args.string(2), as: try args.string(3), in: s)
+                s.events.record("image", "tag", id: image.id.description,
+                                attributes: ["name": (try? ImageLookup.normalizedName(try args.string(3))) ?? ""])
+                return [lua(image)]
             },
             "remove": vm.function("md.image.remove") { args in
                 let s = try store(args)
                 let used = ContainerStore(store: s).imagesInUse()
+                let target = try? ImageLookup.find(try args.string(2), in: s.images.load())
                 let r = try ImageRemoval.remove(try args.string(2), from: s, force: args.boolean(3), inUse: used.contains)
+                for n in r.untagged {
+                    s.events.record("image", "untag", id: target?.id.description ?? "", attributes: ["name": n])
+                }
+                for d in r.deleted { s.events.record("image", "delete", id: d.description) }
                 return [.record(["untagged": .array(r.untagged.map { .str($0) }),
                                  "deleted": .array(r.deleted.map { .str($0.description) })])]
             },
@@ -81,8 +96,10 @@ enum StoreBinding {
                 let fd = path == "-" ? 0 : open(path, O_RDONLY | O_CLOEXEC)
                 guard fd >= 0 else { throw EngineError.system("open \(path)") }
                 defer { if fd != 0 { close(fd) } }
-                return [lua(try LayerCreator.importImage(in: s, fd: fd, what: path == "-" ? "stdin" : path,
-                                                         config: config, names: names))]
+                let image = try LayerCreator.importImage(in: s, fd: fd, what: path == "-" ? "stdin" : path,
+                                                         config: config, names: names)
+                s.events.record("image", "import", id: image.id.description, attributes: ["name": names.first ?? ""])
+                return [lua(image)]
             },
             "layers": vm.function("md.layer.list") { args in
                 [.array(try store(args).layers.list().sorted { $0.created > $1.created }.map(lua))]
