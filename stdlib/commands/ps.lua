@@ -22,7 +22,8 @@ local function status_text(c)
 end
 
 local function command_text(c, full)
-  local args = c:config().process.args
+  -- Records from before the command was kept in them: config.json has it.
+  local args = #c.command > 0 and c.command or c:config().process.args
   local s = '"' .. table.concat(args, " ") .. '"'
   if not full and #s > 22 then s = s:sub(1, 20) .. '…"' end
   return s

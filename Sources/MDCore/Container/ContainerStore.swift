@@ -26,6 +26,9 @@ public struct ContainerRecord {
     public var oomKilled = false
     /// Docker's State.Health: Status, FailingStreak, Log (null without a health check).
     public var health: JSON = .null
+    /// The process's command line, as config.json has it (kept here so that `ps` reads one
+    /// small file per container).
+    public var command: [String] = []
 
     public var json: JSON {
         .object(["id": .string(id), "name": .string(name), "image": .string(image.description),
@@ -34,7 +37,7 @@ public struct ContainerRecord {
                  "finished_at": .string(finishedAt), "error": .string(error), "extra": extra,
                  "monitor_pid": .int(Int64(monitorPid)), "pid_start": .int(Int64(pidStart)),
                  "restart_count": .int(Int64(restartCount)), "stop_requested": .bool(stopRequested),
-                 "oom_killed": .bool(oomKilled), "health": health])
+                 "oom_killed": .bool(oomKilled), "health": health, "command": .array(command.map { .string($0) })])
     }
 
     init(json j: JSON) throws {
@@ -59,6 +62,7 @@ public struct ContainerRecord {
         stopRequested = j["stop_requested"] == .bool(true)
         oomKilled = j["oom_killed"] == .bool(true)
         health = j["health"] ?? .null
+        command = j["command"]?.array?.compactMap(\.string) ?? []
     }
 
     /// Whether the recorded process is still the container's.
@@ -154,6 +158,7 @@ public struct ContainerStore {
             var record = try ContainerRecord(json: .object(["id": .string(id), "name": .string(name),
                                                             "image": .string(image.id.description)]))
             record.imageName = imageName
+            record.command = spec["process"]?["args"]?.array?.compactMap(\.string) ?? []
             record.created = Clock.now()
             record.extra = extra
             try FileSystem.writeNewFile(staging + "/container.json", Array(record.json.serialized().utf8))

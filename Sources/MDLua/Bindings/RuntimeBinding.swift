@@ -413,6 +413,7 @@ enum RuntimeBinding {
                  "exit_code": .integer(Int64(r.exitCode)), "started_at": .str(r.startedAt),
                  "finished_at": .str(r.finishedAt), "error": .str(r.error), "extra": .str(r.extra.serialized()),
                  "restart_count": .integer(Int64(r.restartCount)), "monitor_pid": .integer(Int64(r.monitorPid)),
-                 "oom_killed": .boolean(r.oomKilled), "health": .str(r.health.serialized())])
+                 "oom_killed": .boolean(r.oomKilled), "health": .str(r.health.serialized()),
+                 "command": .array(r.command.map { .str($0) })])
     }
 }
