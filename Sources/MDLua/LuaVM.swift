@@ -56,6 +56,12 @@ public final class LuaVM {
         return .reference(popReference(L))
     }
 
+    /// A Lua function written in C, which `push` puts on the stack.
+    public func cFunction(_ push: (OpaquePointer?) -> Void) -> LuaValue {
+        push(L)
+        return .reference(popReference(L))
+    }
+
     /// Moves a value into the VM and returns it as a reference, so that tables keep their
     /// identity when handed to Lua more than once.
     public func reference(to value: LuaValue) -> LuaValue {

@@ -1,5 +1,6 @@
 import XCTest
 @testable import MDLua
+import MDStdlib
 
 final class Tracked: LuaObject {
     static let luaTypeName = "test.tracked"
@@ -207,4 +208,37 @@ func residentBytes() -> Int {
     guard let s = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
     let pages = Int(s.split(separator: " ")[1]) ?? 0
     return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+}
+
+/// The C JSON encoder against the Lua one it replaces for compact output.
+final class NativeJSONTests: XCTestCase {
+    func testSameOutputAsTheLuaEncoderAndTheSameErrors() throws {
+        let runtime = try Runtime(scripts: EmbeddedScripts(bytecode: EmbeddedStdlib.bytecode, names: { EmbeddedStdlib.names }))
+        let check = try runtime.vm.load("""
+            package.preload["mdlua.json"] = load(md._stdlib.bytecode("mdlua.json"), "=json", "b")
+            local j = require "mdlua.json"
+            local values = {
+              {a = {"x", "y\\n\\1\\127\\u{e9}\\"\\\\"}, b = j.array({}), c = {1, "z", 2.5, 1e20, -0.0, 3.0, 0.1, -7},
+               d = {}, e = j.null, f = true, g = false, ["k\\"q"] = {[1] = 1, [2] = 2}, h = {{}, {j.null}}},
+              "plain", 42, j.null, j.array({1, {b = 2, a = 1}}), {z = 1, a = 2, m = {y = 1, x = 2}},
+            }
+            for i, v in ipairs(values) do
+              local native = md._json.encode(v, getmetatable(j.array()), j.null)
+              if j.encode(v) ~= native then error("json.encode does not use the native encoder") end
+              local lua = j.encode(v, {indent = ""}):gsub("\\n", ""):gsub('":%s', '":')
+              if native ~= lua then error(("value %d: %s ~= %s"):format(i, native, lua)) end
+            end
+            local errors = {}
+            for _, bad in ipairs({ {0/0}, {[true] = 1}, {f = print}, 1/0 }) do
+              local ok, e = pcall(j.encode, bad)
+              errors[#errors + 1] = (not ok) and e:gsub("^.-:%d+: ", "") or "encoded"
+            end
+            local deep = {} local t = deep for _ = 1, 300 do t.x = {} t = t.x end
+            local ok = pcall(j.encode, deep)
+            return table.concat(errors, "|") .. "|" .. tostring(ok)
+            """, chunkName: "=test")
+        let r = try runtime.vm.call(check)
+        XCTAssertEqual(r.first?.stringValue, "cannot encode -nan as JSON|cannot encode a table with a boolean key as a JSON object|"
+                       + "cannot encode a function as JSON|cannot encode inf as JSON|false")
+    }
 }

@@ -12,10 +12,11 @@ function M.is_array(t) return getmetatable(t) == array_mt end
 local escapes = { ['"'] = '\\"', ["\\"] = "\\\\", ["\b"] = "\\b", ["\f"] = "\\f",
                   ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t" }
 
+local function escape(c) return escapes[c] or ("\\u%04x"):format(c:byte()) end
+
 local function quote(s)
-  return '"' .. s:gsub('[%c"\\]', function(c)
-    return escapes[c] or ("\\u%04x"):format(c:byte())
-  end) .. '"'
+  if not s:find('[%c"\\]') then return '"' .. s .. '"' end   -- most strings: nothing to escape
+  return '"' .. s:gsub('[%c"\\]', escape) .. '"'
 end
 
 local function is_sequence(t)
@@ -41,6 +42,15 @@ local function encode(v, indent, level, out)
     local close = indent and ("\n" .. indent:rep(level)) or ""
     if M.is_array(v) or is_sequence(v) then
       if #v == 0 then out[#out + 1] = "[]"; return end
+      if not indent and type(v[1]) == "string" then
+        -- A list of strings (a seccomp profile has long ones): quoted and joined at once.
+        local q = {}
+        for i = 1, #v do
+          if type(v[i]) ~= "string" then q = nil; break end
+          q[i] = quote(v[i])
+        end
+        if q then out[#out + 1] = "[" .. table.concat(q, ",") .. "]"; return end
+      end
       out[#out + 1] = "["
       for i = 1, #v do
         out[#out + 1] = (i > 1 and "," or "") .. nl
@@ -67,8 +77,15 @@ local function encode(v, indent, level, out)
   end
 end
 
+-- The same encoder in C (mdl_json.c), when the host has it: compact output only.
+local native = (function()
+  local ok, md = pcall(require, "mdlua")
+  return ok and type(md) == "table" and md._json and md._json.encode or nil
+end)()
+
 -- Encodes a value. opts.indent: a string to indent with (pretty output).
 function M.encode(v, opts)
+  if native and not (opts and opts.indent) then return native(v, array_mt, M.null) end
   local out = {}
   encode(v, opts and opts.indent, 0, out)
   return table.concat(out)

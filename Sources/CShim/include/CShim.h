@@ -9,3 +9,4 @@
 #include "mdl_seccomp.h"
 #include "mdl_devices.h"
 #include "mdl_attach.h"
+#include "mdl_json.h"
