@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/vfs.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -114,3 +115,8 @@ int mdl_mknodat(int dirfd, const char *name, mode_t mode, unsigned int major, un
 }
 unsigned int mdl_major(dev_t dev) { return major(dev); }
 unsigned int mdl_minor(dev_t dev) { return minor(dev); }
+
+long mdl_fs_type(const char *path) {
+    struct statfs s;
+    return statfs(path, &s) == 0 ? (long)s.f_type : -1;
+}

@@ -102,6 +102,20 @@ final class CgroupTests: XCTestCase {
         XCTAssertThrowsError(try d.update(noOOM), "not on v2")
     }
 
+    func testTheStatfsShortcutAgreesWithMountinfo() throws {
+        let text = String(decoding: try FileSystem.readFile("/proc/self/mountinfo"), as: UTF8.self)
+        let fast = try XCTUnwrap(CgroupLayout.conventional(), "this host's layout is the usual one")
+        guard case .v1(let c, let u) = fast, case .v1(let c2, let u2) = CgroupLayout.detect(mountinfo: text) else {
+            return XCTAssertEqual(fast, CgroupLayout.detect(mountinfo: text))
+        }
+        // Mountinfo names a co-mounted hierarchy by its real directory ("cpu,cpuacct"), the
+        // shortcut by the controller's link to it: the same directory.
+        XCTAssertEqual(Set(c.keys), Set(c2.keys))
+        for (k, v) in c { XCTAssertEqual(realpath(v, nil).map { String(cString: $0) }, realpath(c2[k]!, nil).map { String(cString: $0) }, k) }
+        XCTAssertEqual(u, u2)
+        XCTAssertNil(CgroupLayout.conventional(root: "/proc"), "anything unusual is left to mountinfo")
+    }
+
     func testV1DriverMakesMissingParentsAndKeepsThem() throws {
         let scratch = try Scratch(for: self)
         var controllers: [String: String] = [:]
@@ -152,7 +166,9 @@ final class CgroupTests: XCTestCase {
         XCTAssertEqual(read(scratch.path + "/blkio/mdlua/c1/blkio.weight"), "500")
         XCTAssertEqual(read(scratch.path + "/cpuset/mdlua/c1/cpuset.cpus"), "0")
         XCTAssertEqual(read(scratch.path + "/devices/mdlua/c1/devices.deny"), "a")
-        XCTAssertEqual(read(scratch.path + "/devices/mdlua/c1/devices.allow"), "c 10:200 rwm", "the last rule written")
+        // One write a rule, through one open file: a plain file holds them all in a row.
+        XCTAssertEqual(read(scratch.path + "/devices/mdlua/c1/devices.allow"),
+                       "c *:* mb *:* mc 1:3 rwmc 1:5 rwmc 1:7 rwmc 1:8 rwmc 1:9 rwmc 5:0 rwmc 5:1 rwmc 5:2 rwmc 136:* rwmc 10:200 rwm")
     }
 }
 

@@ -43,4 +43,7 @@ int mdl_mknodat(int dirfd, const char *name, mode_t mode, unsigned int major, un
 unsigned int mdl_major(dev_t dev);
 unsigned int mdl_minor(dev_t dev);
 
+// The type of the file system at path (statfs f_type), or -1.
+long mdl_fs_type(const char *path);
+
 #endif

@@ -40,14 +40,20 @@ public enum Cgroups {
         }
     }
 
-    static func write(_ path: String, _ value: String) throws {
+    static func write(_ path: String, _ value: String) throws { try write(path, [value]) }
+
+    /// Writes each value with its own write(), through one open file (a cgroup file takes
+    /// one value a write).
+    static func write(_ path: String, _ values: [String]) throws {
         // O_TRUNC is a no-op on cgroupfs, and keeps a plain file (tests) exact.
         let fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)
         guard fd >= 0 else { throw EngineError.system("open \(path)") }
         defer { close(fd) }
-        let bytes = Array(value.utf8)
-        let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-        guard n == bytes.count else { throw EngineError.system("write \(value) to \(path)") }
+        for value in values {
+            let bytes = Array(value.utf8)
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            guard n == bytes.count else { throw EngineError.system("write \(value) to \(path)") }
+        }
     }
 
     static func read(_ path: String) -> String {

@@ -41,7 +41,9 @@ public struct CgroupV1Driver: CgroupDriver {
             for f in ["cpuset.cpus", "cpuset.mems"] { try? Cgroups.write(d + "/" + f, Cgroups.read(d.parentPath + "/" + f)) }
         }
         if let d = dir("devices") {
-            for rule in DeviceRule.defaults { try Cgroups.write(d + (rule.allow ? "/devices.allow" : "/devices.deny"), rule.text) }
+            // One open file per list: each write() is one rule.
+            try Cgroups.write(d + "/devices.deny", DeviceRule.defaults.filter { !$0.allow }.map(\.text))
+            try Cgroups.write(d + "/devices.allow", DeviceRule.defaults.filter(\.allow).map(\.text))
         }
         try update(r)
     }

@@ -161,7 +161,7 @@ public enum ContainerProcess {
             try UserLookup.apply(name, in: try RootedDirectory(path: "/proc/\(target)/root"), to: &spec)
         }
         var c = mdl_container()
-        var setup = try ProcessSetup(spec, into: &c)
+        let setup = try ProcessSetup(spec, into: &c)
         defer { setup.free() }
         var master: Int32 = -1, slave: Int32 = -1
         if io.tty {
