@@ -120,3 +120,7 @@ long mdl_fs_type(const char *path) {
     struct statfs s;
     return statfs(path, &s) == 0 ? (long)s.f_type : -1;
 }
+
+int mdl_rename_exchange(const char *a, const char *b) {
+    return renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE);
+}

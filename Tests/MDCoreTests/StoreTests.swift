@@ -219,3 +219,15 @@ final class EventLogTests: XCTestCase {
         XCTAssertTrue(lines.allSatisfy { (try? JSON.parse(Array($0))) != nil }, "whole lines only")
     }
 }
+
+final class ReplaceVolatileTests: XCTestCase {
+    func testReplacesOrCreatesAndLeavesNoTemporaryFile() throws {
+        let scratch = try Scratch(for: self)
+        let path = scratch.path + "/record.json"
+        try FileSystem.replaceVolatile(path, Array("one".utf8))
+        XCTAssertEqual(try FileSystem.readFile(path), Array("one".utf8), "made when missing")
+        try FileSystem.replaceVolatile(path, Array("two, longer".utf8))
+        XCTAssertEqual(try FileSystem.readFile(path), Array("two, longer".utf8), "swapped in")
+        XCTAssertEqual(FileSystem.list(scratch.path), ["record.json"], "the old content is gone")
+    }
+}

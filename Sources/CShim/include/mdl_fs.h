@@ -46,4 +46,7 @@ unsigned int mdl_minor(dev_t dev);
 // The type of the file system at path (statfs f_type), or -1.
 long mdl_fs_type(const char *path);
 
+// Swaps two existing paths atomically (renameat2 RENAME_EXCHANGE).
+int mdl_rename_exchange(const char *a, const char *b);
+
 #endif

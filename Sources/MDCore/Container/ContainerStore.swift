@@ -87,11 +87,17 @@ public struct ContainerStore {
         FileSystem.list(dir).compactMap(load)
     }
 
-    /// One record by its full ID, repaired; nil when there is none.
+    /// One record by its full ID, repaired; nil when there is none. A record that cannot be
+    /// read (a crash while it was written) reads as a dead container, so that `rm` can
+    /// remove what is left of it.
     func load(_ id: String) -> ContainerRecord? {
-        guard !id.hasPrefix("."), let data = try? FileSystem.readFile(path(id) + "/container.json"),
-              let r = try? ContainerRecord(json: JSON.parse(data)) else { return nil }
-        return repaired(r)
+        guard !id.hasPrefix("."), let data = try? FileSystem.readFile(path(id) + "/container.json") else { return nil }
+        if let r = try? ContainerRecord(json: JSON.parse(data)) { return repaired(r) }
+        guard id.count == 64, let r = try? ContainerRecord(json: .object([
+            "id": .string(id), "name": .string(String(id.prefix(12))), "status": .string("dead"),
+            "image": .string("sha256:" + String(repeating: "0", count: 64)),
+            "error": .string("its record is unreadable (a crash while it was written): remove it")])) else { return nil }
+        return r
     }
 
     func repaired(_ r: ContainerRecord) -> ContainerRecord {
@@ -218,8 +224,15 @@ public struct ContainerStore {
 
     /// State changes are atomic but not synced: after a power loss the record may be one
     /// step behind, and the next read repairs it from what is really there (no process).
+    /// A --rm container's record, and a record that says dead, may even be lost: such a
+    /// container is garbage after a crash, and an unreadable record reads as dead.
     public func save(_ r: ContainerRecord) throws {
-        try FileSystem.writeAtomically(path(r.id) + "/container.json", Array(r.json.serialized().utf8), durable: false)
+        let bytes = Array(r.json.serialized().utf8)
+        if r.status == "dead" || r.extra["rm"] == .bool(true) {
+            try FileSystem.replaceVolatile(path(r.id) + "/container.json", bytes)
+        } else {
+            try FileSystem.writeAtomically(path(r.id) + "/container.json", bytes, durable: false)
+        }
     }
 
     public func spec(_ r: ContainerRecord) throws -> RuntimeSpec {

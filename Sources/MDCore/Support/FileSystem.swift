@@ -74,6 +74,32 @@ public enum FileSystem {
         try bytes.withUnsafeBytes { try writeAll(fd, $0, what: path) }
     }
 
+    /// Replaces a file's content, atomically for readers and against a killed process, and
+    /// nothing more: the new file is swapped with the old one (RENAME_EXCHANGE) and the old
+    /// one unlinked. A plain rename over an existing file makes ext4 write the new data out
+    /// first (auto_da_alloc, ~0.3 ms here); this does not, so after a power loss the file
+    /// may be empty. For records that are thrown away after a crash anyway.
+    public static func replaceVolatile(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws {
+        let tmp = path + ".tmp-\(getpid())"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw EngineError.system("create \(tmp)") }
+        do {
+            try bytes.withUnsafeBytes { try writeAll(fd, $0, what: tmp) }
+            close(fd)
+        } catch {
+            close(fd)
+            unlink(tmp)
+            throw error
+        }
+        if mdl_rename_exchange(tmp, path) == 0 {
+            unlink(tmp)
+        } else if rename(tmp, path) != 0 {   // no old file to swap with, or a file system without exchange
+            let e = EngineError.system("rename \(tmp)")
+            unlink(tmp)
+            throw e
+        }
+    }
+
     /// Writes a file so that readers see the old content or the new, never a part: a
     /// temporary file in the same directory, fsync'd (unless `durable` is false), renamed
     /// over the target. Without fsync the rename still makes it atomic for every reader and
