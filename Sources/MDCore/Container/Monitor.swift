@@ -230,6 +230,8 @@ public enum Monitor {
                 }
             }
             for p in fds.dropFirst(2) where p.revents != 0 {
+                // A client dropped earlier in this round is closed: its number may be reused.
+                guard open[p.fd] != nil || clients.contains(p.fd) else { continue }
                 let n = buf.withUnsafeMutableBytes { read(p.fd, $0.baseAddress, $0.count) }
                 if n < 0 && (errno == EAGAIN || errno == EINTR) { continue }
                 if let stream = open[p.fd] {
