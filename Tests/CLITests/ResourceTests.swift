@@ -21,6 +21,11 @@ final class ResourceTests: XCTestCase {
         MDLuaBinary.run(["--root", root] + args, file: file, line: line)
     }
 
+    func cgroupParentFile(_ controller: String, _ dir: String, _ file: String) -> String {
+        ((try? String(contentsOfFile: "/sys/fs/cgroup/\(controller)/\(dir)/\(file)", encoding: .utf8)) ?? "<missing>")
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     func cgroupFile(_ controller: String, _ id: String, _ file: String) -> String {
         ((try? String(contentsOfFile: "/sys/fs/cgroup/\(controller)/mdlua-test/\(id)/\(file)", encoding: .utf8)) ?? "<missing>")
             .trimmingCharacters(in: .whitespacesAndNewlines)
@@ -34,7 +39,31 @@ final class ResourceTests: XCTestCase {
         let r = md(["run", "--rm", "--cgroup-parent", "mdlua-test", "busybox", "sh", "-c", "cat /proc/self/status"])
         XCTAssertEqual(r.status, 0)
         XCTAssertTrue(r.stdout.contains("Cpus_allowed_list:"), r.stdout)
+        // The parent holds Docker's device rules, which its children copy.
+        let defaults = "c *:* m\nb *:* m\nc 1:3 rwm\nc 1:5 rwm\nc 1:7 rwm\nc 1:8 rwm\nc 1:9 rwm\nc 5:0 rwm\nc 5:1 rwm\nc 5:2 rwm\nc 136:* rwm\nc 10:200 rwm"
+        XCTAssertEqual(cgroupParentFile("devices", "mdlua-test", "devices.list"), defaults)
         XCTAssertEqual(leftoverCgroups(under: "mdlua-test"), [])
+    }
+
+    func testAParentMadeBySomeoneElse() throws {
+        // A parent mdlua did not make: no clone_children for cpuset, every device allowed.
+        let parent = "mdlua-test-foreign"
+        for h in ["memory", "cpu", "cpuacct", "cpuset", "pids", "freezer", "devices", "blkio"] {
+            try FileManager.default.createDirectory(atPath: "/sys/fs/cgroup/\(h)/\(parent)", withIntermediateDirectories: false)
+        }
+        for f in ["cpuset.cpus", "cpuset.mems"] {
+            try cgroupParentFile("cpuset", "", f).write(toFile: "/sys/fs/cgroup/cpuset/\(parent)/\(f)", atomically: false, encoding: .utf8)
+        }
+        addTeardownBlock {
+            for h in ["memory", "cpu", "cpuacct", "cpuset", "pids", "freezer", "devices", "blkio"] { rmdir("/sys/fs/cgroup/\(h)/\(parent)") }
+        }
+        XCTAssertEqual(cgroupParentFile("devices", parent, "devices.list"), "a *:* rwm")
+        let id = md(["run", "-d", "--cgroup-parent", parent, "busybox", "sleep", "30"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertEqual(id.count, 64, "the container's cpuset got cpus and mems although the parent does not hand them down")
+        XCTAssertEqual(cgroupParentFile("devices", parent + "/" + id, "devices.list").split(separator: "\n").first, "c *:* m",
+                       "the container's own rules are written when the parent allows more")
+        XCTAssertEqual(md(["rm", "-f", id]).status, 0)
+        XCTAssertEqual(leftoverCgroups(under: parent), [])
     }
 
     func testOOMKill() {

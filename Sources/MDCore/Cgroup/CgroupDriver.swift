@@ -45,15 +45,25 @@ public enum Cgroups {
     /// Writes each value with its own write(), through one open file (a cgroup file takes
     /// one value a write).
     static func write(_ path: String, _ values: [String]) throws {
+        let (code, value) = attempt(path, values)
+        guard code == 0 else {
+            throw EngineError.system(value.map { "write \($0) to \(path)" } ?? "open \(path)", code)
+        }
+    }
+
+    /// The writes of `write`; 0, or the errno of the call that failed and the value it was
+    /// writing (nil: the open failed).
+    static func attempt(_ path: String, _ values: [String]) -> (Int32, String?) {
         // O_TRUNC is a no-op on cgroupfs, and keeps a plain file (tests) exact.
         let fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)
-        guard fd >= 0 else { throw EngineError.system("open \(path)") }
+        guard fd >= 0 else { return (errno, nil) }
         defer { close(fd) }
         for value in values {
             let bytes = Array(value.utf8)
             let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-            guard n == bytes.count else { throw EngineError.system("write \(value) to \(path)") }
+            guard n == bytes.count else { return (n < 0 ? errno : EIO, value) }
         }
+        return (0, nil)
     }
 
     static func read(_ path: String) -> String {

@@ -20,8 +20,9 @@ public struct CgroupV1Driver: CgroupDriver {
             guard errno == ENOENT else { throw EngineError.system("mkdir \(leaf)") }
             // The parents first (they stay: making and removing them on every run costs
             // more than the container's own cgroup, and races with a concurrent run).
-            // A cpuset cgroup starts with no cpus and mems; clone_children makes a new
-            // child start with its parent's.
+            // What a new cgroup copies from its parent is set on the parents we make: a
+            // cpuset child gets the parent's cpus and mems with clone_children, a devices
+            // child the parent's rules.
             var path = mount
             for part in parent.split(separator: "/") {
                 path += "/" + part
@@ -33,29 +34,38 @@ public struct CgroupV1Driver: CgroupDriver {
                     for f in ["cpuset.cpus", "cpuset.mems"] { try? Cgroups.write(path + "/" + f, Cgroups.read(path.parentPath + "/" + f)) }
                     try? Cgroups.write(path + "/cgroup.clone_children", "1")
                 }
+                if c == "devices" { try CgroupV1Driver.restrictDevices(path) }
             }
             try Cgroups.makeDirectory(leaf)
         }
-        if let d = dir("cpuset"), Cgroups.read(d + "/cpuset.cpus").isEmpty {
-            // A parent made without clone_children (by hand, or an older mdlua).
-            for f in ["cpuset.cpus", "cpuset.mems"] { try? Cgroups.write(d + "/" + f, Cgroups.read(d.parentPath + "/" + f)) }
+        // The container's device rules: inherited from a parent mdlua made (one read to be
+        // sure), written otherwise (a parent made by someone else may allow more).
+        if let d = dir("devices"), Cgroups.read(d + "/devices.list") != CgroupV1Driver.defaultDeviceList {
+            try CgroupV1Driver.restrictDevices(d)
         }
-        if let d = dir("devices") {
-            // One open file per list: each write() is one rule.
-            try Cgroups.write(d + "/devices.deny", DeviceRule.defaults.filter { !$0.allow }.map(\.text))
-            try Cgroups.write(d + "/devices.allow", DeviceRule.defaults.filter(\.allow).map(\.text))
-        }
-        try update(r)
+        try write(r, fresh: true)
     }
 
-    public func update(_ r: CgroupResources) throws {
+    /// Docker's default rules, as devices.list shows them once written.
+    static let defaultDeviceList = DeviceRule.defaults.filter(\.allow).map(\.text).joined(separator: "\n")
+
+    static func restrictDevices(_ dir: String) throws {
+        // One open file per list: each write() is one rule.
+        try Cgroups.write(dir + "/devices.deny", DeviceRule.defaults.filter { !$0.allow }.map(\.text))
+        try Cgroups.write(dir + "/devices.allow", DeviceRule.defaults.filter(\.allow).map(\.text))
+    }
+
+    public func update(_ r: CgroupResources) throws { try write(r, fresh: false) }
+
+    /// The limits; `fresh`: a cgroup just made, whose memsw is still unlimited.
+    func write(_ r: CgroupResources, fresh: Bool) throws {
         if let d = dir("memory") {
             if let l = r.memoryLimit {
                 // The sum (memsw) must stay >= the memory limit: raise it first when growing.
                 let memsw = d + "/memory.memsw.limit_in_bytes"
                 let hasSwapAccounting = FileSystem.exists(memsw)
                 if hasSwapAccounting, let s = r.memorySwap {
-                    try? Cgroups.write(memsw, "-1")
+                    if !fresh { try? Cgroups.write(memsw, "-1") }
                     try Cgroups.write(d + "/memory.limit_in_bytes", String(l))
                     try Cgroups.write(memsw, String(s))
                 } else {
@@ -82,7 +92,18 @@ public struct CgroupV1Driver: CgroupDriver {
     }
 
     public func add(pid: Int32) throws {
-        for c in CgroupV1Driver.used { if let d = dir(c) { try Cgroups.write(d + "/cgroup.procs", String(pid)) } }
+        for c in CgroupV1Driver.used {
+            guard let d = dir(c) else { continue }
+            if c == "cpuset" {
+                let code = Cgroups.attempt(d + "/cgroup.procs", [String(pid)]).0
+                if code == 0 { continue }
+                guard code == ENOSPC else { throw EngineError.system("write \(pid) to \(d)/cgroup.procs", code) }
+                // No cpus or mems: a parent made without clone_children (by hand, or by an
+                // older mdlua). They are copied down, and the move tried again.
+                for f in ["cpuset.cpus", "cpuset.mems"] { try? Cgroups.write(d + "/" + f, Cgroups.read(d.parentPath + "/" + f)) }
+            }
+            try Cgroups.write(d + "/cgroup.procs", String(pid))
+        }
     }
 
     public func freeze(_ frozen: Bool) throws {
