@@ -204,7 +204,7 @@ final class LifecycleTests: XCTestCase {
         defer { _ = Process.run("/usr/bin/chattr", ["-i", stuck]) }
         XCTAssertEqual(md(["rm", "doomed"]).status, 125)
         XCTAssertEqual(md(["ps", "-a", "--format", "{{.Names}} {{.Status}}"]).stdout, "doomed Dead\n")
-        XCTAssertEqual(md(["inspect", "-f", "{{.State.Status}}", "doomed"]).stdout, "dead\n")
+        XCTAssertEqual(md(["inspect", "-f", "{{.State.Status}} {{.State.Dead}}", "doomed"]).stdout, "dead true\n")
         let start = md(["start", "doomed"])
         XCTAssertEqual(start.status, 125)
         XCTAssertTrue(start.stderr.contains("is dead"), start.stderr)
@@ -227,14 +227,21 @@ final class LifecycleTests: XCTestCase {
             assert(c:start_detached())
             local r = c:exec{cmd={"sh", "-c", "echo in $HOSTNAME"}, capture=true}
             io.write(r.exit_code, " ", r.stdout)
+            local other = md.container.create{image="busybox", cmd={"true"}, name="idle"}
+            local running, all = md.containers(), md.containers{all=true}
+            print(#running, running[1].name, #all, all[1].name, all[2].name)
+            local doc = c:inspect()
+            print(doc.State.Status, doc.State.Running, doc.Name, doc.Config.Cmd[1])
             c:stop{timeout=0}
             print(c.status, c:wait(), #c:logs())
             c:rm()
-            print(#md.container.list())
+            other:rm()
+            print(#md.containers{all=true})
             """, to: script)
         let r = md([script.path])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.hasPrefix("0 in "), r.stdout)
+        XCTAssertTrue(r.stdout.contains("\n1\tlua\t2\tidle\tlua\nrunning\ttrue\t/lua\tsleep\n"), "running only; all, newest first\n" + r.stdout)
         XCTAssertTrue(r.stdout.hasSuffix("exited\t137\t0\n0\n"), r.stdout)
     }
 

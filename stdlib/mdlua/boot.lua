@@ -34,6 +34,7 @@ local lazy = { image = "mdlua.image", layer = "mdlua.layer", json = "mdlua.json"
                container = "mdlua.container" }
 setmetatable(md, { __index = function(t, k)
   if k == "run" then return require("mdlua.container").run end
+  if k == "containers" then return require("mdlua.container").containers end
   local module = lazy[k]
   if module then
     local m = require(module)

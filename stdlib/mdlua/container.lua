@@ -3,6 +3,8 @@
 --          user="nobody", rm=true, capture=true}  -> { exit_code=0, stdout="hi\n", stderr="" }
 --   md.container.create{...same fields...}        -> a container object (not started)
 --   c:start{capture=true}, c:rm{force=true}, c:export(path), md.container.get(name|id)
+--   c:stop(), c:kill(), c:wait(), c:logs(), c:exec{...}, c:inspect(), c:commit(), c:attach()
+--   md.containers{all=true}                        -> container objects, newest first
 local md = require "mdlua"
 local json = require "mdlua.json"
 local errors = require "mdlua.errors"
@@ -234,6 +236,64 @@ function Container:logs()
 end
 function Container:export(path) return runtime.export(root(), self.id, path) end
 function Container:config() return json.decode(md.fs.read(root() .. "/containers/" .. self.id .. "/config.json")) end
+
+-- Docker's container inspect document, with Docker's field names where they exist.
+function Container:inspect()
+  local c = self
+  -- A dead container may have lost its config.json with the rest of its files.
+  local ok, spec = pcall(c.config, c)
+  if not ok then
+    spec = { process = { args = json.array(), env = json.array(), cwd = "/" }, annotations = { ["io.mdlua.restart"] = "no" },
+             root = {} }
+  end
+  local extra = json.decode(c.extra)
+  local running = c.status == "running"
+  return {
+    Id = c.id,
+    Created = c.created,
+    Path = spec.process.args[1] or "",
+    Args = json.array({ table.unpack(spec.process.args, 2) }),
+    State = {
+      Status = c.status, Running = running, Paused = c.status == "paused", Restarting = c.status == "restarting",
+      OOMKilled = c.oom_killed, Dead = c.status == "dead", Pid = running and c.pid or 0, ExitCode = c.exit_code, Error = c.error,
+      StartedAt = c.started_at ~= "" and c.started_at or "0001-01-01T00:00:00Z",
+      FinishedAt = c.finished_at ~= "" and c.finished_at or "0001-01-01T00:00:00Z",
+      Health = (function()
+        local ok, h = pcall(json.decode, c.health or "null")
+        if ok and type(h) == "table" then return h end
+      end)(),
+    },
+    Image = c.image,
+    Name = "/" .. c.name,
+    RestartCount = c.restart_count,
+    Config = {
+      Hostname = spec.hostname, User = spec.annotations["io.mdlua.user"] or "", Tty = spec.process.terminal,
+      OpenStdin = extra.interactive or false, Env = spec.process.env, Cmd = spec.process.args, Image = c.image_name,
+      WorkingDir = spec.process.cwd, StopSignal = spec.annotations["io.mdlua.stop-signal"],
+      Healthcheck = spec.annotations["io.mdlua.healthcheck"] and json.decode(spec.annotations["io.mdlua.healthcheck"]) or nil,
+    },
+    HostConfig = {
+      AutoRemove = extra.rm or false, ReadonlyRootfs = spec.root.readonly or false,
+      RestartPolicy = { Name = spec.annotations["io.mdlua.restart"]:match("^[%a-]+"),
+                        MaximumRetryCount = tonumber(spec.annotations["io.mdlua.restart"]:match(":(%d+)$")) or 0 },
+      Init = spec.annotations["io.mdlua.init"] == "true", CapAdd = json.array(), CapDrop = json.array(),
+      NetworkMode = "none",
+    },
+    Mounts = json.array(),
+    NetworkSettings = { Networks = {} },
+    LogPath = c:dir() .. "/container.log",
+  }
+end
+
+-- md.containers{all=true}: the running containers (all of them with all=true), newest first.
+function M.containers(o)
+  local out = {}
+  for _, c in ipairs(M.list()) do
+    if (o and o.all) or c.status == "running" or c.status == "restarting" or c.status == "paused" then out[#out + 1] = c end
+  end
+  table.sort(out, function(a, b) return a.created > b.created end)
+  return out
+end
 
 -- md.run: create, start in the foreground, and remove with rm=true whatever happened.
 function M.run(o)
