@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 static uint32_t action(int a, uint32_t errno_ret) {
@@ -80,4 +81,13 @@ int mdl_seccomp_build(int default_action, uint32_t default_errno, const struct m
     *prog = buf;
     *count = (size_t)size / sizeof(struct sock_filter);
     return 0;
+}
+
+const char *mdl_seccomp_version(void) {
+    static char text[64];
+    const struct scmp_version *v = seccomp_version();
+    struct utsname u;
+    if (uname(&u) != 0) strcpy(u.machine, "?");
+    snprintf(text, sizeof text, "libseccomp %u.%u.%u %s", v->major, v->minor, v->micro, u.machine);
+    return text;
 }

@@ -24,4 +24,7 @@ struct mdl_seccomp_rule {
 int mdl_seccomp_build(int default_action, uint32_t default_errno, const struct mdl_seccomp_rule *rules, int nrules,
                       void **prog, size_t *count, char *err, size_t errlen);
 
+// "libseccomp 2.5.4 x86_64": what a compiled program depends on besides the profile.
+const char *mdl_seccomp_version(void);
+
 #endif

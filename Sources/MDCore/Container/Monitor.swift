@@ -42,6 +42,7 @@ public enum Monitor {
         mdl_ignore_hangups()
         _ = fcntl(readyFd, F_SETFD, FD_CLOEXEC)   // the container must not hold it open
         let store = ContainerStore(store: Store(root: root))
+        SeccompFilter.cacheDirectory = store.store.seccompCache
         var ready: Int32 = readyFd
         func tell(_ s: String) {
             guard ready >= 0 else { return }

@@ -240,7 +240,7 @@ struct ProcessSetup {
         c.cap_inheritable = try Capabilities.mask(spec.capabilities["inheritable"] ?? [])
         c.cap_ambient = try Capabilities.mask(spec.capabilities["ambient"] ?? [])
         c.no_new_privs = spec.noNewPrivileges ? 1 : 0
-        seccomp = try spec.seccomp.map(SeccompFilter.init)
+        seccomp = try spec.seccomp.map(SeccompFilter.load)
         c.seccomp_filter = seccomp.map { UnsafeRawPointer($0.program) }
         c.seccomp_count = seccomp?.count ?? 0
     }

@@ -11,6 +11,7 @@ import Glibc
 ///     ROOT/tmp/                    staging for work in progress (one dir per operation)
 ///     ROOT/store.lock              held while the shared records change
 ///     ROOT/events.log              what happened, for `mdlua events` (EventLog)
+///     ROOT/seccomp/<digest>.bpf    compiled seccomp programs (SeccompFilter.load)
 ///
 /// Writers build everything in a staging dir, then publish it with renames under the lock;
 /// readers never lock (records are replaced atomically). A staging dir whose owner died
@@ -31,6 +32,7 @@ public final class Store {
     }
 
     var tmp: String { root + "/tmp" }
+    public var seccompCache: String { root + "/seccomp" }
 
     /// Creates the layout. The root is 0700: layers keep setuid files and device nodes, which
     /// must not be reachable by other users of the host.

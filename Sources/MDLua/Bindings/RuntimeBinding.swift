@@ -10,7 +10,9 @@ import CShim
 enum RuntimeBinding {
     static func module(_ vm: LuaVM) -> LuaValue {
         func containers(_ args: LuaArguments) throws -> ContainerStore {
-            ContainerStore(store: Store(root: try args.string(1)))
+            let cs = ContainerStore(store: Store(root: try args.string(1)))
+            SeccompFilter.cacheDirectory = cs.store.seccompCache
+            return cs
         }
         return .record([
             "create": vm.function("md.container.create") { args in
