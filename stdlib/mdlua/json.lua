@@ -42,15 +42,6 @@ local function encode(v, indent, level, out)
     local close = indent and ("\n" .. indent:rep(level)) or ""
     if M.is_array(v) or is_sequence(v) then
       if #v == 0 then out[#out + 1] = "[]"; return end
-      if not indent and type(v[1]) == "string" then
-        -- A list of strings (a seccomp profile has long ones): quoted and joined at once.
-        local q = {}
-        for i = 1, #v do
-          if type(v[i]) ~= "string" then q = nil; break end
-          q[i] = quote(v[i])
-        end
-        if q then out[#out + 1] = "[" .. table.concat(q, ",") .. "]"; return end
-      end
       out[#out + 1] = "["
       for i = 1, #v do
         out[#out + 1] = (i > 1 and "," or "") .. nl

@@ -31,7 +31,7 @@ public struct CgroupV1Driver: CgroupDriver {
                     throw EngineError.system("mkdir \(path)")
                 }
                 if c == "cpuset" {
-                    for f in ["cpuset.cpus", "cpuset.mems"] { try? Cgroups.write(path + "/" + f, Cgroups.read(path.parentPath + "/" + f)) }
+                    CgroupV1Driver.copyCpusetFromParent(path)
                     try? Cgroups.write(path + "/cgroup.clone_children", "1")
                 }
                 if c == "devices" { try CgroupV1Driver.restrictDevices(path) }
@@ -48,6 +48,11 @@ public struct CgroupV1Driver: CgroupDriver {
 
     /// Docker's default rules, as devices.list shows them once written.
     static let defaultDeviceList = DeviceRule.defaults.filter(\.allow).map(\.text).joined(separator: "\n")
+
+    /// A cpuset cgroup starts with no cpus and mems, and takes no process until it has some.
+    static func copyCpusetFromParent(_ dir: String) {
+        for f in ["cpuset.cpus", "cpuset.mems"] { try? Cgroups.write(dir + "/" + f, Cgroups.read(dir.parentPath + "/" + f)) }
+    }
 
     static func restrictDevices(_ dir: String) throws {
         // One open file per list: each write() is one rule.
@@ -100,7 +105,7 @@ public struct CgroupV1Driver: CgroupDriver {
                 guard code == ENOSPC else { throw EngineError.system("write \(pid) to \(d)/cgroup.procs", code) }
                 // No cpus or mems: a parent made without clone_children (by hand, or by an
                 // older mdlua). They are copied down, and the move tried again.
-                for f in ["cpuset.cpus", "cpuset.mems"] { try? Cgroups.write(d + "/" + f, Cgroups.read(d.parentPath + "/" + f)) }
+                CgroupV1Driver.copyCpusetFromParent(d)
             }
             try Cgroups.write(d + "/cgroup.procs", String(pid))
         }

@@ -60,8 +60,9 @@ enum RuntimeBinding {
                 Trace.mark("start: spec read")
                 let cg = cs.cgroup(r, spec)
                 defer {
+                    // The OOM count was read into the exit record below, before this.
                     Trace.mark("cgroup release")
-                    cs.releaseCgroup(&r, spec)
+                    cg.remove()
                     Trace.mark("cgroup removed")
                 }
                 try cg.create(spec.resources)
