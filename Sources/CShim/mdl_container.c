@@ -388,14 +388,53 @@ static void __attribute__((noreturn)) finish_and_exec(const struct mdl_container
     exec_command(c);
 }
 
-static int child_main(void *arg) {
-    const struct mdl_container *c = arg;
+// A new process, fork-style (it goes on from here in a copy of this address space, as
+// after fork(), on the same stack), with `flags` (CLONE_NEW*). With a v2 cgroup it is
+// created in it where the kernel can (clone3, CLONE_INTO_CGROUP since 5.7): *in_cgroup is
+// set for the child then.
+static pid_t clone_into_cgroup(int flags, const struct mdl_cgroup_join *cg, int *in_cgroup) {
+    *in_cgroup = 0;
+    if (cg && cg->dir >= 0) {
+        // struct clone_args of <linux/sched.h>, which clashes with glibc's <sched.h>.
+        uint64_t a[11];
+        memset(a, 0, sizeof a);
+        a[0] = (uint64_t)(unsigned)flags | 0x200000000ULL;   // flags | CLONE_INTO_CGROUP
+        a[4] = SIGCHLD;                                        // exit_signal
+        a[10] = (uint64_t)cg->dir;                             // cgroup
+        pid_t p = (pid_t)syscall(SYS_clone3, a, sizeof a);
+        if (p >= 0) {
+            *in_cgroup = 1;
+            return p;
+        }
+        // An older kernel (no clone3, or not this flag), or the cgroup refused: the plain
+        // way, where the write in join_cgroup moves the process or says what was wrong.
+    }
+    return (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, 0, 0, 0, 0);
+}
+
+// Puts the calling process, which has one thread, in the cgroup(s) (see mdl_cgroup_join).
+static void join_cgroup(const struct mdl_cgroup_join *cg, int in_cgroup) {
+    if (!cg) return;
+    for (int i = 0; i < cg->nfiles; i++) {
+        errno = 0;
+        if (write(cg->files[i], "0", 1) != 1) child_fail(0, "join the cgroup %s", cg->names[i]);
+    }
+    if (cg->dir >= 0 && !in_cgroup) {
+        errno = 0;
+        int fd = openat(cg->dir, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || write(fd, "0", 1) != 1) child_fail(0, "join the cgroup %s", cg->dir_name);
+        close(fd);
+    }
+}
+
+static void __attribute__((noreturn)) child_main(const struct mdl_container *c, int in_cgroup) {
     // Without this, a parent killed before the sync point would leave the child waiting
     // forever on a socket whose other end it holds itself.
     close(g_sync_parent_end);
-    // The file system is set up while the parent puts this process in its cgroup (a first
-    // move into a v1 cgroup waits for an RCU grace period: milliseconds); the sync point is
-    // after it, before anything the cgroup or the parent's work must come first for.
+    // First, so that all the rest is charged to the container and limited by it.
+    join_cgroup(c->cgroup, in_cgroup);
+    // The sync point is after the file system's set-up, before anything the parent's work
+    // (recording the pid) must come first for.
     if ((c->clone_flags & CLONE_NEWNET) && c->loopback_up) loopback_up();
     if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) child_fail(0, "make / a slave mount");
     // pivot_root wants a mount point: bind the root on itself.
@@ -418,8 +457,8 @@ static int child_main(void *arg) {
 
     char go;
     if (read(g_sync, &go, 1) != 1) _exit(125);   // the parent went away
-    // The cgroup namespace is made only now, once the parent has put this process in its
-    // cgroup: that cgroup becomes the namespace's root.
+    // The cgroup namespace is made after the process is in its cgroup, which becomes the
+    // namespace's root.
     if ((c->clone_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0) child_fail(0, "new cgroup namespace");
 
     if (c->readonly_rootfs) {
@@ -447,19 +486,13 @@ pid_t mdl_container_spawn(const struct mdl_container *c, int *sync_fd, char *err
         snprintf(err, errlen, "socketpair: %s", strerror(errno));
         return -1;
     }
-    size_t stack_size = 1 << 20;
-    void *stack = mmap(NULL, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-    if (stack == MAP_FAILED) {
-        snprintf(err, errlen, "mmap: %s", strerror(errno));
-        close(sv[0]); close(sv[1]);
-        return -1;
-    }
     g_sync = sv[1];
     g_sync_parent_end = sv[0];
-    pid_t pid = clone(child_main, (char *)stack + stack_size, (c->clone_flags & ~CLONE_NEWCGROUP) | SIGCHLD, (void *)c);
+    int in_cgroup = 0;
+    pid_t pid = clone_into_cgroup(c->clone_flags & ~CLONE_NEWCGROUP, c->cgroup, &in_cgroup);
+    if (pid == 0) child_main(c, in_cgroup);
     int saved = errno;
     g_sync = -1;
-    munmap(stack, stack_size);   // the child has its own copy of the address space
     close(sv[1]);
     if (pid < 0) {
         snprintf(err, errlen, "clone: %s", strerror(saved));
@@ -634,17 +667,21 @@ pid_t mdl_container_exec(pid_t target, const struct mdl_container *c, int *sync_
         close(sv[0]); close(sv[1]);
         return -1;
     }
-    pid_t helper = fork();
+    int in_cgroup = 0;
+    pid_t helper = clone_into_cgroup(0, c->cgroup, &in_cgroup);
     if (helper < 0) {
         snprintf(err, errlen, "fork: %s", strerror(errno));
         close(sv[0]); close(sv[1]); close(pidfd);
         return -1;
     }
     if (helper == 0) {
-        // Joins the container's namespaces, then forks the process that runs the command:
-        // a pid namespace applies to children only. CLONE_PARENT makes it the caller's child.
+        // Joins the container's cgroup (while the host's cgroups are still the ones it sees:
+        // a cgroup2 mounted with nsdelegate refuses a move from outside the namespace) and
+        // namespaces, then forks the process that runs the command: a pid namespace applies
+        // to children only. CLONE_PARENT makes it the caller's child.
         close(sv[0]);
         g_sync = sv[1];
+        join_cgroup(c->cgroup, in_cgroup);
         if (setns(pidfd, c->clone_flags) < 0) child_fail(0, "join the container's namespaces");
         pid_t p = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
         if (p < 0) child_fail(0, "clone");
@@ -657,7 +694,7 @@ pid_t mdl_container_exec(pid_t target, const struct mdl_container *c, int *sync_
             struct rlimit r = {(rlim_t)c->rlimits[i].soft, (rlim_t)c->rlimits[i].hard};
             setrlimit(c->rlimits[i].resource, &r);
         }
-        // Wait until the caller has put this process in the container's cgroup.
+        // Wait until the caller has recorded the process.
         char go;
         if (read(g_sync, &go, 1) != 1) _exit(125);
         finish_and_exec(c);

@@ -22,6 +22,20 @@ struct mdl_mount {
 
 struct mdl_rlimit { int resource; uint64_t soft, hard; };
 
+// The container's cgroup(s), which its process enters by itself, before anything else.
+// v1: each hierarchy's `tasks` file, open for writing, to which the process writes "0" (the
+// calling thread: a process of one thread moves whole, and the kernel then skips the global
+// lock that a move by pid takes, whose first taker waits an RCU grace period, 4-20 ms here).
+// v2: the cgroup's directory, which clone3(CLONE_INTO_CGROUP) creates the process in (no
+// move at all); on a kernel without it the process writes "0" to the cgroup.procs there.
+struct mdl_cgroup_join {
+    const int *files;              // v1: `tasks` files
+    const char *const *names;      // their paths, for errors
+    int nfiles;
+    int dir;                       // v2: the cgroup's directory; -1: none
+    const char *dir_name;
+};
+
 struct mdl_container {
     const char *rootfs;                 // host path of the root file system
     int clone_flags;                    // CLONE_NEW* for the namespaces to create
@@ -51,6 +65,7 @@ struct mdl_container {
     int init;                           // a minimal init as pid 1 that runs argv as its child
     int loopback_up;                    // bring `lo` up (a new network namespace)
     int oom_score_adj_set, oom_score_adj;
+    const struct mdl_cgroup_join *cgroup;   // NULL: stay in the caller's cgroups
 };
 
 // Starts the container process, stopped at the sync point: returns its pid, and the
@@ -58,10 +73,10 @@ struct mdl_container {
 pid_t mdl_container_spawn(const struct mdl_container *c, int *sync_fd, char *err, size_t errlen);
 
 // Runs `c->argv` in the running container whose process is `target`: joins the namespaces in
-// c->clone_flags (through a pidfd) and does the security setup of `c` (user, capabilities,
-// no_new_privs, seccomp, cwd, stdio, tty). Returns the new process's pid (a child of the
-// caller), stopped until mdl_container_release(*sync_fd, ...) lets it go on (after the caller
-// has put it in the container's cgroup); -1 with err on failure.
+// c->clone_flags (through a pidfd), after c->cgroup, and does the security setup of `c` (user,
+// capabilities, no_new_privs, seccomp, cwd, stdio, tty). Returns the new process's pid (a
+// child of the caller), stopped until mdl_container_release(*sync_fd, ...) lets it go on; -1
+// with err on failure.
 pid_t mdl_container_exec(pid_t target, const struct mdl_container *c, int *sync_fd, char *err, size_t errlen);
 
 // After mdl_container_exec: waits until the process has called execve (0) or failed (-1).

@@ -8,8 +8,8 @@ import Glibc
 public protocol CgroupDriver {
     /// Creates the cgroup(s) and writes the limits.
     func create(_ r: CgroupResources) throws
-    /// Moves a process in (at the container's sync point, before it runs anything).
-    func add(pid: Int32) throws
+    /// What the container's process needs to enter the cgroup(s) by itself.
+    func join() throws -> CgroupJoin
     func update(_ r: CgroupResources) throws
     func freeze(_ frozen: Bool) throws
     func stats() -> CgroupStats

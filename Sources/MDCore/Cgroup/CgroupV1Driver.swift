@@ -38,6 +38,9 @@ public struct CgroupV1Driver: CgroupDriver {
             }
             try Cgroups.makeDirectory(leaf)
         }
+        // A cpuset cgroup takes no process until it has cpus and mems: a parent made without
+        // clone_children (by hand, or by an older mdlua) hands none down.
+        if let d = dir("cpuset"), Cgroups.read(d + "/cpuset.mems").isEmpty { CgroupV1Driver.copyCpusetFromParent(d) }
         // The container's device rules: inherited from a parent mdlua made (one read to be
         // sure), written otherwise (a parent made by someone else may allow more).
         if let d = dir("devices"), Cgroups.read(d + "/devices.list") != CgroupV1Driver.defaultDeviceList {
@@ -96,19 +99,8 @@ public struct CgroupV1Driver: CgroupDriver {
         }
     }
 
-    public func add(pid: Int32) throws {
-        for c in CgroupV1Driver.used {
-            guard let d = dir(c) else { continue }
-            if c == "cpuset" {
-                let code = Cgroups.attempt(d + "/cgroup.procs", [String(pid)]).0
-                if code == 0 { continue }
-                guard code == ENOSPC else { throw EngineError.system("write \(pid) to \(d)/cgroup.procs", code) }
-                // No cpus or mems: a parent made without clone_children (by hand, or by an
-                // older mdlua). They are copied down, and the move tried again.
-                CgroupV1Driver.copyCpusetFromParent(d)
-            }
-            try Cgroups.write(d + "/cgroup.procs", String(pid))
-        }
+    public func join() throws -> CgroupJoin {
+        try CgroupJoin(tasks: CgroupV1Driver.used.compactMap { dir($0).map { $0 + "/tasks" } })
     }
 
     public func freeze(_ frozen: Bool) throws {

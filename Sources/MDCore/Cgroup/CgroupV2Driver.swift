@@ -59,7 +59,7 @@ public struct CgroupV2Driver: CgroupDriver {
         if r.disableOOMKiller { throw EngineError("--oom-kill-disable is not supported on cgroup v2") }
     }
 
-    public func add(pid: Int32) throws { try Cgroups.write(dir + "/cgroup.procs", String(pid)) }
+    public func join() throws -> CgroupJoin { try CgroupJoin(directory: dir) }
 
     public func freeze(_ frozen: Bool) throws {
         try Cgroups.write(dir + "/cgroup.freeze", frozen ? "1" : "0")

@@ -82,7 +82,7 @@ public final class HealthCheck {
         let cg = store.cgroup((try? store.find(id)) ?? placeholder, spec)
         do {
             let p = try ContainerProcess.execStart(spec, target: target, args: config.test, env: [], user: nil, cwd: nil,
-                                                   io: io) { pid in try cg.add(pid: pid) }
+                                                   io: io, cgroup: try cg.join())
             running = (p.pid, now, Clock.now(), out)
         } catch {
             close(out)

@@ -156,8 +156,7 @@ public enum Monitor {
             var record = r
             let cg = store.cgroup(r, spec)
             try cg.create(spec.resources)
-            process = try ContainerProcess.start(spec, rootfs: rootfs, io: io) { pid in
-                try cg.add(pid: pid)
+            process = try ContainerProcess.start(spec, rootfs: rootfs, io: io, cgroup: try cg.join()) { pid in
                 record.status = "running"
                 record.pid = pid
                 record.pidStart = ProcessInfoReader.startTime(pid)

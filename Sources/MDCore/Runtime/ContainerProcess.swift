@@ -37,11 +37,11 @@ public enum ContainerProcess {
 
     /// Runs the process to its end in the foreground: signals to this process are forwarded,
     /// a terminal is relayed. Returns the wait status.
-    public static func run(_ spec: RuntimeSpec, rootfs: String, io: ProcessIO,
+    public static func run(_ spec: RuntimeSpec, rootfs: String, io: ProcessIO, cgroup: CgroupJoin? = nil,
                            started: (pid_t) throws -> Void = { _ in }) throws -> Int32 {
         mdl_block_forwarded_signals()
         defer { mdl_unblock_forwarded_signals() }
-        let p = try start(spec, rootfs: rootfs, io: io, started: started)
+        let p = try start(spec, rootfs: rootfs, io: io, cgroup: cgroup, started: started)
         defer { if p.master >= 0 { close(p.master) } }
         return mdl_container_supervise(p.pid, p.master)
     }
@@ -49,9 +49,9 @@ public enum ContainerProcess {
     /// A started container process: its pid, and the master side of its terminal (or -1).
     public struct Started { public let pid: pid_t; public let master: Int32 }
 
-    /// Starts the process and returns once it has called execve. `started` is called with its
-    /// pid at the sync point, before it may run (record it, join cgroups).
-    public static func start(_ spec: RuntimeSpec, rootfs: String, io: ProcessIO,
+    /// Starts the process, in `cgroup`, and returns once it has called execve. `started` is
+    /// called with its pid at the sync point, before it may run (to record it).
+    public static func start(_ spec: RuntimeSpec, rootfs: String, io: ProcessIO, cgroup: CgroupJoin? = nil,
                              started: (pid_t) throws -> Void = { _ in }) throws -> Started {
         var spec = spec
         let root = try RootedDirectory(path: rootfs)
@@ -119,10 +119,11 @@ public enum ContainerProcess {
         }
         c.mounts = UnsafePointer(cMounts)
         c.nmounts = Int32(mounts.count)
+        c.cgroup = cgroup.map { UnsafePointer($0.join) }
 
         var syncFd: Int32 = -1
         var err = [CChar](repeating: 0, count: 512)
-        let pid = withUnsafePointer(to: &c) { mdl_container_spawn($0, &syncFd, &err, err.count) }
+        let pid = withExtendedLifetime(cgroup) { withUnsafePointer(to: &c) { mdl_container_spawn($0, &syncFd, &err, err.count) } }
         guard pid > 0 else { throw EngineError(String(cString: err)) }
         try release(pid, syncFd: syncFd, started: started)
         if slave >= 0 { close(slave); slave = -1 }
@@ -134,10 +135,12 @@ public enum ContainerProcess {
     /// spec's security settings and environment (`env` added), as `user` and in `cwd` when
     /// given. Runs in the foreground like `run`; returns the wait status.
     public static func exec(_ spec: RuntimeSpec, target: pid_t, args: [String], env: [String], user: String?,
-                            cwd: String?, io: ProcessIO, started: (pid_t) throws -> Void = { _ in }) throws -> Int32 {
+                            cwd: String?, io: ProcessIO, cgroup: CgroupJoin? = nil,
+                            started: (pid_t) throws -> Void = { _ in }) throws -> Int32 {
         mdl_block_forwarded_signals()
         defer { mdl_unblock_forwarded_signals() }
-        let p = try execStart(spec, target: target, args: args, env: env, user: user, cwd: cwd, io: io, started: started)
+        let p = try execStart(spec, target: target, args: args, env: env, user: user, cwd: cwd, io: io, cgroup: cgroup,
+                              started: started)
         defer { if p.master >= 0 { close(p.master) } }
         return mdl_container_supervise(p.pid, p.master)
     }
@@ -145,7 +148,8 @@ public enum ContainerProcess {
     /// Starts an `exec` process and returns once it has called execve (a health check, which
     /// the monitor waits for along with the container).
     public static func execStart(_ spec: RuntimeSpec, target: pid_t, args: [String], env: [String], user: String?,
-                                 cwd: String?, io: ProcessIO, started: (pid_t) throws -> Void = { _ in }) throws -> Started {
+                                 cwd: String?, io: ProcessIO, cgroup: CgroupJoin? = nil,
+                                 started: (pid_t) throws -> Void = { _ in }) throws -> Started {
         var spec = spec
         spec.args = args
         for kv in env {
@@ -172,9 +176,10 @@ public enum ContainerProcess {
         defer { if master >= 0 && !keepMaster { close(master) }; if slave >= 0 { close(slave) } }
         c.tty_fd = slave
         c.stdio = (io.stdin, io.stdout, io.stderr)
+        c.cgroup = cgroup.map { UnsafePointer($0.join) }
         var syncFd: Int32 = -1
         var err = [CChar](repeating: 0, count: 512)
-        let pid = withUnsafePointer(to: &c) { mdl_container_exec(target, $0, &syncFd, &err, err.count) }
+        let pid = withExtendedLifetime(cgroup) { withUnsafePointer(to: &c) { mdl_container_exec(target, $0, &syncFd, &err, err.count) } }
         guard pid > 0 else { throw EngineError(String(cString: err)) }
         try release(pid, syncFd: syncFd, started: started)
         if slave >= 0 { close(slave); slave = -1 }

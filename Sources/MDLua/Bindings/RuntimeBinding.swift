@@ -83,10 +83,8 @@ enum RuntimeBinding {
                 defer { if outFd >= 0 { close(outFd) }; if errFd >= 0 { close(errFd) } }
                 var result: [String: LuaValue] = [:]
                 do {
-                    let status = try ContainerProcess.run(spec, rootfs: rootfs, io: io) { pid in
+                    let status = try ContainerProcess.run(spec, rootfs: rootfs, io: io, cgroup: try cg.join()) { pid in
                         Trace.mark("cloned")
-                        try cg.add(pid: pid)
-                        Trace.mark("cgroup joined")
                         r = try cs.modify(r.id) { rec in
                             rec.status = "running"
                             rec.pid = pid
@@ -197,7 +195,7 @@ enum RuntimeBinding {
                         let cg = cs.cgroup(r, spec)
                         _ = try ContainerProcess.execStart(spec, target: r.pid, args: list("args"), env: list("env"),
                                                            user: o[.str("user")]?.stringValue, cwd: o[.str("workdir")]?.stringValue,
-                                                           io: io) { pid in try cg.add(pid: pid) }
+                                                           io: io, cgroup: try cg.join())
                         result["exit_code"] = .integer(0)
                     } catch let e as StartError {
                         result["exit_code"] = .integer(Int64(e.status))
@@ -210,7 +208,7 @@ enum RuntimeBinding {
                     let cg = cs.cgroup(r, spec)
                     let status = try ContainerProcess.exec(spec, target: r.pid, args: list("args"), env: list("env"),
                                                            user: o[.str("user")]?.stringValue, cwd: o[.str("workdir")]?.stringValue,
-                                                           io: io) { pid in try cg.add(pid: pid) }
+                                                           io: io, cgroup: try cg.join())
                     result["exit_code"] = .integer(Int64(ContainerProcess.exitCode(status)))
                 } catch let e as StartError {
                     result["exit_code"] = .integer(Int64(e.status))

@@ -1,0 +1,82 @@
+import Foundation
+import XCTest
+@testable import MDCore
+
+/// A container's process enters its cgroup by itself (v1: through `tasks`; v2: created in it
+/// by clone3), on this host's real hierarchies.
+final class CgroupJoinTests: XCTestCase {
+    var scratch: Scratch!
+    var rootfs: String { scratch.path + "/rootfs" }
+    let parent = "mdlua-test-join-\(getpid())"
+
+    override func setUpWithError() throws {
+        scratch = try Scratch(for: self)
+        try FileManager.default.createDirectory(atPath: rootfs + "/bin", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: "/bin/busybox", toPath: rootfs + "/bin/busybox")
+    }
+
+    func spec() throws -> RuntimeSpec {
+        try RuntimeSpec(json: JSON.parse(#"""
+            {"process": {"args": ["/bin/busybox", "sleep", "30"]},
+             "linux": {"namespaces": [{"type": "pid"}, {"type": "mount"}]}}
+            """#))
+    }
+
+    /// The cgroups of a process started in the driver's cgroup, as /proc/PID/cgroup says.
+    func cgroupsOfAProcessStarted(in d: CgroupDriver) throws -> String {
+        let p = try ContainerProcess.start(try spec(), rootfs: rootfs, io: ProcessIO(), cgroup: try d.join())
+        defer {
+            kill(p.pid, SIGKILL)
+            var status: Int32 = 0
+            waitpid(p.pid, &status, 0)
+        }
+        return String(decoding: try FileSystem.readFile("/proc/\(p.pid)/cgroup"), as: UTF8.self)
+    }
+
+    func v1Driver() throws -> CgroupV1Driver {
+        guard case .v1(let controllers, _) = CgroupLayout.current() else { throw XCTSkip("no cgroup v1 here") }
+        let d = CgroupV1Driver(controllers: controllers, parent: parent, id: "c1")
+        addTeardownBlock { [parent] in
+            d.remove()
+            for mount in Set(controllers.values) { rmdir(mount + "/" + parent) }
+        }
+        return d
+    }
+
+    func testV1ProcessIsInEveryHierarchy() throws {
+        let d = try v1Driver()
+        try d.create(CgroupResources())
+        let lines = try cgroupsOfAProcessStarted(in: d).split(separator: "\n")
+        for c in CgroupV1Driver.used where d.controllers[c] != nil {
+            let line = lines.first { $0.split(separator: ":")[1].split(separator: ",").contains(Substring(c)) }
+            XCTAssertEqual(line?.split(separator: ":").last.map(String.init), "/\(parent)/c1", c)
+        }
+    }
+
+    func testV2ProcessIsCreatedInTheCgroup() throws {
+        let mount: String
+        switch CgroupLayout.current() {
+        case .v2(let m): mount = m
+        case .v1(_, let unified?): mount = unified
+        case .v1: throw XCTSkip("no cgroup2 hierarchy on this host")
+        }
+        let d = CgroupV2Driver(mount: mount, parent: parent, id: "c1")
+        try d.create(CgroupResources())
+        defer { d.remove(); rmdir(mount + "/" + parent) }
+        let lines = try cgroupsOfAProcessStarted(in: d).split(separator: "\n")
+        XCTAssertTrue(lines.contains("0::/\(parent)/c1"), lines.joined(separator: "\n"))
+    }
+
+    func testAJoinThatFailsSaysWhichCgroup() throws {
+        let d = try v1Driver()
+        try d.create(CgroupResources())
+        guard let cpuset = d.dir("cpuset") else { throw XCTSkip("no cpuset hierarchy") }
+        // A cpuset cgroup without memory nodes takes no process.
+        try Cgroups.write(cpuset + "/cpuset.mems", "\n")
+        XCTAssertThrowsError(try cgroupsOfAProcessStarted(in: d)) { error in
+            XCTAssertEqual((error as? StartError)?.status, 125)
+            XCTAssertEqual("\(error)", "join the cgroup \(cpuset)/tasks: No space left on device")
+        }
+        XCTAssertEqual(Cgroups.read(cpuset + "/tasks"), "", "nothing is left in it")
+    }
+}
