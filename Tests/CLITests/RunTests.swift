@@ -243,7 +243,22 @@ final class RunTests: XCTestCase {
         XCTAssertTrue(containers().isEmpty)
     }
 
-    /// Images whose /proc, /dev or /etc/hosts point at host paths: the mounts land inside.
+    /// The mount points every container needs come from ROOT/mountpoints, one layer shared
+    /// by all: a container's first run makes nothing in its upper dir.
+    func testMountPointsComeFromTheSharedLayer() throws {
+        XCTAssertEqual(run(["run", "--name", "mp", "busybox", "sh", "-c", "test -s /etc/hosts && test -d /proc/1"]).status, 0)
+        let id = run(["inspect", "-f", "{{.Id}}", "mp"]).stdout.trimmingCharacters(in: .newlines)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root + "/containers/\(id)/upper"), [])
+        XCTAssertEqual(run(["diff", "mp"]).stdout, "")
+        for f in ["etc/hostname", "etc/hosts", "etc/resolv.conf"] {
+            let a = try FileManager.default.attributesOfItem(atPath: root + "/mountpoints/" + f)
+            XCTAssertEqual(a[.size] as? Int, 0, f)
+        }
+        XCTAssertEqual(run(["rm", "mp"]).status, 0)
+    }
+
+    /// Images whose /proc, /dev or /etc/hosts point at host paths (the mount-point layer
+    /// hides these), and a --tmpfs destination that does: the mounts land inside.
     func testHostileSymlinksInTheRootfs() throws {
         let victim = dir.appendingPathComponent("victim")
         try FileManager.default.createDirectory(at: victim, withIntermediateDirectories: true)
@@ -253,12 +268,13 @@ final class RunTests: XCTestCase {
         try FileManager.default.createSymbolicLink(atPath: hostile.path + "/proc", withDestinationPath: victim.path)
         try FileManager.default.createSymbolicLink(atPath: hostile.path + "/dev", withDestinationPath: "../../../../" + victim.path)
         try FileManager.default.createSymbolicLink(atPath: hostile.path + "/etc/hosts", withDestinationPath: victim.path + "/hosts")
+        try FileManager.default.createSymbolicLink(atPath: hostile.path + "/data", withDestinationPath: victim.path)
         let r = run(["-e", """
             local l = md.layer.create("\(hostile.path)")
             md.image.assemble("hostile:1", { md.image.get("busybox").layers[1], l.id })
             """])
         XCTAssertEqual(r.status, 0, r.stderr)
-        let out = run(["run", "--rm", "hostile:1", "sh", "-c", "cat /etc/hosts | head -1; echo $$"])
+        let out = run(["run", "--rm", "--tmpfs", "/data", "hostile:1", "sh", "-c", "cat /etc/hosts | head -1; echo $$; touch /data/x"])
         // Either outcome is safe; what matters is the host.
         if out.status == 0 { XCTAssertEqual(out.stdout, "127.0.0.1\tlocalhost\n1\n") }
         XCTAssertEqual(try String(contentsOf: victim.appendingPathComponent("hosts"), encoding: .utf8), "host file")

@@ -83,6 +83,13 @@ final class OverlayRootfsTests: XCTestCase {
         XCTAssertThrowsError(try OverlayRootfs.lowerDirs(image, in: store)) { e in
             XCTAssertTrue("\(e)".contains("at most 500"), "\(e)")
         }
+        // A container's overlay has the mount-point layer on top: one less for the image.
+        let fits = ImageRecord(id: Digest.of("y"), manifest: Digest.of("m"), layers: Array(digests.prefix(500)), names: [],
+                               created: "", size: 0, added: "")
+        XCTAssertEqual(try OverlayRootfs.lowerDirs(fits, in: store).count, 500)
+        XCTAssertThrowsError(try OverlayRootfs.lowerDirs(fits, in: store, reserving: 1)) { e in
+            XCTAssertTrue("\(e)".contains("at most 499"), "\(e)")
+        }
     }
 
     func testRepeatedLayerIsMountedOnce() throws {

@@ -251,8 +251,8 @@ public struct ContainerStore {
         }
         let work = path(r.id) + "/work"
         rmdir(work + "/work/incompat/volatile")
-        try OverlayRootfs.mount(lowers: try OverlayRootfs.lowerDirs(image, in: store), upper: path(r.id) + "/upper",
-                                work: work, target: target, volatile: ephemeral)
+        let lowers = [try store.mountPointLayer()] + (try OverlayRootfs.lowerDirs(image, in: store, reserving: 1))
+        try OverlayRootfs.mount(lowers: lowers, upper: path(r.id) + "/upper", work: work, target: target, volatile: ephemeral)
         return target
     }
 

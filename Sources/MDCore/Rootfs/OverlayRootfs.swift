@@ -11,16 +11,16 @@ public enum OverlayRootfs {
 
     /// Lower dirs, topmost first, for an image's layers. A layer listed twice is kept only
     /// at its topmost place: overlayfs refuses the same dir twice, and the lower copy is
-    /// shadowed by the upper one anyway.
-    public static func lowerDirs(_ image: ImageRecord, in store: Store) throws -> [String] {
+    /// shadowed by the upper one anyway. `reserving`: lower dirs the caller adds.
+    public static func lowerDirs(_ image: ImageRecord, in store: Store, reserving: Int = 0) throws -> [String] {
         var seen: Set<Digest> = []
         var dirs: [String] = []
         for d in image.layers.reversed() where seen.insert(d).inserted {
             guard store.layers.has(d) else { throw EngineError("image \(image.id.short): layer \(d) is missing from the store") }
             dirs.append(store.layers.diffPath(d))
         }
-        guard dirs.count <= maxLayers else {
-            throw EngineError("image \(image.id.short) has \(dirs.count) layers; overlayfs mounts at most \(maxLayers): flatten it (export | import)")
+        guard dirs.count <= maxLayers - reserving else {
+            throw EngineError("image \(image.id.short) has \(dirs.count) layers; a container's overlayfs takes at most \(maxLayers - reserving): flatten it (export | import)")
         }
         return dirs
     }
