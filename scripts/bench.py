@@ -348,7 +348,7 @@ def bench_resources():
     # Measured inside the command, from its own trace: the time between the marks around the
     # cgroup's creation (with the limits written) and around its removal.
     spans = traced_phases(mdlua + ["run", "--rm", "-m", "64m", "--cpus", "1", "busybox", "true"], runs=50)
-    create = spans.get(("start: spec read", "cgroup created"))
+    create = spans.get(("cgroup to create", "cgroup created"))
     remove = spans.get(("cgroup release", "cgroup removed"))
     rows.append({"case": "cgroups: create, configure and remove, inside `run --rm -m 64m --cpus 1` (MDLUA_TRACE; goal < 1 ms)",
                  "mine_ms": create + remove if create is not None and remove is not None else None, "peer": None})

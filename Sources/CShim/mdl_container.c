@@ -8,7 +8,6 @@
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
-#include <net/if.h>
 #include <poll.h>
 #include <pty.h>
 #include <sched.h>
@@ -211,18 +210,6 @@ static void mask_paths(const struct mdl_container *c) {
         if (move_mount(tree, "", AT_FDCWD, p, MOVE_MOUNT_F_EMPTY_PATH) < 0) child_fail(0, "read-only %s", p);
         close(tree);
     }
-}
-
-static void loopback_up(void) {
-    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (s < 0) child_fail(0, "socket");
-    struct ifreq ifr;
-    memset(&ifr, 0, sizeof ifr);
-    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
-    if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) child_fail(0, "lo flags");
-    ifr.ifr_flags |= IFF_UP;
-    if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) child_fail(0, "bring lo up");
-    close(s);
 }
 
 static void set_capabilities(const struct mdl_container *c) {
@@ -433,9 +420,10 @@ static void __attribute__((noreturn)) child_main(const struct mdl_container *c, 
     close(g_sync_parent_end);
     // First, so that all the rest is charged to the container and limited by it.
     join_cgroup(c->cgroup, in_cgroup);
+    // Before /sys is mounted: sysfs shows the network namespace of the process that mounts it.
+    if (c->netns && setns(*c->netns, CLONE_NEWNET) < 0) child_fail(0, "enter the network namespace");
     // The sync point is after the file system's set-up, before anything the parent's work
     // (recording the pid) must come first for.
-    if ((c->clone_flags & CLONE_NEWNET) && c->loopback_up) loopback_up();
     if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) child_fail(0, "make / a slave mount");
     // pivot_root wants a mount point: bind the root on itself.
     if (mount(c->rootfs, c->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) child_fail(0, "bind the root %s", c->rootfs);

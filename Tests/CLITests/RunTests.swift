@@ -41,6 +41,7 @@ final class RunTests: XCTestCase {
         XCTAssertEqual(sh("cat /etc/hostname", ["--hostname", "box"]), "box\n")
         XCTAssertEqual(sh("ls /sys/class/net"), "lo\n", "a network namespace of its own")
         XCTAssertEqual(sh("cat /sys/class/net/lo/operstate; grep -c . /proc/net/dev"), "unknown\n3\n")
+        XCTAssertEqual(sh("cat /sys/class/net/lo/flags"), "0x9\n", "lo is up")
         let mounts = sh("cut -d' ' -f5 /proc/self/mountinfo | tr '\\n' ' '")
         XCTAssertEqual(mounts, "/ /proc /dev /dev/pts /dev/shm /dev/mqueue /sys /etc/hostname /etc/hosts /etc/resolv.conf "
                        + "/proc/acpi /proc/keys /proc/timer_list /sys/firmware /proc/bus /proc/fs /proc/irq /proc/sys ",

@@ -10,3 +10,4 @@
 #include "mdl_devices.h"
 #include "mdl_attach.h"
 #include "mdl_json.h"
+#include "mdl_netns.h"

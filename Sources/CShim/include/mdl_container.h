@@ -63,7 +63,7 @@ struct mdl_container {
     int stdio[3];                       // fds for 0, 1, 2 (-1: /dev/null)
     int tty_fd;                         // a pty slave: stdio and controlling terminal; -1: none
     int init;                           // a minimal init as pid 1 that runs argv as its child
-    int loopback_up;                    // bring `lo` up (a new network namespace)
+    const int *netns;                   // a network namespace to enter (mdl_netns), NULL: keep
     int oom_score_adj_set, oom_score_adj;
     const struct mdl_cgroup_join *cgroup;   // NULL: stay in the caller's cgroups
 };

@@ -152,25 +152,9 @@ public enum Monitor {
         }
         let process: ContainerProcess.Started
         do {
-            let rootfs = try store.mountRootfs(r, ephemeral: spec.ephemeral)
-            var record = r
-            let cg = store.cgroup(r, spec)
-            try cg.create(spec.resources)
-            process = try ContainerProcess.start(spec, rootfs: rootfs, io: io, cgroup: try cg.join()) { pid in
-                record.status = "running"
-                record.pid = pid
-                record.pidStart = ProcessInfoReader.startTime(pid)
-                record.monitorPid = getpid()
-                record.startedAt = Clock.now()
-                record.error = ""
-                try store.save(record)
-            }
-            r = record
-            store.event("start", r)
+            process = try ContainerLaunch.start(store, &r, spec: spec, io: io)
         } catch {
             closePipes()
-            try? store.unmountRootfs(r)
-            store.cgroup(r, spec).remove()
             return (0, error as? StartError ?? StartError(status: 125, description: "\(error)"))
         }
         // The container's ends are its own now.
@@ -252,8 +236,7 @@ public enum Monitor {
         for fd in open.keys { close(fd) }
         clients.forEach { close($0) }
         if input[1] >= 0 { close(input[1]) }
-        try? store.unmountRootfs(r)
-        store.releaseCgroup(&r, spec)
+        ContainerLaunch.release(store, &r, spec: spec)
         return (status, nil)
     }
 }

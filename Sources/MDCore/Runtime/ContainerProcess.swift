@@ -35,13 +35,10 @@ public enum ContainerProcess {
     static let ignoredOptions: Set<String> = ["rw", "private", "rprivate", "slave", "rslave", "shared", "rshared",
                                               "relatime", "strictatime", "noatime", "suid", "dev", "exec"]
 
-    /// Runs the process to its end in the foreground: signals to this process are forwarded,
-    /// a terminal is relayed. Returns the wait status.
-    public static func run(_ spec: RuntimeSpec, rootfs: String, io: ProcessIO, cgroup: CgroupJoin? = nil,
-                           started: (pid_t) throws -> Void = { _ in }) throws -> Int32 {
-        mdl_block_forwarded_signals()
-        defer { mdl_unblock_forwarded_signals() }
-        let p = try start(spec, rootfs: rootfs, io: io, cgroup: cgroup, started: started)
+    /// Waits for a started process in the foreground: signals to this process are
+    /// forwarded (block them with `mdl_block_forwarded_signals` before the start, so that
+    /// none is lost), a terminal is relayed. Returns the wait status; closes the terminal.
+    public static func supervise(_ p: Started) -> Int32 {
         defer { if p.master >= 0 { close(p.master) } }
         return mdl_container_supervise(p.pid, p.master)
     }
@@ -49,9 +46,11 @@ public enum ContainerProcess {
     /// A started container process: its pid, and the master side of its terminal (or -1).
     public struct Started { public let pid: pid_t; public let master: Int32 }
 
-    /// Starts the process, in `cgroup`, and returns once it has called execve. `started` is
-    /// called with its pid at the sync point, before it may run (to record it).
+    /// Starts the process, in `cgroup` and, when the spec has a network namespace, in
+    /// `network` (one is made when none is given), and returns once it has called execve.
+    /// `started` is called with its pid at the sync point, before it may run (to record it).
     public static func start(_ spec: RuntimeSpec, rootfs: String, io: ProcessIO, cgroup: CgroupJoin? = nil,
+                             network: NetworkNamespace? = nil,
                              started: (pid_t) throws -> Void = { _ in }) throws -> Started {
         var spec = spec
         let root = try RootedDirectory(path: rootfs)
@@ -64,7 +63,6 @@ public enum ContainerProcess {
         c.rootfs = setup.arena.dup(rootfs)
         c.hostname = spec.hostname.map { setup.arena.dup($0) }
         c.readonly_rootfs = spec.rootReadonly ? 1 : 0
-        c.loopback_up = 1
         c.`init` = spec.annotations["io.mdlua.init"] == "true" ? 1 : 0
         if let adj = spec.oomScoreAdj { c.oom_score_adj_set = 1; c.oom_score_adj = Int32(adj) }
         c.masked_paths = setup.arena.array(spec.maskedPaths)
@@ -120,10 +118,23 @@ public enum ContainerProcess {
         c.mounts = UnsafePointer(cMounts)
         c.nmounts = Int32(mounts.count)
         c.cgroup = cgroup.map { UnsafePointer($0.join) }
+        var network = network
+        if spec.namespaces.contains("network") {
+            if network == nil { network = try NetworkNamespace.Pending().wait() }
+            c.clone_flags &= ~namespaceFlags["network"]!
+        } else {
+            network = nil
+        }
+        var netnsFd = network?.fd ?? -1
 
         var syncFd: Int32 = -1
         var err = [CChar](repeating: 0, count: 512)
-        let pid = withExtendedLifetime(cgroup) { withUnsafePointer(to: &c) { mdl_container_spawn($0, &syncFd, &err, err.count) } }
+        let pid = withExtendedLifetime((cgroup, network)) {
+            withUnsafePointer(to: &netnsFd) { netns in
+                c.netns = network == nil ? nil : netns
+                return withUnsafePointer(to: &c) { mdl_container_spawn($0, &syncFd, &err, err.count) }
+            }
+        }
         guard pid > 0 else { throw EngineError(String(cString: err)) }
         try release(pid, syncFd: syncFd, started: started)
         if slave >= 0 { close(slave); slave = -1 }
@@ -207,6 +218,7 @@ public enum ContainerProcess {
             reap()
             throw StartError(status: execErrno == ENOENT ? 127 : execErrno != 0 ? 126 : 125, description: String(cString: err))
         }
+        Trace.mark("exec'd")
     }
 
     /// Docker's exit status for a wait status: the code, or 128 + the signal.

@@ -58,18 +58,7 @@ enum RuntimeBinding {
                 guard r.status != "dead" else { throw EngineError("container \(r.name) is dead (\(r.error)): remove it") }
                 let spec = try cs.spec(r)
                 Trace.mark("start: spec read")
-                let cg = cs.cgroup(r, spec)
-                defer {
-                    // The OOM count was read into the exit record below, before this.
-                    Trace.mark("cgroup release")
-                    cg.remove()
-                    Trace.mark("cgroup removed")
-                }
-                try cg.create(spec.resources)
-                Trace.mark("cgroup created")
-                let rootfs = try cs.mountRootfs(r, ephemeral: spec.ephemeral)
-                Trace.mark("rootfs mounted")
-                defer { try? cs.unmountRootfs(r) }
+                if r.stopRequested { r = try cs.modify(r.id) { $0.stopRequested = false } }
                 var io = ProcessIO()
                 io.tty = flag("tty")
                 io.stdin = flag("stdin") ? 0 : -1
@@ -83,18 +72,10 @@ enum RuntimeBinding {
                 defer { if outFd >= 0 { close(outFd) }; if errFd >= 0 { close(errFd) } }
                 var result: [String: LuaValue] = [:]
                 do {
-                    let status = try ContainerProcess.run(spec, rootfs: rootfs, io: io, cgroup: try cg.join()) { pid in
-                        Trace.mark("cloned")
-                        r = try cs.modify(r.id) { rec in
-                            rec.status = "running"
-                            rec.pid = pid
-                            rec.pidStart = ProcessInfoReader.startTime(pid)
-                            rec.monitorPid = getpid()   // in the foreground, this process is the monitor
-                            rec.startedAt = Clock.now()
-                            rec.stopRequested = false
-                        }
-                        cs.event("start", r)
-                    }
+                    // In the foreground, this process is the container's monitor.
+                    mdl_block_forwarded_signals()
+                    defer { mdl_unblock_forwarded_signals() }
+                    let status = ContainerProcess.supervise(try ContainerLaunch.start(cs, &r, spec: spec, io: io))
                     Trace.mark("exited")
                     r.exitCode = ContainerProcess.exitCode(status)
                     r.error = ""
@@ -107,7 +88,8 @@ enum RuntimeBinding {
                     r.error = "\(error)"
                     result["error"] = .str("\(error)")
                 }
-                let (code, message, oom) = (r.exitCode, r.error, cg.oomKills() > 0)
+                ContainerLaunch.release(cs, &r, spec: spec)
+                let (code, message, oom) = (r.exitCode, r.error, r.oomKilled)
                 r = try cs.modify(r.id) { rec in
                     rec.status = "exited"
                     rec.pid = 0
