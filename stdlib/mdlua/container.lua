@@ -76,7 +76,7 @@ function M.create(o, fn, level)
   local image = md.image.get(o.image)
   md.sys.trace("create: image found")
   local id = random_hex(64)
-  local s, files = spec.build(image:config().config, o, id)
+  local s, files = spec.build(image:config().config, o, id, runtime.path(root(), id))
   md.sys.trace("create: spec built")
   local extra = { image_ref = o.image, tty = o.tty == true, interactive = o.interactive == true, rm = o.rm == true,
                   detach = o.detach == true, labels = (function()
@@ -88,7 +88,7 @@ function M.create(o, fn, level)
                     end
                     return l
                   end)() }
-  local args = { id = id, image = image.id, image_name = o.image, spec = json.encode(s),
+  local args = { id = id, image = image.id, image_name = o.image, spec = json.encode(s), command = s.process.args,
                  files = files, extra = json.encode(extra), ephemeral = o.rm == true }
   if o.name then
     args.name = o.name

@@ -317,7 +317,8 @@ end
 
 -- Builds the spec. `image_config` is the image's config (the `config` object);
 -- `o` the run options; `id` the container ID. Returns spec and the generated files.
-function M.build(image_config, o, id)
+-- `dir`: the container's directory, where its root and generated files are.
+function M.build(image_config, o, id, dir)
   local cfg = image_config or {}
   local host_network = o.network == "host"
   local hostname = o.hostname or (host_network and io.open("/etc/hostname"):read("l")) or id:sub(1, 12)
@@ -352,7 +353,7 @@ function M.build(image_config, o, id)
     table.remove(mounts, 3)
   end
   for _, f in ipairs { "hostname", "hosts", "resolv.conf" } do
-    mounts[#mounts + 1] = { destination = "/etc/" .. f, type = "bind", source = "container:" .. f, options = { "bind" } }
+    mounts[#mounts + 1] = { destination = "/etc/" .. f, type = "bind", source = dir .. "/" .. f, options = { "bind" } }
   end
   for _, t in ipairs(o.tmpfs or {}) do mounts[#mounts + 1] = tmpfs_mount(t) end
 
@@ -391,7 +392,7 @@ function M.build(image_config, o, id)
       noNewPrivileges = sec.no_new_privileges,
       rlimits = rlimits,
     },
-    root = { path = "rootfs", readonly = o.read_only == true },
+    root = { path = dir .. "/rootfs", readonly = o.read_only == true },
     hostname = hostname,
     mounts = json.array(mounts),
     linux = {

@@ -134,9 +134,10 @@ public struct ContainerStore {
         return try FileLock(path: dir + "/.lock")
     }
 
-    /// Records a new container. Its name must be free; two creates racing for a name: one wins.
-    /// `durable` false (a `run --rm` container, gone when it exits) skips the sync.
-    public func create(id: String, name: String, image: ImageRecord, imageName: String, spec: JSON,
+    /// Records a new container: `spec` (config.json's text), and `command` for listings. Its
+    /// name must be free; two creates racing for a name: one wins. `durable` false (a
+    /// `run --rm` container, gone when it exits) skips the sync.
+    public func create(id: String, name: String, image: ImageRecord, imageName: String, spec: String, command: [String],
                        files: [String: String], extra: JSON, durable: Bool = true) throws -> ContainerRecord {
         guard id.count == 64, id.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) else {
             throw EngineError("invalid container ID \(id)")
@@ -160,11 +161,11 @@ public struct ContainerStore {
             for (name, content) in files {
                 try FileSystem.writeNewFile(staging + "/" + name, Array(content.utf8))
             }
-            try FileSystem.writeNewFile(staging + "/config.json", Array(spec.serialized().utf8))
+            try FileSystem.writeNewFile(staging + "/config.json", Array(spec.utf8))
             var record = try ContainerRecord(json: .object(["id": .string(id), "name": .string(name),
                                                             "image": .string(image.id.description)]))
             record.imageName = imageName
-            record.command = spec["process"]?["args"]?.array?.compactMap(\.string) ?? []
+            record.command = command
             record.created = Clock.now()
             record.extra = extra
             try FileSystem.writeNewFile(staging + "/container.json", Array(record.json.serialized().utf8))
@@ -235,9 +236,17 @@ public struct ContainerStore {
         }
     }
 
+    /// The container's config.json. A command reads it more than once (start, then remove,
+    /// with `run --rm`): the parse is reused while the file's bytes are the same.
     public func spec(_ r: ContainerRecord) throws -> RuntimeSpec {
-        try RuntimeSpec(json: JSON.parse(FileSystem.readFile(path(r.id) + "/config.json")))
+        let bytes = try FileSystem.readFile(path(r.id) + "/config.json")
+        if let c = ContainerStore.specCache, c.id == r.id, c.bytes == bytes { return c.spec }
+        let spec = try RuntimeSpec(json: JSON.parse(bytes))
+        ContainerStore.specCache = (r.id, bytes, spec)
+        return spec
     }
+
+    static var specCache: (id: String, bytes: [UInt8], spec: RuntimeSpec)?
 
     /// Mounts the container's overlay on its rootfs/ (after unmounting what a crash may
     /// have left there). `ephemeral` (a --rm container): a volatile overlay, which marks its
