@@ -16,6 +16,7 @@ return {
     if opts.detach and opts.rm and opts.restart and opts.restart ~= "no" then
       errors.fail("--rm and --restart cannot be used together")
     end
+    md.container.prepare_network(opts)
     local c = md.container.create(opts)
     if opts.detach then
       local ok, err, status = c:start_detached()

@@ -12,8 +12,9 @@ public enum ContainerLaunch {
     /// undone and the error thrown (a StartError when the process failed to start).
     public static func start(_ store: ContainerStore, _ record: inout ContainerRecord, spec: RuntimeSpec,
                              io: ProcessIO) throws -> ContainerProcess.Started {
-        // Made meanwhile, on a thread of its own.
-        let network = spec.namespaces.contains("network") ? try NetworkNamespace.Pending() : nil
+        // Made meanwhile, on a thread of its own (or made ahead already).
+        let ahead = NetworkNamespace.takeAhead()
+        let network = spec.namespaces.contains("network") ? try ahead ?? NetworkNamespace.Pending() : nil
         let cg = store.cgroup(record, spec)
         Trace.mark("cgroup to create")
         do {
@@ -21,9 +22,11 @@ public enum ContainerLaunch {
             Trace.mark("cgroup created")
             let rootfs = try store.mountRootfs(record, ephemeral: spec.ephemeral)
             Trace.mark("rootfs mounted")
+            let netns = try network?.wait()
+            Trace.mark("network ready")
             var r = record
             let process = try ContainerProcess.start(spec, rootfs: rootfs, io: io, cgroup: try cg.join(),
-                                                     network: try network?.wait()) { pid in
+                                                     network: netns) { pid in
                 Trace.mark("cloned")
                 r = try store.modify(r.id) { rec in
                     rec.status = "running"

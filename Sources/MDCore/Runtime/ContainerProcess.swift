@@ -129,6 +129,7 @@ public enum ContainerProcess {
 
         var syncFd: Int32 = -1
         var err = [CChar](repeating: 0, count: 512)
+        Trace.mark("process prepared")
         let pid = withExtendedLifetime((cgroup, network)) {
             withUnsafePointer(to: &netnsFd) { netns in
                 c.netns = network == nil ? nil : netns

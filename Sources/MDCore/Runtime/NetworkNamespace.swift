@@ -12,6 +12,20 @@ public final class NetworkNamespace {
     init(fd: Int32) { self.fd = fd }
     deinit { close(fd) }
 
+    /// Starts making one for the next container this process starts (a foreground `run`
+    /// knows it will start one a few milliseconds later: the namespace is made meanwhile).
+    public static func prepareAhead() throws {
+        if ahead == nil { ahead = try Pending() }
+    }
+
+    /// The one made ahead, if any: ContainerLaunch takes it.
+    static func takeAhead() -> Pending? {
+        defer { ahead = nil }
+        return ahead
+    }
+
+    static var ahead: Pending?
+
     /// One in the making, on a thread of its own.
     public final class Pending {
         private var handle: OpaquePointer?

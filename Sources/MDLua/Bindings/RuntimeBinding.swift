@@ -38,6 +38,10 @@ enum RuntimeBinding {
                 Trace.mark("created")
                 return [lua(r)]
             },
+            "prepare_network": vm.function("md.container.prepare_network") { _ in
+                try NetworkNamespace.prepareAhead()
+                return []
+            },
             "path": vm.function("md.container.path") { args in [.str(try containers(args).path(try args.string(2)))] },
             "get": vm.function("md.container.get") { args in [lua(try containers(args).find(try args.string(2)))] },
             "list": vm.function("md.container.list") { args in [.array(try containers(args).list().map(lua))] },
