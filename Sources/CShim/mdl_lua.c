@@ -1,5 +1,6 @@
 #include "mdl_lua.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,6 +150,73 @@ void *mdl_toobject(lua_State *L, int idx, const char *type_name) {
 
 int mdl_loadbuffer(lua_State *L, const char *buf, size_t len, const char *chunkname, const char *mode) {
     return luaL_loadbufferx(L, buf, len, chunkname, mode);
+}
+
+struct base64_reader {
+    const unsigned char *text, *end;
+    uint32_t acc;   // bits read and not yet output (fewer than 8 between characters)
+    int bits;
+    unsigned char out[4095];   // a multiple of 3: whole groups fill it exactly
+};
+
+// The value of each base64 character plus one; 0 for anything else (padding).
+static const unsigned char base64_values[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 63, 0, 0, 0, 64, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 0, 0, 0, 0, 0, 0,
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 0, 0, 0, 0, 0,
+    0, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
+static const char *read_base64(lua_State *L, void *data, size_t *size) {
+    (void)L;
+    struct base64_reader *r = data;
+    size_t n = 0;
+    // Whole groups (four characters, three bytes); one character at a time only at the end
+    // (padding).
+    if (r->bits == 0) {
+        while (r->end - r->text >= 4 && n + 3 <= sizeof r->out) {
+            unsigned a = base64_values[r->text[0]], b = base64_values[r->text[1]];
+            unsigned c = base64_values[r->text[2]], d = base64_values[r->text[3]];
+            if (!a || !b || !c || !d) break;
+            uint32_t v = (a - 1) << 18 | (b - 1) << 12 | (c - 1) << 6 | (d - 1);
+            r->out[n] = (unsigned char)(v >> 16);
+            r->out[n + 1] = (unsigned char)(v >> 8);
+            r->out[n + 2] = (unsigned char)v;
+            n += 3;
+            r->text += 4;
+        }
+    }
+    while (r->text < r->end && n < sizeof r->out) {
+        int v = (int)base64_values[*r->text++] - 1;
+        if (v < 0) continue;
+        r->acc = (r->acc << 6 | (uint32_t)v) & 0x3fff;
+        r->bits += 6;
+        if (r->bits >= 8) {
+            r->bits -= 8;
+            r->out[n++] = (unsigned char)(r->acc >> r->bits);
+        }
+    }
+    *size = n;
+    return n ? (const char *)r->out : NULL;
+}
+
+int mdl_load_base64(lua_State *L, const char *text, size_t len, const char *chunkname) {
+    struct base64_reader *r = malloc(sizeof *r);
+    if (!r) {
+        lua_pushliteral(L, "out of memory");
+        return LUA_ERRMEM;
+    }
+    r->text = (const unsigned char *)text;
+    r->end = r->text + len;
+    r->acc = 0;
+    r->bits = 0;
+    int status = lua_load(L, read_base64, r, chunkname, "b");
+    free(r);
+    return status;
 }
 
 static int traceback_handler(lua_State *L) {

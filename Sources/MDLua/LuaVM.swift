@@ -110,6 +110,13 @@ public final class LuaVM {
         return .reference(popReference(L))
     }
 
+    /// Compiles a precompiled chunk given as base64 text: only the binary's own stdlib.
+    public func loadBase64(_ text: UnsafeRawBufferPointer, chunkName: String) throws -> LuaValue {
+        let status = mdl_load_base64(L, text.baseAddress?.assumingMemoryBound(to: CChar.self), text.count, chunkName)
+        if status != LUA_OK { throw LuaError.syntax(popString(L)) }
+        return .reference(popReference(L))
+    }
+
     public func load(_ source: String, chunkName: String) throws -> LuaValue {
         var source = source
         return try source.withUTF8 { try load(UnsafeRawBufferPointer($0), chunkName: chunkName) }

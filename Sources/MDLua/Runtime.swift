@@ -3,11 +3,12 @@ import CShim
 /// Where the Lua scripts of `stdlib/` come from when they are not read from disk
 /// (`MDLUA_STDLIB`): the copy compiled into the binary, as bytecode.
 public struct EmbeddedScripts {
-    public var bytecode: (String) -> [UInt8]?
+    /// A module's precompiled chunk, as base64 text (EmbeddedStdlib.chunk).
+    public var chunk: (String) -> UnsafeRawBufferPointer?
     public var names: () -> [String]
 
-    public init(bytecode: @escaping (String) -> [UInt8]?, names: @escaping () -> [String]) {
-        self.bytecode = bytecode
+    public init(chunk: @escaping (String) -> UnsafeRawBufferPointer?, names: @escaping () -> [String]) {
+        self.chunk = chunk
         self.names = names
     }
 }
@@ -58,9 +59,9 @@ public final class Runtime {
                 return try data.withUnsafeBytes { try vm.load($0, chunkName: "@" + path) }
             }
         }
-        guard let chunk = scripts.bytecode(name) else {
+        guard let chunk = scripts.chunk(name) else {
             throw LuaError.runtime("the built-in script \(name) is missing")
         }
-        return try chunk.withUnsafeBytes { try vm.load($0, chunkName: "=stdlib", mode: "b") }
+        return try vm.loadBase64(chunk, chunkName: "=stdlib")
     }
 }

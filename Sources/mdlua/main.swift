@@ -13,7 +13,7 @@ if CommandLine.arguments.count == 5 && CommandLine.arguments[1] == "--internal-m
 
 Trace.mark("main")
 // argv → stdlib/mdlua/boot.lua → cli.lua → a subcommand script. Everything a user sees is Lua.
-let scripts = EmbeddedScripts(bytecode: EmbeddedStdlib.bytecode, names: { EmbeddedStdlib.names })
+let scripts = EmbeddedScripts(chunk: EmbeddedStdlib.chunk, names: { EmbeddedStdlib.names })
 // The Lua state is not closed: the process ends right after, and freeing every object one by
 // one (lua_close) cost ~0.1 ms of each command. Lua's open files are C streams, which exit()
 // flushes; nothing else of the state needs its __gc.

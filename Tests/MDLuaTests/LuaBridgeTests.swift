@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 @testable import MDLua
 import MDStdlib
@@ -139,6 +140,29 @@ final class LuaBridgeTests: XCTestCase {
         }
     }
 
+    /// The stdlib's chunks are base64 text decoded as Lua reads them, in 4 KiB pieces.
+    func testPrecompiledChunkFromBase64() throws {
+        let dump = try vm.load("""
+            local t = {}
+            for i = 1, 3000 do t[i] = ("f%d"):format(i) end
+            return string.dump(load("local x = 0 " .. table.concat(t, " = 1 ") .. " = 1 return 'done', ..."))
+            """, chunkName: "=dump")
+        guard case .string(let bytes)? = try vm.call(dump).first else { return XCTFail("no dump") }
+        XCTAssertGreaterThan(bytes.count, 3 * 4096, "decoded across several reads")
+        var text = Array(Data(bytes).base64EncodedString().utf8)
+        let f = try text.withUnsafeBytes { try vm.loadBase64($0, chunkName: "=b64") }
+        XCTAssertEqual(try vm.call(f, [.integer(7)]), [.str("done"), .integer(7)])
+        // A cut or damaged header is an error (Lua checks no more than that of bytecode:
+        // only the binary's own chunks are ever loaded this way).
+        let cut = Array(text.prefix(text.count / 2))
+        XCTAssertThrowsError(try cut.withUnsafeBytes { try vm.loadBase64($0, chunkName: "=b64") }) { e in
+            XCTAssertTrue("\(e)".contains("truncated"), "\(e)")
+        }
+        text.replaceSubrange(4..<8, with: Array("AAAA".utf8))
+        XCTAssertThrowsError(try text.withUnsafeBytes { try vm.loadBase64($0, chunkName: "=b64") })
+        XCTAssertThrowsError(try Array("bm90IGx1YQ==".utf8).withUnsafeBytes { try vm.loadBase64($0, chunkName: "=b64") })
+    }
+
     func testSyntaxErrorIsThrown() {
         XCTAssertThrowsError(try vm.load("return +", chunkName: "=bad")) { error in
             guard case LuaError.syntax(let m) = error else { return XCTFail("\(error)") }
@@ -213,9 +237,9 @@ func residentBytes() -> Int {
 /// The C JSON encoder against the Lua one it replaces for compact output.
 final class NativeJSONTests: XCTestCase {
     func testSameOutputAsTheLuaEncoderAndTheSameErrors() throws {
-        let runtime = try Runtime(scripts: EmbeddedScripts(bytecode: EmbeddedStdlib.bytecode, names: { EmbeddedStdlib.names }))
+        let runtime = try Runtime(scripts: EmbeddedScripts(chunk: EmbeddedStdlib.chunk, names: { EmbeddedStdlib.names }))
         let check = try runtime.vm.load("""
-            package.preload["mdlua.json"] = load(md._stdlib.bytecode("mdlua.json"), "=json", "b")
+            package.preload["mdlua.json"] = md._stdlib.load("mdlua.json")
             local j = require "mdlua.json"
             local values = {
               {a = {"x", "y\\n\\1\\127\\u{e9}\\"\\\\"}, b = j.array({}), c = {1, "z", 2.5, 1e20, -0.0, 3.0, 0.1, -7},

@@ -18,10 +18,8 @@ local function search_stdlib(name)
       return assert(load(src, "@" .. path, "t")), path
     end
   end
-  local chunk = md._stdlib.bytecode(name)
-  if chunk then
-    return assert(load(chunk, "=stdlib", "b")), "stdlib/" .. rel
-  end
+  local chunk = md._stdlib.load(name)
+  if chunk then return chunk, "stdlib/" .. rel end
   return "\n\tno built-in script 'stdlib/" .. rel .. "'"
 end
 

@@ -39,7 +39,7 @@ function M.find(name)
       return check(chunk(), name, path)
     end
   end
-  if md._stdlib.bytecode("commands." .. name) then
+  if md._stdlib.has("commands." .. name) then
     return check(require("commands." .. name), name, "built-in")
   end
   return nil

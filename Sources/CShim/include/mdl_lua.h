@@ -38,6 +38,10 @@ int mdl_pushmetatable(lua_State *L, const char *type_name);
 
 // Loads a chunk; returns a lua_load status (never raises).
 int mdl_loadbuffer(lua_State *L, const char *buf, size_t len, const char *chunkname, const char *mode);
+// Loads a precompiled chunk given as base64 text (how the binary embeds its stdlib),
+// decoding it as lua_load reads it: no decoded copy is made. Pushes the function, or an
+// error message; returns a lua_load status.
+int mdl_load_base64(lua_State *L, const char *text, size_t len, const char *chunkname);
 // lua_pcall with a traceback message handler. Returns a lua_pcall status; on error the
 // message (with traceback when it was a string) is on top.
 int mdl_pcall_traceback(lua_State *L, int nargs, int nresults);

@@ -2,12 +2,12 @@
 enum StdlibBinding {
     static func module(_ vm: LuaVM, _ scripts: EmbeddedScripts) -> LuaValue {
         .record([
-            // The precompiled chunk: boot.lua's searcher loads it in binary mode.
-            "bytecode": vm.function("md._stdlib.bytecode") { args in
-                let name = try args.string(1)
-                guard let chunk = scripts.bytecode(name) else { return [.null] }
-                return [.string(chunk)]
+            // The module's precompiled chunk, loaded (boot.lua's searcher); nil if there is none.
+            "load": vm.function("md._stdlib.load") { args in
+                guard let chunk = scripts.chunk(try args.string(1)) else { return [.null] }
+                return [try vm.loadBase64(chunk, chunkName: "=stdlib")]
             },
+            "has": vm.function("md._stdlib.has") { args in [.boolean(scripts.chunk(try args.string(1)) != nil)] },
             "names": vm.function("md._stdlib.names") { _ in
                 [.array(scripts.names().map { .str($0) })]
             },
