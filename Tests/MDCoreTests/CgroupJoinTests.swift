@@ -63,8 +63,35 @@ final class CgroupJoinTests: XCTestCase {
         let d = CgroupV2Driver(mount: mount, parent: parent, id: "c1")
         try d.create(CgroupResources())
         defer { d.remove(); rmdir(mount + "/" + parent) }
-        let lines = try cgroupsOfAProcessStarted(in: d).split(separator: "\n")
-        XCTAssertTrue(lines.contains("0::/\(parent)/c1"), lines.joined(separator: "\n"))
+        let p = try ContainerProcess.start(try spec(), rootfs: rootfs, io: ProcessIO(), cgroup: try d.join())
+        // An exec'd process too (its helper is created in the cgroup, then enters the
+        // container's namespaces).
+        let e = try ContainerProcess.execStart(try spec(), target: p.pid, args: ["/bin/busybox", "sleep", "30"], env: [],
+                                               user: nil, cwd: nil, io: ProcessIO(), cgroup: try d.join())
+        defer {
+            for pid in [e.pid, p.pid] {
+                kill(pid, SIGKILL)
+                var status: Int32 = 0
+                waitpid(pid, &status, 0)
+            }
+        }
+        for pid in [p.pid, e.pid] {
+            let lines = String(decoding: try FileSystem.readFile("/proc/\(pid)/cgroup"), as: UTF8.self).split(separator: "\n")
+            XCTAssertTrue(lines.contains("0::/\(parent)/c1"), lines.joined(separator: "\n"))
+        }
+    }
+
+    /// Where clone3 cannot create the process in the cgroup (here: the directory is not a
+    /// cgroup), the process writes itself into cgroup.procs, and says which cgroup failed.
+    func testV2FallbackNamesTheCgroup() throws {
+        let fake = scratch.path + "/not-a-cgroup"
+        try FileManager.default.createDirectory(atPath: fake + "/p/c1", withIntermediateDirectories: true)
+        var d = CgroupV2Driver(mount: fake, parent: "p", id: "c1")
+        d.deviceRules = nil
+        XCTAssertThrowsError(try cgroupsOfAProcessStarted(in: d)) { error in
+            XCTAssertEqual((error as? StartError)?.status, 125)
+            XCTAssertEqual("\(error)", "join the cgroup \(fake)/p/c1: No such file or directory")
+        }
     }
 
     func testAJoinThatFailsSaysWhichCgroup() throws {
