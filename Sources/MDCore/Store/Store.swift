@@ -12,6 +12,8 @@ import Glibc
 ///     ROOT/store.lock              held while the shared records change
 ///     ROOT/events.log              what happened, for `mdlua events` (EventLog)
 ///     ROOT/seccomp/<digest>.bpf    compiled seccomp programs (SeccompFilter.load)
+///     ROOT/mountpoints/            the layer over every container's image (MountPointLayer)
+///     ROOT/containers/<id>/        a container (ContainerStore)
 ///
 /// Writers build everything in a staging dir, then publish it with renames under the lock;
 /// readers never lock (records are replaced atomically). A staging dir whose owner died
