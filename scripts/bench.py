@@ -35,6 +35,30 @@ def wall_ms(argv, runs=RUNS, prepare=None, warmup=10):
     return data["results"][0]["median"] * 1000
 
 
+def wall_ms_interleaved(mine, peer, runs=RUNS, warmup=10):
+    """Median wall times in milliseconds of two commands run in turns (mine, peer, peer,
+    mine, ...), so that a slow spell of this VM (steal time, a disk flush, the kernel's
+    cleanup of earlier runs) falls on both alike; hyperfine runs one command's runs, then
+    the other's. Each run is a posix_spawn and a wait: the same small overhead for both."""
+    def once(argv):
+        t0 = time.perf_counter()
+        with open(os.devnull, "wb") as null:
+            pid = os.posix_spawnp(argv[0], argv, os.environ,
+                                  file_actions=[(os.POSIX_SPAWN_DUP2, null.fileno(), 1)])
+        _, status = os.waitpid(pid, 0)
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise subprocess.CalledProcessError(os.waitstatus_to_exitcode(status), argv)
+        return (time.perf_counter() - t0) * 1000
+    for i in range(warmup):
+        once(mine), once(peer)
+    a, b = [], []
+    for i in range(runs):
+        pair = [(mine, a), (peer, b)] if i % 2 == 0 else [(peer, b), (mine, a)]
+        for argv, out in pair:
+            out.append(once(argv))
+    return statistics.median(a), statistics.median(b)
+
+
 def peak_rss_mib(argv, runs=20):
     """Median peak resident set size in MiB, through GNU time: a child forked from this
     Python process would count Python's own pages in its peak (the kernel keeps the
@@ -59,8 +83,19 @@ def available(argv):
 rows = []
 
 
-def row(case, mine, peer=None, rss=True, runs=RUNS, prepare=None, peer_prepare=None, peer_name=None, warmup=10):
-    """One line: mdlua's command against a peer's (or alone)."""
+def row(case, mine, peer=None, rss=True, runs=RUNS, prepare=None, peer_prepare=None, peer_name=None, warmup=10,
+        interleave=False):
+    """One line: mdlua's command against a peer's (or alone). `interleave`: both timed in
+    turns (wall_ms_interleaved), for the rows whose peer leaves no work behind that would
+    land in mdlua's runs (podman does: its cleanup goes on after it exits)."""
+    if interleave and peer and available(peer):
+        mine_ms, peer_ms = wall_ms_interleaved(mine, peer, runs, warmup)
+        r = {"case": case, "mine_ms": mine_ms, "peer": peer_name or " ".join(peer), "peer_ms": peer_ms}
+        if rss:
+            r["mine_rss"] = peak_rss_mib(mine, runs=min(runs, 20))
+            r["peer_rss"] = peak_rss_mib(peer, runs=min(runs, 20))
+        rows.append(r)
+        return
     r = {"case": case, "mine_ms": wall_ms(mine, runs, prepare, warmup), "peer": None}
     if rss and not isinstance(mine, str):
         r["mine_rss"] = peak_rss_mib(mine, runs=min(runs, 20))
@@ -256,7 +291,8 @@ def bench_run():
         for runtime in ["crun", "runc"]:
             if bundle and shutil.which(runtime):
                 row(f"`mdlua run --rm busybox true` vs `{runtime} run` (same rootfs)", mine, runs=100,
-                    peer=[runtime, "run", "--bundle", bundle, f"bench-{runtime}"], peer_name=f"{runtime} run")
+                    peer=[runtime, "run", "--bundle", bundle, f"bench-{runtime}"], peer_name=f"{runtime} run",
+                    interleave=True)
     with podman_with_image("podman-run", root) as podman:
         # Loading the image into podman's store leaves dirty pages that slow whatever runs
         # next on this disk: flushed first, for both.
@@ -367,7 +403,8 @@ def bench_resources():
     with crun_can_run():
         peer = ["crun", "run", "--bundle", bundle, "bench-res"] if bundle and shutil.which("crun") else None
         row("`mdlua run --rm -m 64m --cpus 1 busybox true` vs `crun run` with the same limits",
-            mdlua + ["run", "--rm", "-m", "64m", "--cpus", "1", "busybox", "true"], peer=peer, runs=50, peer_name="crun run")
+            mdlua + ["run", "--rm", "-m", "64m", "--cpus", "1", "busybox", "true"], peer=peer, runs=50, peer_name="crun run",
+            interleave=True)
 
 
 def fmt(v, unit):

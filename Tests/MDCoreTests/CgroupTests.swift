@@ -168,6 +168,23 @@ final class CgroupTests: XCTestCase {
         XCTAssertEqual(read(scratch.path + "/devices/mdlua/c1/devices.allow"),
                        "c *:* mb *:* mc 1:3 rwmc 1:5 rwmc 1:7 rwmc 1:8 rwmc 1:9 rwmc 5:0 rwmc 5:1 rwmc 5:2 rwmc 136:* rwmc 10:200 rwm")
     }
+
+    func testTheV1DeviceListIsDockersDefaults() {
+        XCTAssertEqual(CgroupV1Driver.defaultDeviceList, DeviceRule.defaults.filter(\.allow).map(\.text).joined(separator: "\n"))
+    }
+
+    func testV1WithoutSwapAccountingWritesTheMemoryLimitAlone() throws {
+        let scratch = try Scratch(for: self)
+        let m = scratch.path + "/memory/mdlua/c1"
+        try FileManager.default.createDirectory(atPath: m, withIntermediateDirectories: true)
+        for f in ["memory.limit_in_bytes", "memory.soft_limit_in_bytes"] { FileManager.default.createFile(atPath: m + "/" + f, contents: nil) }
+        let d = CgroupV1Driver(controllers: ["memory": scratch.path + "/memory"], parent: "mdlua", id: "c1")
+        try d.create(resources())
+        XCTAssertEqual(read(m + "/memory.limit_in_bytes"), String(64 << 20))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: m + "/memory.memsw.limit_in_bytes"), "no memsw file: no swap accounting")
+        try d.update(resources())
+        XCTAssertEqual(read(m + "/memory.limit_in_bytes"), String(64 << 20))
+    }
 }
 
 /// The cgroup v2 device filter, on this host's real cgroup2 hierarchy (the unified one of a

@@ -50,7 +50,22 @@ public struct CgroupV1Driver: CgroupDriver {
     }
 
     /// Docker's default rules, as devices.list shows them once written.
-    static let defaultDeviceList = DeviceRule.defaults.filter(\.allow).map(\.text).joined(separator: "\n")
+    /// Spelled out: every container's start compares against it, and deriving it from
+    /// DeviceRule.defaults parses 13 rules first (CgroupTests checks that the two agree).
+    static let defaultDeviceList = """
+        c *:* m
+        b *:* m
+        c 1:3 rwm
+        c 1:5 rwm
+        c 1:7 rwm
+        c 1:8 rwm
+        c 1:9 rwm
+        c 5:0 rwm
+        c 5:1 rwm
+        c 5:2 rwm
+        c 136:* rwm
+        c 10:200 rwm
+        """
 
     /// A cpuset cgroup starts with no cpus and mems, and takes no process until it has some.
     static func copyCpusetFromParent(_ dir: String) {
@@ -70,14 +85,13 @@ public struct CgroupV1Driver: CgroupDriver {
         if let d = dir("memory") {
             if let l = r.memoryLimit {
                 // The sum (memsw) must stay >= the memory limit: raise it first when growing.
+                // No memsw file: the kernel does not account swap (swapaccount=0).
                 let memsw = d + "/memory.memsw.limit_in_bytes"
-                let hasSwapAccounting = FileSystem.exists(memsw)
-                if hasSwapAccounting, let s = r.memorySwap {
-                    if !fresh { try? Cgroups.write(memsw, "-1") }
-                    try Cgroups.write(d + "/memory.limit_in_bytes", String(l))
-                    try Cgroups.write(memsw, String(s))
-                } else {
-                    try Cgroups.write(d + "/memory.limit_in_bytes", String(l))
+                if r.memorySwap != nil && !fresh { _ = Cgroups.attempt(memsw, ["-1"]) }
+                try Cgroups.write(d + "/memory.limit_in_bytes", String(l))
+                if let s = r.memorySwap {
+                    let (code, _) = Cgroups.attempt(memsw, [String(s)])
+                    guard code == 0 || code == ENOENT else { throw EngineError.system("write \(s) to \(memsw)", code) }
                 }
             }
             if let v = r.memoryReservation { try Cgroups.write(d + "/memory.soft_limit_in_bytes", String(v)) }
