@@ -274,11 +274,14 @@ def podman_with_image(name, root):
 
 
 def settle():
-    """The image rows leave a few hundred MB of dirty pages and freed inodes behind, which
-    slow every file made on the same disk until they are written out: flushed first, for
-    mdlua and the peer alike."""
+    """The image rows leave hundreds of MB of dirty pages and tens of thousands of freed
+    inodes behind. ext4 without a journal (this VM's disk) will not reuse an inode freed less
+    than 60 s before (300 s while its table block is dirty): every file made meanwhile scans
+    past them, which made each file of mdlua's containers several times dearer (a run row of
+    22.7 ms right after the image rows, 12.6 ms without them). crun keeps its state on tmpfs
+    and does not see it. Flushed, and waited out, before the rows that make containers."""
     subprocess.run(["sync"])
-    time.sleep(5)
+    time.sleep(65)
 
 
 def bench_run():

@@ -170,20 +170,24 @@ public enum Monitor {
         var clients: [Int32] = []
         func drop(_ c: Int32) { close(c); clients.removeAll { $0 == c } }
         var buf = [UInt8](repeating: 0, count: 65536)
-        var trimmed = false
-        let trimAt = HealthCheck.now() + 1
+        // The code touched at start-up goes back to the page cache, and the monitor, which
+        // mostly waits, keeps only what it uses. The kernel leaves a page that another
+        // process maps too (the CLI that started this monitor, another mdlua command, a
+        // monitor that could not trim yet): so a second after the start, and again later.
+        let started = HealthCheck.now()
+        var trims = [1.0, 5.0, 30.0].map { started + $0 }
         while !exited || !open.isEmpty {
             var fds = [pollfd(fd: sigfd, events: Int16(POLLIN), revents: 0), pollfd(fd: listener, events: Int16(POLLIN), revents: 0)]
             let outputs = open.keys.sorted()
             for fd in outputs + clients { fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
             var wait: Int32 = exited ? 100 : (health?.pollTimeout() ?? -1)
-            if !trimmed && !exited { wait = wait < 0 ? 1000 : min(wait, 1000) }
-            if !trimmed && HealthCheck.now() >= trimAt {
-                // A second after the start (the CLI that shared the binary's pages has gone):
-                // the code touched at start-up goes back to the page cache, and the monitor,
-                // which mostly waits, keeps only what it uses.
+            if let next = trims.first, !exited {
+                let untilTrim = Int32(max(0, (next - HealthCheck.now()) * 1000).rounded(.up))
+                wait = wait < 0 ? untilTrim : min(wait, untilTrim)
+            }
+            if let next = trims.first, HealthCheck.now() >= next {
                 mdl_trim_resident()
-                trimmed = true
+                trims.removeFirst()
             }
             if poll(&fds, nfds_t(fds.count), wait) <= 0 {
                 if exited { break }   // output still open after exit: a child kept the pipe
