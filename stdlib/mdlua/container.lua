@@ -113,9 +113,8 @@ end
 -- Runs the container in the foreground. opts: tty, stdin (attach stdin), capture.
 function Container:start(opts)
   opts = opts or {}
-  local r = runtime.start(root(), self.id, { tty = opts.tty, stdin = opts.stdin, capture = opts.capture })
-  local fresh = runtime.get(root(), self.id)
-  for k, v in pairs(fresh) do self[k] = v end
+  local r, record = runtime.start(root(), self.id, { tty = opts.tty, stdin = opts.stdin, capture = opts.capture })
+  for k, v in pairs(record) do self[k] = v end
   return r
 end
 

@@ -100,7 +100,7 @@ enum RuntimeBinding {
                 result["exit_code"] = .integer(Int64(r.exitCode))
                 if outFd >= 0 { result["stdout"] = .string(readMemfd(outFd)) }
                 if errFd >= 0 { result["stderr"] = .string(readMemfd(errFd)) }
-                return [.record(result)]
+                return [.record(result), lua(r)]   // and the record as it is now
             },
             "start_detached": vm.function("md.container.start") { args in
                 let cs = try containers(args)
