@@ -503,8 +503,16 @@ int mdl_container_wait_exec(int sync_fd, char *err, size_t errlen, int *exec_err
     *exec_errno = 0;
     struct child_error e;
     ssize_t n;
-    do { n = read(sync_fd, &e, sizeof e); } while (n < 0 && errno == EINTR);
-    if (n == 0) return 0;   // closed on exec
+    // A child that ended before it read the parent's go (so before exec) left that byte
+    // unread: the kernel then reports ECONNRESET once, ahead of the error record the child
+    // queued for us. Read again to get the record; no record then means it died.
+    int reset = 0;
+    for (;;) {
+        n = read(sync_fd, &e, sizeof e);
+        if (n >= 0 || (errno != EINTR && errno != ECONNRESET)) break;
+        if (errno == ECONNRESET) reset = 1;
+    }
+    if (n == 0 && !reset) return 0;   // closed on exec
     if (n != (ssize_t)sizeof e) {
         snprintf(err, errlen, "the container process died while it started");
         return -1;
@@ -682,7 +690,7 @@ pid_t mdl_container_exec(pid_t target, const struct mdl_container *c, int *sync_
             struct rlimit r = {(rlim_t)c->rlimits[i].soft, (rlim_t)c->rlimits[i].hard};
             setrlimit(c->rlimits[i].resource, &r);
         }
-        // Wait until the caller has recorded the process.
+        // Wait for the caller's go (mdl_container_release).
         char go;
         if (read(g_sync, &go, 1) != 1) _exit(125);
         finish_and_exec(c);
