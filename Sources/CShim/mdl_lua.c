@@ -148,8 +148,8 @@ void *mdl_toobject(lua_State *L, int idx, const char *type_name) {
     return same ? *slot : NULL;
 }
 
-int mdl_loadbuffer(lua_State *L, const char *buf, size_t len, const char *chunkname, const char *mode) {
-    return luaL_loadbufferx(L, buf, len, chunkname, mode);
+int mdl_loadbuffer(lua_State *L, const char *buf, size_t len, const char *chunkname) {
+    return luaL_loadbufferx(L, buf, len, chunkname, "t");
 }
 
 struct base64_reader {

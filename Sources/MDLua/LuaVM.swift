@@ -100,12 +100,12 @@ public final class LuaVM {
 
     // MARK: running code
 
-    /// Compiles a chunk into a function value.
-    /// Compiles a chunk. `mode` "t" (text) unless the bytes are the binary's own precompiled
-    /// stdlib: bytecode from anywhere else could break the VM's memory safety.
-    public func load(_ source: UnsafeRawBufferPointer, chunkName: String, mode: String = "t") throws -> LuaValue {
+    /// Compiles a chunk of source text into a function value. Bytecode is loaded only from
+    /// the binary's own stdlib (`loadBase64`): from anywhere else it could break the VM's
+    /// memory safety.
+    public func load(_ source: UnsafeRawBufferPointer, chunkName: String) throws -> LuaValue {
         let status = mdl_loadbuffer(L, source.baseAddress?.assumingMemoryBound(to: CChar.self),
-                                    source.count, chunkName, mode)
+                                    source.count, chunkName)
         if status != LUA_OK { throw LuaError.syntax(popString(L)) }
         return .reference(popReference(L))
     }

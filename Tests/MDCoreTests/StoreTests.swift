@@ -52,6 +52,21 @@ final class StoreTests: XCTestCase {
         }, name: "image-\(UUID().uuidString.prefix(6)).tar")
     }
 
+    /// ROOT/mountpoints: made whole on first use (nothing left in staging), then reused as is.
+    func testMountPointLayer() throws {
+        let path = try store.mountPointLayer()
+        XCTAssertEqual(path, store.root + "/mountpoints")
+        XCTAssertEqual(FileSystem.list(path).sorted(), ["dev", "etc", "proc", "sys"])
+        XCTAssertEqual(FileSystem.list(path + "/etc").sorted(), ["hostname", "hosts", "resolv.conf"])
+        for f in ["hostname", "hosts", "resolv.conf"] {
+            XCTAssertEqual(try FileSystem.readFile(path + "/etc/" + f), [], f)
+        }
+        XCTAssertEqual(FileSystem.list(store.root + "/tmp"), [], "staging")
+        try FileSystem.writeNewFile(path + "/marker", [])
+        XCTAssertEqual(try store.mountPointLayer(), path)
+        XCTAssertTrue(FileSystem.exists(path + "/marker"), "an existing layer is used, not made again")
+    }
+
     func testLoadDockerArchive() throws {
         let archive = try dockerArchive(layers: [[.file("etc/hello", "hi"), .file("bin/sh", "x", mode: 0o755)],
                                                  [.file("etc/.wh.hello")]])

@@ -163,6 +163,15 @@ final class LuaBridgeTests: XCTestCase {
         XCTAssertThrowsError(try Array("bm90IGx1YQ==".utf8).withUnsafeBytes { try vm.loadBase64($0, chunkName: "=b64") })
     }
 
+    /// Everything but the binary's own stdlib is loaded as text: bytecode is refused.
+    func testBytecodeIsRefusedAsSource() throws {
+        let dump = try vm.load("return string.dump(function() return 1 end)", chunkName: "=dump")
+        guard case .string(let bytes)? = try vm.call(dump).first else { return XCTFail("no dump") }
+        XCTAssertThrowsError(try bytes.withUnsafeBytes { try vm.load($0, chunkName: "=bin") }) { e in
+            XCTAssertTrue("\(e)".contains("binary chunk"), "\(e)")
+        }
+    }
+
     func testSyntaxErrorIsThrown() {
         XCTAssertThrowsError(try vm.load("return +", chunkName: "=bad")) { error in
             guard case LuaError.syntax(let m) = error else { return XCTFail("\(error)") }

@@ -36,8 +36,8 @@ void *mdl_toobject(lua_State *L, int idx, const char *type_name);
 // __name) when missing. Returns 1 when it was created.
 int mdl_pushmetatable(lua_State *L, const char *type_name);
 
-// Loads a chunk; returns a lua_load status (never raises).
-int mdl_loadbuffer(lua_State *L, const char *buf, size_t len, const char *chunkname, const char *mode);
+// Loads a chunk of source text (never bytecode); returns a lua_load status (never raises).
+int mdl_loadbuffer(lua_State *L, const char *buf, size_t len, const char *chunkname);
 // Loads a precompiled chunk given as base64 text (how the binary embeds its stdlib),
 // decoding it as lua_load reads it: no decoded copy is made. Pushes the function, or an
 // error message; returns a lua_load status.

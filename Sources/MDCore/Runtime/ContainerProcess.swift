@@ -118,13 +118,9 @@ public enum ContainerProcess {
         c.mounts = UnsafePointer(cMounts)
         c.nmounts = Int32(mounts.count)
         c.cgroup = cgroup.map { UnsafePointer($0.join) }
-        var network = network
-        if spec.namespaces.contains("network") {
-            if network == nil { network = try NetworkNamespace.Pending().wait() }
-            c.clone_flags &= ~namespaceFlags["network"]!
-        } else {
-            network = nil
-        }
+        // The process enters a namespace made by the engine instead of making its own.
+        let network = spec.namespaces.contains("network") ? try network ?? NetworkNamespace.Pending().wait() : nil
+        if network != nil { c.clone_flags &= ~namespaceFlags["network"]! }
         var netnsFd = network?.fd ?? -1
 
         var syncFd: Int32 = -1
@@ -147,21 +143,16 @@ public enum ContainerProcess {
     /// spec's security settings and environment (`env` added), as `user` and in `cwd` when
     /// given. Runs in the foreground like `run`; returns the wait status.
     public static func exec(_ spec: RuntimeSpec, target: pid_t, args: [String], env: [String], user: String?,
-                            cwd: String?, io: ProcessIO, cgroup: CgroupJoin? = nil,
-                            started: (pid_t) throws -> Void = { _ in }) throws -> Int32 {
+                            cwd: String?, io: ProcessIO, cgroup: CgroupJoin? = nil) throws -> Int32 {
         mdl_block_forwarded_signals()
         defer { mdl_unblock_forwarded_signals() }
-        let p = try execStart(spec, target: target, args: args, env: env, user: user, cwd: cwd, io: io, cgroup: cgroup,
-                              started: started)
-        defer { if p.master >= 0 { close(p.master) } }
-        return mdl_container_supervise(p.pid, p.master)
+        return supervise(try execStart(spec, target: target, args: args, env: env, user: user, cwd: cwd, io: io, cgroup: cgroup))
     }
 
     /// Starts an `exec` process and returns once it has called execve (a health check, which
     /// the monitor waits for along with the container).
     public static func execStart(_ spec: RuntimeSpec, target: pid_t, args: [String], env: [String], user: String?,
-                                 cwd: String?, io: ProcessIO, cgroup: CgroupJoin? = nil,
-                                 started: (pid_t) throws -> Void = { _ in }) throws -> Started {
+                                 cwd: String?, io: ProcessIO, cgroup: CgroupJoin? = nil) throws -> Started {
         var spec = spec
         spec.args = args
         for kv in env {
@@ -193,7 +184,7 @@ public enum ContainerProcess {
         var err = [CChar](repeating: 0, count: 512)
         let pid = withExtendedLifetime(cgroup) { withUnsafePointer(to: &c) { mdl_container_exec(target, $0, &syncFd, &err, err.count) } }
         guard pid > 0 else { throw EngineError(String(cString: err)) }
-        try release(pid, syncFd: syncFd, started: started)
+        try release(pid, syncFd: syncFd) { _ in }
         if slave >= 0 { close(slave); slave = -1 }
         keepMaster = true
         return Started(pid: pid, master: master)

@@ -23,14 +23,19 @@ public struct EventLog {
                                  "Actor": .object(["ID": .string(id), "Attributes": .object(attrs)]),
                                  "scope": .string("local"), "time": .int(Int64(ts.tv_sec)), "timeNano": .int(nanos)])
         let line = Array((event.serialized() + "\n").utf8)
-        var st = stat()
-        if stat(path, &st) == 0 && Int(st.st_size) >= EventLog.maxSize, let lock = try? FileLock(path: path + ".lock") {
-            // Under the lock, the first writer to see it full moves it.
-            if stat(path, &st) == 0 && Int(st.st_size) >= EventLog.maxSize { rename(path, path + ".1") }
-            withExtendedLifetime(lock) {}
-        }
-        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+        func openLog() -> Int32 { open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600) }
+        var fd = openLog()
         guard fd >= 0 else { return }   // an event is not worth failing the operation for
+        var st = stat()
+        if fstat(fd, &st) == 0 && Int(st.st_size) >= EventLog.maxSize, let lock = try? FileLock(path: path + ".lock") {
+            // Under the lock, the first writer to see it full moves it; the others find the
+            // new file.
+            if stat(path, &st) == 0 && Int(st.st_size) >= EventLog.maxSize { rename(path, path + ".1") }
+            close(fd)
+            fd = openLog()
+            withExtendedLifetime(lock) {}
+            guard fd >= 0 else { return }
+        }
         defer { close(fd) }
         _ = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
     }
