@@ -71,6 +71,28 @@ fail:
     return -1;
 }
 
+int mdl_overlay_mount_classic(int dirfd, const char *options, int target_fd) {
+    // The lower dirs are paths relative to dirfd: the kernel resolves them against the
+    // working directory of the process that mounts. The engine has one thread here that
+    // uses relative paths (this one), so the change of directory is undone before return.
+    int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (cwd < 0) return -1;
+    if (fchdir(dirfd) < 0) {
+        int saved = errno;
+        close(cwd);
+        errno = saved;
+        return -1;
+    }
+    char target[64];
+    snprintf(target, sizeof target, "/proc/self/fd/%d", target_fd);
+    int rc = mount("overlay", target, "overlay", 0, options);
+    int saved = errno;
+    if (fchdir(cwd) < 0) { /* the old directory went away: nothing relies on it */ }
+    close(cwd);
+    errno = saved;
+    return rc;
+}
+
 int mdl_umount(const char *target, int flags) { return umount2(target, flags); }
 int mdl_syncfs(int fd) { return syncfs(fd); }
 int mdl_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }

@@ -27,13 +27,14 @@ final class OverlayRootfsTests: XCTestCase {
         return try LayerCreator.import(in: store, fd: fd, what: t)
     }
 
-    func mount(_ image: ImageRecord) throws -> String {
+    func mount(_ image: ImageRecord, style: OverlayRootfs.Style = .detect) throws -> String {
         let dir = scratch.file("c-\(UUID().uuidString.prefix(6))")
         for d in ["upper", "work", "merged"] {
             try FileManager.default.createDirectory(atPath: dir + "/" + d, withIntermediateDirectories: true)
         }
         try OverlayRootfs.mount(lowers: try OverlayRootfs.lowerDirs(image, in: store),
-                                upper: dir + "/upper", work: dir + "/work", target: dir + "/merged")
+                                upper: dir + "/upper", work: dir + "/work", target: dir + "/merged",
+                                links: store.layers.links, style: style)
         mounted.append(dir + "/merged")
         return dir
     }
@@ -55,19 +56,78 @@ final class OverlayRootfsTests: XCTestCase {
         XCTAssertEqual(try String(contentsOfFile: dir + "/upper/etc/keep", encoding: .utf8), "new")
     }
 
-    func testTwoHundredLayers() throws {
+    func tallImage(_ count: Int) throws -> ImageRecord {
         var layers: [Layer] = []
-        for i in 0..<200 {
+        for i in 0..<count {
             layers.append(try layer([.file("layer\(i)", "\(i)"), .file("shared", "from \(i)")]))
         }
-        let image = try store.locked {
-            try ImageAssembler.create(in: store, layers: layers, config: .object([:]), names: ["docker.io/library/tall:1"])
+        return try store.locked {
+            try ImageAssembler.create(in: store, layers: layers, config: .object([:]), names: ["docker.io/library/tall:\(count)"])
         }
-        let merged = try mount(image) + "/merged"
+    }
+
+    func checkTall(_ merged: String, _ count: Int) throws {
         XCTAssertEqual(try String(contentsOfFile: merged + "/layer0", encoding: .utf8), "0")
-        XCTAssertEqual(try String(contentsOfFile: merged + "/layer199", encoding: .utf8), "199")
-        XCTAssertEqual(try String(contentsOfFile: merged + "/shared", encoding: .utf8), "from 199", "the top layer wins")
-        XCTAssertEqual(FileSystem.list(merged).count, 201)
+        XCTAssertEqual(try String(contentsOfFile: merged + "/layer\(count - 1)", encoding: .utf8), "\(count - 1)")
+        XCTAssertEqual(try String(contentsOfFile: merged + "/shared", encoding: .utf8), "from \(count - 1)", "the top layer wins")
+        XCTAssertEqual(FileSystem.list(merged).count, count + 1)
+    }
+
+    func testTwoHundredLayers() throws {
+        let image = try tallImage(200)
+        try checkTall(try mount(image) + "/merged", 200)
+        // Kernels before 6.8 get one option string of short links: 200 layers fit in it.
+        try checkTall(try mount(image, style: .classic) + "/merged", 200)
+        XCTAssertEqual(FileSystem.list(store.layers.links).count, 200, "one link per layer")
+    }
+
+    func testClassicStyleKeepsWhiteoutsAndEscapesPaths() throws {
+        let base = try layer([.file("etc/passwd", "root"), .file("etc/keep", "k")])
+        let top = try layer([.file("etc/.wh.passwd"), .file("etc/new", "n")])
+        let image = try store.locked { try ImageAssembler.create(in: store, layers: [base, top], config: .object([:]), names: []) }
+        // A state root whose path holds the overlay's separators.
+        let dir = scratch.file("odd,name:x")
+        for d in ["upper", "work", "merged"] {
+            try FileManager.default.createDirectory(atPath: dir + "/" + d, withIntermediateDirectories: true)
+        }
+        try OverlayRootfs.mount(lowers: try OverlayRootfs.lowerDirs(image, in: store), upper: dir + "/upper", work: dir + "/work",
+                                target: dir + "/merged", volatile: true, links: store.layers.links, style: .classic)
+        mounted.append(dir + "/merged")
+        XCTAssertFalse(FileSystem.exists(dir + "/merged/etc/passwd"))
+        XCTAssertEqual(FileSystem.list(dir + "/merged/etc"), ["keep", "new"])
+        try "w".write(toFile: dir + "/merged/etc/keep", atomically: false, encoding: .utf8)
+        XCTAssertEqual(try String(contentsOfFile: dir + "/upper/etc/keep", encoding: .utf8), "w")
+        // The links go with their layer.
+        let link = store.layers.links + "/" + OverlayRootfs.shortName(store.layers.diffPath(base.diffID))
+        XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: link), store.layers.diffPath(base.diffID))
+        try OverlayRootfs.unmount(dir + "/merged")
+        mounted.removeAll()
+        try store.layers.remove(base.diffID)
+        XCTAssertFalse(FileSystem.exists(link) || (try? FileManager.default.destinationOfSymbolicLink(atPath: link)) != nil)
+    }
+
+    func testClassicStyleRefusesWhatDoesNotFitInAPage() throws {
+        let image = try tallImage(300)
+        XCTAssertThrowsError(try mount(image, style: .classic)) { e in
+            XCTAssertTrue("\(e)".contains("300 layers do not fit in one overlay"), "\(e)")
+            XCTAssertTrue("\(e)".contains("at most 2"), "names the limit: \(e)")
+        }
+        try checkTall(try mount(image, style: .appended) + "/merged", 300)
+    }
+
+    func testShortNamesAreStableAndShort() {
+        let a = OverlayRootfs.shortName("/var/lib/mdlua/layers/\(String(repeating: "a", count: 64))/diff")
+        XCTAssertEqual(a, OverlayRootfs.shortName("/var/lib/mdlua/layers/\(String(repeating: "a", count: 64))/diff"))
+        XCTAssertNotEqual(a, OverlayRootfs.shortName("/var/lib/mdlua/layers/\(String(repeating: "b", count: 64))/diff"))
+        XCTAssertEqual(a.count, 13)
+    }
+
+    func testKernelVersionParsing() {
+        XCTAssertTrue(Kernel.parse("6.1.0-27-cloud-amd64") == (6, 1))
+        XCTAssertTrue(Kernel.parse("5.10.0-33-amd64") == (5, 10))
+        XCTAssertTrue(Kernel.parse("6.18.44-fc-v1147") == (6, 18))
+        XCTAssertTrue(Kernel.parse("garbage") == (0, 0))
+        XCTAssertNoThrow(try Kernel.checkFloor(), "this host is above the floor")
     }
 
     func testTooManyLayersIsAClearError() throws {

@@ -27,6 +27,11 @@ int mdl_openat2(int dirfd, const char *path, int flags, mode_t mode, uint64_t re
 int mdl_overlay_mount(const char *const *lowers, int nlowers, const char *upper, const char *work, int volatile_,
                       int target_fd, char *err, size_t errlen);
 
+// The same for kernels before 6.8, which lack `lowerdir+`: one mount(2) with the classic
+// option string `options` (lowerdir=a:b,upperdir=...,workdir=...), whose lower dirs are
+// relative to the directory `dirfd` so that many fit in the one page the kernel copies.
+int mdl_overlay_mount_classic(int dirfd, const char *options, int target_fd);
+
 int mdl_umount(const char *target, int flags);
 int mdl_syncfs(int fd);
 int mdl_pipe_cloexec(int fds[2]);

@@ -261,7 +261,8 @@ public struct ContainerStore {
         let work = path(r.id) + "/work"
         rmdir(work + "/work/incompat/volatile")
         let lowers = [try store.mountPointLayer()] + (try OverlayRootfs.lowerDirs(image, in: store, reserving: 1))
-        try OverlayRootfs.mount(lowers: lowers, upper: path(r.id) + "/upper", work: work, target: target, volatile: ephemeral)
+        try OverlayRootfs.mount(lowers: lowers, upper: path(r.id) + "/upper", work: work, target: target, volatile: ephemeral,
+                                links: store.layers.links)
         return target
     }
 

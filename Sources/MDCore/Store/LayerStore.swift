@@ -51,6 +51,9 @@ public struct LayerStore {
 
     public func path(_ d: Digest) -> String { dir + "/" + d.hex }
     public func diffPath(_ d: Digest) -> String { path(d) + "/diff" }
+    /// Short links to the diff dirs, for kernels whose overlay takes one option string
+    /// (OverlayRootfs.Style.classic).
+    public var links: String { dir + "/l" }
     public func has(_ d: Digest) -> Bool { FileSystem.exists(path(d) + "/layer.json") }
 
     public func get(_ d: Digest) throws -> Layer {
@@ -87,6 +90,7 @@ public struct LayerStore {
         // Unpublish first (the record), then the tree: a crash in between leaves an
         // unfinished layer that the next publish replaces.
         unlink(path(d) + "/layer.json")
+        unlink(links + "/" + OverlayRootfs.shortName(diffPath(d)))
         try FileSystem.removeTree(path(d))
     }
 }

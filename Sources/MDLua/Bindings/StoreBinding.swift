@@ -132,7 +132,8 @@ enum StoreBinding {
                 let dir = try args.string(3)
                 for d in ["upper", "work", "merged"] { try FileSystem.makeDirectories(dir + "/" + d, mode: 0o755) }
                 try OverlayRootfs.mount(lowers: try OverlayRootfs.lowerDirs(image, in: s),
-                                        upper: dir + "/upper", work: dir + "/work", target: dir + "/merged")
+                                        upper: dir + "/upper", work: dir + "/work", target: dir + "/merged",
+                                        links: s.layers.links)
                 return [.str(dir + "/merged")]
             },
             "unmount": vm.function("md.rootfs.unmount") { args in
