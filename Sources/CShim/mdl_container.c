@@ -24,6 +24,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -123,40 +124,136 @@ static int open_in_root(int rootfd, const char *path, int file) {
     }
 }
 
-static void set_mount_attrs(int tree, uint64_t attrs, int recursive) {
-    if (attrs == 0) return;
+static unsigned long attrs_to_flags(uint64_t attrs) {
+    unsigned long flags = 0;
+    if (attrs & MOUNT_ATTR_RDONLY) flags |= MS_RDONLY;
+    if (attrs & MOUNT_ATTR_NOSUID) flags |= MS_NOSUID;
+    if (attrs & MOUNT_ATTR_NODEV) flags |= MS_NODEV;
+    if (attrs & MOUNT_ATTR_NOEXEC) flags |= MS_NOEXEC;
+    return flags;
+}
+
+// Sets attributes on the mount (tree) `fd` with mount_setattr (Linux 5.12). Returns 0, or -1
+// when the kernel lacks the call: the caller then remounts once the tree is attached.
+static int set_mount_attrs(int fd, uint64_t attrs, int recursive) {
+    if (attrs == 0) return 0;
     struct mount_attr a;
     memset(&a, 0, sizeof a);
     a.attr_set = attrs;
-    if (mount_setattr(tree, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &a, sizeof a) < 0)
-        child_fail(0, "set mount attributes");
+    if (mount_setattr(fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &a, sizeof a) == 0) return 0;
+    if (errno == ENOSYS) return -1;
+    child_fail(0, "set mount attributes");
+}
+
+// One remount of the mount at `path` with `add` on top of the flags it has: a bind remount
+// replaces all of them, and nosuid/nodev/noexec set by someone else must stay.
+static void remount_adding(const char *path, unsigned long add, const char *what) {
+    struct statvfs st;
+    if (statvfs(path, &st) < 0) child_fail(0, "%s: statvfs", what);
+    unsigned long keep = 0;
+    if (st.f_flag & ST_RDONLY) keep |= MS_RDONLY;
+    if (st.f_flag & ST_NOSUID) keep |= MS_NOSUID;
+    if (st.f_flag & ST_NODEV) keep |= MS_NODEV;
+    if (st.f_flag & ST_NOEXEC) keep |= MS_NOEXEC;
+    if (st.f_flag & ST_NOATIME) keep |= MS_NOATIME;
+    if (st.f_flag & ST_NODIRATIME) keep |= MS_NODIRATIME;
+    if (st.f_flag & ST_RELATIME) keep |= MS_RELATIME;
+    if (mount(NULL, path, NULL, MS_REMOUNT | MS_BIND | keep | add, NULL) < 0) child_fail(0, "%s", what);
+}
+
+// The mount ID of the mount `fd` is on (its fdinfo's mnt_id, there since 3.15).
+static long mount_id_of(int fd) {
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/self/fdinfo/%d", fd);
+    int f = open(path, O_RDONLY | O_CLOEXEC);
+    if (f < 0) return -1;
+    ssize_t n = read(f, buf, sizeof buf - 1);
+    close(f);
+    if (n <= 0) return -1;
+    buf[n] = '\0';
+    const char *p = strstr(buf, "mnt_id:");
+    return p ? strtol(p + 7, NULL, 10) : -1;
+}
+
+// mountinfo escapes space, tab, newline and backslash as \ooo.
+static void unescape_mountinfo(char *s) {
+    char *out = s;
+    for (char *p = s; *p; p++) {
+        if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' && p[3] >= '0' && p[3] <= '7') {
+            *out++ = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
+            p += 3;
+        } else {
+            *out++ = *p;
+        }
+    }
+    *out = '\0';
+}
+
+// Without mount_setattr: the attributes of an attached tree, whose top is open as `fd`, set
+// by remounting its top and, when recursive, every mount below it (found in mountinfo by
+// parent IDs), as runc does on such kernels. The buffer is static: the child has one thread
+// and the engine's heap may not be in a usable state after clone.
+static void remount_tree(int fd, uint64_t attrs, int recursive, const char *what) {
+    unsigned long add = attrs_to_flags(attrs);
+    char top[64];
+    snprintf(top, sizeof top, "/proc/self/fd/%d", fd);
+    remount_adding(top, add, what);
+    if (!recursive) return;
+    long root_id = mount_id_of(fd);
+    if (root_id < 0) child_fail(0, "%s: the mount's ID", what);
+    static char info[1 << 20];
+    int f = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+    if (f < 0) child_fail(0, "%s: read mountinfo", what);
+    size_t len = 0;
+    ssize_t n;
+    while (len < sizeof info - 1 && (n = read(f, info + len, sizeof info - 1 - len)) > 0) len += (size_t)n;
+    close(f);
+    info[len] = '\0';
+    // Mounts in mountinfo come after their parents: one pass in order finds the subtree,
+    // its members' IDs kept in a small set.
+    static long ids[4096];
+    int nids = 0;
+    ids[nids++] = root_id;
+    for (char *line = info; line && *line;) {
+        char *next = strchr(line, '\n');
+        if (next) *next++ = '\0';
+        long id, parent;
+        char mountpoint[4096];
+        if (sscanf(line, "%ld %ld %*s %*s %4095s", &id, &parent, mountpoint) == 3 && id != root_id) {
+            for (int i = 0; i < nids; i++) {
+                if (ids[i] != parent) continue;
+                if (nids < (int)(sizeof ids / sizeof ids[0])) ids[nids++] = id;
+                unescape_mountinfo(mountpoint);
+                remount_adding(mountpoint, add, what);
+                break;
+            }
+        }
+        line = next;
+    }
 }
 
 static void do_mount(int rootfd, const struct mdl_mount *m) {
     int target = open_in_root(rootfd, m->destination, m->kind == MDL_MOUNT_BIND && m->file);
     if (target < 0) child_fail(0, "open mount point %s", m->destination);
-    int tree;
+    int tree, late_attrs = 0;
     if (m->kind == MDL_MOUNT_BIND) {
         tree = open_tree(AT_FDCWD, m->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (m->recursive ? AT_RECURSIVE : 0));
         if (tree < 0) child_fail(0, "bind %s on %s", m->source, m->destination);
-        set_mount_attrs(tree, m->attrs, m->recursive);
+        late_attrs = set_mount_attrs(tree, m->attrs, m->recursive) < 0;
     } else {
         // One mount(2) on the opened target through its /proc/self/fd link: the target was
         // resolved in the root, and this path names that very directory.
         char path[64];
         snprintf(path, sizeof path, "/proc/self/fd/%d", target);
-        unsigned long flags = 0;
-        if (m->attrs & MOUNT_ATTR_RDONLY) flags |= MS_RDONLY;
-        if (m->attrs & MOUNT_ATTR_NOSUID) flags |= MS_NOSUID;
-        if (m->attrs & MOUNT_ATTR_NODEV) flags |= MS_NODEV;
-        if (m->attrs & MOUNT_ATTR_NOEXEC) flags |= MS_NOEXEC;
-        if (mount(m->source, path, m->source, flags, m->data) < 0)
+        if (mount(m->source, path, m->source, attrs_to_flags(m->attrs), m->data) < 0)
             child_fail(0, "mount %s on %s", m->source, m->destination);
         close(target);
         return;
     }
     if (move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
         child_fail(0, "attach mount on %s", m->destination);
+    // `tree` now names the attached mount.
+    if (late_attrs) remount_tree(tree, m->attrs, m->recursive, m->destination);
     close(tree);
     close(target);
 }
@@ -206,8 +303,9 @@ static void mask_paths(const struct mdl_container *c) {
         if (access(p, F_OK) < 0) continue;
         int tree = open_tree(AT_FDCWD, p, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
         if (tree < 0) child_fail(0, "read-only %s", p);
-        set_mount_attrs(tree, MOUNT_ATTR_RDONLY, 1);
+        int late = set_mount_attrs(tree, MOUNT_ATTR_RDONLY, 1) < 0;
         if (move_mount(tree, "", AT_FDCWD, p, MOVE_MOUNT_F_EMPTY_PATH) < 0) child_fail(0, "read-only %s", p);
+        if (late) remount_tree(tree, MOUNT_ATTR_RDONLY, 1, p);
         close(tree);
     }
 }
@@ -301,7 +399,7 @@ static void __attribute__((noreturn)) run_init(const struct mdl_container *c) {
     close(g_sync);   // the command's exec closes its copy: that is the parent's signal
     g_sync = -1;
     // The init never execs: close what close-on-exec would have closed (the engine's fds).
-    if (syscall(SYS_close_range, 3, ~0U, 0) < 0) {
+    if (syscall(SYS_close_range, 3, ~0U, 0) < 0) {   // close_range: 5.9
         for (int fd = 3; fd < 65536; fd++) close(fd);
     }
     // This process is a copy of the engine, not an exec of anything in the container: keep
@@ -326,6 +424,31 @@ static void __attribute__((noreturn)) run_init(const struct mdl_container *c) {
             kill(child, sig);
         }
     }
+}
+
+// Marks every open fd above stdio close-on-exec, for kernels without CLOSE_RANGE_CLOEXEC
+// (5.11): the fds listed in /proc/self/fd (the container's own /proc by now; getdents64
+// into a stack buffer, no allocation), or, without /proc, every number below the fd limit.
+static void cloexec_open_fds(void) {
+    int dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0) {
+        struct rlimit r;
+        rlim_t limit = getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < (1 << 20) ? r.rlim_cur : (1 << 20);
+        for (int fd = 3; fd < (int)limit; fd++) fcntl(fd, F_SETFD, FD_CLOEXEC);
+        return;
+    }
+    char buf[4096];
+    long n;
+    while ((n = syscall(SYS_getdents64, dir, buf, sizeof buf)) > 0) {
+        for (long off = 0; off < n;) {
+            struct linux_dirent64 { uint64_t ino; int64_t off; unsigned short reclen; unsigned char type; char name[]; };
+            struct linux_dirent64 *e = (struct linux_dirent64 *)(buf + off);
+            int fd = atoi(e->name);
+            if (e->name[0] != '.' && fd >= 3 && fd != dir) fcntl(fd, F_SETFD, FD_CLOEXEC);
+            off += e->reclen;
+        }
+    }
+    close(dir);
 }
 
 // The last steps, shared by a container's first process and `exec`: stdio, working
@@ -361,9 +484,7 @@ static void __attribute__((noreturn)) finish_and_exec(const struct mdl_container
 
     // Nothing of the engine's may reach the container (the CVE-2024-21626 class): every fd
     // above stdio closes on exec; the sync socket too, which tells the parent exec happened.
-    if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
-        for (int fd = 3; fd < 65536; fd++) fcntl(fd, F_SETFD, FD_CLOEXEC);
-    }
+    if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) cloexec_open_fds();   // before 5.11
     // Dispositions the engine ignored (a monitor ignores hangups) must not leak in.
     signal(SIGPIPE, SIG_DFL);
     signal(SIGHUP, SIG_DFL);
@@ -453,7 +574,10 @@ static void __attribute__((noreturn)) child_main(const struct mdl_container *c, 
         struct mount_attr a;
         memset(&a, 0, sizeof a);
         a.attr_set = MOUNT_ATTR_RDONLY;
-        if (mount_setattr(AT_FDCWD, "/", 0, &a, sizeof a) < 0) child_fail(0, "make the root read-only");
+        if (mount_setattr(AT_FDCWD, "/", 0, &a, sizeof a) < 0) {
+            if (errno != ENOSYS) child_fail(0, "make the root read-only");
+            remount_adding("/", MS_RDONLY, "make the root read-only");   // before 5.12
+        }
     }
     if (c->hostname && sethostname(c->hostname, strlen(c->hostname)) < 0) child_fail(0, "set the hostname");
     for (int i = 0; i < c->nrlimits; i++) {

@@ -44,7 +44,14 @@ int mdl_overlay_mount(const char *const *lowers, int nlowers, const char *upper,
     if (fsfd < 0) return -1;
     int saved;
     for (int i = 0; i < nlowers; i++) {
-        if (fsconfig(fsfd, FSCONFIG_SET_STRING, "lowerdir+", lowers[i], 0) < 0) goto fail;
+        if (fsconfig(fsfd, FSCONFIG_SET_STRING, "lowerdir+", lowers[i], 0) < 0) {
+            if (i == 0 && errno == EINVAL) {   // an overlay without lowerdir+ (before 6.8)
+                close(fsfd);
+                errno = EINVAL;
+                return -2;
+            }
+            goto fail;
+        }
     }
     if (upper != NULL) {
         if (fsconfig(fsfd, FSCONFIG_SET_STRING, "upperdir", upper, 0) < 0) goto fail;

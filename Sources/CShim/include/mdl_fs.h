@@ -23,7 +23,7 @@ int mdl_openat2(int dirfd, const char *path, int flags, mode_t mode, uint64_t re
 // the number of layers is not bounded by the size of one option string. upper/work may be
 // NULL for a read-only overlay. The mount lands on the directory `target_fd` (opened with
 // O_PATH), never on a path resolved again. On failure returns -1 with errno set and the
-// kernel's own message (if any) in err.
+// kernel's own message (if any) in err; -2 when the kernel does not know `lowerdir+`.
 int mdl_overlay_mount(const char *const *lowers, int nlowers, const char *upper, const char *work, int volatile_,
                       int target_fd, char *err, size_t errlen);
 

@@ -253,6 +253,7 @@ public struct ContainerStore {
     /// work dir so that no later mount trusts the upper dir; only an ephemeral container's
     /// dirs can carry that mark, and they are thrown away anyway, so it is cleared here.
     public func mountRootfs(_ r: ContainerRecord, ephemeral: Bool = false) throws -> String {
+        try Kernel.checkFloor()
         let target = path(r.id) + "/rootfs"
         try unmountRootfs(r)
         guard let image = try store.images.load()[r.image] else {

@@ -59,14 +59,17 @@ public enum OverlayRootfs {
         case .detect: appended = Kernel.overlayAppendsLowerDirs
         }
         var err = [CChar](repeating: 0, count: 512)
-        let rc: Int32
+        var rc: Int32 = -2
         if appended {
             let cStrings = lowers.map { strdup($0) }
             defer { cStrings.forEach { free($0) } }
             rc = cStrings.map { UnsafePointer($0) }.withUnsafeBufferPointer { buf in
                 mdl_overlay_mount(buf.baseAddress, Int32(buf.count), upper, work, volatile ? 1 : 0, targetFd, &err, err.count)
             }
-        } else {
+            // A kernel that refuses the option whatever its version says: classic from now on.
+            if rc == -2 && style == .detect { Kernel.overlayAppendsLowerDirs = false }
+        }
+        if rc == -2 && style != .appended {
             let options = try classicOptions(lowers: lowers, upper: upper, work: work, volatile: volatile, links: links)
             let linksFd = open(links.parentPath, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
             guard linksFd >= 0 else { throw EngineError.system("open \(links.parentPath)") }

@@ -29,7 +29,8 @@ public enum Kernel {
 
     /// overlayfs takes the lower dirs one `lowerdir+` option each since 6.8; before, all of
     /// them in one `lowerdir=` string, which must fit in a page with the other options.
-    public static var overlayAppendsLowerDirs: Bool { atLeast(6, 8) }
+    /// Set to false when a kernel refuses `lowerdir+` whatever its version says.
+    public static var overlayAppendsLowerDirs: Bool = atLeast(6, 8)
 
     /// A clear refusal on a kernel below the floor, before anything is half made. An unknown
     /// version (an unusual release string) is given the benefit of the doubt.
