@@ -20,6 +20,12 @@ packages=(
   podman skopeo buildah crun runc   # peers: interoperability tests and the benchmark
   debootstrap        # the debian base image (benchmark)
   zstd
+  # the VM test layer (scripts/vm/, docs/testing.md): Debian's kernels booted under qemu
+  qemu-system-x86    # the emulator (TCG)
+  cpio               # the guest's initramfs
+  xz-utils           # compressed kernel modules
+  kmod               # depmod: the downloaded kernels ship no modules.dep
+  file binutils      # checks the binaries are static; strips mdlua for the guest
 )
 
 missing=()
