@@ -160,6 +160,11 @@ final class ResourceTests: XCTestCase {
             (["--blkio-weight", "5"], "invalid --blkio-weight"),
             (["--cgroup-parent", "../escape"], "invalid --cgroup-parent"),
             (["--cgroupns", "shared"], "invalid --cgroupns"),
+            (["--device-read-bps", "/dev/null:1mb"], "/dev/null is not a block device"),
+            (["--device-read-bps", "/no/such:1mb"], "/no/such: No such file or directory"),
+            (["--device-write-bps", "/dev/null"], "expected PATH:RATE"),
+            (["--device-read-iops", "/dev/null:fast"], "invalid --device-read-iops \"/dev/null:fast\": expected a positive number"),
+            (["--device-write-bps", "/dev/null:0"], "expected a positive rate"),
         ]
         for (flags, message) in cases {
             let r = md(["run", "--rm"] + flags + ["busybox", "true"])
@@ -167,6 +172,30 @@ final class ResourceTests: XCTestCase {
             XCTAssertTrue(r.stderr.contains(message), "\(flags): \(r.stderr)")
         }
         XCTAssertEqual(md(["ps", "-aq"]).stdout, "")
+    }
+
+    /// The first whole disk of this host, as /dev/NAME (the throttles need a block device).
+    func hostDisk() -> (path: String, device: String)? {
+        let disks = ((try? FileManager.default.contentsOfDirectory(atPath: "/sys/block")) ?? []).sorted()
+        for name in disks where !name.hasPrefix("loop") && !name.hasPrefix("ram") && FileManager.default.fileExists(atPath: "/dev/" + name) {
+            let dev = ((try? String(contentsOfFile: "/sys/block/\(name)/dev", encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+            if !dev.isEmpty { return ("/dev/" + name, dev) }
+        }
+        return nil
+    }
+
+    func testDeviceThrottlesAreWritten() throws {
+        guard let disk = hostDisk() else { throw XCTSkip("this host has no block device to throttle") }
+        let id = md(["run", "-d", "--cgroup-parent", "mdlua-test", "--device-read-bps", disk.path + ":1mb",
+                     "--device-write-bps", disk.path + ":2m", "--device-read-iops", disk.path + ":100",
+                     "--device-write-iops", disk.path + ":50", "busybox", "sleep", "60"])
+            .stdout.trimmingCharacters(in: .newlines)
+        XCTAssertEqual(id.count, 64)
+        XCTAssertEqual(cgroupFile("blkio", id, "blkio.throttle.read_bps_device"), "\(disk.device) 1048576")
+        XCTAssertEqual(cgroupFile("blkio", id, "blkio.throttle.write_bps_device"), "\(disk.device) 2097152")
+        XCTAssertEqual(cgroupFile("blkio", id, "blkio.throttle.read_iops_device"), "\(disk.device) 100")
+        XCTAssertEqual(cgroupFile("blkio", id, "blkio.throttle.write_iops_device"), "\(disk.device) 50")
+        XCTAssertEqual(md(["rm", "-f", id]).status, 0)
     }
 
     func testMemorySizes() {

@@ -100,6 +100,18 @@ final class CgroupTests: XCTestCase {
         XCTAssertThrowsError(try d.update(noOOM), "not on v2")
     }
 
+    func testIOThrottlesAreOneIOMaxLinePerDevice() throws {
+        let r = CgroupResources(json: try JSON.parse(Array("""
+            {"blockIO": {"throttleReadBpsDevice": [{"major": 8, "minor": 0, "rate": 1048576}],
+                         "throttleWriteBpsDevice": [{"major": 8, "minor": 0, "rate": 2097152}],
+                         "throttleReadIOPSDevice": [{"major": 254, "minor": 16, "rate": 100}],
+                         "throttleWriteIOPSDevice": [{"major": 8, "minor": 0, "rate": 50}, {"major": -1, "rate": 1}]}}
+            """.utf8)))
+        XCTAssertEqual(r.ioMax, ["8:0 rbps=1048576 wbps=2097152 wiops=50", "254:16 riops=100"])
+        XCTAssertEqual(r.readBps, [CgroupResources.DeviceRate(major: 8, minor: 0, rate: 1 << 20)])
+        XCTAssertEqual(r.writeIOPS.count, 1, "an entry without a minor is dropped")
+    }
+
     func testTheStatfsShortcutAgreesWithMountinfo() throws {
         let text = String(decoding: try FileSystem.readFile("/proc/self/mountinfo"), as: UTF8.self)
         let fast = try XCTUnwrap(CgroupLayout.conventional(), "this host's layout is the usual one")

@@ -54,6 +54,13 @@ for _, f in ipairs {
   { name = "health-start-period", type = "string", metavar = "DURATION", help = "Start period during which failures do not count" },
   { name = "no-healthcheck", type = "bool", help = "Disable any container-specified HEALTHCHECK" },
 } do M.flags[#M.flags + 1] = f end
+-- Block I/O throttles (run and create; Docker's update has none).
+for _, f in ipairs {
+  { name = "device-read-bps", type = "list", metavar = "PATH:RATE", help = "Limit read rate (bytes per second) from a device (1mb, 512kb)" },
+  { name = "device-write-bps", type = "list", metavar = "PATH:RATE", help = "Limit write rate (bytes per second) to a device" },
+  { name = "device-read-iops", type = "list", metavar = "PATH:N", help = "Limit read rate (IO per second) from a device" },
+  { name = "device-write-iops", type = "list", metavar = "PATH:N", help = "Limit write rate (IO per second) to a device" },
+} do M.flags[#M.flags + 1] = f end
 M.flags[#M.flags + 1] = { name = "cgroup-parent", type = "string", metavar = "PATH", help = "Parent cgroup (default mdlua)" }
 M.flags[#M.flags + 1] = { name = "cgroupns", type = "string", default = "private", metavar = "MODE", help = "private or host" }
 
@@ -62,7 +69,9 @@ function M.resources(o)
   return { memory = o.memory, memory_swap = o["memory-swap"], memory_reservation = o["memory-reservation"],
            cpus = o.cpus, cpu_shares = o["cpu-shares"], cpu_quota = o["cpu-quota"], cpu_period = o["cpu-period"],
            cpuset_cpus = o["cpuset-cpus"], cpuset_mems = o["cpuset-mems"], pids_limit = o["pids-limit"],
-           blkio_weight = o["blkio-weight"], oom_kill_disable = o["oom-kill-disable"] or nil }
+           blkio_weight = o["blkio-weight"], oom_kill_disable = o["oom-kill-disable"] or nil,
+           device_read_bps = o["device-read-bps"], device_write_bps = o["device-write-bps"],
+           device_read_iops = o["device-read-iops"], device_write_iops = o["device-write-iops"] }
 end
 
 -- Run options from parsed flags and positionals (IMAGE [COMMAND [ARG...]]).

@@ -243,11 +243,50 @@ function M.resources(r)
     if r.pids_limit == 0 or r.pids_limit < -1 then errors.fail("invalid --pids-limit: expected a positive number or -1") end
     out.pids = { limit = r.pids_limit }
   end
+  local blkio = {}
   if r.blkio_weight then
     if r.blkio_weight < 10 or r.blkio_weight > 1000 then errors.fail("invalid --blkio-weight: expected 10 to 1000") end
-    out.blockIO = { weight = r.blkio_weight }
+    blkio.weight = r.blkio_weight
   end
+  for _, t in ipairs(M.throttles) do
+    if r[t.option] and #r[t.option] > 0 then
+      local list = {}
+      for _, v in ipairs(r[t.option]) do list[#list + 1] = M.device_rate(v, t.flag, t.bytes) end
+      blkio[t.field] = list
+    end
+  end
+  if next(blkio) then out.blockIO = blkio end
   return out
+end
+
+-- The block I/O throttles: option name, flag, linux.resources.blockIO field, rate in bytes.
+M.throttles = {
+  { option = "device_read_bps", flag = "--device-read-bps", field = "throttleReadBpsDevice", bytes = true },
+  { option = "device_write_bps", flag = "--device-write-bps", field = "throttleWriteBpsDevice", bytes = true },
+  { option = "device_read_iops", flag = "--device-read-iops", field = "throttleReadIOPSDevice" },
+  { option = "device_write_iops", flag = "--device-write-iops", field = "throttleWriteIOPSDevice" },
+}
+
+-- "PATH:RATE" -> { major, minor, rate } of the block device at PATH (on the host). A
+-- byte rate takes Docker's units (a bare number is bytes); an IO rate is a number.
+function M.device_rate(s, flag, bytes)
+  local path, rate = tostring(s):match("^(/.+):([^:]+)$")
+  if not path then errors.fail(("invalid %s %q: expected PATH:RATE, like /dev/sda:1mb"):format(flag, tostring(s))) end
+  local n
+  if bytes then
+    local num, unit = rate:lower():match("^(%d+%.?%d*)([kmgt]?)i?b?$")
+    local mult = ({ [""] = 1, k = 1024, m = 1024 ^ 2, g = 1024 ^ 3, t = 1024 ^ 4 })[unit or ""]
+    n = num and mult and math.floor(tonumber(num) * mult)
+  else
+    n = rate:match("^%d+$") and math.tointeger(tonumber(rate))
+  end
+  if not n or n <= 0 then
+    errors.fail(("invalid %s %q: expected a positive %s"):format(flag, tostring(s), bytes and "rate like 1mb or 512kb" or "number"))
+  end
+  local st, why = md.fs.stat(path)
+  if not st then errors.fail(("invalid %s %q: %s"):format(flag, tostring(s), why)) end
+  if st.type ~= "block" then errors.fail(("invalid %s %q: %s is not a block device"):format(flag, tostring(s), path)) end
+  return { major = st.major, minor = st.minor, rate = n }
 end
 
 -- "30s", "1m30s", "500ms", "2h" -> seconds

@@ -10,7 +10,19 @@ public struct CgroupResources: Equatable {
     public var cpusetMems: String?
     public var pidsLimit: Int64?            // -1 unlimited
     public var blkioWeight: UInt16?
+    /// Per-device throttles: bytes or IOs per second.
+    public var readBps: [DeviceRate] = []
+    public var writeBps: [DeviceRate] = []
+    public var readIOPS: [DeviceRate] = []
+    public var writeIOPS: [DeviceRate] = []
     public var disableOOMKiller: Bool = false
+
+    public struct DeviceRate: Equatable {
+        public var major: Int64
+        public var minor: Int64
+        public var rate: UInt64
+        public var device: String { "\(major):\(minor)" }
+    }
 
     public init() {}
 
@@ -27,6 +39,29 @@ public struct CgroupResources: Equatable {
         cpusetMems = r["cpu"]?["mems"]?.string
         pidsLimit = r["pids"]?["limit"]?.int
         blkioWeight = r["blockIO"]?["weight"]?.int.map { UInt16($0) }
+        func rates(_ key: String) -> [DeviceRate] {
+            (r["blockIO"]?[key]?.array ?? []).compactMap { d in
+                guard let major = d["major"]?.int, let minor = d["minor"]?.int, let rate = d["rate"]?.int, rate >= 0 else { return nil }
+                return DeviceRate(major: major, minor: minor, rate: UInt64(rate))
+            }
+        }
+        readBps = rates("throttleReadBpsDevice")
+        writeBps = rates("throttleWriteBpsDevice")
+        readIOPS = rates("throttleReadIOPSDevice")
+        writeIOPS = rates("throttleWriteIOPSDevice")
+    }
+
+    /// cgroup v2's io.max lines: one per device, with the limits given for it.
+    public var ioMax: [String] {
+        var devices: [String] = []
+        var keys: [String: [String]] = [:]
+        for (key, list) in [("rbps", readBps), ("wbps", writeBps), ("riops", readIOPS), ("wiops", writeIOPS)] {
+            for d in list {
+                if keys[d.device] == nil { devices.append(d.device) }
+                keys[d.device, default: []].append("\(key)=\(d.rate)")
+            }
+        }
+        return devices.map { ([$0] + keys[$0]!).joined(separator: " ") }
     }
 
     /// cgroup v2's cpu.weight from v1's cpu.shares, converted as runc does:

@@ -111,6 +111,12 @@ public struct CgroupV1Driver: CgroupDriver {
             let f = FileSystem.exists(d + "/blkio.weight") ? "/blkio.weight" : "/blkio.bfq.weight"
             try Cgroups.write(d + f, String(w))
         }
+        if let d = dir("blkio") {
+            for (file, list) in [("read_bps_device", r.readBps), ("write_bps_device", r.writeBps),
+                                 ("read_iops_device", r.readIOPS), ("write_iops_device", r.writeIOPS)] {
+                for rate in list { try Cgroups.write(d + "/blkio.throttle." + file, "\(rate.device) \(rate.rate)") }
+            }
+        }
     }
 
     public func join() throws -> CgroupJoin {

@@ -56,6 +56,7 @@ public struct CgroupV2Driver: CgroupDriver {
         if let m = r.cpusetMems { try Cgroups.write(d + "/cpuset.mems", m) }
         if let p = r.pidsLimit { try Cgroups.write(d + "/pids.max", p < 0 ? "max" : String(p)) }
         if let w = r.blkioWeight { try Cgroups.write(d + "/io.weight", "default \(CgroupResources.ioWeight(fromBlkio: w))") }
+        for line in r.ioMax { try Cgroups.write(d + "/io.max", line) }
         if r.disableOOMKiller { throw EngineError("--oom-kill-disable is not supported on cgroup v2") }
     }
 

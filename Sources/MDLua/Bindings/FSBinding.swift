@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CShim
 import MDCore
 
 /// `md.fs`: host file operations Lua's standard library lacks, for scripts that prepare
@@ -38,6 +39,20 @@ enum FSBinding {
                 try FileSystem.writeAtomically(dst, try FileSystem.readFile(src), mode: st.st_mode & 0o7777)
                 chmod(dst, st.st_mode & 0o7777)
                 return []
+            },
+            "stat": vm.function("md.fs.stat") { args in
+                // (path) -> {type, mode, size, uid, gid, major, minor} following symlinks, or
+                // nil and the reason. major/minor: the device a block or character node names.
+                let path = try args.string(1)
+                var st = stat()
+                guard stat(path, &st) == 0 else { return [.null, .str("\(path): " + String(cString: strerror(errno)))] }
+                let kinds: [mode_t: String] = [S_IFREG: "file", S_IFDIR: "directory", S_IFBLK: "block", S_IFCHR: "char",
+                                               S_IFIFO: "fifo", S_IFSOCK: "socket", S_IFLNK: "symlink"]
+                return [.record([
+                    "type": .str(kinds[st.st_mode & S_IFMT] ?? "unknown"), "mode": .integer(Int64(st.st_mode & 0o7777)),
+                    "size": .integer(Int64(st.st_size)), "uid": .integer(Int64(st.st_uid)), "gid": .integer(Int64(st.st_gid)),
+                    "major": .integer(Int64(mdl_major(st.st_rdev))), "minor": .integer(Int64(mdl_minor(st.st_rdev))),
+                ])]
             },
             "exists": vm.function("md.fs.exists") { args in [.boolean(FileSystem.exists(try args.string(1)))] },
             "isdir": vm.function("md.fs.isdir") { args in [.boolean(FileSystem.isDirectory(try args.string(1)))] },
