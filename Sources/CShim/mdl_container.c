@@ -68,6 +68,7 @@ void mdl_unblock_forwarded_signals(void) {
 
 static int g_sync = -1;
 static int g_sync_parent_end = -1;   // the parent's end, which the child must not keep
+static int g_pdeathsig = 0;          // a container's first process: it dies with its monitor
 
 static void __attribute__((noreturn)) child_fail(int exec_errno, const char *fmt, ...) {
     struct child_error e;
@@ -382,6 +383,43 @@ static void __attribute__((noreturn)) exec_command(const struct mdl_container *c
     child_fail(ENOENT, "exec: \"%s\": executable file not found in $PATH", cmd);
 }
 
+// The memory of the engine's argument and environment strings, as the kernel set it up:
+// /proc/PID/cmdline and /proc/PID/environ show it. glibc hands argc/argv/envp to
+// constructors in static and dynamic executables alike.
+static char *g_args_start, *g_args_end, *g_env_start, *g_env_end;
+
+__attribute__((constructor)) static void capture_process_strings(int argc, char **argv, char **envp) {
+    if (argc > 0 && argv && argv[0]) {
+        g_args_start = argv[0];
+        g_args_end = argv[argc - 1] + strlen(argv[argc - 1]) + 1;
+    }
+    if (envp && envp[0]) {
+        int n = 0;
+        while (envp[n]) n++;
+        g_env_start = envp[0];
+        g_env_end = envp[n - 1] + strlen(envp[n - 1]) + 1;
+    }
+}
+
+// --init's pid 1 is a copy of the engine that never execs: without this, every process in
+// the container would read the host's command line (every -e NAME=value given to run) in
+// /proc/1/cmdline. It reads as `mdlua-init -- COMMAND ARGS` instead, cut to the room the
+// engine's own arguments had; the engine's environment strings are wiped too.
+static void set_init_cmdline(const struct mdl_container *c) {
+    if (g_env_start && g_env_end > g_env_start) memset(g_env_start, 0, (size_t)(g_env_end - g_env_start));
+    if (!g_args_start || g_args_end <= g_args_start) return;
+    size_t room = (size_t)(g_args_end - g_args_start), off = 0;
+    memset(g_args_start, 0, room);
+    const char *head[] = {"mdlua-init", "--"};
+    for (int i = 0; (i < 2 || c->argv[i - 2]) && off + 1 < room; i++) {
+        const char *a = i < 2 ? head[i] : c->argv[i - 2];
+        size_t n = strlen(a);
+        if (n > room - off - 1) n = room - off - 1;
+        memcpy(g_args_start + off, a, n);
+        off += n + 1;   // the NUL is there from the memset
+    }
+}
+
 // pid 1 with --init: runs the command as its child, forwards signals to it, reaps every
 // zombie, and exits as the command did.
 static void __attribute__((noreturn)) run_init(const struct mdl_container *c) {
@@ -407,6 +445,7 @@ static void __attribute__((noreturn)) run_init(const struct mdl_container *c) {
     // CVE-2019-5736 class) by making it non-dumpable.
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     prctl(PR_SET_NAME, "init", 0, 0, 0);
+    set_init_cmdline(c);
     for (;;) {
         siginfo_t info;
         int sig = sigwaitinfo(&all, &info);
@@ -481,6 +520,13 @@ static void __attribute__((noreturn)) finish_and_exec(const struct mdl_container
     if (setresuid(c->uid, c->uid, c->uid) < 0) child_fail(0, "set uid %u", c->uid);
     prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
     apply_capsets(c, held);
+    // A change of uid cleared the parent-death signal: set it again, and if the monitor
+    // died meanwhile (its end of the sync socket reads as closed), die now.
+    if (g_pdeathsig) {
+        char b;
+        prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+        if (recv(g_sync, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0) _exit(125);
+    }
 
     // Nothing of the engine's may reach the container (the CVE-2024-21626 class): every fd
     // above stdio closes on exec; the sync socket too, which tells the parent exec happened.
@@ -539,6 +585,11 @@ static void __attribute__((noreturn)) child_main(const struct mdl_container *c, 
     // Without this, a parent killed before the sync point would leave the child waiting
     // forever on a socket whose other end it holds itself.
     close(g_sync_parent_end);
+    // The container dies with its monitor (docs/containers.md, "Supervision"): SIGKILL when
+    // the thread that cloned it ends. A monitor that died before this line leaves the sync
+    // socket closed, and the read of the go byte below ends the child.
+    g_pdeathsig = 1;
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     // First, so that all the rest is charged to the container and limited by it.
     join_cgroup(c->cgroup, in_cgroup);
     // Before /sys is mounted: sysfs shows the network namespace of the process that mounts it.

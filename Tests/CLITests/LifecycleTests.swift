@@ -211,11 +211,12 @@ final class LifecycleTests: XCTestCase {
         XCTAssertEqual(Process.run("/usr/bin/chattr", ["-i", stuck]), 0)
         XCTAssertEqual(md(["rm", "doomed"]).status, 0, "removing it again finishes")
         XCTAssertEqual(md(["ps", "-aq"]).stdout, "")
-        // A record emptied by a power loss: a dead container, named by its ID, that rm removes.
+        // A record emptied by a power loss: a dead container, named as the event log last
+        // named it, that rm removes.
         XCTAssertEqual(md(["create", "--rm", "--name", "lost", "busybox", "true"]).status, 0)
         let lost = md(["inspect", "-f", "{{.Id}}", "lost"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         FileManager.default.createFile(atPath: root + "/containers/" + lost + "/container.json", contents: Data())
-        XCTAssertEqual(md(["ps", "-a", "--format", "{{.Names}} {{.Status}}"]).stdout, "\(lost.prefix(12)) Dead\n")
+        XCTAssertEqual(md(["ps", "-a", "--format", "{{.Names}} {{.Status}}"]).stdout, "lost Dead (damaged record)\n")
         XCTAssertEqual(md(["rm", String(lost.prefix(8))]).status, 0)
         XCTAssertFalse(FileManager.default.fileExists(atPath: root + "/containers/" + lost))
     }

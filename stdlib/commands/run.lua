@@ -17,7 +17,7 @@ return {
       errors.fail("--rm and --restart cannot be used together")
     end
     md.container.prepare_network(opts)
-    local c = md.container.create(opts)
+    local c = md.container.create(opts, nil, nil, not opts.detach)
     if opts.detach then
       local ok, err, status = c:start_detached()
       if not ok then

@@ -71,7 +71,9 @@ local function check_options(o, fn, level)
   end
 end
 
-function M.create(o, fn, level)
+-- `starting`: this process starts the container in the foreground right after (run): the
+-- record names it as the monitor from the start (docs/containers.md, "Supervision").
+function M.create(o, fn, level, starting)
   check_options(o, fn or "md.container.create", level or 3)
   local image = md.image.get(o.image)
   md.sys.trace("create: image found")
@@ -89,7 +91,7 @@ function M.create(o, fn, level)
                     return l
                   end)() }
   local args = { id = id, image = image.id, image_name = o.image, spec = json.encode(s), command = s.process.args,
-                 files = files, extra = json.encode(extra), ephemeral = o.rm == true }
+                 files = files, extra = json.encode(extra), ephemeral = o.rm == true, starting = starting == true }
   if o.name then
     args.name = o.name
     return wrap(runtime.create(root(), args))
@@ -136,7 +138,14 @@ end
 
 function Container:stop(opts)
   opts = opts or {}
-  local sig = signals.parse(opts.signal or self:config().annotations["io.mdlua.stop-signal"] or "SIGTERM")
+  local sig = opts.signal
+  if not sig then
+    -- A damaged spec does not keep the container running: SIGTERM, and a word about the file.
+    local ok, spec_ = pcall(self.config, self)
+    if not ok then io.stderr:write("mdlua: warning: ", errors.message(spec_), "; stopping with SIGTERM\n") end
+    sig = ok and spec_.annotations and spec_.annotations["io.mdlua.stop-signal"] or "SIGTERM"
+  end
+  sig = signals.parse(sig)
   runtime.stop(root(), self.id, opts.timeout or 10, sig)
   return refresh(self)
 end
@@ -234,7 +243,14 @@ function Container:logs()
   return out
 end
 function Container:export(path) return runtime.export(root(), self.id, path) end
-function Container:config() return json.decode(md.fs.read(root() .. "/containers/" .. self.id .. "/config.json")) end
+-- The runtime spec; a damaged or missing one is an error that names the file and the container.
+function Container:config()
+  local path = root() .. "/containers/" .. self.id .. "/config.json"
+  local ok, r = pcall(function() return json.decode(md.fs.read(path)) end)
+  if ok and type(r) == "table" then return r end
+  errors.fail(("container %s (%s): its runtime spec %s is damaged: %s"):format(self.name, self.id:sub(1, 12), path,
+    ok and "not a JSON object" or errors.message(r)))
+end
 
 -- Docker's container inspect document, with Docker's field names where they exist.
 function Container:inspect()
@@ -303,7 +319,7 @@ end
 -- md.run: create, start in the foreground, and remove with rm=true whatever happened.
 function M.run(o)
   M.prepare_network(o)
-  local c = M.create(o, "md.run", 4)
+  local c = M.create(o, "md.run", 4, true)
   local ok, r = pcall(c.start, c, { tty = o.tty, stdin = o.interactive, capture = o.capture })
   if o.rm then pcall(c.rm, c, { force = true }) end
   if not ok then error(r, 0) end

@@ -18,7 +18,7 @@ public enum ContainerLaunch {
         let cg = store.cgroup(record, spec)
         Trace.mark("cgroup to create")
         do {
-            try cg.create(spec.resources)
+            do { try cg.create(spec.resources) } catch { throw CgroupLimitError.explain(error, spec.resources) }
             Trace.mark("cgroup created")
             let rootfs = try store.mountRootfs(record, ephemeral: spec.ephemeral)
             Trace.mark("rootfs mounted")
@@ -32,7 +32,7 @@ public enum ContainerLaunch {
                     rec.status = "running"
                     rec.pid = pid
                     rec.pidStart = ProcessInfoReader.startTime(pid)
-                    rec.monitorPid = getpid()   // the monitor, or the CLI in the foreground
+                    rec.supervised()   // the monitor, or the CLI in the foreground
                     rec.startedAt = Clock.now()
                     rec.error = ""
                 }
@@ -54,5 +54,43 @@ public enum ContainerLaunch {
         Trace.mark("cgroup release")
         store.releaseCgroup(&record, spec)
         Trace.mark("cgroup removed")
+    }
+}
+
+/// A limit the kernel refused, in the words of the flag that asked for it
+/// ("--cpuset-cpus 99: this machine has CPUs 0-1") rather than a cgroup file's write error.
+enum CgroupLimitError {
+    static func explain(_ error: Error, _ r: CgroupResources) -> Error {
+        let text = "\(error)"
+        func has(_ s: String) -> Bool { text.contains(s) }
+        func online(_ what: String) -> String {
+            let v = (try? FileSystem.readFile("/sys/devices/system/\(what)/online")).map { String(decoding: $0, as: UTF8.self) } ?? ""
+            return v.split(separator: "\n").first.map(String.init) ?? "?"
+        }
+        let kernel = " (the kernel said: \(text))"
+        if has("cpuset.cpus"), let c = r.cpusetCpus {
+            return EngineError("--cpuset-cpus \(c): this machine has CPUs \(online("cpu"))")
+        }
+        if has("cpuset.mems"), let m = r.cpusetMems {
+            return EngineError("--cpuset-mems \(m): this machine has memory nodes \(online("node"))")
+        }
+        if has("memsw.limit_in_bytes") || has("swap.max"), let s = r.memorySwap {
+            return EngineError("--memory-swap \(s): refused; it must be at least --memory" + kernel)
+        }
+        if has("memory.limit_in_bytes") || has("memory.max"), let m = r.memoryLimit {
+            return EngineError("--memory \(m): refused (too small for what the cgroup already uses, or below the swap limit)" + kernel)
+        }
+        if has("soft_limit_in_bytes") || has("memory.low"), let m = r.memoryReservation {
+            return EngineError("--memory-reservation \(m): refused" + kernel)
+        }
+        if has("cfs_quota_us") || has("cfs_period_us") || has("cpu.max") {
+            return EngineError("--cpus / --cpu-quota / --cpu-period: refused (the period must be 1000-1000000 µs, the quota at least 1000 µs)" + kernel)
+        }
+        if has("cpu.shares") || has("cpu.weight") { return EngineError("--cpu-shares: refused" + kernel) }
+        if has("pids.max"), let p = r.pidsLimit { return EngineError("--pids-limit \(p): refused" + kernel) }
+        if has("blkio") || has("io.weight"), let w = r.blkioWeight {
+            return EngineError("--blkio-weight \(w): refused (10-1000, and the host's I/O scheduler must support weights)" + kernel)
+        }
+        return error
     }
 }

@@ -17,6 +17,9 @@ public struct ContainerRecord {
     public var error: String
     public var extra: JSON             // what the CLI keeps for inspect (flags, labels)
     public var monitorPid: Int32 = 0
+    /// The monitor's start time, as `pidStart` for the process: a reused pid is not taken for
+    /// a live monitor.
+    public var monitorStart: UInt64 = 0
     /// The process's start time (/proc/PID/stat field 22): a pid reused by another process
     /// is not mistaken for the container's.
     public var pidStart: UInt64 = 0
@@ -29,15 +32,23 @@ public struct ContainerRecord {
     /// The process's command line, as config.json has it (kept here so that `ps` reads one
     /// small file per container).
     public var command: [String] = []
+    /// The exit status was not seen (the monitor died first): `exitCode` is 255 then, and
+    /// `error` says why.
+    public var exitUnknown = false
+    /// Read from a damaged or missing container.json (not stored): what is known of the
+    /// container comes from what is left around it (ContainerStore.salvage).
+    public var damaged = false
 
     public var json: JSON {
-        .object(["id": .string(id), "name": .string(name), "image": .string(image.description),
+        var j: [String: JSON] = ["id": .string(id), "name": .string(name), "image": .string(image.description),
                  "image_name": .string(imageName), "created": .string(created), "status": .string(status),
                  "pid": .int(Int64(pid)), "exit_code": .int(Int64(exitCode)), "started_at": .string(startedAt),
                  "finished_at": .string(finishedAt), "error": .string(error), "extra": extra,
-                 "monitor_pid": .int(Int64(monitorPid)), "pid_start": .int(Int64(pidStart)),
+                 "monitor_pid": .int(Int64(monitorPid)), "monitor_start": .int(Int64(monitorStart)), "pid_start": .int(Int64(pidStart)),
                  "restart_count": .int(Int64(restartCount)), "stop_requested": .bool(stopRequested),
-                 "oom_killed": .bool(oomKilled), "health": health, "command": .array(command.map { .string($0) })])
+                 "oom_killed": .bool(oomKilled), "health": health, "command": .array(command.map { .string($0) })]
+        if exitUnknown { j["exit_unknown"] = .bool(true) }
+        return .object(j)
     }
 
     init(json j: JSON) throws {
@@ -57,17 +68,30 @@ public struct ContainerRecord {
         error = j["error"]?.string ?? ""
         extra = j["extra"] ?? .object([:])
         monitorPid = Int32(j["monitor_pid"]?.int ?? 0)
+        monitorStart = UInt64(j["monitor_start"]?.int ?? 0)
         pidStart = UInt64(j["pid_start"]?.int ?? 0)
         restartCount = Int(j["restart_count"]?.int ?? 0)
         stopRequested = j["stop_requested"] == .bool(true)
         oomKilled = j["oom_killed"] == .bool(true)
         health = j["health"] ?? .null
         command = j["command"]?.array?.compactMap(\.string) ?? []
+        exitUnknown = j["exit_unknown"] == .bool(true)
     }
 
     /// Whether the recorded process is still the container's.
     public var processAlive: Bool { pid > 0 && ProcessInfoReader.startTime(pid) == pidStart && pidStart != 0 }
-    public var monitorAlive: Bool { ProcessInfoReader.isAlive(monitorPid) }
+    public var monitorAlive: Bool {
+        guard monitorPid > 0 else { return false }
+        return monitorStart != 0 ? ProcessInfoReader.startTime(monitorPid) == monitorStart : ProcessInfoReader.isAlive(monitorPid)
+    }
+
+    /// Makes this process the container's monitor in the record (its pid and start time).
+    public mutating func supervised() {
+        monitorPid = getpid()
+        monitorStart = ContainerRecord.ownStart
+    }
+
+    static let ownStart = ProcessInfoReader.startTime(getpid())
 }
 
 /// Containers under ROOT/containers/<id>/: config.json (the OCI runtime spec),
@@ -81,37 +105,144 @@ public struct ContainerStore {
 
     public func path(_ id: String) -> String { dir + "/" + id }
 
-    /// Every container, with states repaired: one whose processes vanished (monitor killed,
-    /// machine rebooted) reads as exited, never as running forever.
+    /// Every container, with states repaired: one whose monitor died reads as exited, never
+    /// as running forever; a directory whose record is damaged or missing is listed too.
     public func list() -> [ContainerRecord] {
         FileSystem.list(dir).compactMap(load)
     }
 
+    /// Container directories are named by their 64-hex-digit ID (the rest: the lock, staging).
+    static func isID(_ s: String) -> Bool {
+        s.utf8.count == 64 && s.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
+    }
+
     /// One record by its full ID, repaired; nil when there is none. A record that cannot be
-    /// read (a crash while it was written) reads as a dead container, so that `rm` can
-    /// remove what is left of it.
+    /// read (damaged, empty, or missing from its directory) reads as a dead container with
+    /// what could be salvaged, so that `rm` can remove what is left of it.
     func load(_ id: String) -> ContainerRecord? {
-        guard !id.hasPrefix("."), let data = try? FileSystem.readFile(path(id) + "/container.json") else { return nil }
+        guard ContainerStore.isID(id) else { return nil }
+        let file = path(id) + "/container.json"
+        guard let data = try? FileSystem.readFile(file) else {
+            guard FileSystem.isDirectory(path(id)) else { return nil }
+            return salvage(id, [], why: "its record \(file) is missing")
+        }
         if let r = try? ContainerRecord(json: JSON.parse(data)) { return repaired(r) }
-        guard id.count == 64, let r = try? ContainerRecord(json: .object([
-            "id": .string(id), "name": .string(String(id.prefix(12))), "status": .string("dead"),
-            "image": .string("sha256:" + String(repeating: "0", count: 64)),
-            "error": .string("its record is unreadable (a crash while it was written): remove it")])) else { return nil }
+        return salvage(id, data, why: "its record \(file) is \(data.isEmpty ? "empty" : "damaged (truncated or corrupt)")")
+    }
+
+    /// A dead container for a record that cannot be read: its name, image and command from
+    /// what is left of the record, else from the event log (a name) and config.json.
+    func salvage(_ id: String, _ data: [UInt8], why: String) -> ContainerRecord {
+        let fields = ContainerStore.topLevelStrings(data)
+        var r = try! ContainerRecord(json: .object(["id": .string(id), "name": .string(String(id.prefix(12))),
+                                                    "status": .string("dead"),
+                                                    "image": .string("sha256:" + String(repeating: "0", count: 64))]))
+        r.damaged = true
+        if let n = fields["name"] ?? nameFromEvents(id), isValidName(n) { r.name = n }
+        if let i = fields["image"], let d = try? Digest(parsing: i) { r.image = d }
+        r.imageName = fields["image_name"] ?? ""
+        r.created = fields["created"] ?? ""
+        r.command = (try? spec(r))?.args ?? []
+        r.error = why + ": remove it (mdlua rm -f \(id.prefix(12)))"
         return r
     }
 
-    func repaired(_ r: ContainerRecord) -> ContainerRecord {
-        guard r.status == "running" || r.status == "restarting" || r.status == "paused" else { return r }
-        if r.monitorAlive || r.processAlive { return r }
-        if r.monitorPid == 0 && r.pid == 0 && r.status != "restarting" { return r }
+    /// The string members of a JSON object's top level, read from text that may be cut
+    /// anywhere (a truncated record): those complete before the cut.
+    static func topLevelStrings(_ b: [UInt8]) -> [String: String] {
+        var out: [String: String] = [:]
+        var depth = 0, i = 0
+        var lastString: String?, key: String?
+        while i < b.count {
+            let c = b[i]
+            if c == 0x22 {   // a string
+                var j = i + 1
+                var bytes: [UInt8] = []
+                var complete = false
+                while j < b.count {
+                    if b[j] == 0x5c { if j + 1 < b.count { bytes.append(b[j + 1]) }; j += 2; continue }
+                    if b[j] == 0x22 { complete = true; break }
+                    bytes.append(b[j]); j += 1
+                }
+                guard complete else { break }
+                let text = String(decoding: bytes, as: UTF8.self)
+                if depth == 1, let k = key { out[k] = text; key = nil } else { lastString = text }
+                i = j + 1
+                continue
+            }
+            switch c {
+            case 0x7b, 0x5b: depth += 1; key = nil
+            case 0x7d, 0x5d: depth -= 1
+            case 0x3a: if depth == 1 { key = lastString }
+            case 0x2c: key = nil
+            default: break
+            }
+            lastString = c == 0x3a ? nil : lastString
+            i += 1
+        }
+        return out
+    }
+
+    /// The container's last name in the event log (create and rename events carry it).
+    func nameFromEvents(_ id: String) -> String? {
+        var name: String?
+        let needle = Array("\"ID\":\"\(id)\"".utf8)
+        for file in [store.events.path + ".1", store.events.path] {
+            guard let data = try? FileSystem.readFile(file) else { continue }
+            for line in data.split(separator: 0x0a) where ContainerReaper.contains(Array(line), needle) {
+                if let n = (try? JSON.parse(line))?["Actor"]?["Attributes"]?["name"]?.string { name = n }
+            }
+        }
+        return name
+    }
+
+    /// A record as it really is. The rule (docs/containers.md, "Supervision"): a container runs
+    /// only under a live monitor, the process that started it (the CLI in the foreground).
+    /// A record whose monitor is gone is made true here: whatever still runs in the
+    /// container's cgroups is killed, its root unmounted, its cgroups removed, the record says
+    /// exited and why; a `--rm` container is removed (nil). A start whose monitor died before
+    /// the container ran ("created" with a monitor) gives back what it held the same way.
+    func repaired(_ r: ContainerRecord) -> ContainerRecord? {
+        switch r.status {
+        case "running", "restarting", "paused":
+            if r.monitorPid == 0 && r.pid == 0 && r.status != "restarting" { return r }
+        case "created":
+            if r.monitorPid == 0 { return r }
+        default:
+            return r
+        }
+        if r.monitorAlive { return r }
         var fixed = r
-        fixed.status = "exited"
-        fixed.pid = 0
-        if fixed.finishedAt.isEmpty || fixed.finishedAt < fixed.startedAt { fixed.finishedAt = Clock.now() }
-        if fixed.error.isEmpty { fixed.error = "the container's monitor died; its exit status is unknown" }
-        fixed.exitCode = 255
-        try? unmountRootfs(fixed)
-        if let spec = try? self.spec(fixed) { releaseCgroup(&fixed, spec) }
+        let wasAlive = r.processAlive
+        let spec = try? self.spec(r)
+        let dirs = ContainerReaper.cgroupDirectories(id: r.id, parent: spec?.cgroupParent)
+        let found = ContainerReaper.killAll(dirs)
+        try? unmountRootfs(r)
+        if let spec { fixed.oomKilled = fixed.oomKilled || cgroup(r, spec).oomKills() > 0 }
+        ContainerReaper.removeCgroups(dirs)
+        let monitor = "its monitor (pid \(r.monitorPid))"
+        fixed.monitorPid = 0
+        fixed.monitorStart = 0
+        if r.status == "created" {
+            fixed.error = "\(monitor) died before the container started"
+        } else {
+            fixed.status = "exited"
+            fixed.pid = 0
+            if fixed.finishedAt.isEmpty || fixed.finishedAt < fixed.startedAt { fixed.finishedAt = Clock.now() }
+            if wasAlive || found > 0 {
+                fixed.exitCode = 137
+                fixed.exitUnknown = false
+                fixed.error = "\(monitor) was gone while the container ran: mdlua killed it (SIGKILL)"
+            } else {
+                fixed.exitCode = 255
+                fixed.exitUnknown = true
+                fixed.error = "\(monitor) was killed or died, and the container died with it: its exit status is unknown"
+            }
+            event("die", fixed, ["exitCode": String(fixed.exitCode)])
+        }
+        if r.extra["rm"] == .bool(true) {
+            if (try? remove(fixed)) != nil { return nil }
+        }
         try? save(fixed)
         return fixed
     }
@@ -138,7 +269,7 @@ public struct ContainerStore {
     /// name must be free; two creates racing for a name: one wins. `durable` false (a
     /// `run --rm` container, gone when it exits) skips the sync.
     public func create(id: String, name: String, image: ImageRecord, imageName: String, spec: String, command: [String],
-                       files: [String: String], extra: JSON, durable: Bool = true) throws -> ContainerRecord {
+                       files: [String: String], extra: JSON, durable: Bool = true, starting: Bool = false) throws -> ContainerRecord {
         guard id.count == 64, id.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) else {
             throw EngineError("invalid container ID \(id)")
         }
@@ -168,6 +299,9 @@ public struct ContainerStore {
             record.command = command
             record.created = Clock.now()
             record.extra = extra
+            // Started by this process right away (a foreground run): its monitor from now on,
+            // so that a run killed before the container runs leaves nothing held.
+            if starting { record.supervised() }
             try FileSystem.writeNewFile(staging + "/container.json", Array(record.json.serialized().utf8))
             if durable { FileSystem.syncFileSystem(of: staging) }
             guard Glibc.rename(staging, p) == 0 else { throw EngineError.system("create \(p)") }
@@ -199,7 +333,13 @@ public struct ContainerStore {
     public func modify(_ id: String, _ body: (inout ContainerRecord) throws -> Void) throws -> ContainerRecord {
         let l = try lock()
         defer { withExtendedLifetime(l) {} }
-        var r = try ContainerRecord(json: JSON.parse(FileSystem.readFile(path(id) + "/container.json")))
+        let file = path(id) + "/container.json"
+        var r: ContainerRecord
+        do {
+            r = try ContainerRecord(json: JSON.parse(FileSystem.readFile(file)))
+        } catch {
+            throw EngineError("container \(id.prefix(12)): its record \(file) cannot be read (\(error)): remove it (mdlua rm -f \(id.prefix(12)))")
+        }
         try body(&r)
         try save(r)
         return r
@@ -227,21 +367,49 @@ public struct ContainerStore {
     /// step behind, and the next read repairs it from what is really there (no process).
     /// A --rm container's record, and a record that says dead, may even be lost: such a
     /// container is garbage after a crash, and an unreadable record reads as dead.
+    ///
+    /// When the new file cannot be written (a full disk), the record is written over the old
+    /// one in place if it fits in the blocks the old one holds (a record changes by a few
+    /// bytes): readers may then see it torn for a moment, which beats losing an exit status.
     public func save(_ r: ContainerRecord) throws {
         let bytes = Array(r.json.serialized().utf8)
-        if r.status == "dead" || r.extra["rm"] == .bool(true) {
-            try FileSystem.replaceVolatile(path(r.id) + "/container.json", bytes)
-        } else {
-            try FileSystem.writeAtomically(path(r.id) + "/container.json", bytes, durable: false)
+        let file = path(r.id) + "/container.json"
+        do {
+            if r.status == "dead" || r.extra["rm"] == .bool(true) {
+                try FileSystem.replaceVolatile(file, bytes)
+            } else {
+                try FileSystem.writeAtomically(file, bytes, durable: false)
+            }
+        } catch {
+            guard ContainerStore.overwriteInPlace(file, bytes) else {
+                throw EngineError("container \(r.name) (\(r.id.prefix(12))): its record \(file) could not be written: \(error)")
+            }
         }
+    }
+
+    static func overwriteInPlace(_ file: String, _ bytes: [UInt8]) -> Bool {
+        let fd = open(file, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, Int(st.st_blocks) * 512 >= bytes.count else { return false }
+        let n = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+        return n == bytes.count && ftruncate(fd, off_t(bytes.count)) == 0
     }
 
     /// The container's config.json. A command reads it more than once (start, then remove,
     /// with `run --rm`): the parse is reused while the file's bytes are the same.
     public func spec(_ r: ContainerRecord) throws -> RuntimeSpec {
-        let bytes = try FileSystem.readFile(path(r.id) + "/config.json")
+        let file = path(r.id) + "/config.json"
+        let bytes: [UInt8]
+        do { bytes = try FileSystem.readFile(file) } catch {
+            throw EngineError("container \(r.name) (\(r.id.prefix(12))): its runtime spec cannot be read: \(error)")
+        }
         if let c = ContainerStore.specCache, c.id == r.id, c.bytes == bytes { return c.spec }
-        let spec = try RuntimeSpec(json: JSON.parse(bytes))
+        let spec: RuntimeSpec
+        do { spec = try RuntimeSpec(json: JSON.parse(bytes)) } catch {
+            throw EngineError("container \(r.name) (\(r.id.prefix(12))): its runtime spec \(file) is damaged: \(error)")
+        }
         ContainerStore.specCache = (r.id, bytes, spec)
         return spec
     }
@@ -288,14 +456,26 @@ public struct ContainerStore {
     /// Removes a container: its mounts, its cgroup, then its directory, the record last.
     /// Until the record goes the container reads as "dead" (Docker's state for a removal
     /// that failed or was interrupted); removing it again finishes the job.
+    ///
+    /// It works from what is on disk, whatever the record says: a damaged record's monitor
+    /// (found through /proc) is killed, and so is whatever runs in the container's cgroups.
     public func remove(_ r: ContainerRecord) throws {
+        if r.damaged { for m in ContainerReaper.monitors(root: store.root, id: r.id) { kill(m, SIGKILL) } }
+        let parent = (try? self.spec(r))?.cgroupParent
+        // The common case (a container whose cgroups its monitor removed) costs one rmdir
+        // per hierarchy that fails with ENOENT, as before.
+        let dirs = parent.map { p in ContainerReaper.hierarchies().map { $0 + "/" + p + "/" + r.id } }
+            ?? ContainerReaper.cgroupDirectories(id: r.id, parent: nil)
+        let left = ContainerReaper.removeCgroups(dirs)
         try unmountRootfs(r)
-        if let spec = try? self.spec(r) { cgroup(r, spec).remove() }
-        if r.status != "dead" {
+        guard left.isEmpty else {
+            throw EngineError("container \(r.name) (\(r.id.prefix(12))): its cgroup \(left[0]) still holds processes that do not die")
+        }
+        if r.status != "dead" || r.damaged {
             var dead = r
             dead.status = "dead"
             dead.pid = 0
-            dead.error = "its removal did not finish: remove it again"
+            dead.error = "its removal did not finish"
             try? save(dead)
         }
         try FileSystem.removeTree(path(r.id), last: ["config.json", "container.json"])

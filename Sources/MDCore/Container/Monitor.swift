@@ -71,6 +71,17 @@ public enum Monitor {
                 let (status, startError) = runOnce(store: store, record: &r, spec: spec, log: log, sigfd: sigfd,
                                                        listener: listener) { tell("ok") }
                 if let e = startError {
+                    // Recorded before the CLI hears of it: `run -d` returns this status, and
+                    // the record must say the same (not a dead monitor's 255).
+                    _ = try? store.modify(id) { rec in
+                        rec.status = "exited"
+                        rec.pid = 0
+                        rec.exitCode = e.status
+                        rec.error = e.description
+                        rec.finishedAt = Clock.now()
+                        rec.monitorPid = 0
+                        rec.monitorStart = 0
+                    }
                     tell("err:\(e.status) \(e.description)")
                     return 1
                 }
@@ -113,6 +124,8 @@ public enum Monitor {
                 r.error = "\(error)"
                 r.exitCode = 125
                 r.pid = 0
+                r.monitorPid = 0
+                r.monitorStart = 0
             }
             return 1
         }

@@ -34,7 +34,8 @@ enum RuntimeBinding {
                 // own, from "path"): parsing and serializing it again here cost 0.3 ms a run.
                 let r = try cs.create(id: id, name: try s("name"), image: image, imageName: try s("image_name"),
                                       spec: try s("spec"), command: strings(o[.str("command")]), files: files, extra: extra,
-                                      durable: o[.str("ephemeral")] != .boolean(true))
+                                      durable: o[.str("ephemeral")] != .boolean(true),
+                                      starting: o[.str("starting")] == .boolean(true))
                 Trace.mark("created")
                 return [lua(r)]
             },
@@ -51,7 +52,7 @@ enum RuntimeBinding {
                 let o = args.isNil(3) ? [:] : try args.table(3)
                 func flag(_ k: String) -> Bool { o[.str(k)] == .boolean(true) }
                 guard r.status != "running" else { throw EngineError("container \(r.name) is already running") }
-                guard r.status != "dead" else { throw EngineError("container \(r.name) is dead (\(r.error)): remove it") }
+                try startable(r)
                 let spec = try cs.spec(r)
                 Trace.mark("start: spec read")
                 if r.stopRequested { r = try cs.modify(r.id) { $0.stopRequested = false } }
@@ -86,13 +87,21 @@ enum RuntimeBinding {
                 }
                 ContainerLaunch.release(cs, &r, spec: spec)
                 let (code, message, oom) = (r.exitCode, r.error, r.oomKilled)
-                r = try cs.modify(r.id) { rec in
-                    rec.status = "exited"
-                    rec.pid = 0
-                    rec.finishedAt = Clock.now()
-                    rec.exitCode = code
-                    rec.error = message
-                    rec.oomKilled = oom
+                do {
+                    r = try cs.modify(r.id) { rec in
+                        rec.status = "exited"
+                        rec.pid = 0
+                        rec.finishedAt = Clock.now()
+                        rec.exitCode = code
+                        rec.error = message
+                        rec.oomKilled = oom
+                    }
+                } catch {
+                    // The container's exit status is still its own (a full disk must not
+                    // turn an exit 0 into 125); the next command records what it can.
+                    r.status = "exited"
+                    r.pid = 0
+                    result["error"] = .str((message.isEmpty ? "" : message + "; ") + "its exit (\(code)) could not be recorded: \(error)")
                 }
                 if oom { cs.event("oom", r) }
                 cs.event("die", r, ["exitCode": String(r.exitCode)])
@@ -108,8 +117,11 @@ enum RuntimeBinding {
                 guard r.status != "running" && r.status != "restarting" else {
                     throw EngineError("container \(r.name) is already running")
                 }
-                guard r.status != "dead" else { throw EngineError("container \(r.name) is dead (\(r.error)): remove it") }
+                try startable(r)
                 r.stopRequested = false
+                // This process watches the start until the monitor takes over: a start killed
+                // in between gives back what it held at the next read (ContainerStore.repaired).
+                r.supervised()
                 try cs.save(r)
                 do {
                     try Monitor.launch(store: cs, id: r.id)
@@ -133,10 +145,16 @@ enum RuntimeBinding {
                 var r = try cs.find(try args.string(2))
                 let timeout = try args.number(3)
                 let sig = Int32(try args.integer(4))
+                // The stop happens even when the record cannot say so (a full disk): act
+                // first, then report what could not be written.
                 r.stopRequested = true
-                try cs.save(r)
-                try stopProcess(cs, &r, timeout: timeout, signal: sig)
+                var unsaved: Error?
+                do { try cs.save(r) } catch { unsaved = error }
+                do { try stopProcess(cs, &r, timeout: timeout, signal: sig) } catch { unsaved = unsaved ?? error }
                 cs.event("stop", r)
+                if let e = unsaved {
+                    throw EngineError("container \(r.name) was stopped, but its record could not be updated: \(e)")
+                }
                 return []
             },
             "exec": vm.function("md.container.exec") { args in
@@ -325,8 +343,8 @@ enum RuntimeBinding {
                         throw EngineError("container \(r.name) is running: stop it first, or use -f")
                     }
                     r.stopRequested = true
-                    try cs.save(r)
-                    try stopProcess(cs, &r, timeout: 0, signal: SIGKILL)
+                    try? cs.save(r)   // a full disk must not keep it running
+                    try? stopProcess(cs, &r, timeout: 0, signal: SIGKILL)
                 }
                 try cs.remove(r)
                 return [.str(r.id)]
@@ -342,6 +360,13 @@ enum RuntimeBinding {
                 return []
             },
         ])
+    }
+
+    /// A dead container is not started: what is left of it is for `rm`.
+    static func startable(_ r: ContainerRecord) throws {
+        guard r.status == "dead" else { return }
+        throw EngineError("container \(r.name) (\(r.id.prefix(12))) cannot be started: it is dead, \(r.error.isEmpty ? "remove it" : r.error)"
+                          + (r.damaged ? "" : ": remove it (mdlua rm -f \(r.name))"))
     }
 
     /// A Lua list of strings, in order.
@@ -369,13 +394,13 @@ enum RuntimeBinding {
             if r.status == "restarting" && !r.monitorAlive { break }
             usleep(10_000)
         }
+        try cs.unmountRootfs(r)
         if r.status != "exited" && r.status != "created" {
             r.status = "exited"
             r.pid = 0
             r.finishedAt = Clock.now()
             try cs.save(r)
         }
-        try cs.unmountRootfs(r)
     }
 
     static func monotonicSeconds() -> Double {
@@ -390,7 +415,8 @@ enum RuntimeBinding {
     }
 
     static func lua(_ r: ContainerRecord) -> LuaValue {
-        .record(["id": .str(r.id), "name": .str(r.name), "image": .str(r.image.description), "image_name": .str(r.imageName),
+        .record(["exit_unknown": .boolean(r.exitUnknown), "damaged": .boolean(r.damaged),
+                 "id": .str(r.id), "name": .str(r.name), "image": .str(r.image.description), "image_name": .str(r.imageName),
                  "created": .str(r.created), "status": .str(r.status), "pid": .integer(Int64(r.pid)),
                  "exit_code": .integer(Int64(r.exitCode)), "started_at": .str(r.startedAt),
                  "finished_at": .str(r.finishedAt), "error": .str(r.error), "extra": .str(r.extra.serialized()),

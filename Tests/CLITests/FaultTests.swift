@@ -1,0 +1,294 @@
+import Foundation
+import XCTest
+
+/// Faults injected into the container lifecycle (issue 17): `kill -9` of the CLI and of the
+/// monitor at several points, damaged and missing records, a full disk. Every test ends
+/// with the same check (`assertNothingLeft`): no process of its containers alive unless its
+/// record says it runs under a live monitor, no mount, no cgroup, no container directory
+/// after `rm -f`.
+final class FaultTests: XCTestCase {
+    var dir: URL!
+    var root: String { dir.appendingPathComponent("root").path }
+    static let parent = "mdlua-fault"
+    /// A number no other process on the host has on its command line: the containers'
+    /// processes are found by it.
+    let marker = String(Int.random(in: 100_000...999_999))
+
+    override func setUpWithError() throws {
+        dir = try temporaryDirectory(self)
+        addTeardownBlock { [unowned self] in
+            _ = md(["-e", "for _, c in ipairs(md.container.list()) do pcall(c.rm, c, {force=true}) end"])
+            assertNothingLeft()
+            _ = umount2(root, Int32(MNT_DETACH))   // the tmpfs of the full-disk test
+        }
+    }
+
+    func prepareImage() {
+        XCTAssertEqual(md(["image", "bootstrap", "busybox"]).status, 0)
+    }
+
+    @discardableResult
+    func md(_ args: [String], file: StaticString = #filePath, line: UInt = #line) -> MDLuaBinary.Result {
+        MDLuaBinary.run(["--root", root] + args, file: file, line: line)
+    }
+
+    func spawn(_ args: [String]) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: MDLuaBinary.path)
+        p.arguments = ["--root", root] + args
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        return p
+    }
+
+    /// Processes whose command line holds `marker` (the containers' own) or this root (monitors).
+    func processes() -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { pid -> String? in
+            guard Int(pid) != nil, Int32(pid) != getpid(),
+                  let cmd = try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8) else { return nil }
+            let state = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8))?
+                .split(separator: ")").last?.split(separator: " ").first ?? "Z"
+            guard state != "Z", cmd.contains(marker) || cmd.contains(root) else { return nil }
+            return pid + ": " + cmd.replacingOccurrences(of: "\0", with: " ")
+        }
+    }
+
+    func waitUntil(_ seconds: Double = 5, _ condition: () -> Bool) -> Bool {
+        let end = Date().addingTimeInterval(seconds)
+        while Date() < end {
+            if condition() { return true }
+            usleep(10_000)
+        }
+        return condition()
+    }
+
+    func assertNothingLeft(file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertTrue(waitUntil { processes().isEmpty }, "processes left: \(processes())", file: file, line: line)
+        let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+        XCTAssertFalse(mounts.contains(root + "/containers"), "a mount is left behind", file: file, line: line)
+        XCTAssertEqual(leftoverCgroups(under: FaultTests.parent), [], "no cgroup is left", file: file, line: line)
+        let containers = ((try? FileManager.default.contentsOfDirectory(atPath: root + "/containers")) ?? [])
+            .filter { !$0.hasPrefix(".") }
+        XCTAssertEqual(containers, [], "no container directory is left", file: file, line: line)
+    }
+
+    /// The rule: no process of a container alive unless its record says it runs under a live monitor.
+    func assertSupervised(file: StaticString = #filePath, line: UInt = #line) {
+        let running = md(["ps", "-q", "--no-trunc"]).stdout.split(separator: "\n")
+        if running.isEmpty {
+            XCTAssertTrue(waitUntil { processes().isEmpty }, "unsupervised: \(processes())", file: file, line: line)
+        }
+    }
+
+    func inspect(_ ref: String) -> [String: Any] {
+        let out = md(["inspect", ref]).stdout
+        let list = (try? JSONSerialization.jsonObject(with: Data(out.utf8))) as? [[String: Any]]
+        return list?.first?["State"] as? [String: Any] ?? [:]
+    }
+
+    func monitorPid(_ id: String) -> Int32? {
+        let all = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap(Int32.init)
+        return all.first { pid in
+            ((try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? "").contains("--internal-monitor\0\(root)\0\(id)")
+        }
+    }
+
+    // MARK: kill -9 of the process that supervises a container
+
+    func testKilledForegroundRunRemovesItsContainer() throws {
+        prepareImage()
+        for delay: UInt32 in [0, 3_000, 8_000, 15_000, 30_000, 60_000, 150_000, 400_000] {
+            let p = try spawn(["run", "--rm", "--cgroup-parent", FaultTests.parent, "busybox", "sleep", marker])
+            usleep(delay)
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+            // The container died with its monitor; the next command gives back what it held
+            // and, as it was --rm, removes it.
+            XCTAssertTrue(waitUntil { processes().isEmpty }, "delay \(delay): \(processes())")
+            XCTAssertEqual(md(["ps", "-aq"]).stdout, "", "delay \(delay)")
+            assertNothingLeft()
+        }
+    }
+
+    func testKilledForegroundRunRecordsWhy() throws {
+        prepareImage()
+        for (i, delay) in ([0, 10_000, 400_000] as [UInt32]).enumerated() {
+            let p = try spawn(["run", "--name", "fg\(i)", "--cgroup-parent", FaultTests.parent, "busybox", "sleep", marker])
+            usleep(delay)
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+            XCTAssertTrue(waitUntil { processes().isEmpty }, "delay \(delay): \(processes())")
+            let ps = md(["ps", "-a", "--format", "{{.Names}} {{.Status}}"]).stdout
+            guard ps.contains("fg\(i)") else { continue }   // killed before it was created
+            let state = inspect("fg\(i)")
+            let status = state["Status"] as? String
+            XCTAssertTrue(status == "exited" || status == "created", "delay \(delay): \(state)")
+            XCTAssertNotEqual(status, "running")
+            if status == "exited" {
+                XCTAssertTrue((state["Error"] as? String ?? "").contains("monitor"), "\(state)")
+                XCTAssertTrue(ps.contains("fg\(i) Exited (unknown)") || ps.contains("fg\(i) Exited (137)"), ps)
+            }
+            // Nothing held: no cgroup, no mount, while the record stays.
+            XCTAssertEqual(leftoverCgroups(under: FaultTests.parent), [], "delay \(delay)")
+            XCTAssertFalse(((try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? "").contains(root + "/containers"))
+            XCTAssertEqual(md(["start", "fg\(i)"]).status, 0, "it can be started again")
+            XCTAssertEqual(md(["rm", "-f", "fg\(i)"]).status, 0)
+            assertNothingLeft()
+        }
+    }
+
+    func testKilledMonitorKillsItsContainerAndTheRecordSaysWhy() throws {
+        prepareImage()
+        let run = md(["run", "-d", "--name", "watched", "--cgroup-parent", FaultTests.parent, "busybox", "sh", "-c",
+                      "echo before; sleep \(marker)"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let id = run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertTrue(waitUntil { md(["logs", "watched"]).stdout == "before\n" })
+        let monitor = try XCTUnwrap(monitorPid(id))
+        kill(monitor, SIGKILL)
+        XCTAssertTrue(waitUntil { processes().isEmpty }, "the container dies with its monitor: \(processes())")
+        let ps = md(["ps", "-a", "--format", "{{.Names}} {{.Status}}"]).stdout
+        XCTAssertTrue(ps.hasPrefix("watched Exited (unknown)"), ps)
+        let state = inspect("watched")
+        XCTAssertEqual(state["Running"] as? Bool, false)
+        XCTAssertTrue((state["Error"] as? String ?? "").contains("its monitor (pid \(monitor))"), "\(state)")
+        XCTAssertEqual(md(["logs", "watched"]).stdout, "before\n", "the log up to the kill")
+        XCTAssertEqual(leftoverCgroups(under: FaultTests.parent), [])
+        XCTAssertNotEqual(md(["stop", "watched"]).status, 125, "stop of an exited container is no engine failure")
+        XCTAssertEqual(md(["rm", "watched"]).status, 0)
+        assertNothingLeft()
+    }
+
+    func testKilledMonitorAtStart() throws {
+        prepareImage()
+        // The monitor killed while it starts the container (the CLI waits for it: it says so).
+        for delay: UInt32 in [0, 2_000, 5_000, 10_000, 20_000] {
+            let p = try spawn(["run", "-d", "--cgroup-parent", FaultTests.parent, "busybox", "sleep", marker])
+            usleep(delay)
+            let all = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap(Int32.init)
+            for pid in all where ((try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? "")
+                .contains("--internal-monitor\0\(root)") {
+                kill(pid, SIGKILL)
+            }
+            p.waitUntilExit()
+            XCTAssertEqual(md(["ps", "-a"]).status, 0)
+            assertSupervised()
+            XCTAssertEqual(md(["-e", "for _, c in ipairs(md.container.list()) do c:rm{force=true} end"]).status, 0)
+            assertNothingLeft()
+        }
+    }
+
+    func testFailedExecIsRecordedWithItsStatus() throws {
+        prepareImage()
+        let r = md(["run", "-d", "--name", "nocmd", "--cgroup-parent", FaultTests.parent, "busybox", "nosuchcmd"])
+        XCTAssertEqual(r.status, 127, r.stderr)
+        let state = inspect("nocmd")
+        XCTAssertEqual(state["ExitCode"] as? Int, 127, "\(state)")
+        XCTAssertTrue((state["Error"] as? String ?? "").contains("nosuchcmd"), "\(state)")
+        XCTAssertTrue(md(["ps", "-a", "--format", "{{.Status}}"]).stdout.hasPrefix("Exited (127)"))
+        XCTAssertEqual(md(["rm", "nocmd"]).status, 0)
+        assertNothingLeft()
+    }
+
+    // MARK: damaged records
+
+    func testDamagedOrMissingRecordsAreListedAndRemoved() throws {
+        prepareImage()
+        for damage in ["truncated", "empty", "missing", "garbage"] {
+            let name = "dmg-" + damage
+            let run = md(["run", "-d", "--name", name, "--cgroup-parent", FaultTests.parent, "busybox", "sleep", marker])
+            XCTAssertEqual(run.status, 0, run.stderr)
+            let id = run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let record = root + "/containers/\(id)/container.json"
+            switch damage {
+            case "truncated": XCTAssertEqual(truncate(record, 100), 0)
+            case "empty": XCTAssertEqual(truncate(record, 0), 0)
+            case "missing": XCTAssertEqual(unlink(record), 0)
+            default: try write("{\"id\": nonsense", to: URL(fileURLWithPath: record))
+            }
+            let ps = md(["ps", "-a", "--no-trunc", "--format", "{{.ID}} {{.Names}} {{.Status}}"])
+            XCTAssertEqual(ps.status, 0)
+            XCTAssertEqual(ps.stdout, "\(id) \(name) Dead (damaged record)\n", damage)
+            XCTAssertTrue(md(["inspect", name]).stdout.contains("container.json"), "inspect says which file")
+            let start = md(["start", name])
+            XCTAssertEqual(start.status, 125)
+            XCTAssertTrue(start.stderr.contains(record), start.stderr)
+            // By name (from what is left of the record, or the event log), then nothing is left.
+            let rm = md(["rm", "-f", name])
+            XCTAssertEqual(rm.status, 0, "\(damage): \(rm.stderr)")
+            assertNothingLeft()
+        }
+    }
+
+    func testDamagedRuntimeSpecErrorsNameTheFile() throws {
+        prepareImage()
+        XCTAssertEqual(md(["run", "-d", "--name", "badspec", "--cgroup-parent", FaultTests.parent, "busybox", "sleep", marker]).status, 0)
+        let id = md(["ps", "-q", "--no-trunc"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let spec = root + "/containers/\(id)/config.json"
+        XCTAssertEqual(truncate(spec, 1), 0)
+        // stop still stops it (with SIGTERM), and says which file of which container is damaged.
+        let stop = md(["stop", "-t", "1", "badspec"])
+        XCTAssertEqual(stop.status, 0, stop.stderr)
+        XCTAssertTrue(stop.stderr.contains(spec) && stop.stderr.contains("badspec"), stop.stderr)
+        XCTAssertTrue(md(["ps", "-a", "--format", "{{.Status}}"]).stdout.hasPrefix("Exited"))
+        let start = md(["start", "badspec"])
+        XCTAssertEqual(start.status, 125)
+        XCTAssertTrue(start.stderr.contains(spec) && start.stderr.contains("badspec"), start.stderr)
+        XCTAssertEqual(md(["rm", "-f", "badspec"]).status, 0)
+        assertNothingLeft()
+    }
+
+    // MARK: a full disk
+
+    func mountSmallTmpfs() throws {
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        XCTAssertEqual(mount("tmpfs", root, "tmpfs", 0, "size=24m,mode=0700"), 0, String(cString: strerror(errno)))
+    }
+
+    /// Fills the file system of the state root; returns the filler, to be removed.
+    func fillDisk() -> String {
+        let filler = root + "/filler"
+        let fd = open(filler, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        var chunk = [UInt8](repeating: 1, count: 1 << 16)
+        while chunk.withUnsafeMutableBytes({ Glibc.write(fd, $0.baseAddress, $0.count) }) > 0 {}
+        chunk = [1]
+        while chunk.withUnsafeMutableBytes({ Glibc.write(fd, $0.baseAddress, 1) }) > 0 {}
+        close(fd)
+        return filler
+    }
+
+    func testFullDisk() throws {
+        try mountSmallTmpfs()
+        prepareImage()
+        XCTAssertEqual(md(["run", "-d", "--name", "a", "--cgroup-parent", FaultTests.parent, "busybox", "sleep", marker]).status, 0)
+        XCTAssertEqual(md(["run", "-d", "--name", "b", "--cgroup-parent", FaultTests.parent, "busybox", "sleep", marker]).status, 0)
+        XCTAssertEqual(md(["run", "-d", "--name", "c", "--cgroup-parent", FaultTests.parent, "busybox", "sleep", marker]).status, 0)
+        // A foreground container that exits 3 while the disk is full: run returns 3.
+        let fg = try spawn(["run", "--name", "fg", "--cgroup-parent", FaultTests.parent, "busybox", "sh", "-c",
+                            "sleep 1; exit 3 # \(marker)"])
+        XCTAssertTrue(waitUntil { md(["ps", "--format", "{{.Names}}"]).stdout.contains("fg") })
+        let filler = fillDisk()
+        defer { unlink(filler) }
+
+        // stop acts first: the container stops whatever the record can say.
+        let stop = md(["stop", "-t", "1", "a"])
+        XCTAssertTrue(stop.status == 0 || stop.stderr.contains("record"), stop.stderr)
+        XCTAssertEqual(md(["kill", "b"]).status, 0)
+        fg.waitUntilExit()
+        XCTAssertEqual(fg.terminationStatus, 3, "the container's own exit status")
+        let rm = md(["rm", "-f", "c"])
+        XCTAssertEqual(rm.status, 0, rm.stderr)
+        XCTAssertTrue(waitUntil { md(["ps", "-q"]).stdout.isEmpty }, md(["ps", "-a"]).stdout)
+        // Nothing of a, b, c runs; the records tell the truth as far as they could be written.
+        let ps = md(["ps", "-a", "--format", "{{.Names}} {{.Status}}"]).stdout
+        XCTAssertFalse(ps.contains(" Up"), ps)
+        XCTAssertTrue(ps.contains("fg Exited (3)"), ps)
+        XCTAssertFalse(ps.contains("c "), ps)
+        XCTAssertTrue(waitUntil { processes().isEmpty }, "\(processes())")
+        unlink(filler)
+        XCTAssertEqual(md(["-e", "for _, c in ipairs(md.container.list()) do c:rm{force=true} end"]).status, 0)
+        assertNothingLeft()
+    }
+}
