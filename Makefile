@@ -51,3 +51,10 @@ bench: build
 
 clean:
 	rm -rf .build
+
+# The Lua unit tests of the stdlib (Tests/lua, docs/testing.md): no root, no containers,
+# and the scripts come from stdlib/, so a Lua edit needs no rebuild.
+.PHONY: test-lua
+test-lua:
+	@test -x .build/debug/mdlua || $(MAKE) debug
+	MDLUA_STDLIB=stdlib .build/debug/mdlua Tests/lua/run.lua

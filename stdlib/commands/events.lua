@@ -2,6 +2,7 @@ local md = require "mdlua"
 local errors = require "mdlua.errors"
 local format = require "mdlua.format"
 local json = require "mdlua.json"
+local template = require "mdlua.template"
 
 -- Events from ROOT/events.log (written by every command and monitor, see EventLog.swift).
 -- Without --since: only what happens from now on; without --until: follows until interrupted.
@@ -60,13 +61,14 @@ return {
     { name = "since", type = "string", metavar = "TIME", help = "Show events since a time (RFC 3339, Unix seconds) or a duration (10m)" },
     { name = "until", type = "string", metavar = "TIME", help = "Stream events until this time" },
     { name = "filter", short = "f", type = "list", metavar = "KEY=VALUE", help = "Filter: type=, event=, container=, image=" },
-    { name = "format", type = "string", metavar = "TEMPLATE", help = "Format with a template ({{.Action}}, {{json .}})" },
+    { name = "format", type = "string", metavar = "TEMPLATE", help = "Format with a Go template ({{.Action}}, {{json .}}) or 'json'" },
   },
   run = function(o, args)
     if #args > 0 then errors.fail("events: accepts no arguments") end
     local since = format.point_in_time(o.since, "--since")
     local till = format.point_in_time(o["until"], "--until")
     local filters = parse_filters(o.filter)
+    local tmpl = o.format and o.format ~= "json" and template.parse((format.prepare(o.format)))
     local path = md.config.root .. "/events.log"
     local last = since and math.floor(since * 1e9) - 1 or nil
 
@@ -76,8 +78,15 @@ return {
       if till and e.time > till then return true end
       if not matches(e, filters) then return end
       if o.format then
-        e.ID, e.Status, e.From = e.Actor.ID, e.Action, (e.Actor.Attributes or {}).image
-        print(format.template(o.format, e))
+        -- Docker's event fields (and its older status/id/from).
+        e.status, e.id, e.from = e.Action, e.Actor.ID, (e.Actor.Attributes or {}).image
+        if o.format == "json" then
+          print(json.encode(e))
+        else
+          print(tmpl:execute(template.struct({ Type = e.Type, Action = e.Action, Actor = e.Actor, Scope = e.scope,
+            Time = e.time, TimeNano = e.timeNano, Status = e.status, ID = e.id, From = e.from },
+            { "Scope", "Time", "TimeNano", "Status", "ID", "From" })))
+        end
       else
         print(default_line(e))
       end

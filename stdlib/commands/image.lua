@@ -6,7 +6,7 @@ local inspect = {
   summary = "Display detailed information on one or more images",
   usage = "mdlua image inspect [OPTIONS] IMAGE [IMAGE...]",
   flags = {
-    { name = "format", short = "f", type = "string", metavar = "TEMPLATE", help = "Format output with a Go-like template" },
+    { name = "format", short = "f", type = "string", metavar = "TEMPLATE", help = "Format output with a Go template, or 'json'" },
   },
   run = function(o, args)
     o.type = "image"

@@ -1,5 +1,13 @@
 local md = require "mdlua"
 local format = require "mdlua.format"
+local template = require "mdlua.template"
+
+-- Docker's column names for `images --format 'table ...'`.
+local headers = {
+  ID = "IMAGE ID", Repository = "REPOSITORY", Tag = "TAG", Digest = "DIGEST", CreatedSince = "CREATED",
+  CreatedAt = "CREATED AT", Size = "SIZE", VirtualSize = "SIZE", SharedSize = "SHARED SIZE",
+  UniqueSize = "UNIQUE SIZE", Containers = "CONTAINERS",
+}
 
 return {
   summary = "List images",
@@ -9,7 +17,7 @@ return {
     { name = "quiet", short = "q", type = "bool", help = "Only show image IDs" },
     { name = "digests", type = "bool", help = "Show digests" },
     { name = "no-trunc", type = "bool", help = "Don't truncate output" },
-    { name = "format", type = "string", metavar = "TEMPLATE", help = "Format output with a Go-like template" },
+    { name = "format", type = "string", metavar = "TEMPLATE", help = "Format output: a Go template, 'table TEMPLATE' or 'json'" },
   },
   run = function(o, args)
     local rows, seen = {}, {}
@@ -33,11 +41,14 @@ return {
       end
       return 0
     end
-    if o.format then
-      for _, r in ipairs(rows) do
-        print(format.template(o.format, { Repository = r.repo, Tag = r.tag, ID = r.id, Digest = r.digest,
-          CreatedSince = format.ago(r.created), CreatedAt = r.created, Size = format.size(r.size) }))
+    if o.format and o.format ~= "table" then
+      local views = {}
+      for i, r in ipairs(rows) do
+        views[i] = template.struct({ Repository = r.repo, Tag = r.tag, ID = r.id, Digest = r.digest or "<none>",
+          CreatedSince = format.ago(r.created), CreatedAt = r.created, Size = format.size(r.size),
+          VirtualSize = format.size(r.size), SharedSize = "N/A", UniqueSize = "N/A", Containers = "N/A" })
       end
+      format.rows(o.format, views, { headers = headers })
       return 0
     end
     local header = { "REPOSITORY", "TAG" }

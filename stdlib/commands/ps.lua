@@ -2,6 +2,7 @@ local md = require "mdlua"
 local json = require "mdlua.json"
 local format = require "mdlua.format"
 local errors = require "mdlua.errors"
+local template = require "mdlua.template"
 
 -- Docker's STATUS column.
 local function health_text(c)
@@ -15,25 +16,42 @@ local function status_text(c)
     return "Up " .. format.duration(os.time() - (format.parse_time(c.started_at) or os.time())) .. health_text(c)
   end
   if c.status == "restarting" then return ("Restarting (%d) %s"):format(c.exit_code, format.ago(c.finished_at)) end
-  if c.status == "exited" then
-    return ("Exited (%s) %s"):format(c.exit_unknown and "unknown" or c.exit_code, format.ago(c.finished_at))
-  end
-  if c.status == "dead" then return c.damaged and "Dead (damaged record)" or "Dead" end
+  if c.status == "exited" then return ("Exited (%d) %s"):format(c.exit_code, format.ago(c.finished_at)) end
+  if c.status == "dead" then return "Dead" end
   if c.status == "paused" then return "Up " .. format.duration(os.time() - (format.parse_time(c.started_at) or os.time())) .. " (Paused)" end
   return "Created"
 end
 
 local function command_text(c, full)
   -- Records from before the command was kept in them: config.json has it.
-  local args = c.command
-  if #args == 0 then
-    local ok, spec = pcall(c.config, c)
-    args = ok and spec.process.args or {}
-  end
+  local args = #c.command > 0 and c.command or c:config().process.args
   local s = '"' .. table.concat(args, " ") .. '"'
   if not full and #s > 22 then s = s:sub(1, 20) .. '…"' end
   return s
 end
+
+-- What a --format template sees: Docker's container fields (`docker ps --format '{{json .}}'`).
+local function template_view(c, trunc)
+  local labels = (json.decode(c.extra) or {}).labels or {}
+  local keys = {}
+  for k in pairs(labels) do keys[#keys + 1] = k end
+  table.sort(keys)
+  local pairs_text = {}
+  for _, k in ipairs(keys) do pairs_text[#pairs_text + 1] = k .. "=" .. tostring(labels[k]) end
+  return template.struct({
+    ID = trunc and c.id:sub(1, 12) or c.id, Names = c.name, Image = c.image_name, Command = command_text(c, not trunc),
+    CreatedAt = c.created, RunningFor = format.ago(c.created), Ports = "", State = c.status, Status = status_text(c),
+    Size = "0B", Labels = table.concat(pairs_text, ","), Mounts = "", Networks = "", LocalVolumes = "0",
+    Label = function(key) return labels[key] or "" end,
+  })
+end
+
+-- Docker's column names for `ps --format 'table ...'`.
+local headers = {
+  ID = "CONTAINER ID", Image = "IMAGE", Command = "COMMAND", CreatedAt = "CREATED AT", RunningFor = "CREATED",
+  Ports = "PORTS", State = "STATE", Status = "STATUS", Size = "SIZE", Names = "NAMES", Labels = "LABELS",
+  Label = function() return "LABEL" end, Mounts = "MOUNTS", Networks = "NETWORKS", LocalVolumes = "LOCAL VOLUMES",
+}
 
 return {
   summary = "List containers",
@@ -43,7 +61,7 @@ return {
     { name = "quiet", short = "q", type = "bool", help = "Only display container IDs" },
     { name = "no-trunc", type = "bool", help = "Don't truncate output" },
     { name = "filter", short = "f", type = "list", metavar = "KEY=VALUE", help = "Filter: status=, name=, id=, ancestor=" },
-    { name = "format", type = "string", metavar = "TEMPLATE", help = "Format output with a Go-like template" },
+    { name = "format", type = "string", metavar = "TEMPLATE", help = "Format output: a Go template, 'table TEMPLATE' or 'json'" },
   },
   run = function(o)
     local filters = {}
@@ -78,20 +96,19 @@ return {
       for _, c in ipairs(rows) do print(trunc and c.id:sub(1, 12) or c.id) end
       return 0
     end
-    if o.format then
+    local function default()
+      local out = {}
       for _, c in ipairs(rows) do
-        print(format.template(o.format, { ID = trunc and c.id:sub(1, 12) or c.id, Names = c.name, Image = c.image_name,
-          Status = status_text(c), State = c.status, Command = command_text(c, not trunc), CreatedAt = c.created,
-          RunningFor = format.ago(c.created) }))
+        out[#out + 1] = { trunc and c.id:sub(1, 12) or c.id, c.image_name, command_text(c, not trunc), format.ago(c.created),
+                          status_text(c), "", c.name }
       end
-      return 0
+      format.table({ "CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES" }, out)
     end
-    local out = {}
-    for _, c in ipairs(rows) do
-      out[#out + 1] = { trunc and c.id:sub(1, 12) or c.id, c.image_name, command_text(c, not trunc), format.ago(c.created),
-                        status_text(c), "", c.name }
+    local views = {}
+    if o.format and o.format ~= "table" then
+      for i, c in ipairs(rows) do views[i] = template_view(c, trunc) end
     end
-    format.table({ "CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES" }, out)
+    format.rows(o.format, views, { headers = headers, default = default })
     return 0
   end,
 }

@@ -1,6 +1,6 @@
 -- How mdlua shows things to people, as Docker does: sizes in SI units, times as
--- "3 minutes ago", aligned columns, and Go-template-like --format strings.
-local json = require "mdlua.json"
+-- "3 minutes ago", aligned columns, and --format output (Go templates, mdlua/template.lua).
+local template = require "mdlua.template"
 
 local M = {}
 
@@ -93,47 +93,110 @@ function M.table(header, rows, out)
   end
 end
 
--- Renders a Go-template-like string: {{.Field.Sub}}, {{json .Field}}, {{upper .X}},
--- {{.}}; missing fields render as "<no value>" as Go's templates do.
+-- --format ------------------------------------------------------------------------
+-- Go templates (mdlua.template, docs/templates.md) as Docker's CLI uses them.
+
+-- Docker's reading of a --format value: a "table" prefix, spaces trimmed, and "\t" and
+-- "\n" as typed (a backslash and a letter) made a tab and a newline. The template source
+-- and whether it is a table.
+function M.prepare(fmt)
+  local is_table = fmt:sub(1, 5) == "table"
+  if is_table then fmt = fmt:sub(6) end
+  fmt = fmt:gsub("^ +", ""):gsub(" +$", "")
+  fmt = fmt:gsub("\\t", "\t"):gsub("\\n", "\n")
+  return fmt, is_table
+end
+
+-- Renders one value with a --format template (no trailing newline added). A bad template
+-- or field fails with Go's one-line message.
 function M.template(tmpl, value)
-  local function lookup(path)
-    local v = value
-    if path == "." then return v end
-    for key in path:gmatch("%.([%w_]+)") do
-      if type(v) ~= "table" then return nil end
-      v = v[key]
-    end
-    return v
+  local src = M.prepare(tmpl)
+  if tmpl == "json" then src = "{{json .}}" end
+  return template.render(src, value)
+end
+
+-- Go's tabwriter as Docker's tables use it (minimum width 10, padding 3, spaces): cells
+-- end with a tab; a column's width holds over each run of lines that have that column.
+function M.tabwrite(text)
+  local lines = {}
+  for line in (text .. "\n"):gmatch("([^\n]*)\n") do
+    local cells = {}
+    for cell in (line .. "\t"):gmatch("([^\t]*)\t") do cells[#cells + 1] = cell end
+    lines[#lines + 1] = cells
   end
-  local function show(v)
-    if v == nil or v == json.null then return "<no value>" end
-    if type(v) == "table" then
-      if json.is_array(v) or (#v > 0) then
-        local parts = {}
-        for i, x in ipairs(v) do parts[i] = show(x) end
-        return "[" .. table.concat(parts, " ") .. "]"
+  if text:sub(-1) == "\n" then lines[#lines] = nil end
+  local function width(s) return utf8.len(s) or #s end
+  local widths = {}      -- widths[line][column]
+  for i = 1, #lines do widths[i] = {} end
+  local col = 1
+  while true do
+    local any = false
+    local i = 1
+    while i <= #lines do
+      if #lines[i] - 1 >= col then
+        any = true
+        local j, w = i, 0
+        while j <= #lines and #lines[j] - 1 >= col do
+          w = math.max(w, width(lines[j][col]) + 3)
+          j = j + 1
+        end
+        w = math.max(w, 10)
+        for k = i, j - 1 do widths[k][col] = w end
+        i = j
+      else
+        i = i + 1
       end
-      local keys = {}
-      for k in pairs(v) do keys[#keys + 1] = k end
-      table.sort(keys)
-      local parts = {}
-      for _, k in ipairs(keys) do parts[#parts + 1] = tostring(k) .. ":" .. show(v[k]) end
-      return "map[" .. table.concat(parts, " ") .. "]"
     end
-    return tostring(v)
+    if not any then break end
+    col = col + 1
   end
-  local out = tmpl:gsub("{{%s*(.-)%s*}}", function(expr)
-    local fn, path = expr:match("^(%a+)%s+(%.[%w_.]*)$")
-    if fn == "json" then
-      local v = lookup(path)
-      return json.encode(v == nil and json.null or v)
-    elseif fn == "upper" then return show(lookup(path)):upper()
-    elseif fn == "lower" then return show(lookup(path)):lower()
-    elseif expr:match("^%.[%w_.]*$") then return show(lookup(expr))
+  local out = {}
+  for i, cells in ipairs(lines) do
+    local parts = {}
+    for c, cell in ipairs(cells) do
+      if c < #cells then
+        parts[c] = cell .. (" "):rep(widths[i][c] - width(cell))
+      else
+        parts[c] = cell
+      end
     end
-    require("mdlua.errors").fail(("invalid --format: cannot evaluate {{%s}}"):format(expr))
-  end)
-  return (out:gsub("\\n", "\n"):gsub("\\t", "\t"))
+    out[i] = table.concat(parts)
+  end
+  return table.concat(out, "\n") .. (#out > 0 and "\n" or "")
+end
+
+-- Fails now, naming the error, when `fmt` is not a template (nil and "" are fine).
+function M.check(fmt)
+  if fmt == nil or fmt == "" or fmt == "json" or fmt == "table" then return end
+  template.parse((M.prepare(fmt)))
+end
+
+-- Prints a list as --format asks (opts.out: where, io.stdout by default):
+--   nil, "" or "table"   opts.default(rows): the command's own output
+--   "json"               one JSON object a line ({{json .}})
+--   "table TEMPLATE"     a header row (the template run on opts.headers, Docker's column
+--                        names) and the rows, in aligned columns
+--   TEMPLATE             the template once per row, each followed by a newline
+-- Nothing is printed when the template fails on any row.
+function M.rows(fmt, rows, opts)
+  opts = opts or {}
+  local out = opts.out or io.stdout
+  if fmt == nil or fmt == "" or fmt == "table" then return opts.default(rows) end
+  local src, is_table = M.prepare(fmt)
+  if fmt == "json" then src = "{{json .}}" end
+  local t = template.parse(src)
+  local buf = {}
+  if is_table then
+    -- Docker ignores a failure of the header row; so does this (what was made is kept).
+    local header = t:execute(template.map(opts.headers or {}), { funcs = template.header_funcs, partial = true })
+    buf[1] = header .. "\n"
+  end
+  for _, row in ipairs(rows) do
+    buf[#buf + 1] = t:execute(row)
+    buf[#buf + 1] = "\n"
+  end
+  local text = table.concat(buf)
+  out:write(is_table and M.tabwrite(text) or text)
 end
 
 return M
