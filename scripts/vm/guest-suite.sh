@@ -3,8 +3,9 @@
 # /sys/fs/cgroup). One line per check, TAP-like: "ok - NAME" or "not ok - NAME: WHY";
 # lines starting with "#" are notes. scripts/vm/run.sh counts the lines.
 #
-# To add a check: run what you want with `md ...`, then call `check NAME EXPECTED ACTUAL`
-# (equality), `check_match NAME PATTERN ACTUAL` (a shell case pattern) or `pass`/`fail`.
+# To add a check: run what you want with `md ...`, then call `check NAME EXPECTED ACTUAL
+# [DETAIL]` (equality; DETAIL, mdlua's stderr as a rule, is shown when it fails),
+# `check_match NAME PATTERN ACTUAL [DETAIL]` (a shell case pattern) or `pass`/`fail NAME WHY`.
 # Keep every container named or its id kept, and remove it at the end of its block: a
 # check that fails must not leave work for the next one.
 
@@ -26,19 +27,21 @@ fail() {
   printf 'not ok - %s: %s\n' "$1" "$(printf '%s' "$why" | tr '\n' ' ')"
 }
 check() {
-  if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "expected '$2' got '$3'"; fi
+  if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "expected '$2' got '$3'${4:+ ($4)}"; fi
 }
 check_match() {
-  case $3 in $2) pass "$1" ;; *) fail "$1" "expected $2 got '$3'" ;; esac
+  case $3 in $2) pass "$1" ;; *) fail "$1" "expected $2 got '$3'${4:+ ($4)}" ;; esac
 }
 # After `md run -d ...`: the id in $id, or the checks that follow blocked.
 started() {
   id=
   if [ "$rc" = 0 ] && [ ${#out} = 64 ]; then id=$out; pass "$1"; else fail "$1" "exit $rc: $err"; block "$1 failed"; fi
 }
-# md ARGS...: runs mdlua; its stdout in $out, stderr in $err, status in $rc.
+# md ARGS...: runs mdlua; its stdout in $out, stderr in $err, status in $rc. A command that
+# hangs is killed after 120 s (rc 143) and fails its check: the guest's own time limit
+# (scripts/vm/boot.sh) is left for a hung emulator, which is retried, not counted.
 md() {
-  mdlua "$@" >/tmp/md.out 2>/tmp/md.err
+  timeout 120 mdlua "$@" >/tmp/md.out 2>/tmp/md.err
   rc=$?
   out=$(cat /tmp/md.out)
   err=$(head -c 300 /tmp/md.err)
@@ -53,21 +56,21 @@ wait_for() {
 }
 
 md image bootstrap busybox
-check "image bootstrap busybox" 0 "$rc${err:+ ($err)}"
+check "image bootstrap busybox" 0 "$rc" "$err"
 
 # --- run, exit codes -------------------------------------------------------------------
 md run --rm busybox echo hi
-check "run --rm busybox echo hi" "0 hi" "$rc $out${err:+ ($err)}"
+check "run --rm busybox echo hi" "0 hi" "$rc $out" "$err"
 md run --rm busybox sh -c 'exit 3'
-check "run exit code 3" 3 "$rc${err:+ ($err)}"
+check "run exit code 3" 3 "$rc" "$err"
 md run --rm busybox no-such-command
-check "run a missing command exits 127" 127 "$rc${err:+ ($err)}"
+check "run a missing command exits 127" 127 "$rc" "$err"
 
 # --- OOM -------------------------------------------------------------------------------
 md run --name oom -m 8m busybox sh -c 'x=$(head -c 100000000 /dev/zero | tr "\0" a); echo survived'
-check "run -m 8m with a memory hog exits 137" 137 "$rc${err:+ ($err)}"
+check "run -m 8m with a memory hog exits 137" 137 "$rc" "$err"
 md inspect -f '{{.State.OOMKilled}}' oom
-check "inspect State.OOMKilled after the OOM kill" true "$out${err:+ ($err)}"
+check "inspect State.OOMKilled after the OOM kill" true "$out" "$err"
 md rm -f oom
 
 # --- limits written to cgroup v2 files ------------------------------------------------------
@@ -83,22 +86,23 @@ check "cpu.max (--cpus 0.5)" "50000 100000" "$(cgfile "$id" cpu.max)"
 check "cpu.weight (--cpu-shares 512)" 20 "$(cgfile "$id" cpu.weight)"
 check "cpuset.cpus (--cpuset-cpus 0)" 0 "$(cgfile "$id" cpuset.cpus)"
 check "pids.max (--pids-limit 20)" 20 "$(cgfile "$id" pids.max)"
-# 500: 1 + (500 - 10) * 9999 / 990
-check "io.weight (--blkio-weight 500)" "default 4949" "$(cgfile "$id" io.weight)"
+# 500: 1 + (500 - 10) * 9999 / 990, as runc converts it
+check "io.weight (--blkio-weight 500)" "default 4950" "$(cgfile "$id" io.weight)"
 
-# stats: one process, the limit as its memory ceiling.
+# stats: one process, some memory used, the limit as its ceiling (100m: 105MB in
+# Docker's decimal units; 104.9MB or 100MiB are taken too, the unit is not what is tested).
 md stats --no-stream --format '{{.PIDs}} {{.MemUsage}}' "$id"
-check_match "stats --no-stream figures" "1 * / 104.9MB" "$out${err:+ ($err)}"
+check_match "stats --no-stream figures" "1 [1-9]*B / 10[045]*" "$out" "$err"
 
 # exec: the new process is in the container's cgroup.
 md exec -d "$id" sleep 477
 found=no
 wait_for 'for p in $(cat "$CG/$id/cgroup.procs" 2>/dev/null); do tr "\0" " " </proc/$p/cmdline 2>/dev/null | grep -q "^sleep 477" && found=yes; done; [ $found = yes ]' 50
-check "exec lands in the container's cgroup" yes "$found${err:+ ($err)}"
+check "exec lands in the container's cgroup" yes "$found" "$err"
 
 # update on the running container.
 md update -m 150m --memory-swap 300m --cpus 1 --pids-limit 30 "$id"
-check "update exit code" 0 "$rc${err:+ ($err)}"
+check "update exit code" 0 "$rc" "$err"
 check "update -m 150m: memory.max" 157286400 "$(cgfile "$id" memory.max)"
 check "update --memory-swap 300m: memory.swap.max" 157286400 "$(cgfile "$id" memory.swap.max)"
 check "update --cpus 1: cpu.max" "100000 100000" "$(cgfile "$id" cpu.max)"
@@ -106,24 +110,30 @@ check "update --pids-limit 30: pids.max" 30 "$(cgfile "$id" pids.max)"
 
 # pause / unpause through cgroup.freeze.
 md pause "$id"
-check "pause" "0 1 frozen 1" "$rc $(cgfile "$id" cgroup.freeze) $(grep frozen "$CG/$id/cgroup.events")${err:+ ($err)}"
+check "pause" "0 1 frozen 1" "$rc $(cgfile "$id" cgroup.freeze) $(grep frozen "$CG/$id/cgroup.events")" "$err"
 md ps --format '{{.Status}}'
 check_match "ps shows Paused" "*Paused*" "$out"
 md unpause "$id"
-check "unpause" "0 0 frozen 0" "$rc $(cgfile "$id" cgroup.freeze) $(grep frozen "$CG/$id/cgroup.events")${err:+ ($err)}"
+check "unpause" "0 0 frozen 0" "$rc $(cgfile "$id" cgroup.freeze) $(grep frozen "$CG/$id/cgroup.events")" "$err"
 
 md rm -f "$id"
-check "rm -f a running container" 0 "$rc${err:+ ($err)}"
+check "rm -f a running container" 0 "$rc" "$err"
 if [ -e "$CG/$id" ]; then fail "rm removes the cgroup" "$CG/$id is still there"; else pass "rm removes the cgroup"; fi
 unblock
 
 # --- pids limit against a fork bomb -----------------------------------------------------------
-md run -d --pids-limit 10 busybox sh -c 'for i in $(seq 30); do sleep 600 & done 2>/dev/null; sleep 600'
+# The bomb runs in a shell of its own, which dies when a fork fails; the container's shell
+# and its sleep stay, with the bomb's sleeps.
+md run -d --pids-limit 10 busybox sh -c "sh -c 'for i in \$(seq 30); do sleep 600 & done' 2>/dev/null; sleep 600"
 started "run -d --pids-limit 10"
 wait_for '[ "$(grep -o "[0-9]*$" "$CG/$id/pids.events" 2>/dev/null)" -gt 0 ] 2>/dev/null' 100
 n=$(cgfile "$id" pids.current)
 events=$(grep -o '[0-9]*$' "$CG/$id/pids.events" 2>/dev/null)
-check_match "--pids-limit 10 holds a fork bomb" "10 [1-9]*" "$n $events"
+if [ "$n" -le 10 ] 2>/dev/null && [ "$n" -ge 5 ] && [ "${events:-0}" -gt 0 ]; then
+  pass "--pids-limit 10 holds a fork bomb"
+else
+  fail "--pids-limit 10 holds a fork bomb" "pids.current '$n', refused forks (pids.events max) '$events'"
+fi
 md rm -f "$id"
 unblock
 
@@ -131,11 +141,11 @@ unblock
 md run -d --name web busybox sleep 600
 started "run -d --name web"
 md stop -t 1 web
-check "stop" 0 "$rc${err:+ ($err)}"
+check "stop" 0 "$rc" "$err"
 md inspect -f '{{.State.Status}}' web
-check "inspect after stop" exited "$out${err:+ ($err)}"
+check "inspect after stop" exited "$out" "$err"
 md rm web
-check "rm" 0 "$rc${err:+ ($err)}"
+check "rm" 0 "$rc" "$err"
 if [ ! -e "$CG/$id" ]; then pass "the cgroup is gone after stop and rm"; else fail "the cgroup is gone after stop and rm" "$CG/$id"; fi
 unblock
 md rm -f web

@@ -43,7 +43,7 @@ for k in "${kernels[@]}"; do
     "$VM_SCRIPTS/boot.sh" "$k" "$initramfs" "$out" || rc=$?
     te=$(now)
     if [[ $rc == 0 ]]; then done=yes; break; fi
-    echo "# [$k] boot $try/$tries: emulator failure, not counted against mdlua: $(cat "$out/failure" 2>/dev/null) ($(secs "$tb" "$te") s; console: ${out#"$VM_REPO"/}/console.log)"
+    echo "# [$k] boot $try/$tries: emulator failure, not counted against mdlua: $(tr "\n" " " < "$out/failure" 2>/dev/null) ($(secs "$tb" "$te") s; console: ${out#"$VM_REPO"/}/console.log)"
     cp "$out/console.log" "$out/console-failed-$try.log" 2>/dev/null || true
   done
   if [[ $done != yes ]]; then
