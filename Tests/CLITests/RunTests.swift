@@ -182,6 +182,15 @@ final class RunTests: XCTestCase {
                        "the init is not a way to the engine binary")
     }
 
+    func testInitShowsItsOwnCommandLineNotTheHosts() {
+        // pid 1 is a copy of the engine: its argument memory held the host's command line.
+        let out = sh("tr '\\0' '|' </proc/1/cmdline; echo; cat /proc/1/environ 2>&1 | tr '\\0' '|' | grep -c SECRET; true",
+                     ["--init", "-e", "SECRET=hunter2"])
+        XCTAssertTrue(out.hasPrefix("mdlua-init|--|sh|-c|tr "), out)
+        XCTAssertFalse(out.contains("hunter2"), "nothing of the host's command line or environment: \(out)")
+        XCTAssertFalse(out.contains("--root"), out)
+    }
+
     func testReadOnlyAndTmpfs() {
         XCTAssertEqual(sh("touch /x 2>/dev/null || echo ro; touch /scratch/y && echo tmp; touch /tmp/z 2>/dev/null || echo ro-tmp",
                           ["--read-only", "--tmpfs", "/scratch:size=1m"]), "ro\ntmp\nro-tmp\n")
