@@ -66,6 +66,35 @@ check "run exit code 3" 3 "$rc" "$err"
 md run --rm busybox no-such-command
 check "run a missing command exits 127" 127 "$rc" "$err"
 
+# --- mounts: where the kernel fallbacks for mount_setattr (5.12) are used ----------------------
+md run --rm --read-only busybox touch /x
+check_match "--read-only: the root refuses a write" "[1-9]*" "$rc" "$err"
+md run --rm --read-only --tmpfs /tmp busybox sh -c 'touch /tmp/x && echo written'
+check "--read-only --tmpfs /tmp: the tmpfs takes a write" "0 written" "$rc $out" "$err"
+md run --rm busybox sh -c 'grep " /proc/sys " /proc/self/mounts | cut -d" " -f4 | cut -d, -f1'
+check "/proc/sys is read-only in the container" "0 ro" "$rc $out" "$err"
+md run --rm busybox cat /proc/self/cgroup
+check "a private cgroup namespace: /proc/self/cgroup is 0::/" "0 0::/" "$rc $out" "$err"
+
+# --- a second layer: diff, commit, a run of the committed image (overlay with 2 image layers) ---
+md run --name layered busybox sh -c 'echo from-layer > /f'
+md diff layered
+check_match "diff shows the added file" "*A /f*" "$out" "$err"
+md commit layered layered:1
+check "commit" 0 "$rc" "$err"
+md run --rm layered:1 cat /f
+check "run the committed image" "0 from-layer" "$rc $out" "$err"
+md rm layered
+md rmi layered:1
+
+# --- logs and wait -------------------------------------------------------------------------------
+md run -d --name logged busybox sh -c 'echo to-the-log; exit 4'
+md wait logged
+check "wait prints the exit code" "0 4" "$rc $out" "$err"
+md logs logged
+check "logs" "to-the-log" "$out" "$err"
+md rm logged
+
 # --- OOM -------------------------------------------------------------------------------
 md run --name oom -m 8m busybox sh -c 'x=$(head -c 100000000 /dev/zero | tr "\0" a); echo survived'
 check "run -m 8m with a memory hog exits 137" 137 "$rc" "$err"
@@ -74,8 +103,8 @@ check "inspect State.OOMKilled after the OOM kill" true "$out" "$err"
 md rm -f oom
 
 # --- limits written to cgroup v2 files ------------------------------------------------------
-md run -d -m 100m --memory-swap 200m --cpus 0.5 --cpu-shares 512 --cpuset-cpus 0 \
-  --pids-limit 20 --blkio-weight 500 busybox sleep 600
+md run -d -m 100m --memory-swap 200m --memory-reservation 50m --cpus 0.5 --cpu-shares 512 \
+  --cpuset-cpus 0 --cpuset-mems 0 --pids-limit 20 --blkio-weight 500 busybox sleep 600
 started "run -d with limits"
 if [ -d "$CG/$id" ]; then pass "the container's cgroup is $CG/ID"; else fail "the container's cgroup is $CG/ID" "no directory $CG/$id"; fi
 check "memory.max (-m 100m)" 104857600 "$(cgfile "$id" memory.max)"
@@ -85,6 +114,8 @@ check "cpu.max (--cpus 0.5)" "50000 100000" "$(cgfile "$id" cpu.max)"
 # 512 shares: 1 + (512 - 2) * 9999 / 262142 (Sources/MDCore/Cgroup/CgroupResources.swift)
 check "cpu.weight (--cpu-shares 512)" 20 "$(cgfile "$id" cpu.weight)"
 check "cpuset.cpus (--cpuset-cpus 0)" 0 "$(cgfile "$id" cpuset.cpus)"
+check "cpuset.mems (--cpuset-mems 0)" 0 "$(cgfile "$id" cpuset.mems)"
+check "memory.low (--memory-reservation 50m)" 52428800 "$(cgfile "$id" memory.low)"
 check "pids.max (--pids-limit 20)" 20 "$(cgfile "$id" pids.max)"
 # 500: 1 + (500 - 10) * 9999 / 990, as runc converts it
 check "io.weight (--blkio-weight 500)" "default 4950" "$(cgfile "$id" io.weight)"
@@ -99,14 +130,19 @@ md exec -d "$id" sleep 477
 found=no
 wait_for 'for p in $(cat "$CG/$id/cgroup.procs" 2>/dev/null); do tr "\0" " " </proc/$p/cmdline 2>/dev/null | grep -q "^sleep 477" && found=yes; done; [ $found = yes ]' 50
 check "exec lands in the container's cgroup" yes "$found" "$err"
+md exec "$id" sh -c 'exit 5'
+check "exec exit code" 5 "$rc" "$err"
 
 # update on the running container.
-md update -m 150m --memory-swap 300m --cpus 1 --pids-limit 30 "$id"
+md update -m 150m --memory-swap 300m --cpus 1 --pids-limit 30 --cpu-shares 1024 "$id"
 check "update exit code" 0 "$rc" "$err"
 check "update -m 150m: memory.max" 157286400 "$(cgfile "$id" memory.max)"
 check "update --memory-swap 300m: memory.swap.max" 157286400 "$(cgfile "$id" memory.swap.max)"
 check "update --cpus 1: cpu.max" "100000 100000" "$(cgfile "$id" cpu.max)"
 check "update --pids-limit 30: pids.max" 30 "$(cgfile "$id" pids.max)"
+check "update --cpu-shares 1024: cpu.weight" 39 "$(cgfile "$id" cpu.weight)"
+md update --cpu-quota 20000 --cpu-period 50000 "$id"
+check "update --cpu-quota 20000 --cpu-period 50000: cpu.max" "20000 50000" "$(cgfile "$id" cpu.max)" "$err"
 
 # pause / unpause through cgroup.freeze.
 md pause "$id"
