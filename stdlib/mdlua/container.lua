@@ -221,24 +221,191 @@ function Container:commit(o)
   return md.image.get(id)
 end
 
+-- The log. The monitor's writer (Sources/MDCore/Container/LogWriter.swift) appends to
+-- container.log and rotates it to container.log.1, .1 to .2 and so on, keeping max-file
+-- files: the higher the number, the older the file. Every record is one line,
+-- {"log":"...","stream":"stdout","time":"..."}, written in one write.
+
+-- The log's files, oldest first (the files the directory holds, for any max-file).
+function M.log_files(dir)
+  local rotated = {}
+  for _, name in ipairs(md.sys.listdir(dir) or {}) do
+    local n = name:match("^container%.log%.(%d+)$")
+    if n then rotated[#rotated + 1] = tonumber(n) end
+  end
+  table.sort(rotated, function(a, b) return a > b end)
+  local files = {}
+  for i, n in ipairs(rotated) do files[i] = dir .. "/container.log." .. n end
+  files[#files + 1] = dir .. "/container.log"
+  return files
+end
+
+local unescapes = { n = "\n", t = "\t", r = "\r", b = "\b", f = "\f", ['"'] = '"', ["\\"] = "\\", ["/"] = "/" }
+
+-- One line of the log as stream, time, text; nil for a line that is not a record. The
+-- writer's own shape is taken apart with plain string functions (the JSON decoder in Lua
+-- takes 30 times as long), anything else goes through the decoder. Inside the JSON string
+-- every quote is escaped, so the first '","stream":"' ends it.
+local find, sub, match = string.find, string.sub, string.match
+local function parse_record(line)
+  local i = find(line, '","stream":"', 9, true)
+  if i and sub(line, 1, 8) == '{"log":"' then
+    local stream, time = match(line, '^(%a+)","time":"([^"]*)"}\n?$', i + 12)
+    local text = sub(line, 9, i - 1)
+    local escape = find(text, "\\", 1, true)
+    if escape == #text - 1 and sub(text, -1) == "n" then
+      text = sub(text, 1, -3) .. "\n"       -- the usual line: only its newline escaped
+    elseif escape then
+      local surrogate = false
+      text = text:gsub("\\(.)(%x?%x?%x?%x?)", function(c, hex)
+        if c ~= "u" then return (unescapes[c] or c) .. hex end
+        local cp = #hex == 4 and tonumber(hex, 16)
+        if not cp or (cp >= 0xD800 and cp < 0xE000) then surrogate = true; return "" end
+        return utf8.char(cp)
+      end)
+      if surrogate then stream = nil end
+    end
+    if stream then return stream, time, text end
+  end
+  local ok, rec = pcall(json.decode, line)
+  if ok and type(rec) == "table" and type(rec.log) == "string" then return rec.stream, rec.time, rec.log end
+end
+
+-- A file's first line names it: it holds the time of its first record, in nanoseconds.
+local function complete(line) return line and line:sub(-1) == "\n" and line or nil end
+local function first_line(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local line = f:read("L")
+  f:close()
+  return complete(line)
+end
+local function first_line_of(f)
+  local pos = f:seek("cur")
+  f:seek("set", 0)
+  local line = f:read("L")
+  f:seek("set", pos)
+  return line
+end
+
+-- Where the last `n` lines of the files begin: the index of a file and an offset in it.
+-- Read from the end, a block at a time.
+local function tail_start(files, n)
+  for k = #files, 1, -1 do
+    local f = io.open(files[k], "rb")
+    if f then
+      local pos = f:seek("end")
+      local newlines = 0
+      while pos > 0 do
+        local len = math.min(65536, pos)
+        pos = pos - len
+        f:seek("set", pos)
+        local block = f:read(len)
+        local at, i = {}, 0
+        while true do
+          i = block:find("\n", i + 1, true)
+          if not i then break end
+          at[#at + 1] = i
+        end
+        -- The line after the (n+1)th newline from the end is the first of the last n.
+        if newlines + #at >= n + 1 then
+          f:close()
+          return k, pos + at[#at - (n - newlines)]
+        end
+        newlines = newlines + #at
+      end
+      f:close()
+      n = n - newlines
+      if n <= 0 then return k, 0 end
+    end
+  end
+  return 1, 0
+end
+
+local LogReader = {}
+LogReader.__index = LogReader
+
+-- A reader of the log, from the start or the last `o.tail` lines. reader:records() iterates
+-- over the records written so far, one line in memory at a time; called again, it goes on
+-- from there, following the writer's rotations.
+function Container:log_reader(o)
+  local tail = o and o.tail
+  local files = M.log_files(self:dir())
+  local first, offset = 1, 0
+  if tail and tail ~= math.huge then first, offset = tail_start(files, tail) end
+  local queue = {}
+  for k = first, #files do queue[#queue + 1] = files[k] end
+  return setmetatable({ dir = self:dir(), queue = queue, offset = offset }, LogReader)
+end
+
+-- The file being read is finished: the next one in the queue, or, at the newest, whether
+-- the writer rotated it since (then the files after it are read next).
+function LogReader:advance()
+  local current = self.file
+  if #self.queue > 0 then
+    if current then current:close() end
+    local path = table.remove(self.queue, 1)
+    self.file = io.open(path, "rb")
+    self.last = #self.queue == 0
+    self.head = nil
+    if self.file then
+      self.head = complete(self.file:read("L"))
+      self.file:seek("set", self.offset)
+    end
+    self.offset = 0
+    return self.file ~= nil or #self.queue > 0
+  end
+  local base = self.dir .. "/container.log"
+  if not current or not self.head then
+    -- Nothing read from it yet (empty or missing): open it again from the start.
+    if current then current:close(); self.file = nil end
+    self.queue = { base }
+    return self:advance() and self.head ~= nil
+  end
+  local head = first_line(base)
+  if head == self.head then return false end
+  -- Rotated: the file now has a number (the rest of it is read first), the newer files
+  -- follow. If it is gone (or truncated, with max-file=1), from the oldest file there is.
+  local files = M.log_files(self.dir)
+  local found
+  for k = #files - 1, 1, -1 do
+    if first_line(files[k]) == self.head then found = k; break end
+  end
+  self.queue = {}
+  for k = (found or 0) + 1, #files do self.queue[#self.queue + 1] = files[k] end
+  if not found then current:close(); self.file = nil end
+  self.last = false
+  return true
+end
+
+-- The records as stream, time, text, oldest first.
+function LogReader:records()
+  -- C's stdio keeps a file at its end once it was reached; a seek reads what came since.
+  if self.file then self.file:seek("cur") end
+  return function()
+    while true do
+      local f = self.file
+      local line = f and f:read("L")
+      if line then
+        if line:sub(-1) ~= "\n" and self.last then
+          f:seek("cur", -#line)   -- a record being written: wait for its end
+          line = nil
+        else
+          if not self.head then self.head = complete(first_line_of(f)) end
+          local stream, time, text = parse_record(line)
+          if stream then return stream, time, text end
+        end
+      end
+      if not line and not self:advance() then return nil end
+    end
+  end
+end
+
 -- The log as records { stream=, time=, log= }, oldest first (rotated files included).
 function Container:logs()
   local out = {}
-  local base = self:dir() .. "/container.log"
-  local files = {}
-  for i = 9, 1, -1 do
-    if md.fs.exists(base .. "." .. i) then files[#files + 1] = base .. "." .. i end
-  end
-  files[#files + 1] = base
-  for _, path in ipairs(files) do
-    local f = io.open(path)
-    if f then
-      for line in f:lines() do
-        local ok, rec = pcall(json.decode, line)
-        if ok then out[#out + 1] = { stream = rec.stream, time = rec.time, log = rec.log } end
-      end
-      f:close()
-    end
+  for stream, time, text in self:log_reader():records() do
+    out[#out + 1] = { stream = stream, time = time, log = text }
   end
   return out
 end

@@ -5,6 +5,8 @@ import Glibc
 /// A container's log: Docker's json-file format, one JSON object a line
 /// (`{"log":"hi\n","stream":"stdout","time":"..."}`), stdout and stderr in the order they
 /// came, rotated at `maxSize` bytes keeping `maxFiles` files (container.log, .1, .2 ...).
+/// The reader is `log_files` and the log reader in stdlib/mdlua/container.lua;
+/// Tests/CLITests/LogTests.swift checks that it reads back every file this writes.
 public final class LogWriter {
     let path: String
     let maxSize: Int
