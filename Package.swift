@@ -37,7 +37,8 @@ let package = Package(
         .testTarget(name: "MDLuaTests", dependencies: ["MDLua", "MDStdlib"]),
         .testTarget(name: "CLITests"),
     ],
-    // The engine is single-threaded by design (DESIGN.md: no Swift between fork and exec,
-    // no threads in the start path); Swift 6 strict concurrency checks buy nothing here.
+    // The engine's Swift is single-threaded by design (docs/design.md: no Swift between
+    // clone and exec; the one other thread of a start, the network namespace's, is C);
+    // Swift 6 strict concurrency checks buy nothing here.
     swiftLanguageModes: [.v5]
 )

@@ -213,7 +213,8 @@ print(samples[#samples // 2])
 @contextlib.contextmanager
 def crun_can_run():
     """crun 1.8 refuses this host's hybrid layout unless hugetlb has a v1 hierarchy
-    (DESIGN.md): one is mounted for the benchmark and removed after it."""
+    (docs/design.md, "Running the peers here"): one is mounted for the benchmark and
+    removed after it."""
     path = "/sys/fs/cgroup/hugetlb"
     mounted = False
     if not os.path.ismount(path):
@@ -254,8 +255,8 @@ def busybox_bundle(root, name, args, resources=None):
 
 @contextlib.contextmanager
 def podman_with_image(name, root):
-    """podman with its own root, this host's settings (DESIGN.md) and the busybox image
-    loaded; reset afterwards. Yields the podman command line."""
+    """podman with its own root, this host's settings (docs/design.md, "Running the peers
+    here") and the busybox image loaded; reset afterwards. Yields the podman command line."""
     conf = os.path.join(WORK, "containers.conf")
     with open(conf, "w") as f:
         f.write('[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]\n'

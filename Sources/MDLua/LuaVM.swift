@@ -8,8 +8,8 @@ public typealias LuaFunction = (LuaArguments) throws -> [LuaValue]
 /// One Lua state and the Swift functions it can call.
 ///
 /// Swift enters Lua only through protected calls, and Swift functions return a status to the
-/// C trampoline, which raises after the Swift frame has returned (see DESIGN.md): a Lua error
-/// never unwinds a Swift frame.
+/// C trampoline, which raises after the Swift frame has returned (see docs/internals.md): a
+/// Lua error never unwinds a Swift frame.
 public final class LuaVM {
     private(set) var state: OpaquePointer?
     struct Registered {

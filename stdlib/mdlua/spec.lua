@@ -1,7 +1,7 @@
 -- A container's OCI runtime spec (config.json), built from the image config and the
 -- options of `run`/`create`, with Docker's defaults: namespaces, mounts, the default
 -- capabilities, masked and read-only paths, the default seccomp profile — plus
--- no_new_privs on by default (DESIGN.md invariant 6).
+-- no_new_privs on by default (docs/design.md, invariant 6).
 local md = require "mdlua"
 local json = require "mdlua.json"
 local errors = require "mdlua.errors"

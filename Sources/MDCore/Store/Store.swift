@@ -2,7 +2,7 @@
 import Glibc
 #endif
 
-/// The state root on disk (DESIGN.md invariant 4):
+/// The state root on disk (docs/design.md, invariant 4):
 ///
 ///     ROOT/blobs/sha256/<hex>      content-addressed blobs: configs, manifests, layer tars
 ///     ROOT/layers/<hex>/diff       a layer unpacked once, by diff ID (overlay lower dir)

@@ -5,7 +5,7 @@ import CShim
 
 /// A directory whose contents are untrusted (a layer being unpacked, a container's rootfs):
 /// every path inside it is resolved by the kernel with `RESOLVE_IN_ROOT`, so `..` and
-/// symlinks, absolute or relative, can never lead outside it (DESIGN.md invariant 2).
+/// symlinks, absolute or relative, can never lead outside it (docs/design.md, invariant 2).
 public final class RootedDirectory {
     public let path: String
     public let fd: Int32
