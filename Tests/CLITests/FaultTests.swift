@@ -192,6 +192,14 @@ final class FaultTests: XCTestCase {
         assertNothingLeft()
     }
 
+    func testRefusedLimitsAreReportedInTheFlagsWords() throws {
+        prepareImage()
+        let r = md(["run", "--rm", "--cgroup-parent", FaultTests.parent, "--cpuset-cpus", "99", "busybox", "true"])
+        XCTAssertEqual(r.status, 125)
+        XCTAssertTrue(r.stderr.hasPrefix("mdlua: --cpuset-cpus 99: this machine has CPUs "), r.stderr)
+        assertNothingLeft()
+    }
+
     // MARK: damaged records
 
     func testDamagedOrMissingRecordsAreListedAndRemoved() throws {
@@ -289,6 +297,76 @@ final class FaultTests: XCTestCase {
         XCTAssertTrue(waitUntil { processes().isEmpty }, "\(processes())")
         unlink(filler)
         XCTAssertEqual(md(["-e", "for _, c in ipairs(md.container.list()) do c:rm{force=true} end"]).status, 0)
+        assertNothingLeft()
+    }
+
+    // MARK: system check, staging
+
+    /// A staging dir as an interrupted `load` leaves it: its writer's pid in its name, its
+    /// `.owner` lock free, a megabyte of layer in it.
+    func makeStaleStaging(_ purpose: String) throws -> String {
+        let staging = root + "/tmp/\(purpose)-999999999-dead"
+        try FileManager.default.createDirectory(atPath: staging + "/layer", withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: staging + "/.owner", contents: Data())
+        FileManager.default.createFile(atPath: staging + "/layer/blob", contents: Data(count: 1 << 20))
+        return staging
+    }
+
+    func testImagePruneReclaimsStaleStaging() throws {
+        prepareImage()
+        let stale = try makeStaleStaging("load")
+        // A staging dir whose writer lives is left alone.
+        let live = root + "/tmp/commit-\(getpid())-live"
+        try FileManager.default.createDirectory(atPath: live, withIntermediateDirectories: true)
+        let lock = open(live + "/.owner", O_RDWR | O_CREAT, 0o600)
+        XCTAssertEqual(flock(lock, LOCK_EX), 0)
+        defer { close(lock); try? FileManager.default.removeItem(atPath: live) }
+        XCTAssertEqual(md(["image", "prune"]).status, 0)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: stale))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: live))
+    }
+
+    func testSystemCheckFindsAndRepairs() throws {
+        prepareImage()
+        XCTAssertEqual(md(["system", "check"]).stdout, "no problems found\n")
+        // A container whose record is gone, still running.
+        let run = md(["run", "-d", "--name", "norecord", "--cgroup-parent", FaultTests.parent, "busybox", "sleep", marker])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let gone = run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertEqual(unlink(root + "/containers/\(gone)/container.json"), 0)
+        // A created container with a mount and cgroups it should not hold.
+        XCTAssertEqual(md(["create", "--name", "idle", "--cgroup-parent", FaultTests.parent, "busybox", "true"]).status, 0)
+        let idle = md(["inspect", "-f", "{{.Id}}", "idle"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertEqual(mount("tmpfs", root + "/containers/\(idle)/rootfs", "tmpfs", 0, nil), 0)
+        for h in ["pids", "memory"] {
+            try FileManager.default.createDirectory(atPath: "/sys/fs/cgroup/\(h)/\(FaultTests.parent)/\(idle)",
+                                                    withIntermediateDirectories: true)
+        }
+        // A blob no image uses.
+        let blob = root + "/blobs/sha256/" + String(repeating: "ab", count: 32)
+        FileManager.default.createFile(atPath: blob, contents: Data("x".utf8))
+        // Last: the first container's start made ROOT/mountpoints, which reclaims stale
+        // staging as every writer does.
+        let stale = try makeStaleStaging("commit")
+
+        let check = md(["system", "check"])
+        XCTAssertEqual(check.status, 1)
+        for want in ["staging \(stale)", "container \(root)/containers/\(gone)", "mount \(root)/containers/\(idle)/rootfs",
+                     "cgroup /sys/fs/cgroup/", "blob \(blob)"] {
+            XCTAssertTrue(check.stdout.contains(want), "\(want) in\n\(check.stdout)")
+        }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: stale), "a check alone changes nothing")
+
+        let repair = md(["system", "check", "--repair"])
+        XCTAssertEqual(repair.status, 0, repair.stdout)
+        XCTAssertTrue(repair.stdout.contains("removed"), repair.stdout)
+        XCTAssertTrue(repair.stdout.contains("unmounted"), repair.stdout)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: stale))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: blob))
+        XCTAssertEqual(md(["system", "check"]).stdout, "no problems found\n")
+        XCTAssertEqual(md(["ps", "-a", "--format", "{{.Names}} {{.Status}}"]).stdout, "idle Created\n")
+        XCTAssertEqual(md(["rm", "idle"]).status, 0)
+        XCTAssertEqual(md(["run", "--rm", "busybox", "true"]).status, 0, "the image is whole")
         assertNothingLeft()
     }
 }

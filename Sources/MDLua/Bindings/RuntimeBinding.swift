@@ -349,6 +349,17 @@ enum RuntimeBinding {
                 try cs.remove(r)
                 return [.str(r.id)]
             },
+            "check": vm.function("md.system.check") { args in
+                // (root, repair): what `mdlua system check` reports, and what --repair did.
+                let cs = try containers(args)
+                let findings = StateCheck.run(cs, repair: args.boolean(2))
+                return [.array(findings.map { f in
+                    var t: [String: LuaValue] = ["kind": .str(f.kind), "path": .str(f.path), "detail": .str(f.detail),
+                                                 "unrepairable": .boolean(f.unrepairable)]
+                    if let a = f.action { t["action"] = .str(a) }
+                    return .record(t)
+                })]
+            },
             "export": vm.function("md.container.export") { args in
                 let cs = try containers(args)
                 let r = try cs.find(try args.string(2))

@@ -78,6 +78,7 @@ enum StoreBinding {
             "prune": vm.function("md.image.prune") { args in
                 let s = try store(args)
                 let used = ContainerStore(store: s).imagesInUse()
+                _ = StateCheck.staging(s, repair: true)   // what interrupted loads and commits left
                 return [.array(try ImageRemoval.prune(s, all: args.boolean(2), inUse: used.contains).map(lua))]
             },
             "assemble": vm.function("md.image.assemble") { args in

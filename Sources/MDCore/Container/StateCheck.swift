@@ -1,0 +1,244 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `mdlua system check [--repair]`: fsck for the state root. Finds what crashes and damage
+/// leave behind (docs/containers.md, "Checking the state root") and, with `repair`, fixes
+/// what is safe to fix.
+public enum StateCheck {
+    public struct Finding {
+        public let kind: String
+        public let path: String
+        public let detail: String
+        /// What --repair did, or nil when it was not asked, or not safe.
+        public var action: String?
+        public var unrepairable = false
+    }
+
+    public static func run(_ cs: ContainerStore, repair: Bool) -> [Finding] {
+        var out: [Finding] = []
+        out += staging(cs.store, repair: repair)
+        out += containerStaging(cs, repair: repair)
+        let containers = cs.list()
+        out += records(cs, containers, repair: repair)
+        // After the damaged records went: what is left belongs to no container.
+        let live = repair ? cs.list() : containers
+        out += mounts(cs, live, repair: repair)
+        out += cgroups(cs, live, repair: repair)
+        out += storage(cs.store, repair: repair)
+        return out
+    }
+
+    // MARK: staging
+
+    /// A staging dir is stale when its writer is gone: its `.owner` flock is free, or it has
+    /// none and the pid in its name (`purpose-PID-random`, Store.staging) is not alive.
+    static func isStale(_ dir: String, name: String) -> (Bool, FileLock?) {
+        if FileSystem.exists(dir + "/.owner") {
+            guard let lock = FileLock.attempt(path: dir + "/.owner") else { return (false, nil) }
+            return (true, lock)
+        }
+        let parts = name.split(separator: "-")
+        if parts.count >= 3, let pid = Int32(parts[parts.count - 2]) { return (!ProcessInfoReader.isAlive(pid), nil) }
+        return (false, nil)
+    }
+
+    /// Removes the stale staging dirs under ROOT/tmp (what an interrupted load, commit or
+    /// layer create left). Returns the findings, each with what was done.
+    public static func staging(_ store: Store, repair: Bool) -> [Finding] {
+        var out: [Finding] = []
+        for name in FileSystem.list(store.tmp) {
+            let dir = store.tmp + "/" + name
+            let (stale, lock) = isStale(dir, name: name)
+            guard stale else { continue }
+            var f = Finding(kind: "staging", path: dir,
+                            detail: "left by an interrupted writer (\(name.split(separator: "-").first ?? "?")), \(bytes(FileSystem.treeSize(dir)))")
+            if repair {
+                f.action = (try? FileSystem.removeTree(dir)) != nil ? "removed" : nil
+                f.unrepairable = f.action == nil
+            }
+            withExtendedLifetime(lock) {}
+            out.append(f)
+        }
+        return out
+    }
+
+    /// Interrupted creates (ROOT/containers/.new-ID, made and renamed under the containers
+    /// lock, so any seen while holding it is abandoned) and record temp files of dead writers.
+    static func containerStaging(_ cs: ContainerStore, repair: Bool) -> [Finding] {
+        var out: [Finding] = []
+        guard let lock = try? cs.lock() else { return [] }
+        for name in FileSystem.list(cs.dir) where name.hasPrefix(".new-") {
+            var f = Finding(kind: "staging", path: cs.dir + "/" + name, detail: "an interrupted create")
+            if repair { f.action = (try? FileSystem.removeTree(cs.dir + "/" + name)) != nil ? "removed" : nil }
+            out.append(f)
+        }
+        withExtendedLifetime(lock) {}
+        for id in FileSystem.list(cs.dir) where ContainerStore.isID(id) {
+            for name in FileSystem.list(cs.path(id)) where name.hasPrefix("container.json.tmp-") || name.hasPrefix("config.json.tmp-") {
+                guard let pid = Int32(name.split(separator: "-").last ?? ""), !ProcessInfoReader.isAlive(pid) else { continue }
+                let path = cs.path(id) + "/" + name
+                var f = Finding(kind: "staging", path: path, detail: "a record's temporary file, its writer (pid \(pid)) gone")
+                if repair { f.action = unlink(path) == 0 ? "removed" : nil }
+                out.append(f)
+            }
+        }
+        return out
+    }
+
+    // MARK: containers
+
+    static func records(_ cs: ContainerStore, _ all: [ContainerRecord], repair: Bool) -> [Finding] {
+        var out: [Finding] = []
+        for r in all where r.damaged {
+            var f = Finding(kind: "container", path: cs.path(r.id), detail: "\(r.name): \(r.error)")
+            if repair {
+                do {
+                    try cs.remove(r)
+                    f.action = "removed (its processes killed, its root unmounted, its cgroups removed)"
+                } catch {
+                    f.action = nil
+                    f.unrepairable = true
+                    out.append(Finding(kind: "container", path: cs.path(r.id), detail: "could not be removed: \(error)"))
+                }
+            }
+            out.append(f)
+        }
+        for r in all where !r.damaged && !FileSystem.exists(cs.path(r.id) + "/config.json") {
+            var f = Finding(kind: "container", path: cs.path(r.id) + "/config.json",
+                            detail: "\(r.name): its runtime spec is missing; it cannot start again (mdlua rm \(r.name) removes it)")
+            f.unrepairable = repair
+            out.append(f)
+        }
+        return out
+    }
+
+    static func runs(_ r: ContainerRecord) -> Bool {
+        (r.status == "running" || r.status == "paused" || r.status == "restarting" || r.status == "created") && r.monitorAlive
+    }
+
+    /// Overlay mounts on a container's rootfs/ while it does not run (or has no directory).
+    static func mounts(_ cs: ContainerStore, _ all: [ContainerRecord], repair: Bool) -> [Finding] {
+        let byID = Dictionary(all.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        let text = (try? FileSystem.readFile("/proc/self/mountinfo")).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        let prefix = cs.dir + "/"
+        var seen: Set<String> = []
+        var out: [Finding] = []
+        for line in text.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            guard fields.count > 4 else { continue }
+            let point = unescape(String(fields[4]))
+            guard point.hasPrefix(prefix), !seen.contains(point) else { continue }
+            let rest = point.dropFirst(prefix.count).split(separator: "/")
+            guard let id = rest.first.map(String.init), ContainerStore.isID(id) else { continue }
+            if let r = byID[id], runs(r) || r.damaged { continue }   // a damaged one is reported as a container
+            seen.insert(point)
+            var f = Finding(kind: "mount", path: point,
+                            detail: byID[id] == nil ? "its container is gone" : "its container \(byID[id]!.name) does not run")
+            if repair {
+                var n = 0
+                while (try? OverlayRootfs.unmount(point)) == true { n += 1 }
+                f.action = n > 0 ? "unmounted" : nil
+                f.unrepairable = n == 0
+            }
+            out.append(f)
+        }
+        return out
+    }
+
+    /// mountinfo escapes space, tab, newline and backslash as \ooo.
+    static func unescape(_ s: String) -> String {
+        guard s.contains("\\") else { return s }
+        var out: [UInt8] = []
+        let b = Array(s.utf8)
+        var i = 0
+        while i < b.count {
+            if b[i] == 0x5c, i + 3 < b.count, let v = UInt8(String(decoding: b[(i + 1)...(i + 3)], as: UTF8.self), radix: 8) {
+                out.append(v); i += 4
+            } else { out.append(b[i]); i += 1 }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Container cgroups (`<parent>/<64 hex>`) under the parents this root's containers use:
+    /// one of a container here that does not run is removed with what is in it; one of no
+    /// container here may belong to another state root, and is removed only when empty and
+    /// a minute old (a start moves its process in within milliseconds).
+    static func cgroups(_ cs: ContainerStore, _ all: [ContainerRecord], repair: Bool) -> [Finding] {
+        let byID = Dictionary(all.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        var parents: Set<String> = ["mdlua"]
+        for r in all { if let p = (try? cs.spec(r))?.cgroupParent { parents.insert(p) } }
+        var groups: [String: [String]] = [:]   // id -> dirs
+        for h in ContainerReaper.hierarchies() {
+            for p in parents {
+                for name in FileSystem.list(h + "/" + p) where ContainerStore.isID(name) && FileSystem.isDirectory(h + "/" + p + "/" + name) {
+                    groups[name, default: []].append(h + "/" + p + "/" + name)
+                }
+            }
+        }
+        var out: [Finding] = []
+        for (id, dirs) in groups.sorted(by: { $0.key < $1.key }) {
+            if let r = byID[id], runs(r) || r.damaged { continue }
+            let procs = ContainerReaper.processes(dirs)
+            let mine = byID[id] != nil
+            var f = Finding(kind: "cgroup", path: dirs[0] + (dirs.count > 1 ? " (and \(dirs.count - 1) more hierarchies)" : ""),
+                            detail: (mine ? "its container \(byID[id]!.name) does not run" : "no container of this state root")
+                                + (procs.isEmpty ? "" : ", \(procs.count) process\(procs.count == 1 ? "" : "es") in it"))
+            if repair {
+                var st = stat()
+                let old = stat(dirs[0], &st) == 0 && time(nil) - st.st_ctim.tv_sec > 60
+                if mine || (procs.isEmpty && old) {
+                    let left = ContainerReaper.removeCgroups(dirs)
+                    f.action = left.isEmpty ? (procs.isEmpty ? "removed" : "its processes killed, removed") : nil
+                    f.unrepairable = !left.isEmpty
+                } else {
+                    f.unrepairable = true
+                    f.action = nil
+                }
+            }
+            out.append(f)
+        }
+        return out
+    }
+
+    // MARK: images
+
+    /// Layers and blobs no image uses (what `image prune` and rmi collect).
+    static func storage(_ store: Store, repair: Bool) -> [Finding] {
+        guard let all = try? store.images.load() else {
+            return [Finding(kind: "images", path: store.images.path, detail: "cannot be read", action: nil, unrepairable: repair)]
+        }
+        var usedLayers: Set<Digest> = []
+        var usedBlobs: Set<Digest> = []
+        for image in all.values {
+            usedBlobs.insert(image.id)
+            usedBlobs.insert(image.manifest)
+            for l in image.layers { usedLayers.insert(l) }
+            if let m = try? JSON.parse(store.blobs.read(image.manifest)) {
+                for d in m["layers"]?.array ?? [] {
+                    if let s = d["digest"]?.string, let digest = try? Digest(parsing: s) { usedBlobs.insert(digest) }
+                }
+            }
+        }
+        var out: [Finding] = []
+        for layer in store.layers.list() {
+            if usedLayers.contains(layer.diffID) || layer.keep { usedBlobs.insert(layer.blob); continue }
+            out.append(Finding(kind: "layer", path: store.layers.path(layer.diffID), detail: "no image uses it"))
+        }
+        for blob in store.blobs.list() where !usedBlobs.contains(blob) {
+            out.append(Finding(kind: "blob", path: store.blobs.path(blob), detail: "no image or layer uses it"))
+        }
+        if repair && !out.isEmpty {
+            let ok = (try? store.locked { try store.collectGarbage() }) != nil
+            for i in out.indices {
+                out[i].action = ok && !FileSystem.exists(out[i].path) ? "removed" : nil
+                out[i].unrepairable = out[i].action == nil
+            }
+        }
+        return out
+    }
+
+    static func bytes(_ n: UInt64) -> String {
+        n >= 1 << 20 ? "\(n >> 20) MiB" : n >= 1024 ? "\(n >> 10) KiB" : "\(n) bytes"
+    }
+}
