@@ -67,6 +67,9 @@ final class FormatTests: XCTestCase {
         // --format json is the default output.
         XCTAssertEqual(ok(["inspect", "--format", "json", "c1"]), ok(["inspect", "c1"]))
         XCTAssertEqual(ok(["image", "inspect", "-f", "{{index .RepoTags 0}} {{.Os}}", "busybox"]), "busybox:latest linux\n")
+        // Fields Docker has and the image leaves out: Go's zero values.
+        XCTAssertEqual(ok(["image", "inspect", "-f", "[{{.Config.User}}] {{.Config.Entrypoint}} {{json .Config.Entrypoint}} {{.Config.Labels}}",
+                           "busybox"]), "[] [] null map[]\n")
         fails(["image", "inspect", "-f", "{{.Nope}}", "busybox"],
               "template: :1:2: executing \"\" at <.Nope>: can't evaluate field Nope")
     }

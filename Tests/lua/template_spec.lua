@@ -78,6 +78,13 @@ describe("fields", function()
     fails("{{.C}}", s, "can't evaluate field C")
   end)
 
+  it("gives a declared missing field its zero value (template.fields)", function()
+    local s = template.struct({ A = 1 }, template.fields "S:s B:b I:i L:l M:m P:p")
+    assert_eq(r("[{{.S}}] {{.B}} {{.I}} {{.L}} {{.M}} {{.P}} {{len .L}} {{.M.x}}", s), "[] false 0 [] map[] <nil> 0 <no value>")
+    assert_eq(r("{{json .L}} {{json .M}} {{json .P}} {{if .L}}y{{else}}n{{end}}{{range .M}}x{{end}}", s), "null null null n")
+    assert_error("unknown type q", template.fields, "X:q")
+  end)
+
   it("takes a template.map as a map even with capitalized keys", function()
     assert_eq(r("{{.Nope}}", template.map { A = 1 }), "<no value>")
   end)

@@ -4,38 +4,43 @@ local errors = require "mdlua.errors"
 local format = require "mdlua.format"
 local template = require "mdlua.template"
 
--- Docker's fields of the inspect documents, for --format: a field Docker has evaluates
--- (to "<no value>" when mdlua leaves it out); any other is an error naming it, as in
--- Docker. See docs/templates.md.
-local config_fields = { "Hostname", "Domainname", "User", "AttachStdin", "AttachStdout", "AttachStderr",
-  "ExposedPorts", "Tty", "OpenStdin", "StdinOnce", "Env", "Cmd", "Healthcheck", "ArgsEscaped", "Image",
-  "Volumes", "WorkingDir", "Entrypoint", "NetworkDisabled", "MacAddress", "OnBuild", "Labels", "StopSignal",
-  "StopTimeout", "Shell" }
+-- Docker's fields of the inspect documents, for --format: a field Docker has and mdlua
+-- leaves out takes Go's zero value (template.fields); any other is an error naming it, as
+-- in Docker. See docs/templates.md.
+local config_fields = template.fields [[
+  Hostname:s Domainname:s User:s AttachStdin:b AttachStdout:b AttachStderr:b ExposedPorts:m Tty:b
+  OpenStdin:b StdinOnce:b Env:l Cmd:l Healthcheck:p ArgsEscaped:b Image:s Volumes:m WorkingDir:s
+  Entrypoint:l NetworkDisabled:b MacAddress:s OnBuild:l Labels:m StopSignal:s StopTimeout:p Shell:l ]]
 local container_schema = {
-  fields = { "Id", "Created", "Path", "Args", "State", "Image", "ResolvConfPath", "HostnamePath", "HostsPath",
-    "LogPath", "Name", "RestartCount", "Driver", "Platform", "MountLabel", "ProcessLabel", "AppArmorProfile",
-    "ExecIDs", "HostConfig", "GraphDriver", "SizeRw", "SizeRootFs", "Mounts", "Config", "NetworkSettings" },
-  State = { fields = { "Status", "Running", "Paused", "Restarting", "OOMKilled", "Dead", "Pid", "ExitCode", "Error",
-    "StartedAt", "FinishedAt", "Health" } },
+  fields = template.fields [[
+    Id:s Created:s Path:s Args:l State:p Image:s ResolvConfPath:s HostnamePath:s HostsPath:s LogPath:s
+    Name:s RestartCount:i Driver:s Platform:s MountLabel:s ProcessLabel:s AppArmorProfile:s ExecIDs:l
+    HostConfig:p GraphDriver:p SizeRw:p SizeRootFs:p Mounts:l Config:p NetworkSettings:p ]],
+  State = { fields = template.fields [[
+    Status:s Running:b Paused:b Restarting:b OOMKilled:b Dead:b Pid:i ExitCode:i Error:s StartedAt:s
+    FinishedAt:s Health:p ]] },
   Config = { fields = config_fields },
-  HostConfig = { fields = { "Binds", "ContainerIDFile", "LogConfig", "NetworkMode", "PortBindings", "RestartPolicy",
-    "AutoRemove", "VolumeDriver", "VolumesFrom", "ConsoleSize", "Annotations", "CapAdd", "CapDrop", "CgroupnsMode",
-    "Dns", "DnsOptions", "DnsSearch", "ExtraHosts", "GroupAdd", "IpcMode", "Cgroup", "Links", "OomScoreAdj",
-    "PidMode", "Privileged", "PublishAllPorts", "ReadonlyRootfs", "SecurityOpt", "StorageOpt", "Tmpfs", "UTSMode",
-    "UsernsMode", "ShmSize", "Sysctls", "Runtime", "Isolation", "CpuShares", "Memory", "NanoCpus", "CgroupParent",
-    "BlkioWeight", "CpuPeriod", "CpuQuota", "CpuRealtimePeriod", "CpuRealtimeRuntime", "CpusetCpus", "CpusetMems",
-    "Devices", "DeviceCgroupRules", "MemoryReservation", "MemorySwap", "MemorySwappiness", "OomKillDisable",
-    "PidsLimit", "Ulimits", "MaskedPaths", "ReadonlyPaths", "Init" } },
-  NetworkSettings = { fields = { "Bridge", "SandboxID", "SandboxKey", "Ports", "Networks", "IPAddress", "Gateway",
-    "MacAddress", "IPPrefixLen", "GlobalIPv6Address", "GlobalIPv6PrefixLen", "IPv6Gateway", "EndpointID" } },
+  HostConfig = { fields = template.fields [[
+    Binds:l ContainerIDFile:s LogConfig:p NetworkMode:s PortBindings:m RestartPolicy:p AutoRemove:b
+    VolumeDriver:s VolumesFrom:l ConsoleSize:l Annotations:m CapAdd:l CapDrop:l CgroupnsMode:s Dns:l
+    DnsOptions:l DnsSearch:l ExtraHosts:l GroupAdd:l IpcMode:s Cgroup:s Links:l OomScoreAdj:i PidMode:s
+    Privileged:b PublishAllPorts:b ReadonlyRootfs:b SecurityOpt:l StorageOpt:m Tmpfs:m UTSMode:s
+    UsernsMode:s ShmSize:i Sysctls:m Runtime:s Isolation:s CpuShares:i Memory:i NanoCpus:i
+    CgroupParent:s BlkioWeight:i CpuPeriod:i CpuQuota:i CpuRealtimePeriod:i CpuRealtimeRuntime:i
+    CpusetCpus:s CpusetMems:s Devices:l DeviceCgroupRules:l MemoryReservation:i MemorySwap:i
+    MemorySwappiness:p OomKillDisable:p PidsLimit:p Ulimits:l MaskedPaths:l ReadonlyPaths:l Init:p ]] },
+  NetworkSettings = { fields = template.fields [[
+    Bridge:s SandboxID:s SandboxKey:s Ports:m Networks:m IPAddress:s Gateway:s MacAddress:s
+    IPPrefixLen:i GlobalIPv6Address:s GlobalIPv6PrefixLen:i IPv6Gateway:s EndpointID:s ]] },
 }
 local image_schema = {
-  fields = { "Id", "RepoTags", "RepoDigests", "Parent", "Comment", "Created", "DockerVersion", "Author", "Config",
-    "Architecture", "Variant", "Os", "OsVersion", "Size", "VirtualSize", "GraphDriver", "RootFS", "Metadata",
-    "ManifestDigest" },
+  fields = template.fields [[
+    Id:s RepoTags:l RepoDigests:l Parent:s Comment:s Created:s DockerVersion:s Author:s Config:p
+    Architecture:s Variant:s Os:s OsVersion:s Size:i VirtualSize:i GraphDriver:p RootFS:p Metadata:p
+    ManifestDigest:s ]],
   Config = { fields = config_fields },
-  RootFS = { fields = { "Type", "Layers" } },
-  Metadata = { fields = { "LastTagTime" } },
+  RootFS = { fields = template.fields "Type:s Layers:l" },
+  Metadata = { fields = template.fields "LastTagTime:s" },
 }
 
 local function mark(t, schema)

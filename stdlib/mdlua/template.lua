@@ -30,13 +30,35 @@ local marks = setmetatable({}, { __mode = "k" })
 
 function M.map(t) marks[t] = "map"; return t end
 
--- Marks t as a struct whose fields are its keys plus the names in `fields` (fields that
--- may be nil: they evaluate to nil instead of failing).
+-- Go's zero values of a nil slice and a nil map: they print as [] and map[], and as null
+-- in JSON.
+M.nil_list = json.array()
+M.nil_map = {}
+marks[M.nil_map] = "map"
+
+-- Marks t as a struct whose fields are its keys plus those of `fields`: a list of names
+-- (a missing one evaluates to nil instead of failing) or a table of names and the value a
+-- missing one takes (Go's zero value: "", false, 0, template.nil_list, template.nil_map,
+-- json.null); see template.fields.
 function M.struct(t, fields)
   local set = {}
-  for _, f in ipairs(fields or {}) do set[f] = true end
+  for k, v in pairs(fields or {}) do
+    if math.type(k) == "integer" then set[v] = true else set[k] = v end
+  end
   marks[t] = set
   return t
+end
+
+-- Zero values from a compact schema: "Name:s Running:b Pid:i Env:l Labels:m Health:p"
+-- (string, bool, integer, list, map, pointer).
+function M.fields(spec)
+  local zero = { s = "", b = false, i = 0, l = M.nil_list, m = M.nil_map, p = json.null }
+  local out = {}
+  for name, t in spec:gmatch("([%w_]+):(%a)") do
+    if zero[t] == nil then error("template.fields: unknown type " .. t .. " of " .. name, 2) end
+    out[name] = zero[t]
+  end
+  return out
 end
 
 -- Fields whose values are maps in Docker's documents (container and image inspect,
@@ -153,6 +175,7 @@ M.show = function(v) return show(v, true) end
 -- A copy fit for JSON: no functions (a struct's methods), nil as null.
 local function plain(v, depth)
   depth = depth or 0
+  if v == M.nil_list or v == M.nil_map then return json.null end
   if depth > 100 then errors.fail("template: json: value nested too deeply") end
   if type(v) ~= "table" or v == json.null then return v == nil and json.null or v end
   local k = kind(v)
@@ -660,8 +683,10 @@ local function field(st, node, recv, name, args)
   if args and #args > 0 then
     exec_error(st, node, ("%s is not a method but has arguments"):format(name))
   end
-  if v == nil and k == "struct" and not (fields and fields[name]) then
-    exec_error(st, node, ("can't evaluate field %s"):format(name))
+  if v == nil and k == "struct" then
+    local zero = fields and fields[name]
+    if zero == nil then exec_error(st, node, ("can't evaluate field %s"):format(name)) end
+    if zero ~= true then v = zero end
   end
   if type(v) == "table" and M.map_fields[name] and marks[v] == nil and not json.is_array(v) then
     marks[v] = "map"
