@@ -310,7 +310,7 @@ final class LifecycleTests: XCTestCase {
         XCTAssertTrue(log.contains("\"ExitCode\":0") && log.contains("\"ExitCode\":1"), log)
         XCTAssertEqual(md(["run", "--rm", "--health-interval", "soon", "busybox", "true"]).status, 125)
         detached(["--name", "none", "--no-healthcheck", "busybox", "sleep", "60"])
-        XCTAssertEqual(md(["inspect", "-f", "{{.State.Health}}", "none"]).stdout, "<no value>\n")
+        XCTAssertEqual(md(["inspect", "-f", "{{.State.Health}}", "none"]).stdout, "<nil>\n", "as Docker prints a nil Health")
     }
 
     func testCopyBothWaysNeverLeavesTheRootfs() throws {
