@@ -1,3 +1,4 @@
+import CShim
 import MDCore
 #if canImport(Glibc)
 import Glibc
@@ -34,6 +35,42 @@ enum SysBinding {
                 let n = readlink(path, &buf, 4096)
                 guard n >= 0 else { return [.null, .str("\(path): \(String(cString: strerror(errno)))")] }
                 return [.string(buf[0..<n].map { UInt8(bitPattern: $0) })]
+            },
+            "host": vm.function("md.sys.host") { args in
+                // (root) -> what `info` reports of the host and of the state root's file system.
+                var u = utsname()
+                uname(&u)
+                let machine = withUnsafeBytes(of: &u.machine) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+                let layout = CgroupLayout.current()
+                var cgroup: [String: LuaValue] = ["layout": .str(layout.name)]
+                switch layout {
+                case .v1(let controllers, let unified):
+                    cgroup["version"] = .integer(1)
+                    cgroup["controllers"] = .array(controllers.keys.sorted().map { .str($0) })
+                    if let unified { cgroup["unified"] = .str(unified) }
+                case .v2(let mount):
+                    cgroup["version"] = .integer(2)
+                    cgroup["mount"] = .str(mount)
+                    let available = (try? FileSystem.readFile(mount + "/cgroup.controllers")).map { String(decoding: $0, as: UTF8.self) } ?? ""
+                    cgroup["controllers"] = .array(available.split(whereSeparator: { $0 == " " || $0 == "\n" }).map { .str(String($0)) })
+                }
+                var host: [String: LuaValue] = [
+                    "kernel": .str(Kernel.release), "arch": .str(machine), "cgroup": .record(cgroup),
+                    "seccomp": .str(String(cString: mdl_seccomp_version())),
+                    "overlay_lowerdir_plus": .boolean(Kernel.overlayAppendsLowerDirs),
+                ]
+                if let root = try args.optionalString(1) {
+                    let names: [Int: String] = [0xEF53: "extfs", 0x5846_5342: "xfs", 0x9123_683E: "btrfs",
+                                                0x0102_1994: "tmpfs", 0x794c_7630: "overlayfs", 0x2FC1_2FC1: "zfs"]
+                    let type = mdl_fs_type(root)
+                    if type >= 0 { host["backing_fs"] = .str(names[type] ?? String(type, radix: 16)) }
+                    var st = statvfs()
+                    if statvfs(root, &st) == 0 {
+                        host["fs_size"] = .integer(Int64(st.f_blocks) * Int64(st.f_frsize))
+                        host["fs_free"] = .integer(Int64(st.f_bavail) * Int64(st.f_frsize))
+                    }
+                }
+                return [.record(host)]
             },
             "getpid": vm.function("md.sys.getpid") { _ in [.integer(Int64(getpid()))] },
             "geteuid": vm.function("md.sys.geteuid") { _ in [.integer(Int64(geteuid()))] },
