@@ -51,7 +51,7 @@ done
 echo "# kernel $(uname -r), cgroup controllers: $(cat /sys/fs/cgroup/cgroup.subtree_control)" >&3
 sh /guest-suite.sh >&3 2>&3
 echo "# suite-exit $?" >&3
-if [ -x /guest-bench.sh ]; then sh /guest-bench.sh >&3 2>&3; fi
+if [ -e /guest-bench.sh ]; then sh /guest-bench.sh >&3 2>&3; fi
 echo "# done" >&3
 sync
 poweroff -f

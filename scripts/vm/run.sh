@@ -33,7 +33,10 @@ for k in "${kernels[@]}"; do
   fi
   t1=$(now)
   initramfs=$VM_DIR/initramfs-$k.cpio.gz
-  "$VM_SCRIPTS/build-initramfs.sh" "$k" "$bin" "$initramfs"
+  # The benchmark row (scripts/vm/guest-bench.sh) runs in the 6.1 guest only.
+  bench=0
+  [[ ${MDLUA_VM_BENCH:-0} == 1 && $k == 6.1 ]] && bench=1
+  MDLUA_VM_BENCH=$bench "$VM_SCRIPTS/build-initramfs.sh" "$k" "$bin" "$initramfs"
   t2=$(now)
   out=$VM_DIR/run-$k
   done=no
@@ -50,18 +53,20 @@ for k in "${kernels[@]}"; do
     summary+=("$k: NOT RUN, the emulator failed $tries times (not counted)")
     continue
   fi
-  kp=0 kf=0
+  kp=0 kf=0 benchline=
   # Result lines only; the guest's notes (# ...) are shown too, results are counted.
   while IFS= read -r line; do
     line=${line%$'\r'}
     case $line in
       "ok - "*) kp=$((kp + 1)); echo "ok - [$k] ${line#ok - }" ;;
       "not ok - "*) kf=$((kf + 1)); echo "not ok - [$k] ${line#not ok - }" ;;
-      "#"*) echo "# [$k] ${line#\# }" ;;
+      "#"*) echo "# [$k] ${line#\# }"
+            case $line in "# bench: "*) benchline="$k ${line#\# }" ;; esac ;;
     esac
   done < "$out/results.log"
   passed=$((passed + kp)) failed=$((failed + kf))
   summary+=("$k ($(cat "$VM_DIR/kernel-$k/version")): $kp passed, $kf failed; fetch $(secs "$t0" "$t1") s, initramfs $(secs "$t1" "$t2") s, boot+suite $(secs "$tb" "$te") s (try $try)")
+  [[ -z $benchline ]] || summary+=("$benchline")
 done
 
 echo
