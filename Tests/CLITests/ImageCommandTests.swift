@@ -154,6 +154,35 @@ final class ImageCommandTests: XCTestCase {
         XCTAssertEqual(r.status, 125, "an empty stdin is not a tar")
     }
 
+    func testImagesFilter() throws {
+        let tree = dir.appendingPathComponent("tree")
+        try FileManager.default.createDirectory(at: tree, withIntermediateDirectories: true)
+        try write("x", to: tree.appendingPathComponent("x"))
+        _ = sh("tar -C '\(tree.path)' -cf '\(dir.path)/x.tar' .")
+        ok(["import", "-c", "LABEL tier=web team=a", dir.path + "/x.tar", "example.com/web:1"])
+        sleep(1)   // creation times are whole seconds
+        ok(["import", "-c", "LABEL tier=db", dir.path + "/x.tar", "example.com/db:1"])
+        sleep(1)
+        ok(["import", dir.path + "/x.tar"])   // untagged: dangling
+        func repos(_ filters: String...) -> [String] {
+            ok(["images", "--format", "{{.Repository}}:{{.Tag}}"] + filters.flatMap { ["--filter", $0] })
+                .split(separator: "\n").map(String.init).sorted()
+        }
+        XCTAssertEqual(repos("dangling=true"), ["<none>:<none>"])
+        XCTAssertEqual(repos("dangling=false"), ["example.com/db:1", "example.com/web:1"])
+        XCTAssertEqual(repos("label=tier"), ["example.com/db:1", "example.com/web:1"])
+        XCTAssertEqual(repos("label=tier=web"), ["example.com/web:1"])
+        XCTAssertEqual(repos("label=tier", "label=team=a"), ["example.com/web:1"], "labels must all match")
+        XCTAssertEqual(repos("reference=*/web:*", "reference=*/db:1"), ["example.com/db:1", "example.com/web:1"], "references are alternatives")
+        XCTAssertEqual(repos("reference=example.com/w*"), ["example.com/web:1"])
+        XCTAssertEqual(repos("before=example.com/db:1"), ["example.com/web:1"])
+        XCTAssertEqual(repos("since=example.com/web:1", "dangling=false"), ["example.com/db:1"])
+        fails(["images", "--filter", "colour=red"], "invalid filter 'colour'")
+        fails(["images", "--filter", "dangling=maybe"], "expected true or false")
+        fails(["images", "--filter", "nonsense"], "expected KEY=VALUE")
+        fails(["images", "--filter", "before=nosuch:1"], "nosuch")
+    }
+
     func testBadInputIsOneLineAnd125AndLeavesNothing() throws {
         try write("not an archive", to: dir.appendingPathComponent("junk"))
         fails(["load", "-i", dir.appendingPathComponent("junk").path], "junk")

@@ -1,6 +1,7 @@
 local md = require "mdlua"
 local format = require "mdlua.format"
 local template = require "mdlua.template"
+local errors = require "mdlua.errors"
 
 -- Docker's column names for `images --format 'table ...'`.
 local headers = {
@@ -8,6 +9,61 @@ local headers = {
   CreatedAt = "CREATED AT", Size = "SIZE", VirtualSize = "SIZE", SharedSize = "SHARED SIZE",
   UniqueSize = "UNIQUE SIZE", Containers = "CONTAINERS",
 }
+
+-- A shell glob (Go's path.Match: * and ? do not cross '/') as an anchored Lua pattern.
+local function glob(p)
+  return "^" .. p:gsub("[%^%$%(%)%%%.%[%]%+%-]", "%%%0"):gsub("%*", "[^/]*"):gsub("%?", "[^/]") .. "$"
+end
+
+-- The predicate of `--filter` flags, as Docker combines them: values of one key are
+-- alternatives, except labels, which must all match; different keys must all match.
+local function filters(list)
+  local by = {}
+  for _, f in ipairs(list) do
+    local k, v = f:match("^([%w_-]+)=(.*)$")
+    if not k then errors.fail(("invalid filter %q: expected KEY=VALUE"):format(f)) end
+    if not ({ dangling = true, label = true, before = true, since = true, reference = true })[k] then
+      errors.fail(("invalid filter '%s'"):format(k))
+    end
+    if k == "dangling" and v ~= "true" and v ~= "false" then
+      errors.fail(("invalid filter 'dangling=%s': expected true or false"):format(v))
+    end
+    by[k] = by[k] or {}
+    table.insert(by[k], v)
+  end
+  local function created_of(ref) return md.image.get(ref).created end
+  local before = by.before and created_of(by.before[#by.before])
+  local since = by.since and created_of(by.since[#by.since])
+  return function(img, name, repo, tag)
+    if by.dangling then
+      local want = by.dangling[#by.dangling] == "true"
+      if (#img.names == 0) ~= want then return false end
+    end
+    if before and not (img.created < before) then return false end
+    if since and not (img.created > since) then return false end
+    if by.reference then
+      if not name then return false end
+      local any = false
+      for _, p in ipairs(by.reference) do
+        local pat = glob(p)
+        if (repo .. ":" .. tag):match(pat) or repo:match(pat) or name:match(pat) then any = true end
+      end
+      if not any then return false end
+    end
+    if by.label then
+      local labels = ((img:config() or {}).config or {}).Labels or {}
+      for _, l in ipairs(by.label) do
+        local k, v = l:match("^([^=]+)=(.*)$")
+        if k then
+          if labels[k] ~= v then return false end
+        elseif labels[l] == nil then
+          return false
+        end
+      end
+    end
+    return true
+  end
+end
 
 return {
   summary = "List images",
@@ -18,8 +74,11 @@ return {
     { name = "digests", type = "bool", help = "Show digests" },
     { name = "no-trunc", type = "bool", help = "Don't truncate output" },
     { name = "format", type = "string", metavar = "TEMPLATE", help = "Format output: a Go template, 'table TEMPLATE' or 'json'" },
+    { name = "filter", short = "f", type = "list", metavar = "FILTER",
+      help = "Filter output: dangling=true|false, label=KEY[=VALUE], before=IMAGE, since=IMAGE, reference=PATTERN" },
   },
   run = function(o, args)
+    local keep = filters(o.filter or {})
     local rows, seen = {}, {}
     for _, img in ipairs(md.image.list()) do
       local id = o["no-trunc"] and img.id or img:short_id()
@@ -27,8 +86,8 @@ return {
       for _, n in ipairs(names) do
         local repo, tag = "<none>", "<none>"
         if n then repo, tag = md.image.familiar(n) end
-        local match = not args[1] or repo == args[1] or (repo .. ":" .. tag) == args[1]
-          or (n and n == args[1])
+        local match = (not args[1] or repo == args[1] or (repo .. ":" .. tag) == args[1]
+          or (n and n == args[1])) and keep(img, n, repo, tag)
         if match then
           rows[#rows + 1] = { repo = repo, tag = tag, id = id, digest = img.manifest, created = img.created,
                               size = img.size, image = img }
