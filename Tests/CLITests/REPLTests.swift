@@ -108,4 +108,22 @@ final class REPLTests: XCTestCase {
         again.process.waitUntilExit()
         XCTAssertEqual(again.process.terminationStatus, 0)
     }
+
+    /// md's parts that load on first use (md.run, md.image, ...) complete before any use.
+    func testCompletionOffersLazilyLoadedParts() throws {
+        let home = try temporaryDirectory(self)
+        let term = try Terminal(environment: ["HOME": home.path, "TERM": "xterm",
+                                              "MDLUA_HISTORY": home.appendingPathComponent("history").path])
+        term.expect("> ")
+        // Without the completion each line would be false or an error (md.ru is nil).
+        term.send("md.ru\t == require('mdlua.container').run\r")
+        XCTAssertTrue(term.expect("> ").contains("true"))
+        term.send("md.ima\t.ge\t ~= nil\r")
+        XCTAssertTrue(term.expect("> ").contains("true"))
+        term.send("md.lay\t ~= nil\r")
+        XCTAssertTrue(term.expect("> ").contains("true"))
+        term.send("\u{04}")
+        term.process.waitUntilExit()
+        XCTAssertEqual(term.process.terminationStatus, 0)
+    }
 }

@@ -13,8 +13,45 @@ local function history_file()
   return (os.getenv("HOME") or ".") .. "/.mdlua_history"
 end
 
+-- The names a table answers through an __index function, as md answers md.image, md.run
+-- and its other parts loaded on first use (stdlib/mdlua/boot.lua). The function's upvalues
+-- say which: a table of names to module names (boot.lua's list of lazy parts) gives those
+-- names, and the names those modules export are candidates too (md.run is the container
+-- module's run). Each candidate is looked up as a use would (which loads its module) and
+-- offered if it is there.
+local function lazy_names(tbl, index)
+  local candidates, modules = {}, {}
+  for i = 1, math.huge do
+    local name, value = debug.getupvalue(index, i)
+    if not name then break end
+    if type(value) == "table" then
+      local all_strings = next(value) ~= nil
+      for k, v in next, value do
+        if type(k) ~= "string" or type(v) ~= "string" then all_strings = false; break end
+      end
+      if all_strings then
+        for k, v in next, value do candidates[k] = true; modules[#modules + 1] = v end
+      end
+    end
+  end
+  for _, module in ipairs(modules) do
+    local ok, m = pcall(require, module)
+    if ok and type(m) == "table" then
+      for k in next, m do if type(k) == "string" then candidates[k] = true end end
+    end
+  end
+  local names = {}
+  for k in pairs(candidates) do
+    if rawget(tbl, k) == nil then
+      local ok, v = pcall(index, tbl, k)
+      if ok and v ~= nil then names[#names + 1] = k end
+    end
+  end
+  return names
+end
+
 -- Completion of `a.b.c` and `a:b` names: walks the globals (and __index tables) without
--- running any metamethod.
+-- running any metamethod, except an __index function of a table the name goes through.
 function M.complete(text)
   local prefix, sep, partial = text:match("^(.*)([%.:])([%w_]*)$")
   local t = _G
@@ -37,7 +74,18 @@ function M.complete(text)
       end
     end
     local mt = getmetatable(tbl)
-    if type(mt) == "table" then collect(rawget(mt, "__index"), depth + 1) end
+    if type(mt) ~= "table" then return end
+    local index = rawget(mt, "__index")
+    if type(index) == "function" then
+      for _, k in ipairs(lazy_names(tbl, index)) do
+        if not seen[k] and k:sub(1, #partial) == partial and k:match("^[%a_][%w_]*$") then
+          seen[k] = true
+          out[#out + 1] = prefix .. sep .. k
+        end
+      end
+    else
+      collect(index, depth + 1)
+    end
   end
   if type(t) == "userdata" then
     local mt = getmetatable(t)
