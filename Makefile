@@ -35,6 +35,7 @@ debug: stdlib-list
 
 install: build
 	install -D -s -m 0755 "$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/mdlua" "$(DESTDIR)$(PREFIX)/bin/mdlua"
+	"$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/mdlua" completion bash | install -D -m 0644 /dev/stdin "$(DESTDIR)$(PREFIX)/share/bash-completion/completions/mdlua"
 
 # Unit tests (the Lua bridge, parsers) and integration tests that run the built binary.
 test: debug
