@@ -180,6 +180,49 @@ final class FaultTests: XCTestCase {
         }
     }
 
+    func testKilledDetachedRunLeavesItSupervisedOrStopped() throws {
+        prepareImage()
+        for delay: UInt32 in [0, 2_000, 5_000, 10_000, 20_000, 50_000] {
+            let p = try spawn(["run", "-d", "--cgroup-parent", FaultTests.parent, "busybox", "sleep", marker])
+            usleep(delay)
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+            // The monitor may carry on (the container then runs under it) or not have started.
+            let ps = md(["ps", "-a", "--format", "{{.State}}"]).stdout
+            XCTAssertTrue(ps.isEmpty || ps == "running\n" || ps == "created\n", "delay \(delay): \(ps)")
+            if ps == "running\n" {
+                let id = md(["ps", "-q", "--no-trunc"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+                XCTAssertNotNil(monitorPid(id), "delay \(delay): running under a live monitor")
+            } else {
+                XCTAssertTrue(waitUntil { processes().isEmpty }, "delay \(delay): \(processes())")
+                XCTAssertEqual(leftoverCgroups(under: FaultTests.parent), [], "delay \(delay)")
+            }
+            XCTAssertEqual(md(["-e", "for _, c in ipairs(md.container.list()) do c:rm{force=true} end"]).status, 0)
+            assertNothingLeft()
+        }
+    }
+
+    func testKilledRmIsFinishedByTheNextRm() throws {
+        prepareImage()
+        for (i, delay) in ([0, 2_000, 5_000, 10_000, 20_000, 40_000] as [UInt32]).enumerated() {
+            let name = "victim\(i)"
+            XCTAssertEqual(md(["run", "-d", "--name", name, "--cgroup-parent", FaultTests.parent, "busybox", "sleep", marker]).status, 0)
+            let p = try spawn(["rm", "-f", name])
+            usleep(delay)
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+            // Whatever state it was left in, ps tells it, and rm -f finishes.
+            let state = md(["ps", "-a", "--format", "{{.Names}} {{.State}}"]).stdout
+            XCTAssertTrue(["", "\(name) running\n", "\(name) exited\n", "\(name) dead\n"].contains(state), "delay \(delay): \(state)")
+            if state == "\(name) running\n" {
+                let id = md(["ps", "-q", "--no-trunc"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+                XCTAssertNotNil(monitorPid(id), "running under a live monitor")
+            }
+            if !state.isEmpty { XCTAssertEqual(md(["rm", "-f", name]).status, 0, "delay \(delay)") }
+            assertNothingLeft()
+        }
+    }
+
     func testFailedExecIsRecordedWithItsStatus() throws {
         prepareImage()
         let r = md(["run", "-d", "--name", "nocmd", "--cgroup-parent", FaultTests.parent, "busybox", "nosuchcmd"])
@@ -223,11 +266,25 @@ final class FaultTests: XCTestCase {
             let start = md(["start", name])
             XCTAssertEqual(start.status, 125)
             XCTAssertTrue(start.stderr.contains(record), start.stderr)
+            // Its cgroups say it still runs: rm and prune leave it without -f.
+            let plain = md(["rm", name])
+            XCTAssertEqual(plain.status, 125)
+            XCTAssertTrue(plain.stderr.contains("use -f"), plain.stderr)
+            XCTAssertEqual(md(["container", "prune", "-f"]).stdout, "")
             // By name (from what is left of the record, or the event log), then nothing is left.
             let rm = md(["rm", "-f", name])
             XCTAssertEqual(rm.status, 0, "\(damage): \(rm.stderr)")
             assertNothingLeft()
         }
+    }
+
+    func testPruneRemovesStoppedContainersWithDamagedRecords() throws {
+        prepareImage()
+        XCTAssertEqual(md(["run", "--name", "done", "--cgroup-parent", FaultTests.parent, "busybox", "true"]).status, 0)
+        let id = md(["ps", "-aq", "--no-trunc"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertEqual(unlink(root + "/containers/\(id)/container.json"), 0)
+        XCTAssertEqual(md(["container", "prune", "-f"]).stdout, "Deleted Containers:\n\(id)\n")
+        assertNothingLeft()
     }
 
     func testDamagedRuntimeSpecErrorsNameTheFile() throws {

@@ -11,6 +11,10 @@ local prune = {
       if c.status == "exited" or c.status == "created" then
         c:rm()
         removed[#removed + 1] = c.id
+      elseif c.status == "dead" and pcall(c.rm, c) then
+        -- Dead ones too (a removal that did not finish, a damaged record), unless its
+        -- cgroups say it still runs: rm refuses those without -f.
+        removed[#removed + 1] = c.id
       end
     end
     if #removed > 0 then print("Deleted Containers:") end

@@ -82,6 +82,7 @@ public struct ContainerRecord {
     public var processAlive: Bool { pid > 0 && ProcessInfoReader.startTime(pid) == pidStart && pidStart != 0 }
     public var monitorAlive: Bool {
         guard monitorPid > 0 else { return false }
+        if monitorPid == getpid() { return true }   // this process: no /proc read on the run path
         return monitorStart != 0 ? ProcessInfoReader.startTime(monitorPid) == monitorStart : ProcessInfoReader.isAlive(monitorPid)
     }
 

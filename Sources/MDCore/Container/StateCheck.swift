@@ -162,8 +162,8 @@ public enum StateCheck {
 
     /// Container cgroups (`<parent>/<64 hex>`) under the parents this root's containers use:
     /// one of a container here that does not run is removed with what is in it; one of no
-    /// container here may belong to another state root, and is removed only when empty and
-    /// a minute old (a start moves its process in within milliseconds).
+    /// container here may belong to another state root (tests, a second root on the host):
+    /// it is reported and removed only when empty and a minute old.
     static func cgroups(_ cs: ContainerStore, _ all: [ContainerRecord], repair: Bool) -> [Finding] {
         let byID = Dictionary(all.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         var parents: Set<String> = ["mdlua"]
@@ -181,20 +181,18 @@ public enum StateCheck {
             if let r = byID[id], runs(r) || r.damaged { continue }
             let procs = ContainerReaper.processes(dirs)
             let mine = byID[id] != nil
+            var st = stat()
+            let old = stat(dirs[0], &st) == 0 && time(nil) - st.st_ctim.tv_sec > 60
+            // One of no container here is another state root's business unless it is empty
+            // and old (a start moves its process in within milliseconds).
+            if !mine && !(procs.isEmpty && old) { continue }
             var f = Finding(kind: "cgroup", path: dirs[0] + (dirs.count > 1 ? " (and \(dirs.count - 1) more hierarchies)" : ""),
                             detail: (mine ? "its container \(byID[id]!.name) does not run" : "no container of this state root")
                                 + (procs.isEmpty ? "" : ", \(procs.count) process\(procs.count == 1 ? "" : "es") in it"))
             if repair {
-                var st = stat()
-                let old = stat(dirs[0], &st) == 0 && time(nil) - st.st_ctim.tv_sec > 60
-                if mine || (procs.isEmpty && old) {
-                    let left = ContainerReaper.removeCgroups(dirs)
-                    f.action = left.isEmpty ? (procs.isEmpty ? "removed" : "its processes killed, removed") : nil
-                    f.unrepairable = !left.isEmpty
-                } else {
-                    f.unrepairable = true
-                    f.action = nil
-                }
+                let left = ContainerReaper.removeCgroups(dirs)
+                f.action = left.isEmpty ? (procs.isEmpty ? "removed" : "its processes killed, removed") : nil
+                f.unrepairable = !left.isEmpty
             }
             out.append(f)
         }

@@ -267,7 +267,10 @@ enum RuntimeBinding {
                 let r = try cs.find(try args.string(2))
                 let patch = try JSON.parse(try args.string(3))
                 let path = cs.path(r.id) + "/config.json"
-                var spec = try JSON.parse(FileSystem.readFile(path))
+                var spec: JSON
+                do { spec = try JSON.parse(FileSystem.readFile(path)) } catch {
+                    throw EngineError("container \(r.name) (\(r.id.prefix(12))): its runtime spec \(path) is damaged: \(error)")
+                }
                 if case .object(var top) = spec, let policy = try args.optionalString(4) {
                     var ann = top["annotations"]?.object ?? [:]
                     ann["io.mdlua.restart"] = .string(policy)
@@ -345,6 +348,13 @@ enum RuntimeBinding {
                     r.stopRequested = true
                     try? cs.save(r)   // a full disk must not keep it running
                     try? stopProcess(cs, &r, timeout: 0, signal: SIGKILL)
+                }
+                if r.damaged && !args.boolean(3) {
+                    // Its record cannot say whether it runs: its cgroups can.
+                    let dirs = ContainerReaper.cgroupDirectories(id: r.id, parent: (try? cs.spec(r))?.cgroupParent)
+                    if !ContainerReaper.processes(dirs).isEmpty {
+                        throw EngineError("container \(r.name) (\(r.id.prefix(12))) still has processes, though its record is damaged: use -f")
+                    }
                 }
                 try cs.remove(r)
                 return [.str(r.id)]
