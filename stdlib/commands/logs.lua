@@ -13,7 +13,7 @@ return {
   },
   run = function(o, args)
     if #args ~= 1 then errors.fail("logs: requires exactly 1 argument (CONTAINER)") end
-    local tail = o.tail == "all" and math.huge or tonumber(o.tail)
+    local tail = o.tail == "all" and math.huge or math.tointeger(tonumber(o.tail))
     if not tail or tail < 0 then errors.fail(("invalid --tail %q: expected a number or all"):format(o.tail)) end
     local since = format.point_in_time(o.since, "--since")
     local c = md.container.get(args[1])
