@@ -182,6 +182,28 @@ final class RunTests: XCTestCase {
                        "the init is not a way to the engine binary")
     }
 
+    func testTopRunsTheHostsPsOnTheContainersProcesses() {
+        XCTAssertEqual(run(["run", "-d", "--name", "t", "busybox", "sh", "-c", "sleep 60 & exec sleep 61"]).status, 0)
+        defer { run(["rm", "-f", "t"]) }
+        var out = ""
+        for _ in 0..<50 {   // until the background sleep has started
+            out = run(["top", "t"]).stdout
+            if out.contains("sleep 60") { break }
+            usleep(100_000)
+        }
+        let lines = out.split(separator: "\n")
+        XCTAssertEqual(lines.first?.split(separator: " ", omittingEmptySubsequences: true),
+                       ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"], out)
+        XCTAssertEqual(lines.count, 3, "the two sleeps and nothing of the host's: \(out)")
+        XCTAssertTrue(out.contains("sleep 61"), out)
+        let aux = run(["top", "t", "aux"]).stdout
+        XCTAssertTrue(aux.hasPrefix("USER ") && aux.contains(" %CPU ") && aux.contains("sleep 61"), aux)
+        XCTAssertEqual(run(["top", "t", "-o", "pid,comm"]).stdout.split(separator: "\n").count, 3)
+        let bad = run(["top", "t", "--no-such-option"])
+        XCTAssertEqual(bad.status, 125)
+        XCTAssertTrue(bad.stderr.hasPrefix("mdlua: top: ps --no-such-option failed"), bad.stderr)
+    }
+
     func testInitShowsItsOwnCommandLineNotTheHosts() {
         // pid 1 is a copy of the engine: its argument memory held the host's command line.
         let out = sh("tr '\\0' '|' </proc/1/cmdline; echo; cat /proc/1/environ 2>&1 | tr '\\0' '|' | grep -c SECRET; true",
