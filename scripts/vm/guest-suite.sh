@@ -187,3 +187,6 @@ unblock
 md rm -f web
 md ps -a -q
 check "no container left" "" "$out"
+
+# run.sh counts a suite without this line as one that stopped early (a syntax error, a crash).
+echo "# end of suite"

@@ -64,6 +64,10 @@ for k in "${kernels[@]}"; do
             case $line in "# bench: "*) benchline="$k ${line#\# }" ;; esac ;;
     esac
   done < "$out/results.log"
+  if ! grep -q '^# end of suite' "$out/results.log"; then
+    echo "not ok - [$k] the guest suite stopped before its end (results: ${out#"$VM_REPO"/}/results.log)"
+    kf=$((kf + 1))
+  fi
   passed=$((passed + kp)) failed=$((failed + kf))
   summary+=("$k ($(cat "$VM_DIR/kernel-$k/version")): $kp passed, $kf failed; fetch $(secs "$t0" "$t1") s, initramfs $(secs "$t1" "$t2") s, boot+suite $(secs "$tb" "$te") s (try $try)")
   [[ -z $benchline ]] || summary+=("$benchline")
