@@ -154,6 +154,20 @@ final class ImageCommandTests: XCTestCase {
         XCTAssertEqual(r.status, 125, "an empty stdin is not a tar")
     }
 
+    func testHistoryFormat() {
+        let id = bootstrap()
+        XCTAssertEqual(ok(["history", "--format", "{{.ID}}|{{.Size}}", "busybox"]).split(separator: "|").first.map(String.init),
+                       String(id.dropFirst(7).prefix(12)))
+        let table = ok(["history", "--format", "table {{.ID}}\t{{.CreatedBy}}", "busybox"])
+        XCTAssertTrue(table.hasPrefix("IMAGE          CREATED BY\n"), table)
+        let json = ok(["history", "--no-trunc", "--format", "json", "busybox"])
+        let doc = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
+        XCTAssertEqual(doc?["ID"] as? String, id, json)
+        XCTAssertNotNil(doc?["CreatedAt"] as? String, json)
+        fails(["history", "--format", "{{.Nope}}", "busybox"], "can't evaluate field Nope")
+        fails(["history", "--format", "{{.ID", "busybox"], "unclosed action")
+    }
+
     func testImagesFilter() throws {
         let tree = dir.appendingPathComponent("tree")
         try FileManager.default.createDirectory(at: tree, withIntermediateDirectories: true)
