@@ -161,6 +161,46 @@ final class FaultTests: XCTestCase {
         assertNothingLeft()
     }
 
+    /// The parent-death signal survives what the start does after it: a change of user
+    /// (setresuid clears it) and --init (pid 1 is then mdlua's own init).
+    func testKilledMonitorTakesNonRootAndInitContainersWithIt() throws {
+        prepareImage()
+        for extra in [["--user", "65534:65534"], ["--init"], ["--init", "--user", "65534"]] {
+            let run = md(["run", "-d", "--cgroup-parent", FaultTests.parent] + extra + ["busybox", "sh", "-c", "sleep \(marker)"])
+            XCTAssertEqual(run.status, 0, run.stderr)
+            let id = run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            XCTAssertTrue(waitUntil { processes().contains { $0.contains("sleep \(marker)") } })
+            kill(try XCTUnwrap(monitorPid(id)), SIGKILL)
+            XCTAssertTrue(waitUntil { processes().isEmpty }, "\(extra): \(processes())")
+            XCTAssertEqual(md(["ps", "-a", "--format", "{{.Status}}"]).stdout.prefix(16), "Exited (unknown)", "\(extra)")
+            XCTAssertEqual(md(["rm", id]).status, 0)
+            assertNothingLeft()
+        }
+    }
+
+    func testKilledLoadLeavesStagingThatIsReclaimed() throws {
+        prepareImage()
+        let tar = dir.appendingPathComponent("busybox.tar").path
+        XCTAssertEqual(md(["save", "-o", tar, "busybox"]).status, 0)
+        XCTAssertEqual(md(["rmi", "busybox"]).status, 0)
+        for delay: UInt32 in [1_000, 5_000, 10_000, 20_000, 40_000] {
+            let p = try spawn(["load", "-i", tar])
+            usleep(delay)
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+            let check = md(["system", "check"])
+            XCTAssertTrue(check.status == 0 || check.stdout.contains("staging ") || check.stdout.contains("blob ")
+                          || check.stdout.contains("layer "), check.stdout)
+            XCTAssertEqual(md(["image", "prune"]).status, 0)
+            XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: root + "/tmp")) ?? [], [], "delay \(delay)")
+            XCTAssertEqual(md(["system", "check", "--repair"]).status, 0)
+            XCTAssertEqual(md(["system", "check"]).stdout, "no problems found\n")
+            _ = md(["rmi", "busybox"])
+        }
+        XCTAssertEqual(md(["load", "-i", tar]).status, 0)
+        XCTAssertEqual(md(["run", "--rm", "busybox", "true"]).status, 0)
+    }
+
     func testKilledMonitorAtStart() throws {
         prepareImage()
         // The monitor killed while it starts the container (the CLI waits for it: it says so).
@@ -425,5 +465,20 @@ final class FaultTests: XCTestCase {
         XCTAssertEqual(md(["rm", "idle"]).status, 0)
         XCTAssertEqual(md(["run", "--rm", "busybox", "true"]).status, 0, "the image is whole")
         assertNothingLeft()
+    }
+
+    func testSystemCheckReportsImagesMissingTheirLayers() throws {
+        prepareImage()
+        let layers = try FileManager.default.contentsOfDirectory(atPath: root + "/layers").filter { $0.count == 64 }
+        let layer = try XCTUnwrap(layers.first)
+        let record = root + "/layers/\(layer)/layer.json"
+        XCTAssertEqual(rename(record, record + ".away"), 0)
+        let repair = md(["system", "check", "--repair"])
+        XCTAssertEqual(repair.status, 1, "nothing safe to do: \(repair.stdout)")
+        XCTAssertTrue(repair.stdout.contains("image \(root)/layers/\(layer): docker.io/library/busybox:latest: this layer is missing"),
+                      repair.stdout)
+        XCTAssertTrue(repair.stdout.contains("left as it is (not safe to repair)"), repair.stdout)
+        XCTAssertEqual(rename(record + ".away", record), 0)
+        XCTAssertEqual(md(["system", "check"]).stdout, "no problems found\n")
     }
 }

@@ -104,6 +104,13 @@ public enum StateCheck {
             }
             out.append(f)
         }
+        let images = (try? cs.store.images.load()) ?? [:]
+        for r in all where !r.damaged && images[r.image] == nil {
+            var f = Finding(kind: "container", path: cs.path(r.id),
+                            detail: "\(r.name): its image \(r.image.short) is gone; it cannot start again")
+            f.unrepairable = repair
+            out.append(f)
+        }
         for r in all where !r.damaged && !FileSystem.exists(cs.path(r.id) + "/config.json") {
             var f = Finding(kind: "container", path: cs.path(r.id) + "/config.json",
                             detail: "\(r.name): its runtime spec is missing; it cannot start again (mdlua rm \(r.name) removes it)")
@@ -219,6 +226,19 @@ public enum StateCheck {
             }
         }
         var out: [Finding] = []
+        // Records without what they name: an image whose config, manifest or layer is gone
+        // (not repaired: rmi it, or load it again).
+        for image in all.values.sorted(by: { $0.id.description < $1.id.description }) {
+            let name = image.names.first ?? image.id.short
+            for d in [image.id, image.manifest] where !FileSystem.exists(store.blobs.path(d)) {
+                out.append(Finding(kind: "image", path: store.blobs.path(d), detail: "\(name): this blob is missing (rmi it, or load it again)",
+                                   action: nil, unrepairable: repair))
+            }
+            for l in image.layers where !store.layers.has(l) {
+                out.append(Finding(kind: "image", path: store.layers.path(l), detail: "\(name): this layer is missing (rmi it, or load it again)",
+                                   action: nil, unrepairable: repair))
+            }
+        }
         for layer in store.layers.list() {
             if usedLayers.contains(layer.diffID) || layer.keep { usedBlobs.insert(layer.blob); continue }
             out.append(Finding(kind: "layer", path: store.layers.path(layer.diffID), detail: "no image uses it"))
@@ -226,9 +246,9 @@ public enum StateCheck {
         for blob in store.blobs.list() where !usedBlobs.contains(blob) {
             out.append(Finding(kind: "blob", path: store.blobs.path(blob), detail: "no image or layer uses it"))
         }
-        if repair && !out.isEmpty {
+        if repair && out.contains(where: { $0.kind == "layer" || $0.kind == "blob" }) {
             let ok = (try? store.locked { try store.collectGarbage() }) != nil
-            for i in out.indices {
+            for i in out.indices where out[i].kind == "layer" || out[i].kind == "blob" {
                 out[i].action = ok && !FileSystem.exists(out[i].path) ? "removed" : nil
                 out[i].unrepairable = out[i].action == nil
             }
