@@ -306,6 +306,16 @@ final class FaultTests: XCTestCase {
             let start = md(["start", name])
             XCTAssertEqual(start.status, 125)
             XCTAssertTrue(start.stderr.contains(record), start.stderr)
+            if damage == "garbage" {
+                // stop goes by its cgroups, and says what it did and what is wrong.
+                let stop = md(["stop", name])
+                XCTAssertTrue(stop.stderr.contains("was stopped (its processes killed), but its record \(record)"), stop.stderr)
+                XCTAssertTrue(waitUntil { processes().isEmpty }, "\(processes())")
+                XCTAssertEqual(md(["wait", name]).status, 0, "wait returns for a dead container")
+                XCTAssertEqual(md(["rm", name]).status, 0)
+                assertNothingLeft()
+                continue
+            }
             // Its cgroups say it still runs: rm and prune leave it without -f.
             let plain = md(["rm", name])
             XCTAssertEqual(plain.status, 125)

@@ -134,6 +134,13 @@ enum RuntimeBinding {
                 let cs = try containers(args)
                 let r = try cs.find(try args.string(2))
                 let sig = Int32(try args.integer(3))
+                if r.damaged {
+                    // Its record cannot say what runs: its cgroups can.
+                    let pids = ContainerReaper.processes(ContainerReaper.cgroupDirectories(id: r.id, parent: (try? cs.spec(r))?.cgroupParent))
+                    guard !pids.isEmpty else { throw EngineError("container \(r.name) is not running (\(r.error))") }
+                    for p in pids { kill(p, sig) }
+                    return []
+                }
                 guard r.status == "running", r.processAlive else { throw EngineError("container \(r.name) is not running") }
                 guard kill(r.pid, sig) == 0 else { throw EngineError.system("kill \(r.name)") }
                 cs.event("kill", r, ["signal": String(sig)])
@@ -145,6 +152,16 @@ enum RuntimeBinding {
                 var r = try cs.find(try args.string(2))
                 let timeout = try args.number(3)
                 let sig = Int32(try args.integer(4))
+                if r.damaged {
+                    // No record to go by: its monitor and whatever is in its cgroups are killed.
+                    for m in ContainerReaper.monitors(root: cs.store.root, id: r.id) { kill(m, SIGKILL) }
+                    let found = ContainerReaper.killAll(ContainerReaper.cgroupDirectories(id: r.id, parent: (try? cs.spec(r))?.cgroupParent))
+                    try? cs.unmountRootfs(r)
+                    guard found == 0 else {
+                        throw EngineError("container \(r.name) was stopped (its processes killed), but \(r.error)")
+                    }
+                    throw EngineError("container \(r.name) is not running: \(r.error)")
+                }
                 // The stop happens even when the record cannot say so (a full disk): act
                 // first, then report what could not be written.
                 r.stopRequested = true
@@ -334,7 +351,7 @@ enum RuntimeBinding {
                 let ref = try args.string(2)
                 while true {
                     let r = try cs.find(ref)
-                    if r.status == "exited" || r.status == "created" { return [.integer(Int64(r.exitCode))] }
+                    if r.status == "exited" || r.status == "created" || r.status == "dead" { return [.integer(Int64(r.exitCode))] }
                     usleep(20_000)
                 }
             },
