@@ -36,9 +36,28 @@ local check = {
   end,
 }
 
+-- `mdlua system df`: Docker's table, with a row for staging (what interrupted writers left
+-- is reclaimable: `image prune` or `system check --repair` removes it).
+local df = {
+  summary = "Show disk usage: images, containers, staging",
+  usage = "mdlua system df",
+  flags = {},
+  run = function(_, args)
+    if #args > 0 then errors.fail("system df: takes no arguments") end
+    local format = require "mdlua.format"
+    local rows = {}
+    for _, u in ipairs(md._runtime.df(md.config.root)) do
+      local pct = u.size > 0 and math.floor(u.reclaimable * 100 / u.size + 0.5) or 0
+      rows[#rows + 1] = { u.type, u.total, u.active, format.size(u.size), ("%s (%d%%)"):format(format.size(u.reclaimable), pct) }
+    end
+    format.table({ "TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE" }, rows)
+    return 0
+  end,
+}
+
 return {
   summary = "Manage the engine's state",
   usage = "mdlua system COMMAND",
-  subcommands = { check = check },
+  subcommands = { check = check, df = df },
   run = function() return 0 end,
 }

@@ -256,6 +256,54 @@ public enum StateCheck {
         return out
     }
 
+    // MARK: system df
+
+    /// One row of `system df`: Docker's columns.
+    public struct Usage {
+        public let type: String
+        public let total: Int
+        public let active: Int
+        public let size: UInt64
+        public let reclaimable: UInt64
+    }
+
+    /// Disk usage: images (their layers, each counted once; reclaimable: layers only unused
+    /// images have), containers (their writable layers; reclaimable: those not running) and
+    /// staging under ROOT/tmp (reclaimable: that of writers that are gone).
+    public static func usage(_ cs: ContainerStore) -> [Usage] {
+        let store = cs.store
+        let images = (try? store.images.load()) ?? [:]
+        let containers = cs.list()
+        let usedImages = Set(containers.map(\.image))
+        var layerSize: [Digest: UInt64] = [:]
+        for l in store.layers.list() { layerSize[l.diffID] = l.size }
+        var all: Set<Digest> = [], active: Set<Digest> = []
+        for image in images.values {
+            all.formUnion(image.layers)
+            if usedImages.contains(image.id) { active.formUnion(image.layers) }
+        }
+        func sum(_ s: Set<Digest>) -> UInt64 { s.reduce(0) { $0 + (layerSize[$1] ?? 0) } }
+        var rows = [Usage(type: "Images", total: images.count, active: images.values.filter { usedImages.contains($0.id) }.count,
+                          size: sum(all), reclaimable: sum(all.subtracting(active)))]
+        var csize: UInt64 = 0, creclaim: UInt64 = 0, running = 0
+        for r in containers {
+            let size = FileSystem.treeSize(cs.path(r.id) + "/upper")
+            csize += size
+            if runs(r) { running += 1 } else { creclaim += size }
+        }
+        rows.append(Usage(type: "Containers", total: containers.count, active: running, size: csize, reclaimable: creclaim))
+        var ssize: UInt64 = 0, sreclaim: UInt64 = 0, writing = 0, count = 0
+        for name in FileSystem.list(store.tmp) {
+            let dir = store.tmp + "/" + name
+            let size = FileSystem.treeSize(dir)
+            count += 1
+            ssize += size
+            if isStale(dir, name: name).0 { sreclaim += size } else { writing += 1 }
+        }
+        rows.append(Usage(type: "Staging", total: count, active: writing, size: ssize, reclaimable: sreclaim))
+        return rows
+    }
+
     static func bytes(_ n: UInt64) -> String {
         n >= 1 << 20 ? "\(n >> 20) MiB" : n >= 1024 ? "\(n >> 10) KiB" : "\(n) bytes"
     }

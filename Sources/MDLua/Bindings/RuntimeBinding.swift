@@ -387,6 +387,13 @@ enum RuntimeBinding {
                     return .record(t)
                 })]
             },
+            "df": vm.function("md.system.df") { args in
+                [.array(StateCheck.usage(try containers(args)).map { u in
+                    .record(["type": .str(u.type), "total": .integer(Int64(u.total)), "active": .integer(Int64(u.active)),
+                             "size": .integer(Int64(truncatingIfNeeded: u.size)),
+                             "reclaimable": .integer(Int64(truncatingIfNeeded: u.reclaimable))])
+                })]
+            },
             "export": vm.function("md.container.export") { args in
                 let cs = try containers(args)
                 let r = try cs.find(try args.string(2))
