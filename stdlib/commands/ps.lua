@@ -32,7 +32,9 @@ end
 
 -- What a --format template sees: Docker's container fields (`docker ps --format '{{json .}}'`).
 local function template_view(c, trunc)
-  local labels = (json.decode(c.extra) or {}).labels or {}
+  -- A damaged record may have no extra document: no labels then.
+  local ok, extra = pcall(json.decode, c.extra or "{}")
+  local labels = ok and type(extra) == "table" and type(extra.labels) == "table" and extra.labels or {}
   local keys = {}
   for k in pairs(labels) do keys[#keys + 1] = k end
   table.sort(keys)

@@ -1,4 +1,5 @@
 local md = require "mdlua"
+local errors = require "mdlua.errors"
 
 return {
   summary = "Remove one or more containers",
@@ -7,6 +8,18 @@ return {
     { name = "force", short = "f", type = "bool", help = "Force the removal of a running container (uses SIGKILL)" },
   },
   run = function(o, args)
-    return require("mdlua.commands").each("rm", args, function(ref) md.container.get(ref):rm { force = o.force } end)
+    return require("mdlua.commands").each("rm", args, function(ref)
+      local ok, c = pcall(md.container.get, ref)
+      if not ok then
+        -- As Docker: with --force, a container that does not exist is reported, not an error.
+        local msg = errors.message(c)
+        if o.force and msg:find("no such container: ", 1, true) then
+          io.stderr:write("mdlua: ", (msg:gsub("^md%.[%w_.:]+: ", "")), "\n")
+          return false
+        end
+        error(c, 0)
+      end
+      c:rm { force = o.force }
+    end)
   end,
 }

@@ -12,6 +12,14 @@ return {
   run = function(o, args)
     if #args ~= 1 then errors.fail("start: requires exactly 1 argument (CONTAINER)") end
     local c = md.container.get(args[1])
+    if c.status == "paused" then
+      errors.fail(("container %s is paused: cannot start a paused container, try unpause instead"):format(c.name))
+    end
+    if not o.attach and c.status == "running" then
+      -- As Docker: starting a running container does nothing, and succeeds.
+      print(args[1])
+      return 0
+    end
     if not o.attach then
       local ok, err, status = c:start_detached()
       if not ok then errors.fail(err, status) end
