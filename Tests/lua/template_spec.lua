@@ -408,6 +408,26 @@ describe("hostile input", function()
     assert_eq(#r("{{range .}}{{.}},{{end}}", l), #table.concat(l, ",") + 1)
   end)
 
+  it("ranges over a huge integer lazily, stopped by the output limit", function()
+    assert_error("output larger than 1000 bytes", function()
+      template.parse("{{range 1000000000000}}{{.}}{{end}}"):execute({}, { limit = 1000 })
+    end)
+    assert_eq(r("{{range 1000000000000}}{{if eq . 3}}{{break}}{{end}}{{.}}{{end}}", {}), "012")
+  end)
+
+  it("refuses huge printf widths and pads", function()
+    fails([[{{printf "%*d" 1000000000 1}}]], {}, "width or precision over 1000000")
+    fails([[{{printf "%.2000000f" 1.0}}]], {}, "width or precision over 1000000")
+    fails([[{{pad "x" 1000000000 0}}]], {}, "pad: over 1000000 spaces")
+  end)
+
+  it("prints data nested very deeply, cut at 100 levels", function()
+    local deep = json.array()
+    local t = deep
+    for _ = 1, 500 do local sub = json.array(); t[1] = sub; t = sub end
+    assert_true(r("{{.}}", deep):find("[[[...]]]", 1, true), "cut")
+  end)
+
   it("refuses JSON of data nested too deeply", function()
     local deep = {}
     local t = deep

@@ -24,6 +24,7 @@ local errors = require "mdlua.errors"
 local M = {}
 
 local MAX_DEPTH = 200       -- nested parentheses and control structures
+local MAX_WIDTH = 1000000   -- printf widths and precisions, pad's spaces
 
 -- What a table is, when the caller said so: "map", or a set of field names (a struct).
 local marks = setmetatable({}, { __mode = "k" })
@@ -146,7 +147,7 @@ local function float_text(v)
 end
 
 -- Go's fmt %v. `top`: a missing value prints as text/template prints it ("<no value>").
-local function show(v, top)
+local function show(v, top, depth)
   if v == nil then return top and "<no value>" or "<nil>" end
   local t = type(v)
   if t == "string" then return v end
@@ -155,15 +156,17 @@ local function show(v, top)
   if t == "table" then
     local k = kind(v)
     if k == "null" then return "<nil>" end
+    depth = (depth or 0) + 1
+    if depth > 100 then return "..." end
     local parts = {}
     if k == "list" then
-      for i = 1, #v do parts[i] = show(v[i]) end
+      for i = 1, #v do parts[i] = show(v[i], false, depth) end
       return "[" .. table.concat(parts, " ") .. "]"
     end
     local keys = sorted_keys(v)
     for _, key in ipairs(keys) do
       if type(v[key]) ~= "function" then
-        parts[#parts + 1] = (k == "map" and (show(key) .. ":") or "") .. show(v[key])
+        parts[#parts + 1] = (k == "map" and (show(key) .. ":") or "") .. show(v[key], false, depth)
       end
     end
     return (k == "map" and "map[" or "{") .. table.concat(parts, " ") .. (k == "map" and "]" or "}")
@@ -789,25 +792,23 @@ end
 
 local walk
 
+-- What range goes over: the number of items and a function of the item number (from 1)
+-- returning the key (or index) and the value. Lazy, so that `range 1000000000` costs no
+-- memory.
 local function range_items(st, node, v)
-  if v == nil or v == json.null then return {} end
-  local t = type(v)
+  if v == nil or v == json.null then return 0 end
   if math.type(v) == "integer" then
-    local out = {}
-    for i = 0, v - 1 do out[#out + 1] = { i, i } end
-    return out
+    return math.max(v, 0), function(i) return i - 1, i - 1 end
   end
-  if t ~= "table" then exec_error(st, node.pipe, ("range can't iterate over %s"):format(show(v, true))) end
+  if type(v) ~= "table" then exec_error(st, node.pipe, ("range can't iterate over %s"):format(show(v, true))) end
   local k = kind(v)
-  local out = {}
   if k == "list" then
-    for i = 1, #v do out[i] = { i - 1, v[i] } end
+    return #v, function(i) return i - 1, v[i] end
   elseif k == "map" then
-    for _, key in ipairs(sorted_keys(v)) do out[#out + 1] = { key, v[key] } end
-  else
-    exec_error(st, node.pipe, ("range can't iterate over %s"):format(show(v, true)))
+    local keys = sorted_keys(v)
+    return #keys, function(i) return keys[i], v[keys[i]] end
   end
-  return out
+  exec_error(st, node.pipe, ("range can't iterate over %s"):format(show(v, true)))
 end
 
 function walk(st, dot, list)
@@ -832,26 +833,27 @@ function walk(st, dot, list)
       local mark = #st.vars
       local pipe = node.pipe
       local v = eval_pipe(st, dot, pipe)
-      local items = range_items(st, node, v)
-      if #items == 0 then
+      local n, item = range_items(st, node, v)
+      if n == 0 then
         if node.elselist then
           local signal = walk(st, dot, node.elselist)
           for i = #st.vars, mark + 1, -1 do st.vars[i] = nil end
           if signal then return signal end
         end
       else
-        for _, it in ipairs(items) do
+        for i = 1, n do
+          local key, value = item(i)
           local inner = #st.vars
           if pipe.decl then
             if #pipe.decl == 2 then
-              if pipe.assign then set_var(st, pipe.decl[1], it[1]); set_var(st, pipe.decl[2], it[2])
-              else st.vars[#st.vars + 1] = { pipe.decl[1], it[1] }; st.vars[#st.vars + 1] = { pipe.decl[2], it[2] } end
+              if pipe.assign then set_var(st, pipe.decl[1], key); set_var(st, pipe.decl[2], value)
+              else st.vars[#st.vars + 1] = { pipe.decl[1], key }; st.vars[#st.vars + 1] = { pipe.decl[2], value } end
             else
-              if pipe.assign then set_var(st, pipe.decl[1], it[2])
-              else st.vars[#st.vars + 1] = { pipe.decl[1], it[2] } end
+              if pipe.assign then set_var(st, pipe.decl[1], value)
+              else st.vars[#st.vars + 1] = { pipe.decl[1], value } end
             end
           end
-          local signal = walk(st, it[2], node.list)
+          local signal = walk(st, value, node.list)
           for i = #st.vars, inner + 1, -1 do st.vars[i] = nil end
           if signal == "break" then break end
         end
@@ -997,6 +999,9 @@ local function sprintf(fmt, args)
     width = star(width)
     if width and width < 0 then flags = flags .. "-"; width = -width end
     prec = prec and star(prec)
+    if (width and width > MAX_WIDTH) or (prec and prec > MAX_WIDTH) then
+      error(("printf: width or precision over %d"):format(MAX_WIDTH), 0)
+    end
     if verb == "%" then out[#out + 1] = "%"
     elseif verb == "" then out[#out + 1] = "%!(NOVERB)"
     elseif argi > args.n then out[#out + 1] = "%!" .. verb .. "(MISSING)"
@@ -1249,7 +1254,9 @@ builtin = {
   end,
   pad = function(n, s, before, after)
     want("pad", n, 3, 3)
-    return (" "):rep(math.max(0, int(before))) .. str(s) .. (" "):rep(math.max(0, int(after)))
+    before, after = int(before), int(after)
+    if before > MAX_WIDTH or after > MAX_WIDTH then error(("pad: over %d spaces"):format(MAX_WIDTH), 0) end
+    return (" "):rep(math.max(0, before)) .. str(s) .. (" "):rep(math.max(0, after))
   end,
 }
 
