@@ -8,6 +8,7 @@
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <linux/openat2.h>
 #include <poll.h>
 #include <pty.h>
 #include <sched.h>
@@ -95,14 +96,14 @@ static int open_in_root(int rootfd, const char *path, int file) {
     snprintf(buf, sizeof buf, "%s", path);
     char *p = buf;
     while (*p == '/') p++;
-    if (*p == '\0') return (int)mdl_openat2(rootfd, ".", O_PATH | O_CLOEXEC, 0, MDL_RESOLVE_IN_ROOT | MDL_RESOLVE_NO_MAGICLINKS);
+    if (*p == '\0') return (int)mdl_openat2(rootfd, ".", O_PATH | O_CLOEXEC, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
     int dirfd = dup(rootfd);
     for (;;) {
         char *slash = strchr(p, '/');
         while (slash && slash[1] == '/') { *slash = '\0'; slash++; }
         int last = slash == NULL || slash[1] == '\0';
         if (slash) *slash = '\0';
-        int fd = (int)mdl_openat2(dirfd, p, O_PATH | O_CLOEXEC, 0, MDL_RESOLVE_IN_ROOT | MDL_RESOLVE_NO_MAGICLINKS);
+        int fd = (int)mdl_openat2(dirfd, p, O_PATH | O_CLOEXEC, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
         if (fd < 0 && errno == ENOENT) {
             // A dangling symlink would make mkdirat fail with EEXIST: refused, not followed.
             if (last && file) {
@@ -113,7 +114,7 @@ static int open_in_root(int rootfd, const char *path, int file) {
                 close(dirfd);
                 return -1;
             }
-            fd = (int)mdl_openat2(dirfd, p, O_PATH | O_CLOEXEC, 0, MDL_RESOLVE_IN_ROOT | MDL_RESOLVE_NO_MAGICLINKS);
+            fd = (int)mdl_openat2(dirfd, p, O_PATH | O_CLOEXEC, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
         }
         close(dirfd);
         if (fd < 0) return -1;

@@ -1,6 +1,7 @@
 // Everything the Swift side imports from C.
 #include "mdl_lua.h"
 #include "mdl_readline.h"
+#include "mdl_constants.h"
 #include "mdl_fs.h"
 #include "mdl_stream.h"
 #include <archive.h>

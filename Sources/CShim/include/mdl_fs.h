@@ -6,15 +6,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-// GNU constants the Glibc module does not export.
-static const int MDL_O_PATH = 010000000;
-static const int MDL_AT_EMPTY_PATH = 0x1000;
-
-#define MDL_RESOLVE_NO_XDEV        0x01
-#define MDL_RESOLVE_NO_MAGICLINKS  0x02
-#define MDL_RESOLVE_NO_SYMLINKS    0x04
-#define MDL_RESOLVE_BENEATH        0x08
-#define MDL_RESOLVE_IN_ROOT        0x10
+#include "mdl_constants.h"
 
 // openat2(2). Returns an fd or -1 with errno set.
 int mdl_openat2(int dirfd, const char *path, int flags, mode_t mode, uint64_t resolve);

@@ -62,7 +62,7 @@ public enum CgroupLayout: Equatable {
             let t = mdl_fs_type(path)
             return t < 0 ? nil : t
         }
-        let cgroup2 = 0x6367_7270, cgroup1 = 0x0027_e0eb, tmpfs = 0x0102_1994
+        let cgroup2 = MDL_CGROUP2_SUPER_MAGIC, cgroup1 = MDL_CGROUP_SUPER_MAGIC, tmpfs = MDL_TMPFS_MAGIC
         switch type(root) {
         case cgroup2?: return .v2(mount: root)
         case tmpfs?: break

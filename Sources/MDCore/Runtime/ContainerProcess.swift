@@ -22,16 +22,11 @@ public struct ProcessIO {
 /// Starts a container's first process from its RuntimeSpec and waits for it.
 public enum ContainerProcess {
     static let namespaceFlags: [String: Int32] = [
-        "pid": 0x2000_0000, "network": 0x4000_0000, "mount": 0x0002_0000, "ipc": 0x0800_0000,
-        "uts": 0x0400_0000, "cgroup": 0x0200_0000,
+        "pid": MDL_CLONE_NEWPID, "network": MDL_CLONE_NEWNET, "mount": MDL_CLONE_NEWNS, "ipc": MDL_CLONE_NEWIPC,
+        "uts": MDL_CLONE_NEWUTS, "cgroup": MDL_CLONE_NEWCGROUP,
     ]
-    static let rlimitResources: [String: Int32] = [
-        "RLIMIT_CPU": 0, "RLIMIT_FSIZE": 1, "RLIMIT_DATA": 2, "RLIMIT_STACK": 3, "RLIMIT_CORE": 4,
-        "RLIMIT_RSS": 5, "RLIMIT_NPROC": 6, "RLIMIT_NOFILE": 7, "RLIMIT_MEMLOCK": 8, "RLIMIT_AS": 9,
-        "RLIMIT_LOCKS": 10, "RLIMIT_SIGPENDING": 11, "RLIMIT_MSGQUEUE": 12, "RLIMIT_NICE": 13,
-        "RLIMIT_RTPRIO": 14, "RLIMIT_RTTIME": 15,
-    ]
-    static let attrFlags: [String: UInt64] = ["ro": 0x1, "nosuid": 0x2, "nodev": 0x4, "noexec": 0x8]
+    static let attrFlags: [String: UInt64] = ["ro": MDL_MOUNT_ATTR_RDONLY, "nosuid": MDL_MOUNT_ATTR_NOSUID,
+                                              "nodev": MDL_MOUNT_ATTR_NODEV, "noexec": MDL_MOUNT_ATTR_NOEXEC]
     static let ignoredOptions: Set<String> = ["rw", "private", "rprivate", "slave", "rslave", "shared", "rshared",
                                               "relatime", "strictatime", "noatime", "suid", "dev", "exec"]
 
@@ -73,7 +68,8 @@ public enum ContainerProcess {
         let limits = UnsafeMutablePointer<mdl_rlimit>.allocate(capacity: max(1, spec.rlimits.count))
         defer { limits.deallocate() }
         for (i, r) in spec.rlimits.enumerated() {
-            guard let res = rlimitResources[r.type] else { throw EngineError("unknown rlimit \(r.type)") }
+            let res = mdl_rlimit_resource(r.type)
+            guard res >= 0 else { throw EngineError("unknown rlimit \(r.type)") }
             limits[i] = mdl_rlimit(resource: res, soft: r.soft, hard: r.hard)
         }
         c.rlimits = UnsafePointer(limits)

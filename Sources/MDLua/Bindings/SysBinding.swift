@@ -60,8 +60,9 @@ enum SysBinding {
                     "overlay_lowerdir_plus": .boolean(Kernel.overlayAppendsLowerDirs),
                 ]
                 if let root = try args.optionalString(1) {
-                    let names: [Int: String] = [0xEF53: "extfs", 0x5846_5342: "xfs", 0x9123_683E: "btrfs",
-                                                0x0102_1994: "tmpfs", 0x794c_7630: "overlayfs", 0x2FC1_2FC1: "zfs"]
+                    let names: [Int: String] = [MDL_EXT4_SUPER_MAGIC: "extfs", MDL_XFS_SUPER_MAGIC: "xfs",
+                                                MDL_BTRFS_SUPER_MAGIC: "btrfs", MDL_TMPFS_MAGIC: "tmpfs",
+                                                MDL_OVERLAYFS_SUPER_MAGIC: "overlayfs"]
                     let type = mdl_fs_type(root)
                     if type >= 0 { host["backing_fs"] = .str(names[type] ?? String(type, radix: 16)) }
                     var st = statvfs()
