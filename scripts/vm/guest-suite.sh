@@ -55,6 +55,12 @@ wait_for() {
   return 1
 }
 
+# The modules guest-init.sh loaded (overlay for every container; veth, bridge and nf_tables
+# for the networks to come).
+missing=
+for m in overlay veth bridge nf_tables; do grep -q "^$m " /proc/modules || missing="$missing $m"; done
+check "kernel modules loaded" "" "$missing"
+
 md image bootstrap busybox
 check "image bootstrap busybox" 0 "$rc" "$err"
 
@@ -65,6 +71,12 @@ md run --rm busybox sh -c 'exit 3'
 check "run exit code 3" 3 "$rc" "$err"
 md run --rm busybox no-such-command
 check "run a missing command exits 127" 127 "$rc" "$err"
+md run --rm -u 1000:1000 -h box busybox sh -c 'echo $(id -u) $(hostname)'
+check "run -u 1000:1000 -h box" "0 1000 box" "$rc $out" "$err"
+md run --rm --network none busybox sh -c 'ls /sys/class/net | tr "\n" " "'
+check "--network none: lo only" "0 lo " "$rc $out" "$err"
+md run --rm --init busybox true
+check "run --init" 0 "$rc" "$err"
 
 # --- mounts: where the kernel fallbacks for mount_setattr (5.12) are used ----------------------
 md run --rm --read-only busybox touch /x
@@ -132,6 +144,12 @@ wait_for 'for p in $(cat "$CG/$id/cgroup.procs" 2>/dev/null); do tr "\0" " " </p
 check "exec lands in the container's cgroup" yes "$found" "$err"
 md exec "$id" sh -c 'exit 5'
 check "exec exit code" 5 "$rc" "$err"
+echo copied-in > /tmp/cp-src
+md cp /tmp/cp-src "$id:/cp-dst"
+md exec "$id" cat /cp-dst
+check "cp into the container" "0 copied-in" "$rc $out" "$err"
+md top "$id"
+check_match "top lists the container's process" "*sleep 600*" "$out" "$err"
 
 # update on the running container.
 md update -m 150m --memory-swap 300m --cpus 1 --pids-limit 30 --cpu-shares 1024 "$id"
@@ -176,6 +194,10 @@ unblock
 # --- run -d, stop, rm ----------------------------------------------------------------------
 md run -d --name web busybox sleep 600
 started "run -d --name web"
+md restart -t 1 web
+md inspect -f '{{.State.Status}} {{.RestartCount}}' web
+check_match "restart" "running *" "$out" "$err"
+if [ -d "$CG/$id" ]; then pass "the restarted container has its cgroup"; else fail "the restarted container has its cgroup" "no $CG/$id"; fi
 md stop -t 1 web
 check "stop" 0 "$rc" "$err"
 md inspect -f '{{.State.Status}}' web
