@@ -51,8 +51,10 @@ public enum StateCheck {
             let dir = store.tmp + "/" + name
             let (stale, lock) = isStale(dir, name: name)
             guard stale else { continue }
+            let purpose = name.split(separator: "-").first ?? "?"
+            // The size is for the report: a repair alone (every staging writer's) skips the walk.
             var f = Finding(kind: "staging", path: dir,
-                            detail: "left by an interrupted writer (\(name.split(separator: "-").first ?? "?")), \(bytes(FileSystem.treeSize(dir)))")
+                            detail: "left by an interrupted writer (\(purpose))" + (repair ? "" : ", \(bytes(FileSystem.treeSize(dir)))"))
             if repair {
                 f.action = (try? FileSystem.removeTree(dir)) != nil ? "removed" : nil
                 f.unrepairable = f.action == nil

@@ -61,17 +61,10 @@ public final class Store {
         return try Staging(parent: tmp, purpose: purpose)
     }
 
+    /// Taking a staging dir's lock proves its owner is gone; one without a lock is its
+    /// owner's until the pid in its name is dead (it may be between mkdir and the lock).
     func removeAbandonedStaging() {
-        for name in FileSystem.list(tmp) {
-            let dir = tmp + "/" + name
-            // Taking the lock proves its owner is gone.
-            if let lock = FileLock.attempt(path: dir + "/.owner") {
-                try? FileSystem.removeTree(dir)
-                withExtendedLifetime(lock) {}
-            } else if !FileSystem.exists(dir + "/.owner") {
-                try? FileSystem.removeTree(dir)   // died before it took its lock
-            }
-        }
+        _ = StateCheck.staging(self, repair: true)
     }
 
     /// Removes layers and blobs that no image uses. Call with the lock held.
