@@ -7,7 +7,7 @@
 --   template.render(src, data)                                               -- both at once
 --
 -- Errors are mdlua errors (mdlua.errors) with Go's one-line messages:
---   template: :1:8: unclosed action
+--   template: :1:0: unclosed action
 --   template: :1:2: executing "" at <.Foo>: can't evaluate field Foo
 -- (line, then the byte column counted from 0, as Go counts it).
 --
@@ -1107,11 +1107,6 @@ local function title(s)
   end))
 end
 
-local function seq_index(item, i, name)
-  local k = kind(item)
-  if k ~= "list" then error(("can't %s item of type %s"):format(name, gotype(item)), 0) end
-  return k
-end
 
 builtin = {
   ["and"] = function() end,   -- evaluated lazily in call_function
@@ -1165,7 +1160,7 @@ builtin = {
       if n == 4 then error("cannot 3-index slice a string", 0) end
       len = #item
     elseif type(item) == "table" then
-      seq_index(item, 0, "slice")
+      if kind(item) ~= "list" then error("can't slice item of type " .. gotype(item), 0) end
       len = #item
     else
       error("can't slice item of type " .. gotype(item), 0)
