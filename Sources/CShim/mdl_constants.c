@@ -2,6 +2,7 @@
 #include "mdl_constants.h"
 
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
 #include <sched.h>
@@ -51,3 +52,21 @@ const long MDL_TMPFS_MAGIC = TMPFS_MAGIC;
 const long MDL_OVERLAYFS_SUPER_MAGIC = OVERLAYFS_SUPER_MAGIC;
 const long MDL_CGROUP_SUPER_MAGIC = CGROUP_SUPER_MAGIC;
 const long MDL_CGROUP2_SUPER_MAGIC = CGROUP2_SUPER_MAGIC;
+
+#define CAP(x) [x] = #x
+static const char *const capability_names[] = {
+    CAP(CAP_CHOWN), CAP(CAP_DAC_OVERRIDE), CAP(CAP_DAC_READ_SEARCH), CAP(CAP_FOWNER), CAP(CAP_FSETID),
+    CAP(CAP_KILL), CAP(CAP_SETGID), CAP(CAP_SETUID), CAP(CAP_SETPCAP), CAP(CAP_LINUX_IMMUTABLE),
+    CAP(CAP_NET_BIND_SERVICE), CAP(CAP_NET_BROADCAST), CAP(CAP_NET_ADMIN), CAP(CAP_NET_RAW), CAP(CAP_IPC_LOCK),
+    CAP(CAP_IPC_OWNER), CAP(CAP_SYS_MODULE), CAP(CAP_SYS_RAWIO), CAP(CAP_SYS_CHROOT), CAP(CAP_SYS_PTRACE),
+    CAP(CAP_SYS_PACCT), CAP(CAP_SYS_ADMIN), CAP(CAP_SYS_BOOT), CAP(CAP_SYS_NICE), CAP(CAP_SYS_RESOURCE),
+    CAP(CAP_SYS_TIME), CAP(CAP_SYS_TTY_CONFIG), CAP(CAP_MKNOD), CAP(CAP_LEASE), CAP(CAP_AUDIT_WRITE),
+    CAP(CAP_AUDIT_CONTROL), CAP(CAP_SETFCAP), CAP(CAP_MAC_OVERRIDE), CAP(CAP_MAC_ADMIN), CAP(CAP_SYSLOG),
+    CAP(CAP_WAKE_ALARM), CAP(CAP_BLOCK_SUSPEND), CAP(CAP_AUDIT_READ), CAP(CAP_PERFMON), CAP(CAP_BPF),
+    CAP(CAP_CHECKPOINT_RESTORE),
+};
+
+const char *mdl_capability_name(int n) {
+    if (n < 0 || n > CAP_LAST_CAP || n >= (int)(sizeof capability_names / sizeof capability_names[0])) return NULL;
+    return capability_names[n];
+}

@@ -40,4 +40,8 @@ extern const long MDL_OVERLAYFS_SUPER_MAGIC;
 extern const long MDL_CGROUP_SUPER_MAGIC;
 extern const long MDL_CGROUP2_SUPER_MAGIC;
 
+// The name of capability number n ("CAP_CHOWN" for 0), as <linux/capability.h> numbers
+// them, up to CAP_LAST_CAP; NULL past it. The one list of capabilities mdlua knows.
+const char *mdl_capability_name(int n);
+
 #endif

@@ -73,6 +73,7 @@ enum SysBinding {
                 }
                 return [.record(host)]
             },
+            "capabilities": vm.function("md.sys.capabilities") { _ in [.array(Capabilities.names.map { .str($0) })] },
             "getpid": vm.function("md.sys.getpid") { _ in [.integer(Int64(getpid()))] },
             "geteuid": vm.function("md.sys.geteuid") { _ in [.integer(Int64(geteuid()))] },
             "listdir": vm.function("md.sys.listdir") { args in
