@@ -139,6 +139,24 @@ final class FaultTests: XCTestCase {
         }
     }
 
+    func testKilledForegroundStartGivesBackWhatItHeld() throws {
+        prepareImage()
+        XCTAssertEqual(md(["create", "--name", "fs", "--cgroup-parent", FaultTests.parent, "busybox", "sleep", marker]).status, 0)
+        for delay: UInt32 in [0, 3_000, 10_000, 300_000] {
+            let p = try spawn(["start", "-a", "fs"])
+            usleep(delay)
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+            XCTAssertTrue(waitUntil { processes().isEmpty }, "delay \(delay): \(processes())")
+            let state = md(["ps", "-a", "--format", "{{.State}}"]).stdout
+            XCTAssertTrue(state == "exited\n" || state == "created\n", "delay \(delay): \(state)")
+            XCTAssertEqual(leftoverCgroups(under: FaultTests.parent), [], "delay \(delay)")
+            XCTAssertFalse(((try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? "").contains(root + "/containers"))
+        }
+        XCTAssertEqual(md(["rm", "fs"]).status, 0)
+        assertNothingLeft()
+    }
+
     func testKilledMonitorKillsItsContainerAndTheRecordSaysWhy() throws {
         prepareImage()
         let run = md(["run", "-d", "--name", "watched", "--cgroup-parent", FaultTests.parent, "busybox", "sh", "-c",

@@ -55,7 +55,12 @@ enum RuntimeBinding {
                 try startable(r)
                 let spec = try cs.spec(r)
                 Trace.mark("start: spec read")
-                if r.stopRequested { r = try cs.modify(r.id) { $0.stopRequested = false } }
+                // This process is the monitor from here (a `run` wrote that into the record it
+                // created, so its path has no write here): a start killed before the container
+                // runs gives back what it held at the next read.
+                if r.stopRequested || r.monitorPid != getpid() {
+                    r = try cs.modify(r.id) { $0.stopRequested = false; $0.supervised() }
+                }
                 var io = ProcessIO()
                 io.tty = flag("tty")
                 io.stdin = flag("stdin") ? 0 : -1
