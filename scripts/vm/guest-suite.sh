@@ -191,6 +191,28 @@ fi
 md rm -f "$id"
 unblock
 
+# --- the CPU quota holds a busy loop near half a CPU -----------------------------------------
+# Measured in the guest's own time (cpu.stat against /proc/uptime), so the emulator's speed
+# does not matter; the bounds are wide, as in Tests/CLITests/ResourceTests.swift.
+md run -d --cpus 0.5 busybox sh -c 'while :; do :; done'
+started "run -d --cpus 0.5 with a busy loop"
+sleep 1
+u0=$(grep '^usage_usec' "$CG/$id/cpu.stat" 2>/dev/null | cut -d' ' -f2)
+t0=$(cut -d' ' -f1 /proc/uptime | tr -d .)
+sleep 3
+u1=$(grep '^usage_usec' "$CG/$id/cpu.stat" 2>/dev/null | cut -d' ' -f2)
+t1=$(cut -d' ' -f1 /proc/uptime | tr -d .)
+# usage in µs over elapsed hundredths of a second: the share in percent is du / dt / 100.
+share=$(( (${u1:-0} - ${u0:-0}) / ((t1 - t0) * 100) ))
+echo "# --cpus 0.5: the busy loop used ${share}% of a CPU"
+if [ "$share" -ge 25 ] && [ "$share" -le 75 ]; then
+  pass "--cpus 0.5 holds a busy loop near half a CPU"
+else
+  fail "--cpus 0.5 holds a busy loop near half a CPU" "it used ${share}% of a CPU"
+fi
+md rm -f "$id"
+unblock
+
 # --- run -d, stop, rm ----------------------------------------------------------------------
 md run -d --name web busybox sleep 600
 started "run -d --name web"

@@ -3,7 +3,7 @@
 # so a second run reuses the kernels and only rebuilds the initramfs.
 
 VM_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-VM_DIR=${VM_DIR:-$VM_REPO/.build/vm}
+VM_DIR=${MDLUA_VM_DIR:-$VM_REPO/.build/vm}
 VM_SCRIPTS=$VM_REPO/scripts/vm
 
 # The kernels the layer boots: NAME -> Debian suite. bookworm comes from the machine's own
