@@ -44,6 +44,9 @@ fi
 pkg=$(apt-cache "${apt_opts[@]}" depends linux-image-cloud-amd64 \
       | sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*-cloud-amd64\)$/\1/p' | head -n1)
 [[ -n $pkg ]] || vm_die "$suite: linux-image-cloud-amd64 names no linux-image-*-cloud-amd64"
+# The suite's point is the kernel series: a metapackage that moved on is an error, not a
+# silent test of another kernel.
+[[ $pkg == linux-image-$name.* ]] || vm_die "$suite's linux-image-cloud-amd64 is $pkg, not a $name kernel"
 vm_log "kernel $name: $pkg"
 (cd "$aptdir/debs" && ls "${pkg}"_*.deb >/dev/null 2>&1 || apt-get "${apt_opts[@]}" download -q "$pkg" >&2)
 deb=$(ls -t "$aptdir/debs/${pkg}"_*.deb | head -n1)
