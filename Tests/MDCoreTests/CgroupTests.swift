@@ -100,6 +100,34 @@ final class CgroupTests: XCTestCase {
         XCTAssertThrowsError(try d.update(noOOM), "not on v2")
     }
 
+    func testTheEngineRefusesHarmfulLimitsFromAnySpec() throws {
+        func spec(_ resources: String) throws -> RuntimeSpec {
+            try RuntimeSpec(json: JSON.parse(Array("""
+                {"process": {"args": ["true"]}, "linux": {"resources": \(resources)}}
+                """.utf8)))
+        }
+        let bad: [(String, String)] = [
+            (#"{"memory": {"limit": 4194304}}"#, "memory.limit 4194304 is below the minimum of 6 MiB"),
+            (#"{"memory": {"limit": 67108864, "swap": 1048576}}"#, "memory.swap 1048576 is below memory.limit"),
+            (#"{"cpu": {"shares": 1}}"#, "cpu.shares 1 is outside 2 to 262144"),
+            (#"{"cpu": {"quota": 10}}"#, "cpu.quota 10 is below 1000"),
+            (#"{"cpu": {"period": 100}}"#, "cpu.period 100 is outside"),
+            (#"{"cpu": {"cpus": "3-1"}}"#, "cpu.cpus \"3-1\" is not a list"),
+            (#"{"cpu": {"mems": "a"}}"#, "cpu.mems \"a\" is not a list"),
+            (#"{"pids": {"limit": 0}}"#, "pids.limit 0 is neither positive nor -1"),
+            (#"{"blockIO": {"weight": 5}}"#, "blockIO.weight 5 is outside 10 to 1000"),
+        ]
+        for (resources, message) in bad {
+            XCTAssertThrowsError(try spec(resources), resources) { e in
+                XCTAssertTrue("\(e)".hasPrefix("config.json: linux.resources.") && "\(e)".contains(message), "\(e)")
+            }
+        }
+        for ok in [#"{"memory": {"limit": -1, "swap": -1}}"#, #"{"memory": {"limit": 6291456}}"#,
+                   #"{"cpu": {"quota": -1, "period": 100000, "shares": 1024, "cpus": "0-1,3"}}"#, #"{"pids": {"limit": -1}}"#] {
+            XCTAssertNoThrow(try spec(ok), ok)
+        }
+    }
+
     func testIOThrottlesAreOneIOMaxLinePerDevice() throws {
         let r = CgroupResources(json: try JSON.parse(Array("""
             {"blockIO": {"throttleReadBpsDevice": [{"major": 8, "minor": 0, "rate": 1048576}],

@@ -51,6 +51,39 @@ public struct CgroupResources: Equatable {
         writeIOPS = rates("throttleWriteIOPSDevice")
     }
 
+    /// The limits the engine refuses whatever wrote the spec (the CLI checks the same earlier,
+    /// in its flags' words): a container that could not start or would harm the host.
+    public func validate() throws {
+        func fail(_ what: String, _ why: String) throws { throw EngineError("config.json: linux.resources.\(what) \(why)") }
+        if let m = memoryLimit, m >= 0, m < CgroupResources.minimumMemory {
+            try fail("memory.limit", "\(m) is below the minimum of 6 MiB (a container's start-up needs that much)")
+        }
+        if let s = memorySwap, s >= 0, let m = memoryLimit, m >= 0, s < m {
+            try fail("memory.swap", "\(s) is below memory.limit \(m) (it is memory plus swap)")
+        }
+        if let r = memoryReservation, r < 0 { try fail("memory.reservation", "\(r) is negative") }
+        if let c = cpuShares, c != 0, !(2...262_144).contains(c) { try fail("cpu.shares", "\(c) is outside 2 to 262144") }
+        if let q = cpuQuota, q != -1, q < 1000 { try fail("cpu.quota", "\(q) is below 1000 microseconds (or -1)") }
+        if let p = cpuPeriod, !(1000...1_000_000).contains(p) { try fail("cpu.period", "\(p) is outside 1000 to 1000000") }
+        for (key, list) in [("cpu.cpus", cpusetCpus), ("cpu.mems", cpusetMems)] {
+            if let l = list, !CgroupResources.isCPUList(l) { try fail(key, "\"\(l)\" is not a list like 0-3,5") }
+        }
+        if let p = pidsLimit, p == 0 || p < -1 { try fail("pids.limit", "\(p) is neither positive nor -1") }
+        if let w = blkioWeight, !(10...1000).contains(w) { try fail("blockIO.weight", "\(w) is outside 10 to 1000") }
+    }
+
+    /// 6 MiB, as Docker: below it a container's first process may not even start.
+    public static let minimumMemory: Int64 = 6 << 20
+
+    /// "0-3,5": numbers and ascending ranges, comma-separated.
+    static func isCPUList(_ s: String) -> Bool {
+        !s.isEmpty && s.split(separator: ",", omittingEmptySubsequences: false).allSatisfy { part in
+            let ends = part.split(separator: "-", omittingEmptySubsequences: false)
+            guard (1...2).contains(ends.count), let a = UInt(ends[0]) else { return false }
+            return ends.count == 1 || (UInt(ends[1]).map { a <= $0 } ?? false)
+        }
+    }
+
     /// cgroup v2's io.max lines: one per device, with the limits given for it.
     public var ioMax: [String] {
         var devices: [String] = []

@@ -82,6 +82,7 @@ public struct RuntimeSpec {
         annotations = ann
         userName = ann["io.mdlua.user"]
         resources = CgroupResources(json: j["linux"]?["resources"])
+        try resources.validate()
         cgroupParent = ann["io.mdlua.cgroup-parent"] ?? "mdlua"
         guard !cgroupParent.split(separator: "/").contains(".."), !cgroupParent.isEmpty else {
             throw EngineError("invalid cgroup parent \"\(cgroupParent)\"")
