@@ -9,7 +9,7 @@ import XCTest
 final class FaultTests: XCTestCase {
     var dir: URL!
     var root: String { dir.appendingPathComponent("root").path }
-    static let parent = "mdlua-fault"
+    static let parent = "mdlua-crash"   // removed when the suite ends (MDLuaBinary.swift)
     /// A number no other process on the host has on its command line: the containers'
     /// processes are found by it.
     let marker = String(Int.random(in: 100_000...999_999))
@@ -423,6 +423,28 @@ final class FaultTests: XCTestCase {
         unlink(filler)
         XCTAssertEqual(md(["-e", "for _, c in ipairs(md.container.list()) do c:rm{force=true} end"]).status, 0)
         assertNothingLeft()
+    }
+
+    /// A record that cannot be written at all (immutable: neither replaced nor written in
+    /// place): stop and rm -f still act, and say what they could not record.
+    func testUnwritableRecordDoesNotStopTheStop() throws {
+        prepareImage()
+        for command in [["stop", "-t", "1"], ["rm", "-f"]] {
+            let run = md(["run", "-d", "--cgroup-parent", FaultTests.parent, "busybox", "sleep", marker])
+            XCTAssertEqual(run.status, 0, run.stderr)
+            let id = run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let record = root + "/containers/\(id)/container.json"
+            XCTAssertEqual(Process.run("/usr/bin/chattr", ["+i", record]), 0)
+            let r = md(command + [id])
+            XCTAssertTrue(waitUntil { processes().isEmpty }, "\(command): the container is stopped: \(processes())")
+            XCTAssertEqual(r.status, 125, "\(command)")
+            XCTAssertTrue(r.stderr.contains(record), "\(command): \(r.stderr)")
+            XCTAssertEqual(Process.run("/usr/bin/chattr", ["-i", record]), 0)
+            let state = md(["ps", "-a", "--format", "{{.State}}"]).stdout
+            XCTAssertTrue(state == "exited\n" || state == "dead\n", "\(command): \(state)")
+            XCTAssertEqual(md(["rm", "-f", id]).status, 0)
+            assertNothingLeft()
+        }
     }
 
     // MARK: system check, staging

@@ -159,10 +159,13 @@ enum RuntimeBinding {
                 let sig = Int32(try args.integer(4))
                 if r.damaged {
                     // No record to go by: its monitor and whatever is in its cgroups are killed.
-                    for m in ContainerReaper.monitors(root: cs.store.root, id: r.id) { kill(m, SIGKILL) }
-                    let found = ContainerReaper.killAll(ContainerReaper.cgroupDirectories(id: r.id, parent: (try? cs.spec(r))?.cgroupParent))
+                    let dirs = ContainerReaper.cgroupDirectories(id: r.id, parent: (try? cs.spec(r))?.cgroupParent)
+                    let running = !ContainerReaper.processes(dirs).isEmpty   // before its monitor's death takes them
+                    let monitors = ContainerReaper.monitors(root: cs.store.root, id: r.id)
+                    for m in monitors { kill(m, SIGKILL) }
+                    let found = ContainerReaper.killAll(dirs)
                     try? cs.unmountRootfs(r)
-                    guard found == 0 else {
+                    guard !running && found == 0 && monitors.isEmpty else {
                         throw EngineError("container \(r.name) was stopped (its processes killed), but \(r.error)")
                     }
                     throw EngineError("container \(r.name) is not running: \(r.error)")
