@@ -111,7 +111,35 @@ static int receive_greeting(int sock, char *kind, int *fd) {
     return 0;
 }
 
-int mdl_attach_relay(int sock, int with_stdin) {
+static const unsigned char default_detach_keys[] = { 0x10, 0x11 };   // Ctrl-P Ctrl-Q
+
+size_t mdl_detach_filter(const unsigned char *keys, size_t nkeys, size_t *matched, const unsigned char *in, size_t n,
+                         unsigned char *out, int *detached) {
+    size_t o = 0;
+    *detached = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char b = in[i];
+        if (nkeys == 0) { out[o++] = b; continue; }
+        if (b == keys[*matched]) {
+            if (++*matched == nkeys) { *matched = 0; *detached = 1; return o; }
+            continue;
+        }
+        // A sequence that failed: what it held goes on, and this byte may start a new one.
+        memcpy(out + o, keys, *matched);
+        o += *matched;
+        *matched = 0;
+        if (b == keys[0]) {
+            if (nkeys == 1) { *detached = 1; return o; }
+            *matched = 1;
+        } else {
+            out[o++] = b;
+        }
+    }
+    return o;
+}
+
+int mdl_attach_relay(int sock, int with_stdin, const unsigned char *keys, size_t nkeys) {
+    if (keys == NULL) { keys = default_detach_keys; nkeys = sizeof default_detach_keys; }
     char kind;
     int master = -1;
     if (receive_greeting(sock, &kind, &master) < 0 || (kind != 'T' && kind != 'M')) {
@@ -134,7 +162,9 @@ int mdl_attach_relay(int sock, int with_stdin) {
     sigprocmask(SIG_BLOCK, &winch, &old);
     int wfd = signalfd(-1, &winch, SFD_CLOEXEC);
 
-    int result = 0, stdin_open = with_stdin, ctrl_p = 0;
+    int result = 0, stdin_open = with_stdin;
+    size_t matched = 0;
+    unsigned char pass[65536 + 64];
     unsigned char header[8];
     size_t have = 0, frame_left = 0;
     int frame_fd = 1;
@@ -151,15 +181,20 @@ int mdl_attach_relay(int sock, int with_stdin) {
             if (n <= 0) {
                 stdin_open = 0;
             } else {
-                if (raw) {
-                    // Ctrl-P Ctrl-Q: leave the container running.
-                    for (ssize_t i = 0; i < n; i++) {
-                        if (ctrl_p && buf[i] == 0x11) { result = 1; break; }
-                        ctrl_p = buf[i] == 0x10;
+                size_t m = (size_t)n;
+                const char *out = buf;
+                if (raw && nkeys <= 64) {
+                    // The detach keys (Ctrl-P Ctrl-Q): leave the container running.
+                    int detached = 0;
+                    m = mdl_detach_filter(keys, nkeys, &matched, (const unsigned char *)buf, (size_t)n, pass, &detached);
+                    out = (const char *)pass;
+                    if (detached) {
+                        if (m > 0) send_all(sock, out, m);
+                        result = 1;
+                        break;
                     }
-                    if (result == 1) break;
                 }
-                if (send_all(sock, buf, (size_t)n) < 0) stdin_open = 0;
+                if (m > 0 && send_all(sock, out, m) < 0) stdin_open = 0;
             }
         }
         if (fds[0].revents & (POLLIN | POLLHUP)) {

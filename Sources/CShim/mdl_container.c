@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "mdl_container.h"
 #include "mdl_fs.h"
+#include "mdl_attach.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -430,9 +431,11 @@ static void __attribute__((noreturn)) run_init(const struct mdl_container *c) {
     pid_t child = fork();
     if (child < 0) child_fail(0, "fork the command");
     if (child == 0) {
-        sigprocmask(SIG_UNBLOCK, &all, NULL);
+        // The command's own group in the foreground of the terminal; with SIGTTOU still
+        // blocked, or tcsetpgrp from this background group would stop it.
         setpgid(0, 0);
-        if (c->tty_fd >= 0) tcsetpgrp(0, getpid());
+        if (c->tty_fd >= 0 || c->tty) tcsetpgrp(0, getpid());
+        sigprocmask(SIG_UNBLOCK, &all, NULL);
         exec_command(c);
     }
     close(g_sync);   // the command's exec closes its copy: that is the parent's signal
@@ -491,14 +494,58 @@ static void cloexec_open_fds(void) {
     close(dir);
 }
 
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER _IO('T', 0x41)
+#endif
+
+// A terminal from the container's own devpts (the spec mounts /dev/pts with newinstance and
+// ptmxmode=0666, stdlib/mdlua/spec.lua), opened in here after the mounts, so that the
+// process sees its terminal as /dev/pts/N of its own /dev/pts (`tty` in an exec included).
+// The master goes to the parent over the sync socket (SCM_RIGHTS) for it to relay; the
+// peer is returned, owned by the process's user.
+static int container_pty(const struct mdl_container *c) {
+    int master = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0) child_fail(0, "open the container's /dev/pts/ptmx");
+    int unlock = 0;
+    unsigned int number = 0;
+    if (ioctl(master, TIOCSPTLCK, &unlock) < 0 || ioctl(master, TIOCGPTN, &number) < 0)
+        child_fail(0, "unlock the container's terminal");
+    char path[64];
+    snprintf(path, sizeof path, "/dev/pts/%u", number);
+    int peer = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);   // 4.13
+    if (peer < 0) peer = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (peer < 0) child_fail(0, "open %s", path);
+    if (fchown(peer, c->uid, (gid_t)-1) < 0) child_fail(0, "give %s to uid %u", path, c->uid);
+    if (c->make_devices) {
+        // The first process's terminal is the container's console too.
+        int f = open("/dev/console", O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (f < 0 || mount(path, "/dev/console", NULL, MS_BIND, NULL) < 0) child_fail(0, "bind %s on /dev/console", path);
+        close(f);
+    }
+    char kind = 'T';
+    struct iovec iov = {&kind, 1};
+    union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } control;
+    memset(&control, 0, sizeof control);
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof control.buf};
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cm), &master, sizeof master);
+    if (sendmsg(g_sync, &msg, MSG_NOSIGNAL) != 1) child_fail(0, "send the terminal");
+    close(master);
+    return peer;
+}
+
 // The last steps, shared by a container's first process and `exec`: stdio, working
 // directory, capabilities, user, no_new_privs, seccomp, closing fds, execve.
 static void __attribute__((noreturn)) finish_and_exec(const struct mdl_container *c) {
     // stdio: a terminal, or the fds given.
     setsid();
-    if (c->tty_fd >= 0) {
-        if (ioctl(c->tty_fd, TIOCSCTTY, 0) < 0) child_fail(0, "set the controlling terminal");
-        for (int i = 0; i < 3; i++) dup2(c->tty_fd, i);
+    int tty = c->tty ? container_pty(c) : c->tty_fd;
+    if (tty >= 0) {
+        if (ioctl(tty, TIOCSCTTY, 0) < 0) child_fail(0, "set the controlling terminal");
+        for (int i = 0; i < 3; i++) dup2(tty, i);
     } else {
         int null = open("/dev/null", O_RDWR | O_CLOEXEC);
         for (int i = 0; i < 3; i++) {
@@ -667,24 +714,52 @@ pid_t mdl_container_spawn(const struct mdl_container *c, int *sync_fd, char *err
     return pid;
 }
 
+static int wait_exec(int sync_fd, char *err, size_t errlen, int *exec_errno, int *master);
+
 int mdl_container_release(int sync_fd, char *err, size_t errlen, int *exec_errno) {
+    return mdl_container_release_tty(sync_fd, err, errlen, exec_errno, NULL);
+}
+
+int mdl_container_release_tty(int sync_fd, char *err, size_t errlen, int *exec_errno, int *master) {
     // The child may have failed already (its report waits in the socket): no SIGPIPE.
     char go = 'g';
     ssize_t sent = send(sync_fd, &go, 1, MSG_NOSIGNAL);
     (void)sent;
-    return mdl_container_wait_exec(sync_fd, err, errlen, exec_errno);
+    if (master) *master = -1;
+    int rc = wait_exec(sync_fd, err, errlen, exec_errno, master);
+    if (rc != 0 && master && *master >= 0) { close(*master); *master = -1; }
+    return rc;
 }
 
 int mdl_container_wait_exec(int sync_fd, char *err, size_t errlen, int *exec_errno) {
+    return wait_exec(sync_fd, err, errlen, exec_errno, NULL);
+}
+
+static int wait_exec(int sync_fd, char *err, size_t errlen, int *exec_errno, int *master) {
     *exec_errno = 0;
     struct child_error e;
     ssize_t n;
     // A child that ended before it read the parent's go (so before exec) left that byte
     // unread: the kernel then reports ECONNRESET once, ahead of the error record the child
     // queued for us. Read again to get the record; no record then means it died.
+    // A process with a terminal of its own sends its master first (container_pty).
     int reset = 0;
     for (;;) {
-        n = read(sync_fd, &e, sizeof e);
+        union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } control;
+        struct iovec iov = {&e, sizeof e};
+        struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                             .msg_controllen = sizeof control.buf};
+        n = recvmsg(sync_fd, &msg, MSG_CMSG_CLOEXEC);
+        int fd = -1;
+        if (n >= 0) {
+            for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm != NULL; cm = CMSG_NXTHDR(&msg, cm))
+                if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+        }
+        if (fd >= 0) {
+            if (master && *master < 0 && n == 1) *master = fd;
+            else close(fd);
+            continue;
+        }
         if (n >= 0 || (errno != EINTR && errno != ECONNRESET)) break;
         if (errno == ECONNRESET) reset = 1;
     }
@@ -717,6 +792,14 @@ static int write_all_fd(int fd, const char *p, size_t n) {
 }
 
 int mdl_container_supervise(pid_t pid, int master_fd) {
+    int detached;
+    return mdl_container_supervise_detach(pid, master_fd, NULL, 0, &detached);
+}
+
+int mdl_container_supervise_detach(pid_t pid, int master_fd, const unsigned char *keys, size_t nkeys, int *detached) {
+    *detached = 0;
+    size_t matched = 0;
+    unsigned char pass[65536 + 64];
     sigset_t set = forwarded_set();
     int sfd = signalfd(-1, &set, SFD_CLOEXEC);
     struct termios saved;
@@ -753,9 +836,22 @@ int mdl_container_supervise(pid_t pid, int master_fd) {
         }
         if (stdin_open && (fds[2].revents & (POLLIN | POLLHUP))) {
             ssize_t n = read(0, buf, sizeof buf);
-            if (n > 0) write_all_fd(master_fd, buf, (size_t)n);
-            else stdin_open = 0;   // EOF: keep relaying output
+            if (n > 0 && raw && keys && nkeys > 0 && nkeys <= 64) {
+                // The detach keys leave the process running (mdl_attach_relay does the same).
+                size_t m = mdl_detach_filter(keys, nkeys, &matched, (const unsigned char *)buf, (size_t)n, pass, detached);
+                if (m > 0) write_all_fd(master_fd, (const char *)pass, m);
+                if (*detached) break;
+            } else if (n > 0) {
+                write_all_fd(master_fd, buf, (size_t)n);
+            } else {
+                stdin_open = 0;   // EOF: keep relaying output
+            }
         }
+    }
+    if (*detached) {
+        if (raw) tcsetattr(0, TCSANOW, &saved);
+        close(sfd);
+        return 0;
     }
     if (!exited) waitpid(pid, &status, 0);
     if (master_fd >= 0) {
@@ -771,6 +867,28 @@ int mdl_container_supervise(pid_t pid, int master_fd) {
     if (raw) tcsetattr(0, TCSANOW, &saved);
     close(sfd);
     return status;
+}
+
+int mdl_hold_pty(int master_fd) {
+    pid_t p = (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);   // no atfork handlers
+    if (p < 0) return -1;
+    if (p > 0) return 0;
+    // The fork of a process that may have threads: plain system calls only from here.
+    setsid();
+    signal(SIGHUP, SIG_IGN);
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    for (int i = 0; i < 3; i++) if (null >= 0) dup2(null, i);
+    for (int fd = 3; fd < 1024; fd++) if (fd != master_fd) close(fd);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    char buf[4096];
+    for (;;) {
+        ssize_t n = read(master_fd, buf, sizeof buf);
+        if (n > 0) continue;
+        if (n < 0 && errno == EINTR) continue;
+        _exit(0);   // EIO: every process on the terminal's side has closed it
+    }
 }
 
 int mdl_openpty(int *master, int *slave, char *name, size_t namelen) {

@@ -225,7 +225,7 @@ final class RunTests: XCTestCase {
                                           environment: ["TERM": "xterm", "PATH": "/usr/bin:/bin"])
         term.expect("# ")
         term.send("echo $TERM; tty\r")
-        term.expect("xterm\r\n/dev/console")
+        term.expect("xterm\r\n/dev/pts/0")   // its own devpts, as with Docker (TerminalTests)
         term.send("sleep 30\r")
         usleep(300_000)
         term.send("\u{03}")   // Ctrl-C goes to the container, not to mdlua

@@ -1,14 +1,47 @@
 local md = require "mdlua"
 local runflags = require "mdlua.runflags"
 local errors = require "mdlua.errors"
+local detachkeys = require "mdlua.detachkeys"
+
+-- run's flags are create's and --detach-keys.
+local flags = { table.unpack(runflags.flags) }
+flags[#flags + 1] = detachkeys.flag
+
+-- run -it: the container starts under its monitor (as with -d) and this terminal attaches
+-- to it, so that the detach keys (Ctrl-P Ctrl-Q) can leave it running: in the foreground,
+-- mdlua is the container's monitor and the container dies with it (docs/containers.md,
+-- "Supervision"). attach.hold asks the monitor to keep the first output for this client
+-- (Sources/MDCore/Container/Monitor.swift). --rm is done here once the exit is known; a
+-- container detached from is left for `rm`.
+local function run_attached(opts, keys)
+  local rm = opts.rm
+  opts.rm = false
+  local c = md.container.create(opts)
+  local f = io.open(c:dir() .. "/attach.hold", "w")
+  if f then f:close() end
+  local ok, err, status = c:start_detached()
+  if not ok then
+    if rm then pcall(c.rm, c, { force = true }) end
+    io.stderr:write("mdlua: ", err, "\n")
+    return status
+  end
+  local r = c:attach { stdin = true, detach_keys = keys }
+  if r.detached then
+    io.stderr:write("\r\nmdlua: detached from ", c.name, "\r\n")
+    return 0
+  end
+  if rm then pcall(c.rm, c, { force = true }) end
+  return r.exit_code
+end
 
 return {
   summary = "Create and run a new container from an image",
   usage = "mdlua run [OPTIONS] IMAGE [COMMAND] [ARG...]",
   interspersed = false,
-  flags = runflags.flags,
+  flags = flags,
   run = function(o, args)
     md.sys.trace("run: flags parsed")
+    local keys = detachkeys.option(o)
     local opts = runflags.options(o, args, "run")
     if opts.tty and opts.interactive and not opts.detach and not md.sys.isatty(0) then
       errors.fail("the input device is not a TTY: drop -t, or run from a terminal")
@@ -16,6 +49,7 @@ return {
     if opts.detach and opts.rm and opts.restart and opts.restart ~= "no" then
       errors.fail("--rm and --restart cannot be used together")
     end
+    if opts.tty and opts.interactive and not opts.detach then return run_attached(opts, keys) end
     md.container.prepare_network(opts)
     local c = md.container.create(opts, nil, nil, not opts.detach)
     if opts.detach then

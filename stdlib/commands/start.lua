@@ -1,6 +1,7 @@
 local md = require "mdlua"
 local json = require "mdlua.json"
 local errors = require "mdlua.errors"
+local detachkeys = require "mdlua.detachkeys"
 
 return {
   summary = "Start a created container",
@@ -8,6 +9,7 @@ return {
   flags = {
     { name = "attach", short = "a", type = "bool", help = "Attach STDOUT/STDERR and forward signals" },
     { name = "interactive", short = "i", type = "bool", help = "Attach the container's STDIN" },
+    detachkeys.flag,
   },
   run = function(o, args)
     if #args ~= 1 then errors.fail("start: requires exactly 1 argument (CONTAINER)") end
@@ -27,6 +29,21 @@ return {
       return 0
     end
     local extra = json.decode(c.extra)
+    local keys = detachkeys.option(o)
+    if extra.tty and o.interactive and not extra.rm and md.sys.isatty(0) then
+      -- As run -it (stdlib/commands/run.lua): under its monitor, attached, so that the
+      -- detach keys can leave it running.
+      local f = io.open(c:dir() .. "/attach.hold", "w")
+      if f then f:close() end
+      local ok, err, status = c:start_detached()
+      if not ok then errors.fail(err, status) end
+      local r = c:attach { stdin = true, detach_keys = keys }
+      if r.detached then
+        io.stderr:write("\r\nmdlua: detached from ", c.name, "\r\n")
+        return 0
+      end
+      return r.exit_code
+    end
     local r = c:start { tty = extra.tty, stdin = o.interactive or extra.interactive }
     if r.error then io.stderr:write("mdlua: ", r.error, "\n") end
     if extra.rm then c:rm { force = true } end

@@ -160,21 +160,24 @@ function Container:exec(o)
   local args = o.cmd or { table.unpack(o) }
   if #args == 0 then error("exec: no command given", 2) end
   return runtime.exec(root(), self.id, { args = args, env = o.env, user = o.user, workdir = o.workdir, tty = o.tty,
-                                         stdin = o.interactive, capture = o.capture, detach = o.detach })
+                                         stdin = o.interactive, capture = o.capture, detach = o.detach,
+                                         detach_keys = o.detach_keys })
 end
 -- Attaches to a detached container: its output from now on, and (stdin=true) this
 -- process's input as its stdin. Returns {exit_code=} when it stops, {detached=true} after
 -- Ctrl-P Ctrl-Q on a terminal.
 function Container:attach(o)
-  local r = runtime.attach(root(), self.id, { stdin = o and o.stdin })
+  local r = runtime.attach(root(), self.id, { stdin = o and o.stdin, detach_keys = o and o.detach_keys })
   refresh(self)
   return r
 end
 function Container:dir() return root() .. "/containers/" .. self.id end
 -- Copies between the host and the container: c:copy_from("/etc/hosts", "/tmp/h"),
--- c:copy_to("/tmp/file", "/srv/").
-function Container:copy_from(path, host) runtime.copy(root(), self.id, path, host, false) end
-function Container:copy_to(host, path) runtime.copy(root(), self.id, path, host, true) end
+-- c:copy_to("/tmp/file", "/srv/"); host "-" is a tar stream on stdout or stdin. o:
+-- {archive=true} keeps the owners (cp -a), {follow_link=true} follows a symlink named as
+-- the source (cp -L).
+function Container:copy_from(path, host, o) runtime.copy(root(), self.id, path, host, false, o) end
+function Container:copy_to(host, path, o) runtime.copy(root(), self.id, path, host, true, o) end
 
 function Container:pause() runtime.pause(root(), self.id, true); return refresh(self) end
 function Container:unpause() runtime.pause(root(), self.id, false); return refresh(self) end

@@ -28,9 +28,18 @@ int mdl_attach_greet(int sock, char kind, int fd);
 int mdl_attach_send(int sock, int stream, const void *data, size_t len);
 
 // Client side: relays until the monitor closes the connection, or the user types the
-// detach keys (Ctrl-P Ctrl-Q) on a terminal. stdin is relayed when `with_stdin`; a terminal
-// on stdin is put in raw mode for a container with one and restored on return. Returns 0
-// when the container's stream ended, 1 when detached, -1 on a protocol error.
-int mdl_attach_relay(int sock, int with_stdin);
+// detach keys (`keys`, `nkeys` bytes; Ctrl-P Ctrl-Q when NULL; none when nkeys is 0 and keys
+// is not NULL) on a terminal. stdin is relayed when `with_stdin`; a terminal on stdin is put
+// in raw mode for a container with one and restored on return. Returns 0 when the
+// container's stream ended, 1 when detached, -1 on a protocol error.
+int mdl_attach_relay(int sock, int with_stdin, const unsigned char *keys, size_t nkeys);
+
+// The detach keys in a stream of input, as Docker matches them: the bytes of a partial match
+// are held back until the sequence completes (then *detached is set and nothing more is
+// taken) or fails (then they are passed on). `matched` keeps the state between calls, 0 at
+// first. Writes what is to be passed on to `out` (room for n + nkeys bytes), returns its
+// length.
+size_t mdl_detach_filter(const unsigned char *keys, size_t nkeys, size_t *matched, const unsigned char *in, size_t n,
+                         unsigned char *out, int *detached);
 
 #endif

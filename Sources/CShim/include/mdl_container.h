@@ -62,6 +62,11 @@ struct mdl_container {
     int nrlimits;
     int stdio[3];                       // fds for 0, 1, 2 (-1: /dev/null)
     int tty_fd;                         // a pty slave: stdio and controlling terminal; -1: none
+    int tty;                            // a new pty from the container's own devpts (its
+                                        // /dev/pts/ptmx, opened inside after the mounts): stdio
+                                        // and controlling terminal, also on /dev/console when
+                                        // make_devices; the master goes to the parent (see
+                                        // mdl_container_release_tty)
     int init;                           // a minimal init as pid 1 that runs argv as its child
     const int *netns;                   // a network namespace to enter (mdl_netns), NULL: keep
     int oom_score_adj_set, oom_score_adj;
@@ -86,11 +91,23 @@ int mdl_container_wait_exec(int sync_fd, char *err, size_t errlen, int *exec_err
 // failed on the way (-1, err holds what failed; *exec_errno is set when execve itself
 // failed: ENOENT means not found, others not executable).
 int mdl_container_release(int sync_fd, char *err, size_t errlen, int *exec_errno);
+// The same for a process started with `tty`: *master receives the master of its terminal,
+// which the process sends over the sync socket (SCM_RIGHTS) before it execs (-1 on failure).
+int mdl_container_release_tty(int sync_fd, char *err, size_t errlen, int *exec_errno, int *master);
 
 // Waits for the container process, forwarding the signals a user sends to the caller, and
 // relaying a pty (master_fd >= 0) to stdin/stdout in raw mode, restored on every path.
 // Returns the wait status.
 int mdl_container_supervise(pid_t pid, int master_fd);
+// The same, and with a terminal on stdin the detach keys (as mdl_attach_relay takes them) end
+// the relay: *detached is set and the process is left running (0 is returned). The caller
+// keeps its terminal open for it with mdl_hold_pty.
+int mdl_container_supervise_detach(pid_t pid, int master_fd, const unsigned char *keys, size_t nkeys, int *detached);
+
+// After a detach from a process whose terminal this process relayed: a small process of its
+// own (a fork that runs this C function only, in a new session) keeps the master open and
+// drains it until the process's side closes, so that the process does not get a hangup.
+int mdl_hold_pty(int master_fd);
 
 // Blocks the signals mdl_container_supervise forwards (call before spawning, so that none
 // is lost in between); the child unblocks them before exec.

@@ -181,6 +181,11 @@ public enum Monitor {
         var exited = false
         var open = spec.terminal ? [process.master: "stdout"] : [out[0]: "stdout", err[0]: "stderr"]
         var clients: [Int32] = []
+        // `run -it` attaches right after the start and leaves `attach.hold` for it: the
+        // container's output waits for that client (up to 2 s) instead of reaching the log
+        // alone, so the terminal shows it from the first byte (stdlib/commands/run.lua).
+        let holdUntil = unlink(store.path(r.id) + "/attach.hold") == 0 ? HealthCheck.now() + 2 : 0
+        func holding() -> Bool { clients.isEmpty && holdUntil > HealthCheck.now() }
         func drop(_ c: Int32) { close(c); clients.removeAll { $0 == c } }
         var buf = [UInt8](repeating: 0, count: 65536)
         // The code touched at start-up goes back to the page cache, and the monitor, which
@@ -191,9 +196,10 @@ public enum Monitor {
         var trims = [1.0, 5.0, 30.0].map { started + $0 }
         while !exited || !open.isEmpty {
             var fds = [pollfd(fd: sigfd, events: Int16(POLLIN), revents: 0), pollfd(fd: listener, events: Int16(POLLIN), revents: 0)]
-            let outputs = open.keys.sorted()
+            let outputs = holding() ? [] : open.keys.sorted()
             for fd in outputs + clients { fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
             var wait: Int32 = exited ? 100 : (health?.pollTimeout() ?? -1)
+            if holding() { wait = wait < 0 ? 20 : min(wait, 20) }
             if let next = trims.first, !exited {
                 let untilTrim = Int32(max(0, (next - HealthCheck.now()) * 1000).rounded(.up))
                 wait = wait < 0 ? untilTrim : min(wait, untilTrim)
@@ -203,7 +209,7 @@ public enum Monitor {
                 trims.removeFirst()
             }
             if poll(&fds, nfds_t(fds.count), wait) <= 0 {
-                if exited { break }   // output still open after exit: a child kept the pipe
+                if exited && !holding() { break }   // output still open after exit: a child kept the pipe
                 health?.tick(target: process.pid)
                 continue
             }

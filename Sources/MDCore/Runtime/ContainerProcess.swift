@@ -38,6 +38,23 @@ public enum ContainerProcess {
         return mdl_container_supervise(p.pid, p.master)
     }
 
+    /// `supervise`, where with a terminal on stdin the detach keys (`keys`; Ctrl-P Ctrl-Q when
+    /// nil) leave the process running: nil then, and a small process keeps its terminal
+    /// open (mdl_hold_pty), as Docker's daemon does for a detached exec.
+    public static func supervise(_ p: Started, detachKeys keys: [UInt8]?) -> Int32? {
+        defer { if p.master >= 0 { close(p.master) } }
+        let keys = keys ?? [0x10, 0x11]
+        var detached: Int32 = 0
+        let status = keys.withUnsafeBufferPointer {
+            mdl_container_supervise_detach(p.pid, p.master, $0.baseAddress, $0.count, &detached)
+        }
+        guard detached == 0 else {
+            _ = mdl_hold_pty(p.master)
+            return nil
+        }
+        return status
+    }
+
     /// A started container process: its pid, and the master side of its terminal (or -1).
     public struct Started { public let pid: pid_t; public let master: Int32 }
 
@@ -75,18 +92,11 @@ public enum ContainerProcess {
         c.rlimits = UnsafePointer(limits)
         c.nrlimits = Int32(spec.rlimits.count)
 
-        // A terminal: the slave becomes the process's stdio and /dev/console.
-        var master: Int32 = -1, slave: Int32 = -1
-        var mounts = spec.mounts
-        if spec.terminal || io.tty {
-            var name = [CChar](repeating: 0, count: 128)
-            guard mdl_openpty(&master, &slave, &name, name.count) == 0 else { throw EngineError.system("openpty") }
-            mounts.append(RuntimeSpec.Mount(destination: "/dev/console", type: "bind", source: String(cString: name),
-                                            options: ["bind"]))
-        }
-        var keepMaster = false
-        defer { if master >= 0 && !keepMaster { close(master) }; if slave >= 0 { close(slave) } }
-        c.tty_fd = slave
+        // A terminal: the process opens one from its own /dev/pts, which becomes its stdio
+        // and /dev/console, and sends the master back (mdl_container.c, container_pty).
+        let mounts = spec.mounts
+        c.tty = spec.terminal || io.tty ? 1 : 0
+        c.tty_fd = -1
         c.stdio = (io.stdin, io.stdout, io.stderr)
 
         let cMounts = UnsafeMutablePointer<mdl_mount>.allocate(capacity: max(1, mounts.count))
@@ -129,9 +139,7 @@ public enum ContainerProcess {
             }
         }
         guard pid > 0 else { throw EngineError(String(cString: err)) }
-        try release(pid, syncFd: syncFd, started: started)
-        if slave >= 0 { close(slave); slave = -1 }
-        keepMaster = true
+        let master = try release(pid, syncFd: syncFd, started: started)
         return Started(pid: pid, master: master)
     }
 
@@ -143,6 +151,15 @@ public enum ContainerProcess {
         mdl_block_forwarded_signals()
         defer { mdl_unblock_forwarded_signals() }
         return supervise(try execStart(spec, target: target, args: args, env: env, user: user, cwd: cwd, io: io, cgroup: cgroup))
+    }
+
+    /// `exec` with a terminal that the detach keys can leave: nil when the user detached.
+    public static func exec(_ spec: RuntimeSpec, target: pid_t, args: [String], env: [String], user: String?,
+                            cwd: String?, io: ProcessIO, cgroup: CgroupJoin? = nil, detachKeys: [UInt8]?) throws -> Int32? {
+        mdl_block_forwarded_signals()
+        defer { mdl_unblock_forwarded_signals() }
+        let p = try execStart(spec, target: target, args: args, env: env, user: user, cwd: cwd, io: io, cgroup: cgroup)
+        return supervise(p, detachKeys: detachKeys)
     }
 
     /// Starts an `exec` process and returns once it has called execve (a health check, which
@@ -166,30 +183,24 @@ public enum ContainerProcess {
         var c = mdl_container()
         let setup = try ProcessSetup(spec, into: &c)
         defer { setup.free() }
-        var master: Int32 = -1, slave: Int32 = -1
-        if io.tty {
-            var name = [CChar](repeating: 0, count: 128)
-            guard mdl_openpty(&master, &slave, &name, name.count) == 0 else { throw EngineError.system("openpty") }
-        }
-        var keepMaster = false
-        defer { if master >= 0 && !keepMaster { close(master) }; if slave >= 0 { close(slave) } }
-        c.tty_fd = slave
+        c.tty = io.tty ? 1 : 0   // from the container's own /dev/pts, as for run
+        c.tty_fd = -1
         c.stdio = (io.stdin, io.stdout, io.stderr)
         c.cgroup = cgroup.map { UnsafePointer($0.join) }
         var syncFd: Int32 = -1
         var err = [CChar](repeating: 0, count: 512)
         let pid = withExtendedLifetime(cgroup) { withUnsafePointer(to: &c) { mdl_container_exec(target, $0, &syncFd, &err, err.count) } }
         guard pid > 0 else { throw EngineError(String(cString: err)) }
-        try release(pid, syncFd: syncFd) { _ in }
-        if slave >= 0 { close(slave); slave = -1 }
-        keepMaster = true
+        let master = try release(pid, syncFd: syncFd) { _ in }
         return Started(pid: pid, master: master)
     }
 
     /// The sync point of a started process: `started` does the parent's part, then the
     /// process may go on; returns once it has exec'd. Either failing reaps it and throws
     /// (a failed exec with Docker's status: 127 not found, 126 not executable). Closes syncFd.
-    static func release(_ pid: pid_t, syncFd: Int32, started: (pid_t) throws -> Void) throws {
+    /// Returns the master of the process's terminal when it has one, else -1.
+    @discardableResult
+    static func release(_ pid: pid_t, syncFd: Int32, started: (pid_t) throws -> Void) throws -> Int32 {
         defer { close(syncFd) }
         func reap() {
             var st: Int32 = 0
@@ -202,11 +213,13 @@ public enum ContainerProcess {
         }
         var err = [CChar](repeating: 0, count: 512)
         var execErrno: Int32 = 0
-        if mdl_container_release(syncFd, &err, err.count, &execErrno) != 0 {
+        var master: Int32 = -1
+        if mdl_container_release_tty(syncFd, &err, err.count, &execErrno, &master) != 0 {
             reap()
             throw StartError(status: execErrno == ENOENT ? 127 : execErrno != 0 ? 126 : 125, description: String(cString: err))
         }
         Trace.mark("exec'd")
+        return master
     }
 
     /// Docker's exit status for a wait status: the code, or 128 + the signal.

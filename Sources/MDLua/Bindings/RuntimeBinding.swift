@@ -224,10 +224,14 @@ enum RuntimeBinding {
                 do {
                     let spec = try cs.spec(r)
                     let cg = cs.cgroup(r, spec)
-                    let status = try ContainerProcess.exec(spec, target: r.pid, args: list("args"), env: list("env"),
-                                                           user: o[.str("user")]?.stringValue, cwd: o[.str("workdir")]?.stringValue,
-                                                           io: io, cgroup: try cg.join())
-                    result["exit_code"] = .integer(Int64(ContainerProcess.exitCode(status)))
+                    if let status = try ContainerProcess.exec(spec, target: r.pid, args: list("args"), env: list("env"),
+                                                              user: o[.str("user")]?.stringValue, cwd: o[.str("workdir")]?.stringValue,
+                                                              io: io, cgroup: try cg.join(), detachKeys: detachKeys(o)) {
+                        result["exit_code"] = .integer(Int64(ContainerProcess.exitCode(status)))
+                    } else {
+                        result["detached"] = .boolean(true)
+                        result["exit_code"] = .integer(0)
+                    }
                 } catch let e as StartError {
                     result["exit_code"] = .integer(Int64(e.status))
                     result["error"] = .str(e.description)
@@ -241,7 +245,9 @@ enum RuntimeBinding {
                 let cs = try containers(args)
                 let r = try cs.find(try args.string(2))
                 guard r.status == "running" || r.status == "restarting" else { throw EngineError("container \(r.name) is not running") }
-                let withStdin = try !args.isNil(3) && args.table(3)[.str("stdin")] == .boolean(true)
+                let opts = args.isNil(3) ? [:] : try args.table(3)
+                let withStdin = opts[.str("stdin")] == .boolean(true)
+                let keys = detachKeys(opts)
                 let dirfd = open(cs.path(r.id), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
                 guard dirfd >= 0 else { throw EngineError.system("open \(cs.path(r.id))") }
                 let sock = mdl_unix_connect(dirfd, "attach.sock")
@@ -249,7 +255,8 @@ enum RuntimeBinding {
                 guard sock >= 0 else {
                     throw EngineError("container \(r.name) cannot be attached: it runs in the foreground of the mdlua that started it")
                 }
-                let rc = mdl_attach_relay(sock, withStdin ? 1 : 0)
+                let rc = keys.map { k in k.withUnsafeBufferPointer { mdl_attach_relay(sock, withStdin ? 1 : 0, $0.baseAddress, $0.count) } }
+                    ?? mdl_attach_relay(sock, withStdin ? 1 : 0, nil, 0)
                 close(sock)
                 if rc == 1 { return [.record(["detached": .boolean(true)])] }
                 guard rc == 0 else { throw EngineError("attach \(r.name): the monitor's stream is broken") }
@@ -413,6 +420,13 @@ enum RuntimeBinding {
                 return []
             },
         ])
+    }
+
+    /// The detach keys as bytes (stdlib/mdlua/detachkeys.lua parses Docker's syntax), nil for
+    /// the default Ctrl-P Ctrl-Q.
+    static func detachKeys(_ o: [LuaValue: LuaValue]) -> [UInt8]? {
+        if case .string(let b)? = o[.str("detach_keys")] { return b }
+        return nil
     }
 
     /// A dead container is not started: what is left of it is for `rm`.
