@@ -329,16 +329,27 @@ enum RuntimeBinding {
                 return []
             },
             "copy": vm.function("md.container.cp") { args in
-                // (root, ref, container path, host path, into container?)
+                // (root, ref, container path, host path or "-" for a tar stream on stdin or
+                // stdout, into container?, {archive=, follow_link=})
                 let cs = try containers(args)
                 let r = try cs.find(try args.string(2))
+                let o = args.isNil(6) ? [:] : try args.table(6)
+                var options = ContainerCopy.Options()
+                options.archive = o[.str("archive")] == .boolean(true)
+                options.followLink = o[.str("follow_link")] == .boolean(true)
+                // What the spec mounts over the image (the container's /etc files) is part of
+                // what the container sees.
+                let mounts = ((try? cs.spec(r))?.mounts ?? []).filter { $0.type == "bind" || $0.options.contains("bind") || $0.options.contains("rbind") }
+                    .map { ContainerCopy.Mount(destination: $0.destination, source: $0.source) }
                 let running = r.status == "running" || r.status == "paused"
                 let rootfs = running ? cs.path(r.id) + "/rootfs" : try cs.mountRootfs(r)
                 defer { if !running { try? cs.unmountRootfs(r) } }
-                if args.boolean(5) {
-                    try ContainerCopy.toContainer(host: try args.string(4), rootfs: rootfs, path: try args.string(3))
-                } else {
-                    try ContainerCopy.fromContainer(rootfs: rootfs, path: try args.string(3), to: try args.string(4))
+                let (path, host) = (try args.string(3), try args.string(4))
+                switch (args.boolean(5), host == "-") {
+                case (true, true): try ContainerCopy.tarToContainer(from: 0, rootfs: rootfs, mounts: mounts, path: path)
+                case (true, false): try ContainerCopy.toContainer(host: host, rootfs: rootfs, mounts: mounts, path: path, options: options)
+                case (false, true): try ContainerCopy.tarFromContainer(rootfs: rootfs, mounts: mounts, path: path, to: 1, options: options)
+                case (false, false): try ContainerCopy.fromContainer(rootfs: rootfs, mounts: mounts, path: path, to: host, options: options)
                 }
                 return []
             },
