@@ -143,6 +143,21 @@ final class TerminalTests: XCTestCase {
         XCTAssertEqual(exitStatus(start), 0)
         XCTAssertEqual(md(["inspect", "-f", "{{.State.Status}}", "s"]).stdout, "running\n")
 
+        // --rm: removed when it ends, also after a detach.
+        let rm = try terminal(["run", "--rm", "-it", "--name", "r", "busybox", "sh"])
+        rm.expect("# ")
+        rm.send("\u{10}\u{11}")
+        rm.expect("detached from r")
+        XCTAssertEqual(exitStatus(rm), 0)
+        XCTAssertEqual(md(["inspect", "-f", "{{.State.Status}}", "r"]).stdout, "running\n")
+        md(["kill", "r"])
+        var left = "r"
+        for _ in 0..<100 where !left.isEmpty {
+            usleep(50_000)
+            left = md(["ps", "-a", "--filter", "name=r", "-q"]).stdout
+        }
+        XCTAssertEqual(left, "", "removed once it ended")
+
         // The first one again, and its end: attach returns its status.
         let again = try terminal(["attach", "d"])
         usleep(300_000)

@@ -11,17 +11,31 @@ flags[#flags + 1] = detachkeys.flag
 -- to it, so that the detach keys (Ctrl-P Ctrl-Q) can leave it running: in the foreground,
 -- mdlua is the container's monitor and the container dies with it (docs/containers.md,
 -- "Supervision"). attach.hold asks the monitor to keep the first output for this client
--- (Sources/MDCore/Container/Monitor.swift). --rm is done here once the exit is known; a
--- container detached from is left for `rm`.
+-- (Sources/MDCore/Container/Monitor.swift). With --rm the monitor removes the container when
+-- it ends, detached from or not, as Docker does; the status is then its die event's.
+local function exit_from_events(id)
+  local code
+  for _, name in ipairs { "/events.log.1", "/events.log" } do
+    local f = io.open(md.config.root .. name)
+    if f then
+      for line in f:lines() do
+        if line:find(id, 1, true) and line:find('"Action":"die"', 1, true) then
+          code = tonumber(line:match('"exitCode":"(%d+)"')) or code
+        end
+      end
+      f:close()
+    end
+  end
+  return code
+end
+
 local function run_attached(opts, keys)
-  local rm = opts.rm
-  opts.rm = false
   local c = md.container.create(opts)
   local f = io.open(c:dir() .. "/attach.hold", "w")
   if f then f:close() end
   local ok, err, status = c:start_detached()
   if not ok then
-    if rm then pcall(c.rm, c, { force = true }) end
+    if opts.rm then pcall(c.rm, c, { force = true }) end
     io.stderr:write("mdlua: ", err, "\n")
     return status
   end
@@ -30,7 +44,17 @@ local function run_attached(opts, keys)
     io.stderr:write("\r\nmdlua: detached from ", c.name, "\r\n")
     return 0
   end
-  if rm then pcall(c.rm, c, { force = true }) end
+  if opts.rm then
+    -- The monitor removes it after recording the exit: returned once it is gone.
+    local deadline = md.sys.monotonic() + 5
+    while pcall(md.container.get, c.id) and md.sys.monotonic() < deadline do md.sys.sleep(0.01) end
+  end
+  if r.removed then
+    local code = exit_from_events(c.id)
+    if code then return code end
+    io.stderr:write("mdlua: container ", c.name, " was removed before its exit status could be read\n")
+    return 125
+  end
   return r.exit_code
 end
 

@@ -168,7 +168,7 @@ end
 -- Ctrl-P Ctrl-Q on a terminal.
 function Container:attach(o)
   local r = runtime.attach(root(), self.id, { stdin = o and o.stdin, detach_keys = o and o.detach_keys })
-  refresh(self)
+  if not r.removed then refresh(self) end   -- (--rm: its monitor removed it when it ended)
   return r
 end
 function Container:dir() return root() .. "/containers/" .. self.id end

@@ -260,10 +260,12 @@ enum RuntimeBinding {
                 close(sock)
                 if rc == 1 { return [.record(["detached": .boolean(true)])] }
                 guard rc == 0 else { throw EngineError("attach \(r.name): the monitor's stream is broken") }
-                // The stream ends when the container stops; its monitor then records the exit.
+                // The stream ends when the container stops; its monitor then records the exit
+                // (and removes it with --rm: its die event has the status, run.lua).
                 var now = r
                 for _ in 0..<500 {
-                    now = try cs.find(r.id)
+                    guard let found = try? cs.find(r.id) else { return [.record(["removed": .boolean(true)])] }
+                    now = found
                     if now.status != "running" { break }
                     usleep(10_000)
                 }
