@@ -82,7 +82,8 @@ public struct ContainerRecord {
     public var processAlive: Bool { pid > 0 && ProcessInfoReader.startTime(pid) == pidStart && pidStart != 0 }
     public var monitorAlive: Bool {
         guard monitorPid > 0 else { return false }
-        if monitorPid == getpid() { return true }   // this process: no /proc read on the run path
+        // This process (no /proc read on the run path: its start time is read once, by create).
+        if monitorPid == getpid() { return monitorStart == 0 || monitorStart == ContainerRecord.ownStart }
         return monitorStart != 0 ? ProcessInfoReader.startTime(monitorPid) == monitorStart : ProcessInfoReader.isAlive(monitorPid)
     }
 
