@@ -69,7 +69,7 @@ public enum StateCheck {
     /// lock, so any seen while holding it is abandoned) and record temp files of dead writers.
     static func containerStaging(_ cs: ContainerStore, repair: Bool) -> [Finding] {
         var out: [Finding] = []
-        guard let lock = try? cs.lock() else { return [] }
+        guard FileSystem.isDirectory(cs.dir), let lock = try? cs.lock() else { return [] }   // a check makes nothing
         for name in FileSystem.list(cs.dir) where name.hasPrefix(".new-") {
             var f = Finding(kind: "staging", path: cs.dir + "/" + name, detail: "an interrupted create")
             if repair { f.action = (try? FileSystem.removeTree(cs.dir + "/" + name)) != nil ? "removed" : nil }
