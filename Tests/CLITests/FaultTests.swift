@@ -447,6 +447,30 @@ final class FaultTests: XCTestCase {
         }
     }
 
+    /// An exit that cannot be recorded at all is recorded by the next command: a foreground
+    /// run (the CLI records it) and a detached one (its monitor does).
+    func testAnExitThatCannotBeRecordedIsRecordedByTheNextCommand() throws {
+        prepareImage()
+        for detached in [false, true] {
+            let name = detached ? "bg" : "fg"
+            let args = ["run"] + (detached ? ["-d"] : []) + ["--name", name, "--cgroup-parent", FaultTests.parent,
+                                                             "busybox", "sh", "-c", "sleep 1; exit 3 # \(marker)"]
+            let p = try spawn(args)
+            XCTAssertTrue(waitUntil { md(["ps", "--format", "{{.Names}}"]).stdout == "\(name)\n" })
+            let id = md(["ps", "-q", "--no-trunc"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let record = root + "/containers/\(id)/container.json"
+            XCTAssertEqual(Process.run("/usr/bin/chattr", ["+i", record]), 0)
+            p.waitUntilExit()
+            if !detached { XCTAssertEqual(p.terminationStatus, 3, "run returns the container's status") }
+            XCTAssertTrue(waitUntil { processes().isEmpty }, "\(processes())")
+            XCTAssertEqual(Process.run("/usr/bin/chattr", ["-i", record]), 0)
+            XCTAssertEqual(md(["ps", "-a", "--format", "{{.Names}} {{.Status}}"]).stdout.prefix(13), "\(name) Exited (3)")
+            XCTAssertEqual(inspect(name)["ExitCode"] as? Int, 3)
+            XCTAssertEqual(md(["rm", name]).status, 0)
+            assertNothingLeft()
+        }
+    }
+
     // MARK: system check, staging
 
     /// A staging dir as an interrupted `load` leaves it: its writer's pid in its name, its

@@ -12,3 +12,4 @@
 #include "mdl_attach.h"
 #include "mdl_json.h"
 #include "mdl_netns.h"
+#include <sys/xattr.h>   // the stashed exit of a container (ContainerStore.stashExit)

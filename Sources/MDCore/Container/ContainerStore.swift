@@ -1,3 +1,4 @@
+import CShim
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -225,13 +226,20 @@ public struct ContainerStore {
         let monitor = "its monitor (pid \(r.monitorPid))"
         fixed.monitorPid = 0
         fixed.monitorStart = 0
+        let stash = stashedExit(r.id)
         if r.status == "created" {
             fixed.error = "\(monitor) died before the container started"
         } else {
             fixed.status = "exited"
             fixed.pid = 0
             if fixed.finishedAt.isEmpty || fixed.finishedAt < fixed.startedAt { fixed.finishedAt = Clock.now() }
-            if wasAlive || found > 0 {
+            if let s = stash, !wasAlive && found == 0 {
+                // Its monitor saw the exit but could not record it (a full disk).
+                fixed.exitCode = s.code
+                fixed.exitUnknown = false
+                fixed.finishedAt = s.finishedAt
+                fixed.error = s.error
+            } else if wasAlive || found > 0 {
                 fixed.exitCode = 137
                 fixed.exitUnknown = false
                 fixed.error = "\(monitor) was gone while the container ran: mdlua killed it (SIGKILL)"
@@ -245,8 +253,27 @@ public struct ContainerStore {
         if r.extra["rm"] == .bool(true) {
             if (try? remove(fixed)) != nil { return nil }
         }
-        try? save(fixed)
+        if (try? save(fixed)) != nil && stash != nil { removexattr(path(r.id), ContainerStore.exitAttribute) }
         return fixed
+    }
+
+    /// An exit that could not be recorded (a full disk: neither a new record nor one written
+    /// in place) is kept in an extended attribute of the container's directory, which needs
+    /// no data block, for the next read to record (`repaired`): "CODE\nFINISHED_AT\nERROR".
+    public func stashExit(_ id: String, code: Int32, error: String) {
+        let text = Array("\(code)\n\(Clock.now())\n\(error)".utf8)
+        _ = text.withUnsafeBytes { setxattr(path(id), ContainerStore.exitAttribute, $0.baseAddress, $0.count, 0) }
+    }
+
+    static let exitAttribute = "user.mdlua.exit"
+
+    func stashedExit(_ id: String) -> (code: Int32, finishedAt: String, error: String)? {
+        var buf = [UInt8](repeating: 0, count: 4096)
+        let n = getxattr(path(id), ContainerStore.exitAttribute, &buf, buf.count)
+        guard n > 0 else { return nil }
+        let parts = String(decoding: buf[0..<n], as: UTF8.self).split(separator: "\n", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count >= 2, let code = Int32(parts[0]) else { return nil }
+        return (code, String(parts[1]), parts.count > 2 ? String(parts[2]) : "")
     }
 
     /// By full ID, unique ID prefix, or name.

@@ -91,17 +91,25 @@ public enum Monitor {
                 var restart = false
                 // Read now: `update --restart` may have changed it while the container ran.
                 let policy = RestartPolicy((try? store.spec(r))?.annotations["io.mdlua.restart"] ?? "no")
-                r = try store.modify(id) { rec in
-                    rec.oomKilled = oom
-                    rec.status = "exited"
-                    rec.pid = 0
-                    rec.exitCode = ContainerProcess.exitCode(status)
-                    rec.finishedAt = Clock.now()
-                    restart = !rec.stopRequested && policy.restarts(exitCode: rec.exitCode, count: rec.restartCount)
-                    if restart {
-                        rec.status = "restarting"
-                        rec.restartCount += 1
+                do {
+                    r = try store.modify(id) { rec in
+                        rec.oomKilled = oom
+                        rec.status = "exited"
+                        rec.pid = 0
+                        rec.exitCode = ContainerProcess.exitCode(status)
+                        rec.finishedAt = Clock.now()
+                        restart = !rec.stopRequested && policy.restarts(exitCode: rec.exitCode, count: rec.restartCount)
+                        if restart {
+                            rec.status = "restarting"
+                            rec.restartCount += 1
+                        }
                     }
+                } catch {
+                    // Not recorded (a full disk, a record that cannot be written): kept for the
+                    // next command to record; a --rm container still goes (that frees space).
+                    store.stashExit(id, code: ContainerProcess.exitCode(status), error: "")
+                    if spec.annotations["io.mdlua.rm"] == "true" { try? store.remove(r) }
+                    return 1
                 }
                 if oom { store.event("oom", r) }
                 store.event("die", r, ["exitCode": String(r.exitCode)])

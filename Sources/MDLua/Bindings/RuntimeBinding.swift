@@ -106,7 +106,9 @@ enum RuntimeBinding {
                     // turn an exit 0 into 125); the next command records what it can.
                     r.status = "exited"
                     r.pid = 0
-                    result["error"] = .str((message.isEmpty ? "" : message + "; ") + "its exit (\(code)) could not be recorded: \(error)")
+                    cs.stashExit(r.id, code: code, error: message)
+                    result["error"] = .str((message.isEmpty ? "" : message + "; ") + "its exit (\(code)) could not be recorded "
+                                           + "(the next command that can will record it): \(error)")
                 }
                 if oom { cs.event("oom", r) }
                 cs.event("die", r, ["exitCode": String(r.exitCode)])
