@@ -18,20 +18,28 @@ local container_schema = {
     HostConfig:p GraphDriver:p SizeRw:p SizeRootFs:p Mounts:l Config:p NetworkSettings:p ]],
   State = { fields = template.fields [[
     Status:s Running:b Paused:b Restarting:b OOMKilled:b Dead:b Pid:i ExitCode:i Error:s StartedAt:s
-    FinishedAt:s Health:p ]] },
-  Config = { fields = config_fields },
+    FinishedAt:s Health:p ]],
+    Health = { fields = template.fields "Status:s FailingStreak:i Log:l" } },
+  Config = { fields = config_fields,
+             Healthcheck = { fields = template.fields "Test:l Interval:i Timeout:i StartPeriod:i StartInterval:i Retries:i" } },
   HostConfig = { fields = template.fields [[
     Binds:l ContainerIDFile:s LogConfig:p NetworkMode:s PortBindings:m RestartPolicy:p AutoRemove:b
     VolumeDriver:s VolumesFrom:l ConsoleSize:l Annotations:m CapAdd:l CapDrop:l CgroupnsMode:s Dns:l
     DnsOptions:l DnsSearch:l ExtraHosts:l GroupAdd:l IpcMode:s Cgroup:s Links:l OomScoreAdj:i PidMode:s
     Privileged:b PublishAllPorts:b ReadonlyRootfs:b SecurityOpt:l StorageOpt:m Tmpfs:m UTSMode:s
     UsernsMode:s ShmSize:i Sysctls:m Runtime:s Isolation:s CpuShares:i Memory:i NanoCpus:i
-    CgroupParent:s BlkioWeight:i CpuPeriod:i CpuQuota:i CpuRealtimePeriod:i CpuRealtimeRuntime:i
-    CpusetCpus:s CpusetMems:s Devices:l DeviceCgroupRules:l MemoryReservation:i MemorySwap:i
-    MemorySwappiness:p OomKillDisable:p PidsLimit:p Ulimits:l MaskedPaths:l ReadonlyPaths:l Init:p ]] },
+    CgroupParent:s BlkioWeight:i BlkioWeightDevice:l BlkioDeviceReadBps:l BlkioDeviceWriteBps:l
+    BlkioDeviceReadIOps:l BlkioDeviceWriteIOps:l CpuPeriod:i CpuQuota:i CpuRealtimePeriod:i
+    CpuRealtimeRuntime:i CpusetCpus:s CpusetMems:s Devices:l DeviceCgroupRules:l DeviceRequests:l
+    MemoryReservation:i MemorySwap:i MemorySwappiness:p OomKillDisable:p PidsLimit:p Ulimits:l CpuCount:i
+    CpuPercent:i IOMaximumIOps:i IOMaximumBandwidth:i MaskedPaths:l ReadonlyPaths:l Init:p ]],
+    LogConfig = { fields = template.fields "Type:s Config:m" },
+    RestartPolicy = { fields = template.fields "Name:s MaximumRetryCount:i" } },
+  GraphDriver = { fields = template.fields "Name:s Data:m" },
   NetworkSettings = { fields = template.fields [[
     Bridge:s SandboxID:s SandboxKey:s Ports:m Networks:m IPAddress:s Gateway:s MacAddress:s
-    IPPrefixLen:i GlobalIPv6Address:s GlobalIPv6PrefixLen:i IPv6Gateway:s EndpointID:s ]] },
+    IPPrefixLen:i GlobalIPv6Address:s GlobalIPv6PrefixLen:i IPv6Gateway:s EndpointID:s HairpinMode:b
+    LinkLocalIPv6Address:s LinkLocalIPv6PrefixLen:i SecondaryIPAddresses:l SecondaryIPv6Addresses:l ]] },
 }
 local image_schema = {
   fields = template.fields [[
@@ -56,12 +64,23 @@ local function shape(doc)
   return mark(doc, doc.State and container_schema or image_schema)
 end
 
+-- For the JSON output: Go's nil slices and maps (template.nil_list, template.nil_map in
+-- the document, [] and map[] in a template) are null, as in Docker's JSON.
+local function plain(v)
+  if v == template.nil_list or v == template.nil_map then return json.null end
+  if type(v) ~= "table" or v == json.null then return v end
+  local out = json.is_array(v) and json.array() or {}
+  for k, x in pairs(v) do out[k] = plain(x) end
+  return out
+end
+
 return {
   summary = "Return low-level information on containers or images",
   usage = "mdlua inspect [OPTIONS] NAME|ID [NAME|ID...]",
   flags = {
     { name = "format", short = "f", type = "string", metavar = "TEMPLATE", help = "Format output with a Go template, or 'json'" },
     { name = "type", type = "string", metavar = "TYPE", help = "container or image (default: whichever matches)" },
+    { name = "size", short = "s", type = "bool", help = "Display total file sizes if the type is container" },
   },
   run = function(o, args)
     if #args == 0 then errors.fail("inspect: requires at least 1 argument") end
@@ -70,7 +89,7 @@ return {
       local doc
       if o.type ~= "image" then
         local ok, c = pcall(md.container.get, ref)
-        if ok then doc = c:inspect() end
+        if ok then doc = c:inspect{ size = o.size } end
       end
       if not doc and o.type ~= "container" then
         local ok, img = pcall(md.image.get, ref)
@@ -87,7 +106,7 @@ return {
       for i, d in ipairs(docs) do out[i] = t:execute(shape(d)) .. "\n" end
       io.write(table.concat(out))
     else
-      print(json.encode(docs, { indent = "    " }))
+      print(json.encode(plain(docs), { indent = "    " }))
     end
     return 0
   end,

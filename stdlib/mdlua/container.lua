@@ -80,7 +80,14 @@ function M.create(o, fn, level, starting)
   local id = random_hex(64)
   local s, files = spec.build(image:config().config, o, id, runtime.path(root(), id))
   md.sys.trace("create: spec built")
+  -- What inspect shows as given (Docker's HostConfig and Config keep the flags, the spec
+  -- only their effect): the entrypoint part of the command, capabilities, options.
+  local image_ep = (image:config().config or {}).Entrypoint
+  local entrypoint = o.entrypoint == nil and (image_ep or {}) or (o.entrypoint ~= "" and { o.entrypoint } or {})
   local extra = { image_ref = o.image, tty = o.tty == true, interactive = o.interactive == true, rm = o.rm == true,
+                  entrypoint = json.array({ table.unpack(entrypoint) }), cap_add = o.cap_add, cap_drop = o.cap_drop,
+                  security_opt = o.security_opt, tmpfs = o.tmpfs, privileged = o.privileged == true, network = o.network,
+                  cgroup_parent = o.cgroup_parent,
                   detach = o.detach == true, labels = (function()
                     local l = {}
                     for _, kv in ipairs(o.label or {}) do
@@ -422,52 +429,268 @@ function Container:config()
     ok and "not a JSON object" or errors.message(r)))
 end
 
--- Docker's container inspect document, with Docker's field names where they exist.
-function Container:inspect()
+-- Docker's container inspect document ----------------------------------------------
+-- Built from the record (container.json: state, the flags kept in `extra`) and the spec
+-- (config.json), which `update` rewrites (Sources/MDLua/Bindings/RuntimeBinding.swift), so
+-- the limits shown are the ones in force. Where Docker has a nil slice, map or pointer, the
+-- document has template.nil_list, template.nil_map or json.null (null in JSON, [] / map[]
+-- / <nil> in a template, as with Docker).
+
+local function template() return require "mdlua.template" end
+
+local function list_or_nil(t)
+  if type(t) ~= "table" or #t == 0 then return template().nil_list end
+  return json.array({ table.unpack(t) })
+end
+
+-- "net_admin" -> "CAP_NET_ADMIN", as Docker's daemon normalises --cap-add and --cap-drop.
+local function cap_names(list)
+  if type(list) ~= "table" or #list == 0 then return template().nil_list end
+  local out = json.array()
+  for i, c in ipairs(list) do
+    c = c:upper()
+    out[i] = (c == "ALL" or c:match("^CAP_")) and c or "CAP_" .. c
+  end
+  return out
+end
+
+-- The path of the block device major:minor, from sysfs (the spec keeps the numbers only).
+local function block_device_path(major, minor)
+  local f = io.open(("/sys/dev/block/%d:%d/uevent"):format(major, minor))
+  local name = f and f:read("a"):match("DEVNAME=([^\n]+)")
+  if f then f:close() end
+  return name and "/dev/" .. name or ("%d:%d"):format(major, minor)
+end
+
+local function throttles(list, rate_key)
+  local out = json.array()
+  for i, d in ipairs(list or {}) do out[i] = { Path = block_device_path(d.major, d.minor), [rate_key] = d.rate } end
+  return out
+end
+
+-- --tmpfs PATH[:OPTIONS] as Docker keeps it: path -> the options given ("" for none).
+local function tmpfs_map(given, mounts)
+  local out = {}
+  if type(given) == "table" then
+    for _, t in ipairs(given) do
+      local path, opts = t:match("^([^:]+):?(.*)$")
+      if path then out[path] = opts end
+    end
+  else
+    -- Records from before the flags were kept: the spec's tmpfs mounts past /dev and /dev/shm.
+    for _, m in ipairs(mounts or {}) do
+      if m.type == "tmpfs" and m.destination ~= "/dev" and m.destination ~= "/dev/shm" then
+        out[m.destination] = table.concat(m.options or {}, ",")
+      end
+    end
+  end
+  if next(out) == nil then return template().nil_map end
+  return out
+end
+
+-- Spec rlimits to Docker's Ulimits: {Name="nofile", Soft=, Hard=}.
+local function ulimits(rlimits)
+  if type(rlimits) ~= "table" or #rlimits == 0 then return template().nil_list end
+  local out = json.array()
+  for i, r in ipairs(rlimits) do
+    out[i] = { Name = tostring(r.type):gsub("^RLIMIT_", ""):lower(), Soft = r.soft, Hard = r.hard }
+  end
+  return out
+end
+
+-- Docker keeps health-check durations in nanoseconds; the spec's annotation has seconds.
+local function healthcheck(text)
+  local ok, hc = pcall(json.decode, text or "null")
+  if not ok or type(hc) ~= "table" or hc == json.null then return nil end
+  local function ns(s) return s and math.tointeger(math.floor(s * 1e9 + 0.5)) or nil end
+  return { Test = hc.test, Interval = ns(hc.interval), Timeout = ns(hc.timeout), StartPeriod = ns(hc.start_period),
+           Retries = hc.retries }
+end
+
+-- Config.Env as Docker shows it: what the image and the flags set. The spec also carries
+-- the HOSTNAME, HOME=/root and (with -t) TERM=xterm that mdlua adds for the process, as
+-- Docker's runtime does without listing them in the config (spec.lua, M.environment and
+-- M.build); the image's own stay (the same given with -e are taken for mdlua's).
+local function config_env(env, hostname, image_env, tty)
+  local image_has = {}
+  for _, kv in ipairs(image_env or {}) do image_has[kv:match("^[^=]*")] = true end
+  local added = { ["HOSTNAME=" .. tostring(hostname)] = "HOSTNAME", ["HOME=/root"] = "HOME",
+                  ["TERM=xterm"] = tty and "TERM" or nil }
+  local out = json.array()
+  for _, kv in ipairs(env or {}) do
+    local name = added[kv]
+    if not name or image_has[name] then out[#out + 1] = kv end
+  end
+  return out
+end
+
+local function network_settings(mode)
+  local endpoint = { IPAMConfig = json.null, Links = template().nil_list, Aliases = template().nil_list, MacAddress = "",
+                     NetworkID = mode, EndpointID = "", Gateway = "", IPAddress = "", IPPrefixLen = 0,
+                     IPv6Gateway = "", GlobalIPv6Address = "", GlobalIPv6PrefixLen = 0, DriverOpts = template().nil_map }
+  return { Bridge = "", SandboxID = "", SandboxKey = "", HairpinMode = false, LinkLocalIPv6Address = "",
+           LinkLocalIPv6PrefixLen = 0, Ports = {}, SecondaryIPAddresses = template().nil_list,
+           SecondaryIPv6Addresses = template().nil_list, EndpointID = "", Gateway = "", GlobalIPv6Address = "",
+           GlobalIPv6PrefixLen = 0, IPAddress = "", IPPrefixLen = 0, IPv6Gateway = "", MacAddress = "",
+           Networks = { [mode] = endpoint } }
+end
+
+-- linux.resources to Docker's limits. --cpus writes a quota with the period 100000
+-- (spec.lua, M.resources), shown as NanoCpus with CpuQuota and CpuPeriod 0, as Docker shows
+-- --cpus; --cpu-quota with --cpu-period 100000 sets the same limit and reads back the same.
+local function resources(res)
+  local mem, cpu, pids, blk = res.memory or {}, res.cpu or {}, res.pids, res.blockIO or {}
+  local r = {
+    Memory = mem.limit and mem.limit > 0 and mem.limit or 0,
+    MemorySwap = mem.swap or 0,
+    MemoryReservation = mem.reservation or 0,
+    OomKillDisable = mem.disableOOMKiller == true,
+    CpuShares = cpu.shares or 0,
+    CpusetCpus = cpu.cpus or "", CpusetMems = cpu.mems or "",
+    NanoCpus = 0, CpuQuota = cpu.quota or 0, CpuPeriod = cpu.period or 0,
+    PidsLimit = pids and pids.limit or json.null,
+    BlkioWeight = blk.weight or 0,
+    BlkioWeightDevice = json.array(),
+    BlkioDeviceReadBps = throttles(blk.throttleReadBpsDevice, "Rate"),
+    BlkioDeviceWriteBps = throttles(blk.throttleWriteBpsDevice, "Rate"),
+    BlkioDeviceReadIOps = throttles(blk.throttleReadIOPSDevice, "Rate"),
+    BlkioDeviceWriteIOps = throttles(blk.throttleWriteIOPSDevice, "Rate"),
+  }
+  if cpu.period == 100000 and cpu.quota and cpu.quota > 0 then
+    r.NanoCpus, r.CpuQuota, r.CpuPeriod = math.tointeger(cpu.quota * 10000), 0, 0
+  end
+  return r
+end
+
+-- The writable layer's size in bytes (the container's upper dir), as Docker's SizeRw.
+function Container:size_rw() return md.fs.size(self:dir() .. "/upper") end
+
+-- o.size: SizeRw and SizeRootFs (the writable layer, and it with the image), as
+-- `docker inspect --size`.
+function Container:inspect(o)
   local c = self
+  local tpl = template()
   -- A dead container may have lost its config.json with the rest of its files.
   local ok, spec = pcall(c.config, c)
   if not ok then
     spec = { process = { args = json.array(), env = json.array(), cwd = "/" }, annotations = { ["io.mdlua.restart"] = "no" },
              root = {} }
   end
-  local extra = json.decode(c.extra)
+  local okx, extra = pcall(json.decode, c.extra or "{}")
+  if not okx or type(extra) ~= "table" then extra = {} end
+  local ann = spec.annotations or {}
+  local linux = spec.linux or {}
+  local process = spec.process or {}
+  local args = process.args or {}
   local running = c.status == "running"
-  return {
+  local image_cfg = {}
+  local image_ok, image = pcall(md.image.get, c.image)
+  if image_ok then
+    local okc, cfg = pcall(image.config, image)
+    image_cfg = okc and type(cfg) == "table" and cfg.config or {}
+  end
+
+  -- The command: the entrypoint part, kept by create, and the rest (Docker's Cmd).
+  local entrypoint = extra.entrypoint
+  if type(entrypoint) ~= "table" then
+    -- Records from before create kept it: the image's, when the command starts with it.
+    entrypoint = image_cfg.Entrypoint or {}
+    for i, a in ipairs(entrypoint) do if args[i] ~= a then entrypoint = {}; break end end
+  end
+  local cmd = json.array({ table.unpack(args, #entrypoint + 1) })
+
+  local namespaces = {}
+  for _, ns in ipairs(linux.namespaces or {}) do namespaces[ns.type] = true end
+  local network = extra.network or (namespaces.network and "none" or "host")
+  local restart = ann["io.mdlua.restart"] or "no"
+  local privileged = extra.privileged
+  if privileged == nil then privileged = linux.maskedPaths ~= nil and #linux.maskedPaths == 0 end
+  local labels = {}
+  for k, v in pairs(image_cfg.Labels or {}) do labels[k] = v end
+  for k, v in pairs(extra.labels or {}) do labels[k] = v end
+  local log_config = {}
+  for k, v in pairs(ann) do
+    local opt = k:match("^io%.mdlua%.log%-(.+)$")
+    if opt then log_config[opt] = v end
+  end
+  local cgroup_parent = extra.cgroup_parent or ann["io.mdlua.cgroup-parent"]
+
+  local host_config = {
+    Binds = tpl.nil_list, ContainerIDFile = "", LogConfig = { Type = "json-file", Config = log_config },
+    NetworkMode = network, PortBindings = {},
+    RestartPolicy = { Name = restart:match("^[%a-]+") or "no", MaximumRetryCount = tonumber(restart:match(":(%d+)$")) or 0 },
+    AutoRemove = extra.rm or ann["io.mdlua.rm"] == "true", VolumeDriver = "", VolumesFrom = tpl.nil_list,
+    ConsoleSize = json.array({ 0, 0 }), CapAdd = cap_names(extra.cap_add), CapDrop = cap_names(extra.cap_drop),
+    CgroupnsMode = namespaces.cgroup and "private" or "host", Dns = json.array(), DnsOptions = json.array(),
+    DnsSearch = json.array(), ExtraHosts = tpl.nil_list, GroupAdd = tpl.nil_list, IpcMode = "private", Cgroup = "",
+    Links = tpl.nil_list, OomScoreAdj = 0, PidMode = "", Privileged = privileged == true, PublishAllPorts = false,
+    ReadonlyRootfs = (spec.root or {}).readonly == true, SecurityOpt = list_or_nil(extra.security_opt),
+    Tmpfs = tmpfs_map(extra.tmpfs, spec.mounts), UTSMode = "", UsernsMode = "", ShmSize = 65536 * 1024,
+    Runtime = "mdlua", Isolation = "", CgroupParent = (cgroup_parent and cgroup_parent ~= "mdlua") and cgroup_parent or "",
+    CpuRealtimePeriod = 0, CpuRealtimeRuntime = 0, Devices = json.array(), DeviceCgroupRules = tpl.nil_list,
+    DeviceRequests = tpl.nil_list, MemorySwappiness = json.null, Ulimits = ulimits(process.rlimits),
+    CpuCount = 0, CpuPercent = 0, IOMaximumIOps = 0, IOMaximumBandwidth = 0,
+    MaskedPaths = json.array({ table.unpack(linux.maskedPaths or {}) }),
+    ReadonlyPaths = json.array({ table.unpack(linux.readonlyPaths or {}) }),
+    -- Docker's Init is a pointer: set by --init, nil without it.
+    Init = ann["io.mdlua.init"] == "true" or nil,
+  }
+  for k, v in pairs(resources(linux.resources or {})) do host_config[k] = v end
+
+  local interactive = extra.interactive == true
+  local attached = not extra.detach
+  local dir = c:dir()
+  local lowers = { md.config.root .. "/mountpoints" }
+  if image_ok then
+    for i = #(image.layers or {}), 1, -1 do
+      local okp, p = pcall(md.layer.path, image.layers[i])
+      if okp then lowers[#lowers + 1] = p end
+    end
+  end
+  local doc = {
     Id = c.id,
     Created = c.created,
-    Path = spec.process.args[1] or "",
-    Args = json.array({ table.unpack(spec.process.args, 2) }),
+    Path = args[1] or "",
+    Args = json.array({ table.unpack(args, 2) }),
     State = {
       Status = c.status, Running = running, Paused = c.status == "paused", Restarting = c.status == "restarting",
       OOMKilled = c.oom_killed, Dead = c.status == "dead", Pid = running and c.pid or 0, ExitCode = c.exit_code, Error = c.error,
       StartedAt = c.started_at ~= "" and c.started_at or "0001-01-01T00:00:00Z",
       FinishedAt = c.finished_at ~= "" and c.finished_at or "0001-01-01T00:00:00Z",
       Health = (function()
-        local ok, h = pcall(json.decode, c.health or "null")
-        if ok and type(h) == "table" then return h end
+        local okh, h = pcall(json.decode, c.health or "null")
+        if okh and type(h) == "table" then return h end
       end)(),
     },
     Image = c.image,
+    ResolvConfPath = dir .. "/resolv.conf", HostnamePath = dir .. "/hostname", HostsPath = dir .. "/hosts",
+    LogPath = dir .. "/container.log",
     Name = "/" .. c.name,
     RestartCount = c.restart_count,
-    Config = {
-      Hostname = spec.hostname, User = spec.annotations["io.mdlua.user"] or "", Tty = spec.process.terminal,
-      OpenStdin = extra.interactive or false, Env = spec.process.env, Cmd = spec.process.args, Image = c.image_name,
-      WorkingDir = spec.process.cwd, StopSignal = spec.annotations["io.mdlua.stop-signal"],
-      Healthcheck = spec.annotations["io.mdlua.healthcheck"] and json.decode(spec.annotations["io.mdlua.healthcheck"]) or nil,
-    },
-    HostConfig = {
-      AutoRemove = extra.rm or false, ReadonlyRootfs = spec.root.readonly or false,
-      RestartPolicy = { Name = spec.annotations["io.mdlua.restart"]:match("^[%a-]+"),
-                        MaximumRetryCount = tonumber(spec.annotations["io.mdlua.restart"]:match(":(%d+)$")) or 0 },
-      Init = spec.annotations["io.mdlua.init"] == "true", CapAdd = json.array(), CapDrop = json.array(),
-      NetworkMode = "none",
-    },
+    Driver = "overlay", Platform = "linux", MountLabel = "", ProcessLabel = "", AppArmorProfile = "",
+    ExecIDs = tpl.nil_list,
+    HostConfig = host_config,
+    GraphDriver = { Name = "overlay", Data = { LowerDir = table.concat(lowers, ":"), MergedDir = dir .. "/rootfs",
+                                              UpperDir = dir .. "/upper", WorkDir = dir .. "/work" } },
+    -- Docker lists volumes and bind mounts here; --tmpfs is in HostConfig.Tmpfs.
     Mounts = json.array(),
-    NetworkSettings = { Networks = {} },
-    LogPath = c:dir() .. "/container.log",
+    Config = {
+      Hostname = spec.hostname or "", Domainname = "", User = ann["io.mdlua.user"] or "",
+      AttachStdin = attached and interactive, AttachStdout = attached, AttachStderr = attached,
+      ExposedPorts = image_cfg.ExposedPorts, Tty = process.terminal == true, OpenStdin = interactive,
+      StdinOnce = attached and interactive, Env = config_env(process.env, spec.hostname, image_cfg.Env, process.terminal == true),
+      Cmd = cmd, Healthcheck = healthcheck(ann["io.mdlua.healthcheck"]), Image = c.image_name,
+      Volumes = image_cfg.Volumes or json.null, WorkingDir = process.cwd or "/",
+      Entrypoint = #entrypoint > 0 and json.array({ table.unpack(entrypoint) }) or tpl.nil_list,
+      OnBuild = tpl.nil_list, Labels = labels, StopSignal = ann["io.mdlua.stop-signal"],
+    },
+    NetworkSettings = network_settings(network),
   }
+  if o and o.size then
+    doc.SizeRw = c:size_rw()
+    doc.SizeRootFs = doc.SizeRw + (image_ok and image.size or 0)
+  end
+  return doc
 end
 
 -- md.containers{all=true}: the running containers (all of them with all=true), newest first.

@@ -54,6 +54,10 @@ enum FSBinding {
                     "major": .integer(Int64(mdl_major(st.st_rdev))), "minor": .integer(Int64(mdl_minor(st.st_rdev))),
                 ])]
             },
+            // (path) -> the bytes of the tree's files (apparent sizes, symlinks not followed).
+            "size": vm.function("md.fs.size") { args in
+                [.integer(Int64(truncatingIfNeeded: FileSystem.treeSize(try args.string(1))))]
+            },
             "exists": vm.function("md.fs.exists") { args in [.boolean(FileSystem.exists(try args.string(1)))] },
             "isdir": vm.function("md.fs.isdir") { args in [.boolean(FileSystem.isDirectory(try args.string(1)))] },
             "remove": vm.function("md.fs.remove") { args in
