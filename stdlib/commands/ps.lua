@@ -30,6 +30,15 @@ local function command_text(c, full)
   return s
 end
 
+-- Docker's SIZE: the writable layer, and it with the image ("2B (virtual 1.98MB)").
+local function size_text(c)
+  local ok, rw = pcall(c.size_rw, c)
+  rw = ok and rw or 0
+  local okimg, img = pcall(md.image.get, c.image)
+  local virtual = rw + (okimg and img.size or 0)
+  return ("%s (virtual %s)"):format(format.size(rw), format.size(virtual))
+end
+
 -- What a --format template sees: Docker's container fields (`docker ps --format '{{json .}}'`).
 local function template_view(c, trunc)
   -- A damaged record may have no extra document: no labels then.
@@ -64,6 +73,9 @@ return {
     { name = "no-trunc", type = "bool", help = "Don't truncate output" },
     { name = "filter", short = "f", type = "list", metavar = "KEY=VALUE", help = "Filter: status=, name=, id=, ancestor=" },
     { name = "format", type = "string", metavar = "TEMPLATE", help = "Format output: a Go template, 'table TEMPLATE' or 'json'" },
+    { name = "last", short = "n", type = "int", default = -1, metavar = "N", help = "Show n last created containers (includes all states)" },
+    { name = "latest", short = "l", type = "bool", help = "Show the latest created container (includes all states)" },
+    { name = "size", short = "s", type = "bool", help = "Display total file sizes" },
   },
   run = function(o)
     local filters = {}
@@ -74,11 +86,16 @@ return {
       end
       filters[#filters + 1] = { k, v }
     end
+    -- -n N and -l (-n 1 unless -n is given): the newest N of every state, after the
+    -- filters, as Docker; -n 0 or less is no limit.
+    local last = o.last
+    if o.latest and last == -1 then last = 1 end
+    if last <= 0 then last = -1 end
     local rows = {}
     local list = md.container.list()
     table.sort(list, function(a, b) return a.created > b.created end)
     for _, c in ipairs(list) do
-      local show = o.all or c.status == "running" or c.status == "restarting" or c.status == "paused"
+      local show = o.all or last >= 0 or c.status == "running" or c.status == "restarting" or c.status == "paused"
       for _, f in ipairs(filters) do
         local k, v = f[1], f[2]
         if k == "status" then show = c.status == v and true or false
@@ -91,7 +108,7 @@ return {
           show = show and labels[lk] ~= nil and (lv == "" or labels[lk] == lv)
         end
       end
-      if show then rows[#rows + 1] = c end
+      if show and (last < 0 or #rows < last) then rows[#rows + 1] = c end
     end
     local trunc = not o["no-trunc"]
     if o.quiet then
@@ -103,12 +120,19 @@ return {
       for _, c in ipairs(rows) do
         out[#out + 1] = { trunc and c.id:sub(1, 12) or c.id, c.image_name, command_text(c, not trunc), format.ago(c.created),
                           status_text(c), "", c.name }
+        if o.size then out[#out][8] = size_text(c) end
       end
-      format.table({ "CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES" }, out)
+      local header = { "CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES" }
+      if o.size then header[8] = "SIZE" end
+      format.table(header, out)
     end
     local views = {}
     if o.format and o.format ~= "table" then
-      for i, c in ipairs(rows) do views[i] = template_view(c, trunc) end
+      for i, c in ipairs(rows) do
+        views[i] = template_view(c, trunc)
+        -- .Size costs a walk of the writable layer: only when it is asked for, as Docker.
+        if o.size or o.format:find("Size", 1, true) then views[i].Size = size_text(c) end
+      end
     end
     format.rows(o.format, views, { headers = headers, default = default })
     return 0
