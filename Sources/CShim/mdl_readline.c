@@ -1,9 +1,12 @@
 #include "mdl_readline.h"
 
+#include <errno.h>
 #include <lauxlib.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <editline/readline.h>
 
 static const char *COMPLETER_KEY = "mdlua.repl.completer";
@@ -53,14 +56,59 @@ static char **attempt_completion(const char *text, int start, int end) {
     return rl_completion_matches(text, next_candidate);
 }
 
+// Ctrl-C at the prompt cancels the line, as in `lua` and `python`. While readline() runs,
+// SIGINT only sets a flag. libedit's own handler (EL_SIGNAL, kept for SIGWINCH and SIGTSTP)
+// puts the terminal back in cooked mode and sends the signal again to the handler it found,
+// ours; the read below is interrupted (no SA_RESTART) and ends the line with a newline,
+// which readline() returns, and l_readline drops. Without this, libedit retries the read
+// after a first EINTR and takes the second as the end of input.
+static volatile sig_atomic_t g_interrupted;
+
+static void on_interrupt(int signo) {
+    (void)signo;
+    g_interrupted = 1;
+}
+
+// libedit's character source while readline() runs: bytes from the input, as its own reader
+// takes them, until an interrupt.
+static int interruptible_getc(FILE *stream) {
+    unsigned char byte;
+    for (;;) {
+        if (g_interrupted) {
+            // What the terminal would echo, then the end of the (dropped) line.
+            (void)!write(fileno(rl_outstream ? rl_outstream : stdout), "^C", 2);
+            return '\n';
+        }
+        ssize_t n = read(fileno(stream), &byte, 1);
+        if (n == 1) return byte;
+        if (n == 0) return -1;
+        if (errno != EINTR) return -1;
+    }
+}
+
 static int l_readline(lua_State *L) {
     const char *prompt = luaL_optstring(L, 1, "> ");
     g_state = L;
     rl_attempted_completion_function = attempt_completion;
     rl_completion_append_character = '\0';
+    struct sigaction action, previous;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = on_interrupt;
+    sigemptyset(&action.sa_mask);
+    g_interrupted = 0;
+    sigaction(SIGINT, &action, &previous);
     char *line = readline(prompt);
+    sigaction(SIGINT, &previous, NULL);
+    int interrupted = g_interrupted;
+    g_interrupted = 0;
     g_state = NULL;
     clear_candidates();
+    if (interrupted) {
+        // false: the line was cancelled (nil is the end of input).
+        free(line);
+        lua_pushboolean(L, 0);
+        return 1;
+    }
     if (line == NULL) {
         lua_pushnil(L);
         return 1;
@@ -100,6 +148,8 @@ static int l_set_completer(lua_State *L) {
 }
 
 void mdl_push_readline_lib(lua_State *L) {
+    // Read before libedit's first use (rl_initialize, on the first readline or history call).
+    rl_getc_function = interruptible_getc;
     static const luaL_Reg fns[] = {
         {"readline", l_readline},
         {"add_history", l_add_history},

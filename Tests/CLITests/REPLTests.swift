@@ -10,7 +10,10 @@ final class REPLTests: XCTestCase {
         var cursor: String.Index
 
 
-        init(arguments: [String] = [], environment: [String: String], rows: UInt16 = 0, columns: UInt16 = 0) throws {
+        /// `controllingTerminal`: the process gets the terminal as its controlling terminal in
+        /// a session of its own (setsid --ctty), so that Ctrl-C sent to it interrupts.
+        init(arguments: [String] = [], environment: [String: String], rows: UInt16 = 0, columns: UInt16 = 0,
+             controllingTerminal: Bool = false) throws {
             cursor = screen.startIndex
             master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC)
             var unlock: Int32 = 0
@@ -20,8 +23,13 @@ final class REPLTests: XCTestCase {
             var size = winsize(ws_row: rows, ws_col: columns, ws_xpixel: 0, ws_ypixel: 0)
             if rows > 0 { _ = ioctl(master, 0x5414 /* TIOCSWINSZ */, &size) }
             let slave = FileHandle(forUpdatingAtPath: "/dev/pts/\(number)")!
-            process.executableURL = URL(fileURLWithPath: MDLuaBinary.path)
-            process.arguments = arguments
+            if controllingTerminal {
+                process.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
+                process.arguments = ["--ctty", "--wait", MDLuaBinary.path] + arguments
+            } else {
+                process.executableURL = URL(fileURLWithPath: MDLuaBinary.path)
+                process.arguments = arguments
+            }
             process.environment = environment
             process.standardInput = slave
             process.standardOutput = slave
@@ -107,6 +115,54 @@ final class REPLTests: XCTestCase {
         again.send("\u{04}")
         again.process.waitUntilExit()
         XCTAssertEqual(again.process.terminationStatus, 0)
+    }
+
+    /// Ctrl-C cancels the line being typed (or the chunk being continued) and gives a new
+    /// prompt, as `lua` and `python` do; `help` says where the API is.
+    func testCtrlCCancelsTheLineAndHelpShowsTheAPI() throws {
+        let home = try temporaryDirectory(self)
+        let history = home.appendingPathComponent("history").path
+        let term = try Terminal(environment: ["HOME": home.path, "TERM": "xterm", "MDLUA_HISTORY": history],
+                                controllingTerminal: true)
+        term.expect("help for the API, Ctrl-D exits")
+        term.expect("> ")
+        term.send("cancelled = 1")
+        term.expect("cancelled = 1")
+        term.send("\u{03}")
+        term.expect("^C")
+        term.expect("> ")
+        term.send("cancelled\r")
+        term.expect("nil")
+        term.expect("> ")
+        // In a chunk that waits for more: the whole chunk goes.
+        term.send("t = {\r")
+        term.expect(">> ")
+        term.send("1,\u{03}")
+        term.expect("^C")
+        term.expect("> ")
+        term.send("t\r")
+        term.expect("nil")
+        term.expect("> ")
+        // Twice in a row, and at an empty prompt: still there (libedit took a second
+        // interrupted read as the end of input).
+        term.send("\u{03}")
+        term.expect("> ")
+        term.send("\u{03}")
+        term.expect("> ")
+        term.send("1 + 1\r")
+        term.expect("2")
+        term.expect("> ")
+        term.send("help\r")
+        let help = term.expect("Ctrl-D exits.")
+        XCTAssertTrue(help.contains("md.container") && help.contains("md.image") && help.contains("md.run"), help)
+        XCTAssertTrue(help.contains("mdlua help") && help.contains("docs/"), help)
+        term.expect("> ")
+        term.send("\u{04}")
+        term.process.waitUntilExit()
+        XCTAssertEqual(term.process.terminationStatus, 0)
+        let saved = try String(contentsOfFile: history, encoding: .utf8)
+        XCTAssertFalse(saved.contains("cancelled\\040=") || saved.contains("t\\040=\\040{"), "cancelled lines are not kept: \(saved)")
+        XCTAssertTrue(saved.contains("1\\040+\\0401"), saved)
     }
 
     /// md's parts that load on first use (md.run, md.image, ...) complete before any use.

@@ -1,6 +1,8 @@
 -- `mdlua` on a terminal: a Lua prompt with the runtime loaded. Line editing and history
 -- come from libedit (md.readline); an incomplete chunk waits for more lines, as `lua` does;
--- expressions print their values.
+-- expressions print their values. Ctrl-C cancels the line (or the chunk being continued),
+-- Ctrl-D exits, `help` says where the API is described. The history is kept in
+-- $MDLUA_HISTORY, else ~/.mdlua_history.
 local md = require "mdlua"
 local errors = require "mdlua.errors"
 local pretty = require "mdlua.pretty"
@@ -114,19 +116,46 @@ local function show(results)
   print(table.concat(parts, "\t"))
 end
 
+-- What `help` at the prompt prints: where the API and the commands are described.
+function M.help_text()
+  local names = {}
+  for _, n in ipairs(M.complete("md.")) do
+    if not n:match("^md%._") then names[#names + 1] = n end
+  end
+  return table.concat({
+    "md is the API; its parts: " .. table.concat(names, ", "),
+    "  Tab completes names (md.image.<Tab>); a function's use is in the header comment of",
+    "  its module, stdlib/mdlua/*.lua in the source tree (md.run and md.container: container.lua).",
+    "  md.run{image=\"busybox\", cmd={\"echo\", \"hi\"}, capture=true}",
+    "  md.containers{all=true}, md.image.list(), md.container.get(\"web\"):inspect()",
+    "The commands: `mdlua help` in a shell, `mdlua help COMMAND` for one; each is a Lua script",
+    "  (stdlib/commands/) over the same md API. More: README.md and docs/ (docs/design.md first).",
+    "Ctrl-C cancels the line, Ctrl-D exits.",
+  }, "\n")
+end
+
 function M.run()
   local rl = md.readline
   local history = history_file()
   rl.read_history(history)
   rl.set_completer(M.complete)
-  print(("mdlua %s (%s) - md is loaded; Ctrl-D exits"):format(md.version, md.lua_release))
+  print(("mdlua %s (%s) - md is loaded; help for the API, Ctrl-D exits"):format(md.version, md.lua_release))
   while true do
     local line = rl.readline("> ")
     if line == nil then io.write("\n"); break end
+    -- false: Ctrl-C cancelled the line.
+    if line == false then goto continue end
+    if line:match("^%s*help%s*$") and rawget(_G, "help") == nil then
+      print(M.help_text())
+      rl.add_history(line)
+      rl.write_history(history)
+      goto continue
+    end
     local chunk = line
     local fn, err = compile(chunk)
     while not fn and incomplete(err) do
       local more = rl.readline(">> ")
+      if more == false then goto continue end
       if more == nil then break end
       chunk = chunk .. "\n" .. more
       fn, err = compile(chunk)
@@ -145,6 +174,7 @@ function M.run()
         io.stderr:write(tostring(results[2]), "\n")
       end
     end
+    ::continue::
   end
   return 0
 end
