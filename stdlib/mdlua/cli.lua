@@ -2,7 +2,9 @@
 -- the REPL. Returns the process exit status.
 --
 -- Exit statuses: a subcommand's own; 125 when a subcommand fails (a bad flag, an engine
--- error); 1 for an error in a user's script (with a traceback), as `lua` does.
+-- error, a Lua error), built-in or from MDLUA_PATH alike, with one line (the traceback at
+-- --log-level debug); 1 for an error in a script, an -e chunk or stdin, with its traceback,
+-- as `lua` does. An error raised with errors.fail keeps its one line and its status.
 local md = require "mdlua"
 local errors = require "mdlua.errors"
 local flags = require "mdlua.flags"
@@ -14,7 +16,7 @@ M.global_flags = {
   { name = "root", type = "string", metavar = "DIR",
     help = "State root (default $MDLUA_ROOT or /var/lib/mdlua)" },
   { name = "runroot", type = "string", metavar = "DIR",
-    help = "Run state root (default $MDLUA_RUNROOT, DIR/run with --root, or /run/mdlua)" },
+    help = "Run state root (default $MDLUA_RUNROOT, ROOT/run when --root or $MDLUA_ROOT is given, or /run/mdlua)" },
   { name = "log-level", type = "string", metavar = "LEVEL",
     help = "Log level: debug, info, warn or error (default warn)" },
   { name = "execute", short = "e", type = "list", metavar = "CHUNK",
@@ -72,6 +74,29 @@ function M.unknown_command(name)
     :format(name, hint and (" (did you mean %q?)"):format(hint) or ""))
 end
 
+-- Commands that work without the state root.
+local rootless = { help = true, version = true, completion = true }
+
+-- A built-in command that cannot read the state root would see no containers and no
+-- images and say so wrongly ("no such image"): it fails first, in one line (status 125).
+-- A root not made yet is fine (the first command makes it). Opening a directory for
+-- reading needs the permission listing it does, and costs one system call.
+function M.check_root()
+  local root = md.config.root
+  for i, dir in ipairs { root, root .. "/containers", root .. "/layers", root .. "/blobs" } do
+    local f, err, errno = io.open(dir, "r")
+    if f then
+      f:close()
+    elseif errno ~= 2 then  -- ENOENT
+      local why = (tostring(err):match(": ([^:]+)$") or tostring(err)):lower()
+      errors.fail(("cannot read the state root %s: %s%s"):format(root, why,
+        md.sys.geteuid() ~= 0 and " (run as root)" or ""))
+    elseif i == 1 then
+      break
+    end
+  end
+end
+
 local function run_command(name, argv)
   local commands = require "mdlua.commands"
   local cmd = commands.find(name)
@@ -98,6 +123,7 @@ local function run_command(name, argv)
     print(commands.help(cmd))
     return 0
   end
+  if cmd.origin == "built-in" and not rootless[cmd.name] then M.check_root() end
   return cmd.run(opts, args) or 0
 end
 
