@@ -92,6 +92,11 @@ final class CopyTests: XCTestCase {
         XCTAssertEqual(sh("$MD cp c:/etc/hosts - | tar -xO"), md(["exec", "c", "cat", "/etc/hosts"]).stdout)
         XCTAssertEqual(sh("$MD cp c:/etc/resolv.conf - | tar -xO"), md(["exec", "c", "cat", "/etc/resolv.conf"]).stdout)
         XCTAssertEqual(sh("$MD cp c:/etc - | tar -xO etc/hostname"), hostname, "inside a copied directory too")
+        // Written through: the container sees it.
+        try write("10.0.0.9 db\n", to: dir.appendingPathComponent("hosts"))
+        XCTAssertEqual(md(["cp", dir.appendingPathComponent("hosts").path, "c:/etc/hosts"]).status, 0)
+        XCTAssertEqual(md(["exec", "c", "cat", "/etc/hosts"]).stdout, "10.0.0.9 db\n")
+        XCTAssertEqual(sh("$MD cp c:/etc/hosts - | tar -xO"), "10.0.0.9 db\n")
         // A stopped container: the same files.
         XCTAssertEqual(md(["stop", "-t", "0", "c"]).status, 0)
         XCTAssertEqual(sh("$MD cp c:/etc/hostname - | tar -xO"), hostname)

@@ -77,6 +77,19 @@ public enum ContainerCopy {
         defer { close(srcDir) }
         var st = stat()
         guard fstatat(srcDir, hostName, &st, AT_SYMLINK_NOFOLLOW) == 0 else { throw EngineError.system("cp: \(host)") }
+        if let fd = try view.mountedFile(path) {
+            // A file the engine mounts over the image (/etc/hosts): written through, as the
+            // container sees it.
+            defer { close(fd) }
+            guard (UInt32(st.st_mode) & FileType.mask) == FileType.regular else {
+                throw EngineError("cp: \(path) is a file mounted in the container: copy a file onto it")
+            }
+            let s = openat(srcDir, hostName, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+            guard s >= 0 else { throw EngineError.system("cp: open \(host)") }
+            defer { close(s) }
+            try view.pump(s, what: host) { try FileSystem.writeAll(fd, $0, what: path) }
+            return
+        }
         let dst = try view.destination(path, defaultName: host.split(separator: "/").last.map(String.init) ?? hostName)
         defer { close(dst.dir) }
         try view.copy(from: srcDir, hostName, containerPath: nil, to: dst.dir, dst.name, what: host,
@@ -231,9 +244,20 @@ public enum ContainerCopy {
             let parent = "/" + parts.joined(separator: "/")
             let fd = openDirectory(parent)
             guard fd >= 0 else { throw EngineError.system("cp: open \(parent) in the container") }
-            // (A file the engine mounts over the image, /etc/hosts, is written in the image's
-            // copy: the engine's file stays as the engine wrote it.)
             return (fd, name)
+        }
+
+        /// The file mounted at a canonical path (/etc/hosts), open for writing in place: the
+        /// mount holds that very file, which a new one would not replace. nil when none is.
+        func mountedFile(_ raw: String) throws -> Int32? {
+            let path = try canonical(raw, follow: false)
+            guard let source = mounts[path] else { return nil }
+            let fd = open(source, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC)
+            guard fd >= 0 else {
+                throw errno == EISDIR ? EngineError("cp: \(raw) is a directory mounted in the container")
+                                      : EngineError.system("cp: open \(raw) (\(source))")
+            }
+            return fd
         }
 
         /// An existing directory inside the container (`cp - C:DIR`).
