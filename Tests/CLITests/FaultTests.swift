@@ -9,10 +9,12 @@ import XCTest
 final class FaultTests: XCTestCase {
     var dir: URL!
     var root: String { dir.appendingPathComponent("root").path }
-    static let parent = "mdlua-crash"   // removed when the suite ends (MDLuaBinary.swift)
     /// A number no other process on the host has on its command line: the containers'
     /// processes are found by it.
     let marker = String(Int.random(in: 100_000...999_999))
+    /// The test's own cgroup parent (others may run containers at the same time), removed
+    /// at its end.
+    var parent: String { "mdlua-fault-" + marker }
 
     override func setUpWithError() throws {
         dir = try temporaryDirectory(self)
@@ -20,6 +22,9 @@ final class FaultTests: XCTestCase {
             _ = md(["-e", "for _, c in ipairs(md.container.list()) do pcall(c.rm, c, {force=true}) end"])
             assertNothingLeft()
             _ = umount2(root, Int32(MNT_DETACH))   // the tmpfs of the full-disk test
+            for h in (try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? [] {
+                rmdir("/sys/fs/cgroup/\(h)/\(parent)")
+            }
         }
     }
 
@@ -68,7 +73,7 @@ final class FaultTests: XCTestCase {
         XCTAssertTrue(waitUntil { processes().isEmpty }, "processes left: \(processes())", file: file, line: line)
         let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
         XCTAssertFalse(mounts.contains(root + "/containers"), "a mount is left behind", file: file, line: line)
-        XCTAssertEqual(leftoverCgroups(under: FaultTests.parent), [], "no cgroup is left", file: file, line: line)
+        XCTAssertEqual(leftoverCgroups(under: parent), [], "no cgroup is left", file: file, line: line)
         let containers = ((try? FileManager.default.contentsOfDirectory(atPath: root + "/containers")) ?? [])
             .filter { !$0.hasPrefix(".") }
         XCTAssertEqual(containers, [], "no container directory is left", file: file, line: line)
@@ -100,7 +105,7 @@ final class FaultTests: XCTestCase {
     func testKilledForegroundRunRemovesItsContainer() throws {
         prepareImage()
         for delay: UInt32 in [0, 3_000, 8_000, 15_000, 30_000, 60_000, 150_000, 400_000] {
-            let p = try spawn(["run", "--rm", "--cgroup-parent", FaultTests.parent, "busybox", "sleep", marker])
+            let p = try spawn(["run", "--rm", "--cgroup-parent", parent, "busybox", "sleep", marker])
             usleep(delay)
             kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()
@@ -115,7 +120,7 @@ final class FaultTests: XCTestCase {
     func testKilledForegroundRunRecordsWhy() throws {
         prepareImage()
         for (i, delay) in ([0, 10_000, 400_000] as [UInt32]).enumerated() {
-            let p = try spawn(["run", "--name", "fg\(i)", "--cgroup-parent", FaultTests.parent, "busybox", "sleep", marker])
+            let p = try spawn(["run", "--name", "fg\(i)", "--cgroup-parent", parent, "busybox", "sleep", marker])
             usleep(delay)
             kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()
@@ -131,7 +136,7 @@ final class FaultTests: XCTestCase {
                 XCTAssertTrue(ps.contains("fg\(i) Exited (unknown)") || ps.contains("fg\(i) Exited (137)"), ps)
             }
             // Nothing held: no cgroup, no mount, while the record stays.
-            XCTAssertEqual(leftoverCgroups(under: FaultTests.parent), [], "delay \(delay)")
+            XCTAssertEqual(leftoverCgroups(under: parent), [], "delay \(delay)")
             XCTAssertFalse(((try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? "").contains(root + "/containers"))
             XCTAssertEqual(md(["start", "fg\(i)"]).status, 0, "it can be started again")
             XCTAssertEqual(md(["rm", "-f", "fg\(i)"]).status, 0)
@@ -141,7 +146,7 @@ final class FaultTests: XCTestCase {
 
     func testKilledForegroundStartGivesBackWhatItHeld() throws {
         prepareImage()
-        XCTAssertEqual(md(["create", "--name", "fs", "--cgroup-parent", FaultTests.parent, "busybox", "sleep", marker]).status, 0)
+        XCTAssertEqual(md(["create", "--name", "fs", "--cgroup-parent", parent, "busybox", "sleep", marker]).status, 0)
         for delay: UInt32 in [0, 3_000, 10_000, 300_000] {
             let p = try spawn(["start", "-a", "fs"])
             usleep(delay)
@@ -150,7 +155,7 @@ final class FaultTests: XCTestCase {
             XCTAssertTrue(waitUntil { processes().isEmpty }, "delay \(delay): \(processes())")
             let state = md(["ps", "-a", "--format", "{{.State}}"]).stdout
             XCTAssertTrue(state == "exited\n" || state == "created\n", "delay \(delay): \(state)")
-            XCTAssertEqual(leftoverCgroups(under: FaultTests.parent), [], "delay \(delay)")
+            XCTAssertEqual(leftoverCgroups(under: parent), [], "delay \(delay)")
             XCTAssertFalse(((try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? "").contains(root + "/containers"))
         }
         XCTAssertEqual(md(["rm", "fs"]).status, 0)
@@ -159,7 +164,7 @@ final class FaultTests: XCTestCase {
 
     func testKilledMonitorKillsItsContainerAndTheRecordSaysWhy() throws {
         prepareImage()
-        let run = md(["run", "-d", "--name", "watched", "--cgroup-parent", FaultTests.parent, "busybox", "sh", "-c",
+        let run = md(["run", "-d", "--name", "watched", "--cgroup-parent", parent, "busybox", "sh", "-c",
                       "echo before; sleep \(marker)"])
         XCTAssertEqual(run.status, 0, run.stderr)
         let id = run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -173,7 +178,7 @@ final class FaultTests: XCTestCase {
         XCTAssertEqual(state["Running"] as? Bool, false)
         XCTAssertTrue((state["Error"] as? String ?? "").contains("its monitor (pid \(monitor))"), "\(state)")
         XCTAssertEqual(md(["logs", "watched"]).stdout, "before\n", "the log up to the kill")
-        XCTAssertEqual(leftoverCgroups(under: FaultTests.parent), [])
+        XCTAssertEqual(leftoverCgroups(under: parent), [])
         XCTAssertNotEqual(md(["stop", "watched"]).status, 125, "stop of an exited container is no engine failure")
         XCTAssertEqual(md(["rm", "watched"]).status, 0)
         assertNothingLeft()
@@ -184,7 +189,7 @@ final class FaultTests: XCTestCase {
     func testKilledMonitorTakesNonRootAndInitContainersWithIt() throws {
         prepareImage()
         for extra in [["--user", "65534:65534"], ["--init"], ["--init", "--user", "65534"]] {
-            let run = md(["run", "-d", "--cgroup-parent", FaultTests.parent] + extra + ["busybox", "sh", "-c", "sleep \(marker)"])
+            let run = md(["run", "-d", "--cgroup-parent", parent] + extra + ["busybox", "sh", "-c", "sleep \(marker)"])
             XCTAssertEqual(run.status, 0, run.stderr)
             let id = run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             XCTAssertTrue(waitUntil { processes().contains { $0.contains("sleep \(marker)") } })
@@ -219,11 +224,29 @@ final class FaultTests: XCTestCase {
         XCTAssertEqual(md(["run", "--rm", "busybox", "true"]).status, 0)
     }
 
+    func testMonitorKilledWhileItWaitsToRestartKeepsTheLastExit() throws {
+        prepareImage()
+        let run = md(["run", "-d", "--name", "again", "--restart", "always", "--cgroup-parent", parent,
+                      "busybox", "sh", "-c", "exit 7 # \(marker)"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let id = run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        // The back-off doubles from 100 ms: after a few runs it waits long enough to catch.
+        XCTAssertTrue(waitUntil(10) { (Int(md(["inspect", "-f", "{{.RestartCount}}", "again"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) >= 4 })
+        XCTAssertTrue(waitUntil { md(["inspect", "-f", "{{.State.Status}}", "again"]).stdout == "restarting\n" })
+        kill(try XCTUnwrap(monitorPid(id)), SIGKILL)
+        let state = inspect("again")
+        XCTAssertEqual(state["Status"] as? String, "exited", "\(state)")
+        XCTAssertEqual(state["ExitCode"] as? Int, 7, "\(state)")
+        XCTAssertTrue((state["Error"] as? String ?? "").contains("not restarted"), "\(state)")
+        XCTAssertEqual(md(["rm", "again"]).status, 0)
+        assertNothingLeft()
+    }
+
     func testKilledMonitorAtStart() throws {
         prepareImage()
         // The monitor killed while it starts the container (the CLI waits for it: it says so).
         for delay: UInt32 in [0, 2_000, 5_000, 10_000, 20_000] {
-            let p = try spawn(["run", "-d", "--cgroup-parent", FaultTests.parent, "busybox", "sleep", marker])
+            let p = try spawn(["run", "-d", "--cgroup-parent", parent, "busybox", "sleep", marker])
             usleep(delay)
             let all = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap(Int32.init)
             for pid in all where ((try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? "")
@@ -241,7 +264,7 @@ final class FaultTests: XCTestCase {
     func testKilledDetachedRunLeavesItSupervisedOrStopped() throws {
         prepareImage()
         for delay: UInt32 in [0, 2_000, 5_000, 10_000, 20_000, 50_000] {
-            let p = try spawn(["run", "-d", "--cgroup-parent", FaultTests.parent, "busybox", "sleep", marker])
+            let p = try spawn(["run", "-d", "--cgroup-parent", parent, "busybox", "sleep", marker])
             usleep(delay)
             kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()
@@ -253,7 +276,7 @@ final class FaultTests: XCTestCase {
                 XCTAssertNotNil(monitorPid(id), "delay \(delay): running under a live monitor")
             } else {
                 XCTAssertTrue(waitUntil { processes().isEmpty }, "delay \(delay): \(processes())")
-                XCTAssertEqual(leftoverCgroups(under: FaultTests.parent), [], "delay \(delay)")
+                XCTAssertEqual(leftoverCgroups(under: parent), [], "delay \(delay)")
             }
             XCTAssertEqual(md(["-e", "for _, c in ipairs(md.container.list()) do c:rm{force=true} end"]).status, 0)
             assertNothingLeft()
@@ -264,7 +287,7 @@ final class FaultTests: XCTestCase {
         prepareImage()
         for (i, delay) in ([0, 2_000, 5_000, 10_000, 20_000, 40_000] as [UInt32]).enumerated() {
             let name = "victim\(i)"
-            XCTAssertEqual(md(["run", "-d", "--name", name, "--cgroup-parent", FaultTests.parent, "busybox", "sleep", marker]).status, 0)
+            XCTAssertEqual(md(["run", "-d", "--name", name, "--cgroup-parent", parent, "busybox", "sleep", marker]).status, 0)
             let p = try spawn(["rm", "-f", name])
             usleep(delay)
             kill(p.processIdentifier, SIGKILL)
@@ -283,7 +306,7 @@ final class FaultTests: XCTestCase {
 
     func testFailedExecIsRecordedWithItsStatus() throws {
         prepareImage()
-        let r = md(["run", "-d", "--name", "nocmd", "--cgroup-parent", FaultTests.parent, "busybox", "nosuchcmd"])
+        let r = md(["run", "-d", "--name", "nocmd", "--cgroup-parent", parent, "busybox", "nosuchcmd"])
         XCTAssertEqual(r.status, 127, r.stderr)
         let state = inspect("nocmd")
         XCTAssertEqual(state["ExitCode"] as? Int, 127, "\(state)")
@@ -295,7 +318,7 @@ final class FaultTests: XCTestCase {
 
     func testRefusedLimitsAreReportedInTheFlagsWords() throws {
         prepareImage()
-        let r = md(["run", "--rm", "--cgroup-parent", FaultTests.parent, "--cpuset-cpus", "99", "busybox", "true"])
+        let r = md(["run", "--rm", "--cgroup-parent", parent, "--cpuset-cpus", "99", "busybox", "true"])
         XCTAssertEqual(r.status, 125)
         XCTAssertTrue(r.stderr.hasPrefix("mdlua: --cpuset-cpus 99: this machine has CPUs "), r.stderr)
         assertNothingLeft()
@@ -307,7 +330,7 @@ final class FaultTests: XCTestCase {
         prepareImage()
         for damage in ["truncated", "empty", "missing", "garbage"] {
             let name = "dmg-" + damage
-            let run = md(["run", "-d", "--name", name, "--cgroup-parent", FaultTests.parent, "busybox", "sleep", marker])
+            let run = md(["run", "-d", "--name", name, "--cgroup-parent", parent, "busybox", "sleep", marker])
             XCTAssertEqual(run.status, 0, run.stderr)
             let id = run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             let record = root + "/containers/\(id)/container.json"
@@ -348,7 +371,7 @@ final class FaultTests: XCTestCase {
 
     func testPruneRemovesStoppedContainersWithDamagedRecords() throws {
         prepareImage()
-        XCTAssertEqual(md(["run", "--name", "done", "--cgroup-parent", FaultTests.parent, "busybox", "true"]).status, 0)
+        XCTAssertEqual(md(["run", "--name", "done", "--cgroup-parent", parent, "busybox", "true"]).status, 0)
         let id = md(["ps", "-aq", "--no-trunc"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         XCTAssertEqual(unlink(root + "/containers/\(id)/container.json"), 0)
         XCTAssertEqual(md(["container", "prune", "-f"]).stdout, "Deleted Containers:\n\(id)\n")
@@ -357,7 +380,7 @@ final class FaultTests: XCTestCase {
 
     func testDamagedRuntimeSpecErrorsNameTheFile() throws {
         prepareImage()
-        XCTAssertEqual(md(["run", "-d", "--name", "badspec", "--cgroup-parent", FaultTests.parent, "busybox", "sleep", marker]).status, 0)
+        XCTAssertEqual(md(["run", "-d", "--name", "badspec", "--cgroup-parent", parent, "busybox", "sleep", marker]).status, 0)
         let id = md(["ps", "-q", "--no-trunc"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let spec = root + "/containers/\(id)/config.json"
         XCTAssertEqual(truncate(spec, 1), 0)
@@ -395,11 +418,11 @@ final class FaultTests: XCTestCase {
     func testFullDisk() throws {
         try mountSmallTmpfs()
         prepareImage()
-        XCTAssertEqual(md(["run", "-d", "--name", "a", "--cgroup-parent", FaultTests.parent, "busybox", "sleep", marker]).status, 0)
-        XCTAssertEqual(md(["run", "-d", "--name", "b", "--cgroup-parent", FaultTests.parent, "busybox", "sleep", marker]).status, 0)
-        XCTAssertEqual(md(["run", "-d", "--name", "c", "--cgroup-parent", FaultTests.parent, "busybox", "sleep", marker]).status, 0)
+        XCTAssertEqual(md(["run", "-d", "--name", "a", "--cgroup-parent", parent, "busybox", "sleep", marker]).status, 0)
+        XCTAssertEqual(md(["run", "-d", "--name", "b", "--cgroup-parent", parent, "busybox", "sleep", marker]).status, 0)
+        XCTAssertEqual(md(["run", "-d", "--name", "c", "--cgroup-parent", parent, "busybox", "sleep", marker]).status, 0)
         // A foreground container that exits 3 while the disk is full: run returns 3.
-        let fg = try spawn(["run", "--name", "fg", "--cgroup-parent", FaultTests.parent, "busybox", "sh", "-c",
+        let fg = try spawn(["run", "--name", "fg", "--cgroup-parent", parent, "busybox", "sh", "-c",
                             "sleep 1; exit 3 # \(marker)"])
         XCTAssertTrue(waitUntil { md(["ps", "--format", "{{.Names}}"]).stdout.contains("fg") })
         let filler = fillDisk()
@@ -430,7 +453,7 @@ final class FaultTests: XCTestCase {
     func testUnwritableRecordDoesNotStopTheStop() throws {
         prepareImage()
         for command in [["stop", "-t", "1"], ["rm", "-f"]] {
-            let run = md(["run", "-d", "--cgroup-parent", FaultTests.parent, "busybox", "sleep", marker])
+            let run = md(["run", "-d", "--cgroup-parent", parent, "busybox", "sleep", marker])
             XCTAssertEqual(run.status, 0, run.stderr)
             let id = run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             let record = root + "/containers/\(id)/container.json"
@@ -453,7 +476,7 @@ final class FaultTests: XCTestCase {
         prepareImage()
         for detached in [false, true] {
             let name = detached ? "bg" : "fg"
-            let args = ["run"] + (detached ? ["-d"] : []) + ["--name", name, "--cgroup-parent", FaultTests.parent,
+            let args = ["run"] + (detached ? ["-d"] : []) + ["--name", name, "--cgroup-parent", parent,
                                                              "busybox", "sh", "-c", "sleep 1; exit 3 # \(marker)"]
             let p = try spawn(args)
             XCTAssertTrue(waitUntil { md(["ps", "--format", "{{.Names}}"]).stdout == "\(name)\n" })
@@ -505,16 +528,16 @@ final class FaultTests: XCTestCase {
         prepareImage()
         XCTAssertEqual(md(["system", "check"]).stdout, "no problems found\n")
         // A container whose record is gone, still running.
-        let run = md(["run", "-d", "--name", "norecord", "--cgroup-parent", FaultTests.parent, "busybox", "sleep", marker])
+        let run = md(["run", "-d", "--name", "norecord", "--cgroup-parent", parent, "busybox", "sleep", marker])
         XCTAssertEqual(run.status, 0, run.stderr)
         let gone = run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         XCTAssertEqual(unlink(root + "/containers/\(gone)/container.json"), 0)
         // A created container with a mount and cgroups it should not hold.
-        XCTAssertEqual(md(["create", "--name", "idle", "--cgroup-parent", FaultTests.parent, "busybox", "true"]).status, 0)
+        XCTAssertEqual(md(["create", "--name", "idle", "--cgroup-parent", parent, "busybox", "true"]).status, 0)
         let idle = md(["inspect", "-f", "{{.Id}}", "idle"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         XCTAssertEqual(mount("tmpfs", root + "/containers/\(idle)/rootfs", "tmpfs", 0, nil), 0)
         for h in ["pids", "memory"] {
-            try FileManager.default.createDirectory(atPath: "/sys/fs/cgroup/\(h)/\(FaultTests.parent)/\(idle)",
+            try FileManager.default.createDirectory(atPath: "/sys/fs/cgroup/\(h)/\(parent)/\(idle)",
                                                     withIntermediateDirectories: true)
         }
         // A blob no image uses.

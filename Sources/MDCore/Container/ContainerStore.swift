@@ -233,7 +233,10 @@ public struct ContainerStore {
             fixed.status = "exited"
             fixed.pid = 0
             if fixed.finishedAt.isEmpty || fixed.finishedAt < fixed.startedAt { fixed.finishedAt = Clock.now() }
-            if let s = stash, !wasAlive && found == 0 {
+            if r.status == "restarting" && !wasAlive && found == 0 {
+                // Between two runs: the last exit is recorded already, and stays.
+                fixed.error = "\(monitor) died while it waited to restart the container; it was not restarted"
+            } else if let s = stash, !wasAlive && found == 0 {
                 // Its monitor saw the exit but could not record it (a full disk).
                 fixed.exitCode = s.code
                 fixed.exitUnknown = false
