@@ -16,15 +16,21 @@ local function status_text(c)
     return "Up " .. format.duration(os.time() - (format.parse_time(c.started_at) or os.time())) .. health_text(c)
   end
   if c.status == "restarting" then return ("Restarting (%d) %s"):format(c.exit_code, format.ago(c.finished_at)) end
-  if c.status == "exited" then return ("Exited (%d) %s"):format(c.exit_code, format.ago(c.finished_at)) end
-  if c.status == "dead" then return "Dead" end
+  if c.status == "exited" then
+    return ("Exited (%s) %s"):format(c.exit_unknown and "unknown" or c.exit_code, format.ago(c.finished_at))
+  end
+  if c.status == "dead" then return c.damaged and "Dead (damaged record)" or "Dead" end
   if c.status == "paused" then return "Up " .. format.duration(os.time() - (format.parse_time(c.started_at) or os.time())) .. " (Paused)" end
   return "Created"
 end
 
 local function command_text(c, full)
   -- Records from before the command was kept in them: config.json has it.
-  local args = #c.command > 0 and c.command or c:config().process.args
+  local args = c.command
+  if #args == 0 then
+    local ok, spec = pcall(c.config, c)
+    args = ok and spec.process.args or {}
+  end
   local s = '"' .. table.concat(args, " ") .. '"'
   if not full and #s > 22 then s = s:sub(1, 20) .. '…"' end
   return s
