@@ -55,6 +55,11 @@ final class CopyTests: XCTestCase {
         sh("mkdir -p src/d && echo one > src/d/a && tar -C src -c d | $MD cp - c:/data/")
         XCTAssertEqual(md(["exec", "c", "cat", "/data/d/a"]).stdout, "one\n")
         XCTAssertEqual(sh("$MD cp c:/data/d - | tar -t"), "d/\nd/a\n")
+        // DIR/. is what is in DIR; / is the whole root, with the container's own /etc files.
+        XCTAssertEqual(sh("$MD cp c:/data/sub/. - | tar -t"), "f\n")
+        XCTAssertEqual(md(["cp", "c:/data/sub/.", dir.appendingPathComponent("contents").path]).status, 0)
+        XCTAssertEqual(try String(contentsOf: dir.appendingPathComponent("contents/f"), encoding: .utf8), "hi\n")
+        XCTAssertEqual(sh("$MD cp c:/ - | tar -xO etc/hostname"), "box\n")
         // Into what is not a directory: refused, nothing written.
         let file = md(["cp", "-", "c:/data/sub/f"], stdin: "")
         XCTAssertEqual(file.status, 125)

@@ -37,7 +37,8 @@ public enum ContainerCopy {
         let view = try View(rootfs: rootfs, mounts: mounts)
         let src = try view.source(path, follow: options.followLink)
         defer { close(src.dir) }
-        let (dstDir, dstName) = try hostDestination(host, defaultName: src.displayName)
+        // DIR/.: its contents into `host` (made when missing), as a copy of DIR named `host`.
+        let (dstDir, dstName) = src.contents ? try hostTarget(host) : try hostDestination(host, defaultName: src.displayName)
         defer { close(dstDir) }
         let owner = options.archive ? nil : (getuid(), getgid())
         try view.copy(from: src.dir, src.name, containerPath: src.containerPath, to: dstDir, dstName, what: path, owner: owner)
@@ -51,7 +52,20 @@ public enum ContainerCopy {
         let src = try view.source(path, follow: options.followLink)
         defer { close(src.dir) }
         let tar = TarWriter(fd: fd, what: "cp: the tar stream")
-        try view.archive(src.dir, src.name, containerPath: src.containerPath, as: src.displayName, into: tar, what: path)
+        if src.contents {
+            // DIR/. (or /): the entries in it, named from their own names.
+            let d = openat(src.dir, src.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            guard d >= 0 else { throw EngineError.system("cp: open \(path)") }
+            defer { close(d) }
+            for (entry, _) in try FileSystem.entries(d, path: path).sorted(by: { $0.0 < $1.0 }) {
+                let p = (src.containerPath == "/" ? "" : src.containerPath) + "/" + entry
+                let (dir, n, owned) = view.child(d, entry, containerPath: p)
+                defer { if owned { close(dir) } }
+                try view.archive(dir, n, containerPath: p, as: entry, into: tar, what: p)
+            }
+        } else {
+            try view.archive(src.dir, src.name, containerPath: src.containerPath, as: src.displayName, into: tar, what: path)
+        }
         try tar.finish()
     }
 
@@ -113,6 +127,15 @@ public enum ContainerCopy {
             throw EngineError("cp: the tar stream: \(String(cString: archive_error_string(a)))")
         }
         try LayerUnpacker.unpack(a, into: "/proc/self/fd/\(dir)", what: "cp: the tar stream")
+    }
+
+    /// `host` itself as the target: its parent directory and its name.
+    static func hostTarget(_ host: String) throws -> (Int32, String) {
+        let trimmed = host.count > 1 && host.hasSuffix("/") ? String(host.dropLast()) : host
+        let parent = trimmed.contains("/") ? trimmed.parentPath : "."
+        let pfd = open(parent.isEmpty ? "/" : parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard pfd >= 0 else { throw EngineError.system("cp: \(parent)") }
+        return (pfd, trimmed.split(separator: "/").last.map(String.init) ?? ".")
     }
 
     static func hostDestination(_ host: String, defaultName: String) throws -> (Int32, String) {
@@ -212,16 +235,21 @@ public enum ContainerCopy {
             return (try root.openDirectory(Array(parts.dropLast()), create: false), name)
         }
 
-        struct Source { let dir: Int32; let name: String; let containerPath: String; let displayName: String }
+        /// `contents`: the path ended in `/.` (or was `/`): what is in the directory, not the
+        /// directory itself, as Docker's `cp C:DIR/. DEST`.
+        struct Source { let dir: Int32; let name: String; let containerPath: String; let displayName: String; var contents = false }
 
         func source(_ raw: String, follow: Bool) throws -> Source {
             let path = try canonical(raw, follow: follow)
             // Named as the user named it (a followed link keeps its own name, as with Docker).
-            let shown = raw.split(separator: "/").last.map(String.init).flatMap { $0 == "." || $0 == ".." ? nil : $0 }
+            let last = raw.split(separator: "/").last.map(String.init)
+            let shown = last.flatMap { $0 == "." || $0 == ".." ? nil : $0 }
+            let contents = last == nil || last == "."
             if path == "/" {
-                // The root itself, through a link that leads there (`ln -s / up`, `..` above it).
-                guard let shown else { throw EngineError("cp: copy a path inside the container, not its root") }
-                return Source(dir: dup(root.fd), name: ".", containerPath: "/", displayName: shown)
+                // The root itself, through a link that leads there (`ln -s / up`, `..` above it),
+                // or what is in it (`/`, `/.`).
+                guard shown != nil || contents else { throw EngineError("cp: copy a path inside the container, not its root") }
+                return Source(dir: dup(root.fd), name: ".", containerPath: "/", displayName: shown ?? "", contents: contents)
             }
             let (dir, name) = try locate(path)
             var st = stat()
@@ -229,7 +257,8 @@ public enum ContainerCopy {
                 close(dir)
                 throw EngineError("cp: \(raw): no such file or directory in the container")
             }
-            return Source(dir: dir, name: name, containerPath: path, displayName: shown ?? path.split(separator: "/").last.map(String.init) ?? name)
+            return Source(dir: dir, name: name, containerPath: path, displayName: shown ?? path.split(separator: "/").last.map(String.init) ?? name,
+                          contents: contents && (UInt32(st.st_mode) & FileType.mask) == FileType.directory)
         }
 
         /// Where a copy into the container lands: into `raw` when it is a directory, else as it.
