@@ -11,7 +11,6 @@
 #include <linux/seccomp.h>
 #include <linux/openat2.h>
 #include <poll.h>
-#include <pty.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -889,14 +888,6 @@ int mdl_hold_pty(int master_fd) {
         if (n < 0 && errno == EINTR) continue;
         _exit(0);   // EIO: every process on the terminal's side has closed it
     }
-}
-
-int mdl_openpty(int *master, int *slave, char *name, size_t namelen) {
-    char n[128];
-    if (openpty(master, slave, n, NULL, NULL) < 0) return -1;
-    fcntl(*master, F_SETFD, FD_CLOEXEC);
-    snprintf(name, namelen, "%s", n);
-    return 0;
 }
 
 int mdl_memfd(const char *name) { return memfd_create(name, MFD_CLOEXEC); }

@@ -114,8 +114,6 @@ int mdl_hold_pty(int master_fd);
 void mdl_block_forwarded_signals(void);
 void mdl_unblock_forwarded_signals(void);
 
-// A new pseudo-terminal. Returns 0 and the two fds, with the slave's path in name.
-int mdl_openpty(int *master, int *slave, char *name, size_t namelen);
 
 int mdl_memfd(const char *name);
 
