@@ -273,7 +273,7 @@ final class LifecycleTests: XCTestCase {
         XCTAssertEqual(md(["ps", "-q", "--filter", "label=team=x"]).stdout.count, 13)
         XCTAssertEqual(md(["ps", "-q", "--filter", "label=team=y"]).stdout, "")
         let top = md(["top", "b"]).stdout
-        XCTAssertTrue(top.hasPrefix("PID") && top.contains("sleep 60"), top)
+        XCTAssertTrue(top.hasPrefix("UID ") && top.contains(" PID ") && top.contains("sleep 60"), top)
         let pid1 = md(["inspect", "-f", "{{.State.Pid}}", "b"]).stdout
         XCTAssertEqual(md(["restart", "-t", "0", "b"]).status, 0)
         XCTAssertNotEqual(md(["inspect", "-f", "{{.State.Pid}}", "b"]).stdout, pid1)

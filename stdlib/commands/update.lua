@@ -2,8 +2,8 @@ local md = require "mdlua"
 local errors = require "mdlua.errors"
 local runflags = require "mdlua.runflags"
 
-local flags = { table.unpack(runflags.resource_flags) }
-flags[#flags + 1] = { name = "restart", type = "string", metavar = "POLICY", help = "no, on-failure[:N], always or unless-stopped" }
+-- The options marked for update in options.lua: the resource limits and --restart.
+local flags = runflags.resource_flags
 
 return {
   summary = "Update the resource limits of one or more containers",

@@ -9,6 +9,7 @@ local md = require "mdlua"
 local json = require "mdlua.json"
 local errors = require "mdlua.errors"
 local spec = require "mdlua.spec"
+local options = require "mdlua.options"
 
 local M = {}
 local runtime = md._runtime
@@ -43,22 +44,10 @@ local function generated_name(id, attempt)
   return name
 end
 
--- The fields md.run and md.container.create accept, with the type each must have.
-local fields = { health = "table", resources = "table", cgroup_parent = "string", cgroupns = "string", label = "table", detach = "boolean", restart = "string", log_opt = "table", image = "string", cmd = "table", entrypoint = "string", env = "table", env_file = "table",
-  workdir = "string", user = "string", hostname = "string", name = "string", init = "boolean", read_only = "boolean",
-  tmpfs = "table", cap_add = "table", cap_drop = "table", privileged = "boolean", security_opt = "table",
-  network = "string", ulimit = "table", stop_signal = "string", tty = "boolean", interactive = "boolean",
-  rm = "boolean", capture = "boolean" }
-
--- `level` points the error at the caller's line.
+-- `level` points the error at the caller's line. The fields and their types are the table
+-- of options' (options.lua).
 local function check_options(o, fn, level)
-  if type(o) ~= "table" then error(fn .. ": expected a table of options", level) end
-  for k, v in pairs(o) do
-    local want = fields[k]
-    if not want then error(("%s: unknown field %q"):format(fn, tostring(k)), level) end
-    if type(v) ~= want then error(("%s: field %q must be a %s, got %s"):format(fn, k, want, type(v)), level) end
-  end
-  if not o.image then error(fn .. ": field \"image\" is required", level) end
+  options.check(o, fn, level + 1)
   -- env may be a map {A="1"} or a list {"A=1"}.
   if o.env and #o.env == 0 and next(o.env) then
     local list = {}
@@ -67,7 +56,7 @@ local function check_options(o, fn, level)
     o.env = list
   end
   if o.network and o.network ~= "none" and o.network ~= "host" then
-    errors.fail(("invalid --network %q: expected none or host (bridge networking is not there yet)"):format(o.network))
+    options.fail(("invalid --network %q: expected none or host (bridge networking is not there yet)"):format(o.network))
   end
 end
 
@@ -92,7 +81,7 @@ function M.create(o, fn, level, starting)
                     local l = {}
                     for _, kv in ipairs(o.label or {}) do
                       local k, v = kv:match("^([^=]+)=?(.*)$")
-                      if not k then errors.fail(("invalid --label %q"):format(kv)) end
+                      if not k then options.fail(("invalid --label %q"):format(kv)) end
                       l[k] = v
                     end
                     return l

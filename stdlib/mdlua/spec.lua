@@ -4,7 +4,9 @@
 -- no_new_privs on by default (docs/design.md, invariant 6).
 local md = require "mdlua"
 local json = require "mdlua.json"
-local errors = require "mdlua.errors"
+local options = require "mdlua.options"
+-- Messages name options in the CLI's words; options.fail turns them into fields for Lua.
+local errors = { fail = options.fail }
 
 local M = {}
 
