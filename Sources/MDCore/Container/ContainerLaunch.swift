@@ -29,7 +29,7 @@ public enum ContainerLaunch {
                                                      network: netns) { pid in
                 Trace.mark("cloned")
                 r = try store.modify(r.id) { rec in
-                    rec.status = "running"
+                    rec.status = .running
                     rec.pid = pid
                     rec.pidStart = ProcessInfoReader.startTime(pid)
                     rec.supervised()   // the monitor, or the CLI in the foreground

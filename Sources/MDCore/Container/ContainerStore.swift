@@ -10,7 +10,7 @@ public struct ContainerRecord {
     public var image: Digest
     public var imageName: String
     public var created: String
-    public var status: String          // created, running, paused, restarting, exited, dead
+    public var status: ContainerStatus
     public var pid: Int32
     public var exitCode: Int32
     public var startedAt: String
@@ -42,7 +42,7 @@ public struct ContainerRecord {
 
     public var json: JSON {
         var j: [String: JSON] = ["id": .string(id), "name": .string(name), "image": .string(image.description),
-                 "image_name": .string(imageName), "created": .string(created), "status": .string(status),
+                 "image_name": .string(imageName), "created": .string(created), "status": .string(status.rawValue),
                  "pid": .int(Int64(pid)), "exit_code": .int(Int64(exitCode)), "started_at": .string(startedAt),
                  "finished_at": .string(finishedAt), "error": .string(error), "extra": extra,
                  "monitor_pid": .int(Int64(monitorPid)), "monitor_start": .int(Int64(monitorStart)), "pid_start": .int(Int64(pidStart)),
@@ -61,7 +61,8 @@ public struct ContainerRecord {
         self.image = try Digest(parsing: image)
         imageName = j["image_name"]?.string ?? ""
         created = j["created"]?.string ?? ""
-        status = j["status"]?.string ?? "created"
+        // A status this version does not know is a damaged record's.
+        status = j["status"]?.string.map { ContainerStatus(rawValue: $0) ?? .dead } ?? .created
         pid = Int32(j["pid"]?.int ?? 0)
         exitCode = Int32(j["exit_code"]?.int ?? 0)
         startedAt = j["started_at"]?.string ?? ""
@@ -138,7 +139,7 @@ public struct ContainerStore {
     func salvage(_ id: String, _ data: [UInt8], why: String) -> ContainerRecord {
         let fields = ContainerStore.topLevelStrings(data)
         var r = try! ContainerRecord(json: .object(["id": .string(id), "name": .string(String(id.prefix(12))),
-                                                    "status": .string("dead"),
+                                                    "status": .string(ContainerStatus.dead.rawValue),
                                                     "image": .string("sha256:" + String(repeating: "0", count: 64))]))
         r.damaged = true
         if let n = fields["name"] ?? nameFromEvents(id), isValidName(n) { r.name = n }
@@ -207,9 +208,9 @@ public struct ContainerStore {
     /// the container ran ("created" with a monitor) gives back what it held the same way.
     func repaired(_ r: ContainerRecord) -> ContainerRecord? {
         switch r.status {
-        case "running", "restarting", "paused":
-            if r.monitorPid == 0 && r.pid == 0 && r.status != "restarting" { return r }
-        case "created":
+        case .running, .restarting, .paused:
+            if r.monitorPid == 0 && r.pid == 0 && r.status != .restarting { return r }
+        case .created:
             if r.monitorPid == 0 { return r }
         default:
             return r
@@ -227,13 +228,13 @@ public struct ContainerStore {
         fixed.monitorPid = 0
         fixed.monitorStart = 0
         let stash = stashedExit(r.id)
-        if r.status == "created" {
+        if r.status == .created {
             fixed.error = "\(monitor) died before the container started"
         } else {
-            fixed.status = "exited"
+            fixed.status = .exited
             fixed.pid = 0
             if fixed.finishedAt.isEmpty || fixed.finishedAt < fixed.startedAt { fixed.finishedAt = Clock.now() }
-            if r.status == "restarting" && !wasAlive && found == 0 {
+            if r.status == .restarting && !wasAlive && found == 0 {
                 // Between two runs: the last exit is recorded already, and stays.
                 fixed.error = "\(monitor) died while it waited to restart the container; it was not restarted"
             } else if let s = stash, !wasAlive && found == 0 {
@@ -407,7 +408,7 @@ public struct ContainerStore {
         let bytes = Array(r.json.serialized().utf8)
         let file = path(r.id) + "/container.json"
         do {
-            if r.status == "dead" || r.extra["rm"] == .bool(true) {
+            if r.status == .dead || r.extra["rm"] == .bool(true) {
                 try FileSystem.replaceVolatile(file, bytes)
             } else {
                 try FileSystem.writeAtomically(file, bytes, durable: false)
@@ -503,9 +504,9 @@ public struct ContainerStore {
         guard left.isEmpty else {
             throw EngineError("container \(r.name) (\(r.id.prefix(12))): its cgroup \(left[0]) still holds processes that do not die")
         }
-        if r.status != "dead" || r.damaged {
+        if r.status != .dead || r.damaged {
             var dead = r
-            dead.status = "dead"
+            dead.status = .dead
             dead.pid = 0
             dead.error = "its removal did not finish"
             try? save(dead)

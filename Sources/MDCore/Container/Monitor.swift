@@ -55,8 +55,8 @@ public enum Monitor {
             let spec = try store.spec(r)
 
             let log = try LogWriter(path: store.path(id) + "/container.log",
-                                    maxSize: Int(spec.annotations["io.mdlua.log-max-size"] ?? "") ?? 10 << 20,
-                                    maxFiles: Int(spec.annotations["io.mdlua.log-max-file"] ?? "") ?? 3)
+                                    maxSize: Int(spec.annotations[Annotation.logMaxSize] ?? "") ?? 10 << 20,
+                                    maxFiles: Int(spec.annotations[Annotation.logMaxFile] ?? "") ?? 3)
             let sigfd = mdl_sigchld_fd()
             // `attach` connects here; the socket lives as long as the monitor.
             let dirfd = open(store.path(id), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
@@ -74,7 +74,7 @@ public enum Monitor {
                     // Recorded before the CLI hears of it: `run -d` returns this status, and
                     // the record must say the same (not a dead monitor's 255).
                     _ = try? store.modify(id) { rec in
-                        rec.status = "exited"
+                        rec.status = .exited
                         rec.pid = 0
                         rec.exitCode = e.status
                         rec.error = e.description
@@ -90,17 +90,17 @@ public enum Monitor {
                 _ = began
                 var restart = false
                 // Read now: `update --restart` may have changed it while the container ran.
-                let policy = RestartPolicy((try? store.spec(r))?.annotations["io.mdlua.restart"] ?? "no")
+                let policy = RestartPolicy((try? store.spec(r))?.annotations[Annotation.restart] ?? "no")
                 do {
                     r = try store.modify(id) { rec in
                         rec.oomKilled = oom
-                        rec.status = "exited"
+                        rec.status = .exited
                         rec.pid = 0
                         rec.exitCode = ContainerProcess.exitCode(status)
                         rec.finishedAt = Clock.now()
                         restart = !rec.stopRequested && policy.restarts(exitCode: rec.exitCode, count: rec.restartCount)
                         if restart {
-                            rec.status = "restarting"
+                            rec.status = .restarting
                             rec.restartCount += 1
                         }
                     }
@@ -108,27 +108,27 @@ public enum Monitor {
                     // Not recorded (a full disk, a record that cannot be written): kept for the
                     // next command to record; a --rm container still goes (that frees space).
                     store.stashExit(id, code: ContainerProcess.exitCode(status), error: "")
-                    if spec.annotations["io.mdlua.rm"] == "true" { try? store.remove(r) }
+                    if spec.annotations[Annotation.remove] == "true" { try? store.remove(r) }
                     return 1
                 }
                 if oom { store.event("oom", r) }
                 store.event("die", r, ["exitCode": String(r.exitCode)])
                 guard restart else {
-                    if spec.annotations["io.mdlua.rm"] == "true" { try? store.remove(r) }
+                    if spec.annotations[Annotation.remove] == "true" { try? store.remove(r) }
                     return 0
                 }
                 usleep(backoff)
                 backoff = min(backoff * 2, 60_000_000)
                 r = try store.find(id)
                 if r.stopRequested {
-                    try store.modify(id) { $0.status = "exited" }
+                    try store.modify(id) { $0.status = .exited }
                     return 0
                 }
             }
         } catch {
             tell("err:125 \(error)")
             _ = try? store.modify(id) { r in
-                r.status = "exited"
+                r.status = .exited
                 r.error = "\(error)"
                 r.exitCode = 125
                 r.pid = 0
@@ -183,7 +183,7 @@ public enum Monitor {
         let sink = spec.terminal ? (spec.keepsStdin ? process.master : -1) : input[1]
         if sink >= 0 { _ = fcntl(sink, F_SETFL, fcntl(sink, F_GETFL) | O_NONBLOCK) }
         started()
-        let health = HealthCheck.Config(json: spec.annotations["io.mdlua.healthcheck"].flatMap { try? JSON.parse($0) })
+        let health = HealthCheck.Config(json: spec.annotations[Annotation.healthcheck].flatMap { try? JSON.parse($0) })
             .map { HealthCheck(config: $0, store: store, spec: spec, id: r.id) }
         var status: Int32 = 0
         var exited = false

@@ -123,7 +123,7 @@ public enum StateCheck {
     }
 
     static func runs(_ r: ContainerRecord) -> Bool {
-        (r.status == "running" || r.status == "paused" || r.status == "restarting" || r.status == "created") && r.monitorAlive
+        (r.status == .running || r.status == .paused || r.status == .restarting || r.status == .created) && r.monitorAlive
     }
 
     /// Overlay mounts on a container's rootfs/ while it does not run (or has no directory).

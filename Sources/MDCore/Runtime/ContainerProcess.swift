@@ -75,7 +75,7 @@ public enum ContainerProcess {
         c.rootfs = setup.arena.dup(rootfs)
         c.hostname = spec.hostname.map { setup.arena.dup($0) }
         c.readonly_rootfs = spec.rootReadonly ? 1 : 0
-        c.`init` = spec.annotations["io.mdlua.init"] == "true" ? 1 : 0
+        c.`init` = spec.annotations[Annotation.initProcess] == "true" ? 1 : 0
         if let adj = spec.oomScoreAdj { c.oom_score_adj_set = 1; c.oom_score_adj = Int32(adj) }
         c.masked_paths = setup.arena.array(spec.maskedPaths)
         c.nmasked = Int32(spec.maskedPaths.count)

@@ -37,9 +37,9 @@ public struct RuntimeSpec {
     /// Where the container's cgroup goes, under each hierarchy (`mdlua` unless --cgroup-parent).
     public var cgroupParent: String
     /// A `--rm` container: removed when it stops, so its files need not survive a crash.
-    public var ephemeral: Bool { annotations["io.mdlua.rm"] == "true" }
+    public var ephemeral: Bool { annotations[Annotation.remove] == "true" }
     /// `-i`: a detached container's stdin stays open, fed by `attach`.
-    public var keepsStdin: Bool { annotations["io.mdlua.stdin"] == "true" }
+    public var keepsStdin: Bool { annotations[Annotation.stdin] == "true" }
 
     public init(json j: JSON) throws {
         guard let process = j["process"], let args = process["args"]?.stringArray, !args.isEmpty else {
@@ -80,10 +80,10 @@ public struct RuntimeSpec {
         var ann: [String: String] = [:]
         for (k, v) in j["annotations"]?.object ?? [:] { if let s = v.string { ann[k] = s } }
         annotations = ann
-        userName = ann["io.mdlua.user"]
+        userName = ann[Annotation.user]
         resources = CgroupResources(json: j["linux"]?["resources"])
         try resources.validate()
-        cgroupParent = ann["io.mdlua.cgroup-parent"] ?? "mdlua"
+        cgroupParent = ann[Annotation.cgroupParent] ?? "mdlua"
         guard !cgroupParent.split(separator: "/").contains(".."), !cgroupParent.isEmpty else {
             throw EngineError("invalid cgroup parent \"\(cgroupParent)\"")
         }

@@ -51,7 +51,7 @@ enum RuntimeBinding {
                 var r = try cs.find(try args.string(2))
                 let o = args.isNil(3) ? [:] : try args.table(3)
                 func flag(_ k: String) -> Bool { o[.str(k)] == .boolean(true) }
-                guard r.status != "running" else { throw EngineError("container \(r.name) is already running") }
+                guard r.status != .running else { throw EngineError("container \(r.name) is already running") }
                 try startable(r)
                 let spec = try cs.spec(r)
                 Trace.mark("start: spec read")
@@ -94,7 +94,7 @@ enum RuntimeBinding {
                 let (code, message, oom) = (r.exitCode, r.error, r.oomKilled)
                 do {
                     r = try cs.modify(r.id) { rec in
-                        rec.status = "exited"
+                        rec.status = .exited
                         rec.pid = 0
                         rec.finishedAt = Clock.now()
                         rec.exitCode = code
@@ -104,7 +104,7 @@ enum RuntimeBinding {
                 } catch {
                     // The container's exit status is still its own (a full disk must not
                     // turn an exit 0 into 125); the next command records what it can.
-                    r.status = "exited"
+                    r.status = .exited
                     r.pid = 0
                     cs.stashExit(r.id, code: code, error: message)
                     result["error"] = .str((message.isEmpty ? "" : message + "; ") + "its exit (\(code)) could not be recorded "
@@ -121,7 +121,7 @@ enum RuntimeBinding {
             "start_detached": vm.function("md.container.start") { args in
                 let cs = try containers(args)
                 var r = try cs.find(try args.string(2))
-                guard r.status != "running" && r.status != "restarting" else {
+                guard r.status != .running && r.status != .restarting else {
                     throw EngineError("container \(r.name) is already running")
                 }
                 try startable(r)
@@ -148,7 +148,7 @@ enum RuntimeBinding {
                     for p in pids { kill(p, sig) }
                     return []
                 }
-                guard r.status == "running", r.processAlive else { throw EngineError("container \(r.name) is not running") }
+                guard r.status == .running, r.processAlive else { throw EngineError("container \(r.name) is not running") }
                 guard kill(r.pid, sig) == 0 else { throw EngineError.system("kill \(r.name)") }
                 cs.event("kill", r, ["signal": String(sig)])
                 return []
@@ -188,7 +188,7 @@ enum RuntimeBinding {
                 // (root, ref, {args=, env=, user=, workdir=, tty=, stdin=, capture=, detach=})
                 let cs = try containers(args)
                 let r = try cs.find(try args.string(2))
-                guard r.status == "running", r.processAlive else { throw EngineError("container \(r.name) is not running") }
+                guard r.status == .running, r.processAlive else { throw EngineError("container \(r.name) is not running") }
                 let o = try args.table(3)
                 func list(_ k: String) -> [String] { strings(o[.str(k)]) }
                 var io = ProcessIO()
@@ -246,7 +246,7 @@ enum RuntimeBinding {
                 // (root, ref, {stdin=}): relays until the container stops or the user detaches.
                 let cs = try containers(args)
                 let r = try cs.find(try args.string(2))
-                guard r.status == "running" || r.status == "restarting" else { throw EngineError("container \(r.name) is not running") }
+                guard r.status == .running || r.status == .restarting else { throw EngineError("container \(r.name) is not running") }
                 let opts = args.isNil(3) ? [:] : try args.table(3)
                 let withStdin = opts[.str("stdin")] == .boolean(true)
                 let keys = detachKeys(opts)
@@ -268,7 +268,7 @@ enum RuntimeBinding {
                 for _ in 0..<500 {
                     guard let found = try? cs.find(r.id) else { return [.record(["removed": .boolean(true)])] }
                     now = found
-                    if now.status != "running" { break }
+                    if now.status != .running { break }
                     usleep(10_000)
                 }
                 return [.record(["exit_code": .integer(Int64(now.exitCode))])]
@@ -278,11 +278,11 @@ enum RuntimeBinding {
                 let cs = try containers(args)
                 var r = try cs.find(try args.string(2))
                 let frozen = args.boolean(3)
-                guard r.status == (frozen ? "running" : "paused") else {
+                guard r.status == (frozen ? .running : .paused) else {
                     throw EngineError("container \(r.name) is \(r.status), not \(frozen ? "running" : "paused")")
                 }
                 try cs.cgroup(r, try cs.spec(r)).freeze(frozen)
-                r.status = frozen ? "paused" : "running"
+                r.status = frozen ? .paused : .running
                 try cs.save(r)
                 cs.event(frozen ? "pause" : "unpause", r)
                 return []
@@ -309,7 +309,7 @@ enum RuntimeBinding {
                 }
                 if case .object(var top) = spec, let policy = try args.optionalString(4) {
                     var ann = top["annotations"]?.object ?? [:]
-                    ann["io.mdlua.restart"] = .string(policy)
+                    ann[Annotation.restart] = .string(policy)
                     top["annotations"] = .object(ann)
                     spec = .object(top)
                 }
@@ -326,7 +326,7 @@ enum RuntimeBinding {
                     spec = .object(top)
                 }
                 let parsed = try RuntimeSpec(json: spec)
-                if r.status == "running" || r.status == "paused" {
+                if r.status == .running || r.status == .paused {
                     try cs.cgroup(r, parsed).update(parsed.resources)
                 }
                 try FileSystem.writeAtomically(path, Array(spec.pretty().utf8))
@@ -345,7 +345,7 @@ enum RuntimeBinding {
                 // what the container sees.
                 let mounts = ((try? cs.spec(r))?.mounts ?? []).filter { $0.type == "bind" || $0.options.contains("bind") || $0.options.contains("rbind") }
                     .map { ContainerCopy.Mount(destination: $0.destination, source: $0.source) }
-                let running = r.status == "running" || r.status == "paused"
+                let running = r.status == .running || r.status == .paused
                 let rootfs = running ? cs.path(r.id) + "/rootfs" : try cs.mountRootfs(r)
                 defer { if !running { try? cs.unmountRootfs(r) } }
                 let (path, host) = (try args.string(3), try args.string(4))
@@ -381,14 +381,14 @@ enum RuntimeBinding {
                 let ref = try args.string(2)
                 while true {
                     let r = try cs.find(ref)
-                    if r.status == "exited" || r.status == "created" || r.status == "dead" { return [.integer(Int64(r.exitCode))] }
+                    if r.status == .exited || r.status == .created || r.status == .dead { return [.integer(Int64(r.exitCode))] }
                     usleep(20_000)
                 }
             },
             "remove": vm.function("md.container.remove") { args in
                 let cs = try containers(args)
                 var r = try cs.find(try args.string(2))
-                if r.status == "running" || r.status == "restarting" {
+                if r.status == .running || r.status == .restarting {
                     guard args.boolean(3) else {
                         throw EngineError("container \(r.name) is running: stop it first, or use -f")
                     }
@@ -428,7 +428,7 @@ enum RuntimeBinding {
                 let cs = try containers(args)
                 let r = try cs.find(try args.string(2))
                 let rootfs = try cs.mountRootfs(r)
-                defer { if r.status != "running" { try? cs.unmountRootfs(r) } }
+                defer { if r.status != .running { try? cs.unmountRootfs(r) } }
                 try StoreBinding.withOutput(try args.optionalString(3)) { fd in
                     _ = try LayerPacker.pack(directory: rootfs, to: fd)
                 }
@@ -446,7 +446,7 @@ enum RuntimeBinding {
 
     /// A dead container is not started: what is left of it is for `rm`.
     static func startable(_ r: ContainerRecord) throws {
-        guard r.status == "dead" else { return }
+        guard r.status == .dead else { return }
         throw EngineError("container \(r.name) (\(r.id.prefix(12))) cannot be started: it is dead, \(r.error.isEmpty ? "remove it" : r.error)"
                           + (r.damaged ? "" : ": remove it (mdlua rm -f \(r.name))"))
     }
@@ -468,17 +468,17 @@ enum RuntimeBinding {
             // Done when the process is gone and so is its monitor (which records the exit last):
             // a restart must not race an old monitor's final write.
             let busy = r.processAlive || (r.monitorAlive && r.monitorPid != getpid())
-            if !busy && r.status != "restarting" { break }
+            if !busy && r.status != .restarting { break }
             if !killed && monotonicSeconds() >= deadline {
                 if r.processAlive { kill(r.pid, SIGKILL) }
                 killed = true
             }
-            if r.status == "restarting" && !r.monitorAlive { break }
+            if r.status == .restarting && !r.monitorAlive { break }
             usleep(10_000)
         }
         try cs.unmountRootfs(r)
-        if r.status != "exited" && r.status != "created" {
-            r.status = "exited"
+        if r.status != .exited && r.status != .created {
+            r.status = .exited
             r.pid = 0
             r.finishedAt = Clock.now()
             try cs.save(r)
@@ -499,7 +499,7 @@ enum RuntimeBinding {
     static func lua(_ r: ContainerRecord) -> LuaValue {
         .record(["exit_unknown": .boolean(r.exitUnknown), "damaged": .boolean(r.damaged),
                  "id": .str(r.id), "name": .str(r.name), "image": .str(r.image.description), "image_name": .str(r.imageName),
-                 "created": .str(r.created), "status": .str(r.status), "pid": .integer(Int64(r.pid)),
+                 "created": .str(r.created), "status": .str(r.status.rawValue), "pid": .integer(Int64(r.pid)),
                  "exit_code": .integer(Int64(r.exitCode)), "started_at": .str(r.startedAt),
                  "finished_at": .str(r.finishedAt), "error": .str(r.error), "extra": .str(r.extra.serialized()),
                  "restart_count": .integer(Int64(r.restartCount)), "monitor_pid": .integer(Int64(r.monitorPid)),
