@@ -3,12 +3,14 @@
 # scripts/vm/guest-suite.sh inside each, with the static release binary.
 #   MDLUA_BIN=PATH scripts/vm/run.sh [KERNEL...]     (default kernels: $MDLUA_VM_KERNELS or "6.1 5.10")
 # Prints each guest's result lines prefixed with its kernel, the timings, and ends with
-# "N passed, M failed"; exits 1 when a check failed or a kernel could not be fetched.
+# "N passed, M failed"; exits 1 when a check failed, a kernel could not be fetched, or the
+# emulator never got through a kernel's suite.
 #
 # The retry rule: a boot that ends in a kernel oops or panic, a timeout, or without the
 # suite's end line is the emulator's failure (qemu's TCG on this machine crashes now and
 # then), not mdlua's: it is booted again, up to 3 times, and its partial results are
-# dropped. A kernel that fails 3 times is reported and counted in neither number.
+# dropped. A kernel that fails 3 times is reported and counted in neither number, and
+# fails the run: no verdict is not a pass.
 # docs/testing.md has the rest.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -18,7 +20,7 @@ read -r -a kernels <<<"${*:-${MDLUA_VM_KERNELS:-6.1 5.10}}"
 tries=${MDLUA_VM_TRIES:-3}
 mkdir -p "$VM_DIR"
 
-passed=0 failed=0
+passed=0 failed=0 notrun=0
 summary=()
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
@@ -51,6 +53,7 @@ for k in "${kernels[@]}"; do
   done
   if [[ $done != yes ]]; then
     summary+=("$k: NOT RUN, the emulator failed $tries times (not counted)")
+    notrun=$((notrun + 1))
     continue
   fi
   kp=0 kf=0 benchline=
@@ -76,5 +79,8 @@ done
 echo
 echo "VM layer summary:"
 printf '  %s\n' "${summary[@]}"
+# A kernel the emulator never got through is no verdict on mdlua, and no pass either: the
+# run fails, saying so, rather than going green with checks that never ran.
+if ((notrun > 0)); then echo "# $notrun kernel(s) NOT RUN: the emulator failed every try; this run proves nothing for them"; fi
 echo "$passed passed, $failed failed"
-((failed == 0))
+((failed == 0 && notrun == 0))
