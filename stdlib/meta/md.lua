@@ -1,0 +1,607 @@
+---@meta
+-- LuaLS annotations of the `md` API, for editors (docs/lua-api.md, "Editors"): the types of
+-- md, its parts and the container, image and layer objects, as the code in stdlib/mdlua/ and
+-- Sources/MDLua/Bindings/ define them today. Loading it changes nothing: the tables are local
+-- to the `do` block below, the functions are empty, and the one global statement (`md = md`,
+-- after the block) assigns the global md to itself. The build compiles this file with the
+-- rest of stdlib/ (a syntax error fails it), but no script requires it.
+--
+-- The md.RunOptions classes between the marker lines are generated from
+-- stdlib/mdlua/options.lua by scripts/lua-api-tables.lua (`... lua-api-tables.lua update`);
+-- Tests/lua/lua_api_spec.lua fails when they are out of date.
+
+do -- (not indented) everything up to the last two lines is local to this block
+
+---The runtime: containers, images, layers and host helpers (docs/lua-api.md).
+---@class md
+---@field version string mdlua's version, "0.1.0-dev"
+---@field commit string the commit of a release build, "unknown" in a debug build
+---@field lua_release string "Lua 5.4.4"
+---@field config md.Config where state lives (set before any script runs)
+---@field log md.Log leveled logging to stderr
+---@field sys md.sys
+---@field fs md.fs
+---@field json md.json loaded on first use
+---@field format md.format loaded on first use
+---@field container md.container loaded on first use
+---@field image md.image loaded on first use
+---@field layer md.layer loaded on first use
+local md = {}
+
+---@class md.Config
+---@field root string the state root (--root, MDLUA_ROOT, default /var/lib/mdlua)
+---@field runroot string the run state root (--runroot, MDLUA_RUNROOT)
+---@field log_level "debug"|"info"|"warn"|"error"
+
+---@class md.Log
+---@field level string the current level
+local Log = {}
+---@param fmt string a string.format pattern, or plain text when no argument follows
+---@param ... any
+function Log.debug(fmt, ...) end
+---@param fmt string
+---@param ... any
+function Log.info(fmt, ...) end
+---@param fmt string
+---@param ... any
+function Log.warn(fmt, ...) end
+---@param fmt string
+---@param ... any
+function Log.error(fmt, ...) end
+---@param name "debug"|"info"|"warn"|"error"
+---@return true|nil ok
+---@return string? err
+function Log.set_level(name) end
+
+-- md.run --------------------------------------------------------------------------
+
+---Creates a container, runs it in the foreground, waits for it; with `rm = true` removes it
+---afterwards, whatever happened. A process that could not start is not an error: the result
+---has `error` and an exit code of 125-127. Bad options and a missing image raise.
+---@param o md.RunOptions
+---@return md.RunResult
+function md.run(o) end
+
+---The running, restarting and paused containers (all of them with `all = true`), newest first.
+---@param o? {all?: boolean}
+---@return md.Container[]
+function md.containers(o) end
+
+---@class md.RunResult
+---@field exit_code integer the process's exit status (125-127: it did not start)
+---@field error? string why it did not start (or why its exit was not recorded)
+---@field stdout? string with capture = true
+---@field stderr? string with capture = true
+---@field id string the container's ID (md.run only)
+---@field name string the container's name (md.run only)
+
+---@class md.ExecResult
+---@field exit_code integer
+---@field error? string why the command did not start
+---@field stdout? string with capture = true
+---@field stderr? string with capture = true
+---@field detached? boolean the user detached (detach keys) from an interactive exec
+
+-- md.container --------------------------------------------------------------------
+
+---@class md.container
+local container = {}
+md.container = container
+
+---Creates a container (not started). Unknown fields and wrong types raise.
+---@param o md.RunOptions
+---@return md.Container
+function container.create(o) end
+
+---A container by name, ID or unique ID prefix; raises "no such container".
+---@param ref string
+---@return md.Container
+function container.get(ref) end
+
+---Every container, whatever its status, in the store's order (md.containers sorts).
+---@return md.Container[]
+function container.list() end
+
+---The same function as md.run.
+---@param o md.RunOptions
+---@return md.RunResult
+function container.run(o) end
+
+---The same function as md.containers.
+---@param o? {all?: boolean}
+---@return md.Container[]
+function container.containers(o) end
+
+---A container: its record's fields (refreshed by the methods that change it) and methods.
+---@class md.Container
+---@field id string 64 hex digits
+---@field name string
+---@field image string the image's ID (sha256:...)
+---@field image_name string the reference it was created from
+---@field status "created"|"running"|"paused"|"restarting"|"exited"|"dead"
+---@field pid integer 0 when not running
+---@field exit_code integer
+---@field error string why the last start failed, or ""
+---@field created string RFC 3339
+---@field started_at string
+---@field finished_at string
+---@field restart_count integer
+---@field monitor_pid integer
+---@field oom_killed boolean
+---@field exit_unknown boolean
+---@field damaged boolean its record could not be read
+---@field command string[] the process's arguments
+---@field health string a JSON document ("null" without a health check)
+---@field extra string a JSON document: what create was given (labels, rm, tty, ...)
+local Container = {}
+
+---Runs the container in the foreground and waits. Start failures are in the result's
+---`error`, not raised; a running container raises.
+---@param o? {tty?: boolean, stdin?: boolean, capture?: boolean}
+---@return md.RunResult
+function Container:start(o) end
+
+---Starts the container in the background under its monitor. A process that did not start
+---gives nil, the reason and a status; an already running container raises.
+---@return true|nil ok
+---@return string? err
+---@return integer? status
+function Container:start_detached() end
+
+---Sends the signal (default: the container's stop signal, else SIGTERM), waits up to
+---`timeout` seconds (default 10), then SIGKILL.
+---@param o? {timeout?: number, signal?: string|integer}
+---@return md.Container self
+function Container:stop(o) end
+
+---@param sig? string|integer default SIGKILL
+---@return md.Container self
+function Container:kill(sig) end
+
+---Waits until the container is not running; its exit code.
+---@return integer
+function Container:wait() end
+
+---Runs a command in the running container: c:exec{"ls", "/"} or c:exec{cmd = {...}, ...}.
+---@param o {cmd?: string[], env?: string[], user?: string, workdir?: string, tty?: boolean, interactive?: boolean, capture?: boolean, detach?: boolean, detach_keys?: string, [integer]: string}
+---@return md.ExecResult
+function Container:exec(o) end
+
+---Relays a detached container's output (and, with stdin, this process's input).
+---@param o? {stdin?: boolean, detach_keys?: string}
+---@return {exit_code?: integer, detached?: boolean, removed?: boolean}
+function Container:attach(o) end
+
+---@return md.Container self
+function Container:pause() end
+---@return md.Container self
+function Container:unpause() end
+
+---@return {cpu_ns: integer, memory: integer, memory_limit: integer, pids: integer, oom_kills: integer, block_read: integer, block_write: integer}
+function Container:stats() end
+
+---Changes limits, live and in the spec. Takes the resource fields flat (memory=, cpus=) and
+---restart=; other names are ignored.
+---@param o {restart?: string, memory?: string, memory_swap?: string, memory_reservation?: string, cpus?: number, cpu_shares?: integer, cpu_quota?: integer, cpu_period?: integer, cpuset_cpus?: string, cpuset_mems?: string, pids_limit?: integer, blkio_weight?: integer, oom_kill_disable?: boolean}
+---@return md.Container self
+function Container:update(o) end
+
+---@param name string
+---@return md.Container self
+function Container:rename(name) end
+
+---Paths changed in the container's writable layer.
+---@return {kind: "A"|"C"|"D", path: string}[]
+function Container:diff() end
+
+---A new image: the container's image plus its changes, with its env, cmd, workdir, user and
+---labels unless `changes` say otherwise.
+---@param o? {name?: string, message?: string, author?: string, changes?: string[]}
+---@return md.Image
+function Container:commit(o) end
+
+---The root file system as a tar file (stdout when path is nil or "-").
+---@param path? string
+function Container:export(path) end
+
+---Copies from the container to the host ("-": a tar stream on stdout).
+---@param path string
+---@param host string
+---@param o? {archive?: boolean, follow_link?: boolean}
+function Container:copy_from(path, host, o) end
+
+---Copies from the host ("-": a tar stream on stdin) into the container.
+---@param host string
+---@param path string
+---@param o? {archive?: boolean, follow_link?: boolean}
+function Container:copy_to(host, path, o) end
+
+---The log of a detached container, oldest first, rotated files included.
+---@return {stream: "stdout"|"stderr", time: string, log: string}[]
+function Container:logs() end
+
+---A reader of the log (the last `tail` lines); reader:records() iterates, and called again
+---goes on from where it stopped.
+---@param o? {tail?: integer}
+---@return md.LogReader
+function Container:log_reader(o) end
+
+---@class md.LogReader
+local LogReader = {}
+---@return fun(): string?, string?, string? # stream, time, text
+function LogReader:records() end
+
+---Docker's `container inspect` document; size = true adds SizeRw and SizeRootFs.
+---@param o? {size?: boolean}
+---@return table
+function Container:inspect(o) end
+
+---The container's OCI runtime spec (config.json); raises when it is damaged.
+---@return table
+function Container:config() end
+
+---Removes the container; force = true kills a running one first. Returns its ID.
+---@param o? {force?: boolean}
+---@return string id
+function Container:rm(o) end
+
+---The container's directory in the state root.
+---@return string
+function Container:dir() end
+
+---The bytes in the container's writable layer.
+---@return integer
+function Container:size_rw() end
+
+-- md.image ------------------------------------------------------------------------
+
+---@class md.image
+local image = {}
+md.image = image
+
+---Every image, most recently added first.
+---@return md.Image[]
+function image.list() end
+
+---An image by name, name@digest, ID or unique ID prefix; raises "no such image".
+---@param ref string
+---@return md.Image
+function image.get(ref) end
+
+---Images from a docker or OCI archive, or an OCI layout directory (stdin when nil).
+---@param path? string
+---@return md.Image[]
+function image.load(path) end
+
+---Writes images to an archive (stdout when output is nil or "-").
+---@param o {images?: string[], image?: string, output?: string, format?: "docker"|"oci"}
+function image.save(o) end
+
+---One image from a root file system tar ("-": stdin).
+---@param path string
+---@param o? {name?: string, changes?: string[], message?: string}
+---@return md.Image
+function image.import(path, o) end
+
+---An image from layers already in the store (bottom first).
+---@param name string|nil
+---@param layer_ids string[]
+---@param o? {changes?: string[], config?: table}
+---@return md.Image
+function image.assemble(name, layer_ids, o) end
+
+---Untags a name, or deletes an image by ID; an image a container uses needs force.
+---@param ref string
+---@param o? {force?: boolean}
+---@return {untagged: string[], deleted: string[]}
+function image.remove(ref, o) end
+
+---Deletes dangling images (every unused one with all = true).
+---@param o? {all?: boolean}
+---@return md.Image[] deleted
+function image.prune(o) end
+
+---Mounts an image's overlay under dir (dir/upper, dir/work, dir/merged).
+---@param ref string
+---@param dir string
+---@return string merged
+function image.mount(ref, dir) end
+
+---@param merged string
+function image.unmount(merged) end
+
+---"docker.io/library/busybox:latest" -> "busybox", "latest".
+---@param name string
+---@return string repo
+---@return string tag
+function image.familiar(name) end
+
+---@class md.Image
+---@field id string sha256:... (the config's digest)
+---@field manifest string the manifest's digest (it hides the manifest method)
+---@field names string[] full names, docker.io/library/busybox:latest
+---@field layers string[] layer IDs (diff IDs), bottom first
+---@field size integer bytes unpacked
+---@field created string
+---@field added string
+local Image = {}
+
+---The 12 hex digits `images` shows.
+---@return string
+function Image:short_id() end
+
+---Adds a name.
+---@param name string
+---@return md.Image self
+function Image:tag(name) end
+
+---The image's config document (OCI image config: .config, .history, .os, ...).
+---@return table
+function Image:config() end
+
+---Build history, newest first.
+---@return {created: string, created_by: string, comment: string, size: integer, empty_layer: boolean}[]
+function Image:history() end
+
+---Docker's `image inspect` document.
+---@return table
+function Image:inspect() end
+
+---Removes the image by its ID (fails when it has several names without force).
+---@param o? {force?: boolean}
+---@return {untagged: string[], deleted: string[]}
+function Image:rm(o) end
+
+-- md.layer ------------------------------------------------------------------------
+
+---@class md.layer
+local layer = {}
+md.layer = layer
+
+---A layer from a host directory.
+---@param dir string
+---@param comment? string
+---@return md.Layer
+function layer.create(dir, comment) end
+
+---A layer from a tar file ("-" or nil: stdin).
+---@param path? string
+---@return md.Layer
+function layer.import(path) end
+
+---@return md.Layer[]
+function layer.list() end
+
+---@param id string an ID or unique prefix
+---@return md.Layer
+function layer.get(id) end
+
+---Deletes a layer no image uses; returns it.
+---@param id string
+---@return md.Layer
+function layer.rm(id) end
+
+---The layer's unpacked directory.
+---@param id string
+---@return string
+function layer.path(id) end
+
+---@class md.Layer
+---@field id string the diff ID (sha256:...)
+---@field blob string the compressed blob's digest
+---@field media_type string
+---@field blob_size integer
+---@field tar_size integer
+---@field size integer bytes unpacked
+---@field created string
+---@field comment string
+---@field keep boolean
+
+-- md.fs ---------------------------------------------------------------------------
+
+---Host file operations (host paths only). Failures raise, except stat's.
+---@class md.fs
+local fs = {}
+md.fs = fs
+
+---Makes the directory and its parents.
+---@param path string
+---@param mode? integer default 0755
+function fs.mkdir(path, mode) end
+---Writes the file atomically (a temporary file renamed).
+---@param path string
+---@param data string
+---@param mode? integer default 0644
+function fs.write(path, data, mode) end
+---@param path string
+---@return string
+function fs.read(path) end
+---@param target string
+---@param path string
+function fs.symlink(target, path) end
+---@param target string
+---@param path string
+function fs.link(target, path) end
+---@param src string
+---@param dst string
+function fs.copy(src, dst) end
+---Follows symlinks; nil and the reason when the path is not there.
+---@param path string
+---@return {type: "file"|"directory"|"block"|"char"|"fifo"|"socket"|"symlink"|"unknown", mode: integer, size: integer, uid: integer, gid: integer, major: integer, minor: integer}|nil
+---@return string? err
+function fs.stat(path) end
+---The bytes of the tree's files.
+---@param path string
+---@return integer
+function fs.size(path) end
+---@param path string
+---@return boolean
+function fs.exists(path) end
+---@param path string
+---@return boolean
+function fs.isdir(path) end
+---Removes a file or a whole tree.
+---@param path string
+function fs.remove(path) end
+---A new directory, PREFIX followed by six random characters.
+---@param prefix? string default "/tmp/mdlua-"
+---@return string
+function fs.tempdir(prefix) end
+---@param path string
+---@param mode integer
+function fs.chmod(path, mode) end
+
+-- md.sys --------------------------------------------------------------------------
+
+---Facts about this process and the host.
+---@class md.sys
+local sys = {}
+md.sys = sys
+
+---@param fd integer
+---@return boolean
+function sys.isatty(fd) end
+---A mark in the MDLUA_TRACE=1 timeline.
+---@param label string
+function sys.trace(label) end
+---@return number seconds
+function sys.monotonic() end
+---@param seconds number
+function sys.sleep(seconds) end
+---@return integer
+function sys.nproc() end
+---@param path string
+---@return string|nil target
+---@return string? err
+function sys.readlink(path) end
+---The host and, with a path, its file system (what `mdlua info` shows).
+---@param root? string
+---@return {kernel: string, arch: string, cgroup: table, seccomp: string, overlay_lowerdir_plus: boolean, backing_fs?: string, fs_size?: integer, fs_free?: integer}
+function sys.host(root) end
+---The capability names this build knows, CAP_CHOWN first.
+---@return string[]
+function sys.capabilities() end
+---@return integer
+function sys.getpid() end
+---@return integer
+function sys.geteuid() end
+---Sorted names, without . and ..; nil and the reason on failure.
+---@param path string
+---@return string[]|nil
+---@return string? err
+function sys.listdir(path) end
+
+-- md.json, md.format --------------------------------------------------------------
+
+---@class md.json
+---@field null table JSON null
+local json = {}
+md.json = json
+---@param v any
+---@param o? {indent?: string}
+---@return string
+function json.encode(v, o) end
+---Raises "invalid JSON at byte N: ..." on bad input.
+---@param s string
+---@return any
+function json.decode(s) end
+---Marks a table as an array (an empty one encodes as []).
+---@param t? table
+---@return table
+function json.array(t) end
+---@param t table
+---@return boolean
+function json.is_array(t) end
+
+---@class md.format
+local format = {}
+md.format = format
+---4260000 -> "4.26MB".
+---@param bytes integer
+---@return string
+function format.size(bytes) end
+---@param seconds number
+---@return string
+function format.duration(seconds) end
+---@param rfc3339 string
+---@return string
+function format.ago(rfc3339) end
+---Prints aligned columns.
+---@param header string[]
+---@param rows string[][]
+---@param out? file*
+function format.table(header, rows, out) end
+---Renders a Go template (Docker's --format).
+---@param tmpl string
+---@param value any
+---@return string
+function format.template(tmpl, value) end
+
+-- md.RunOptions -------------------------------------------------------------------
+
+-- generated by scripts/lua-api-tables.lua: begin
+---The options of md.run and md.container.create (stdlib/mdlua/options.lua).
+---@class md.RunOptions
+---@field image string The image: a name, name@digest, ID or unique ID prefix
+---@field cmd? string[] The command and its arguments (default: the image's Entrypoint and Cmd)
+---@field capture? boolean `md.run` only: return the output as `stdout` and `stderr` strings instead of passing it through
+---@field detach? boolean Run the container in the background and print its ID
+---@field restart? string no, on-failure[:N], always or unless-stopped
+---@field log_opt? string[] max-size=SIZE, max-file=N
+---@field name? string Assign a name to the container
+---@field label? string[] Set metadata on the container
+---@field rm? boolean Automatically remove the container when it exits
+---@field interactive? boolean Keep STDIN open
+---@field tty? boolean Allocate a pseudo-TTY
+---@field env? string[]|table<string, string> Set environment variables
+---@field env_file? string[] Read in a file of environment variables
+---@field workdir? string Working directory inside the container
+---@field user? string Username or UID (format: <name|uid>[:<group|gid>])
+---@field hostname? string Container host name
+---@field entrypoint? string Overwrite the default ENTRYPOINT of the image
+---@field init? boolean Run an init inside the container that forwards signals and reaps processes
+---@field read_only? boolean Mount the container's root filesystem as read only
+---@field tmpfs? string[] Mount a tmpfs directory
+---@field cap_add? string[] Add Linux capabilities
+---@field cap_drop? string[] Drop Linux capabilities
+---@field privileged? boolean Give extended privileges to this container
+---@field security_opt? string[] no-new-privileges[=false], seccomp=unconfined|PROFILE.json
+---@field network? string none or host
+---@field ulimit? string[] Ulimit options
+---@field stop_signal? string Signal to stop the container
+---@field cgroup_parent? string Parent cgroup (default mdlua)
+---@field cgroupns? string private or host
+---@field resources? md.RunOptions.Resources
+---@field health? md.RunOptions.Health
+
+---@class md.RunOptions.Resources
+---@field memory? string Memory limit (100m, 1g, 512k, 100b; a bare number is megabytes)
+---@field memory_swap? string Memory + swap limit (-1: unlimited swap; default: equal to --memory)
+---@field memory_reservation? string Memory soft limit
+---@field cpus? number Number of CPUs (0.5 is half of one)
+---@field cpu_shares? integer CPU shares (relative weight)
+---@field cpu_quota? integer CPU CFS quota in microseconds
+---@field cpu_period? integer CPU CFS period in microseconds
+---@field cpuset_cpus? string CPUs to run on (0-3, 0,1)
+---@field cpuset_mems? string Memory nodes to use
+---@field pids_limit? integer Process limit (-1: unlimited)
+---@field blkio_weight? integer Block IO weight (10 to 1000)
+---@field oom_kill_disable? boolean Disable the OOM killer (cgroup v1 only)
+---@field device_read_bps? string[] Limit read rate (bytes per second) from a device (1mb, 512kb)
+---@field device_write_bps? string[] Limit write rate (bytes per second) to a device
+---@field device_read_iops? string[] Limit read rate (IO per second) from a device
+---@field device_write_iops? string[] Limit write rate (IO per second) to a device
+
+---@class md.RunOptions.Health
+---@field cmd? string Command to run to check health
+---@field interval? string Time between running the check (default 30s)
+---@field timeout? string Maximum time to allow one check to run (default 30s)
+---@field retries? integer Consecutive failures needed to report unhealthy (default 3)
+---@field start_period? string Start period during which failures do not count
+---@field disable? boolean Disable any container-specified HEALTHCHECK
+-- generated by scripts/lua-api-tables.lua: end
+
+end
+
+---@type md
+md = md
