@@ -180,6 +180,7 @@ function Container:unpause() runtime.pause(root(), self.id, false); return refre
 function Container:stats() return runtime.stats(root(), self.id) end
 -- Changes limits, live: c:update{memory="128m", cpus=1, pids_limit=50}
 function Container:update(o)
+  options.check_update(o, "c:update", 3)
   local res = spec.resources(o)
   local policy = o.restart and spec.restart_policy(o.restart) or nil
   runtime.update(root(), self.id, json.encode(next(res) and res or {}), policy)

@@ -174,4 +174,17 @@ function M.check(o, fn, level)
   end
 end
 
+-- c:update{memory="128m", restart="always"}: update's options, flat (the resource fields
+-- marked for update, and restart). Unknown names and wrong types are errors.
+function M.check_update(o, fn, level)
+  if type(o) ~= "table" then error(fn .. ": expected a table of options", level) end
+  for k, v in pairs(o) do
+    local e = k == "restart" and M.by_path.restart or M.by_path["resources." .. tostring(k)]
+    if not e or not e.update then error(("%s: unknown field %q"):format(fn, tostring(k)), level) end
+    if type(v) ~= e.lua_type then
+      error(("%s: field %q must be a %s, got %s"):format(fn, k, e.lua_type, type(v)), level)
+    end
+  end
+end
+
 return M
