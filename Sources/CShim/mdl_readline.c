@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <lauxlib.h>
+#include <locale.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,21 +70,43 @@ static void on_interrupt(int signo) {
     g_interrupted = 1;
 }
 
-// libedit's character source while readline() runs: bytes from the input, as its own reader
-// takes them, until an interrupt.
-static int interruptible_getc(FILE *stream) {
+// One byte of input; -1 at the end, -2 after an interrupt.
+static int read_byte(int fd) {
     unsigned char byte;
     for (;;) {
-        if (g_interrupted) {
-            // What the terminal would echo, then the end of the (dropped) line.
-            (void)!write(fileno(rl_outstream ? rl_outstream : stdout), "^C", 2);
-            return '\n';
-        }
-        ssize_t n = read(fileno(stream), &byte, 1);
+        if (g_interrupted) return -2;
+        ssize_t n = read(fd, &byte, 1);
         if (n == 1) return byte;
-        if (n == 0) return -1;
-        if (errno != EINTR) return -1;
+        if (n == 0 || errno != EINTR) return -1;
     }
+}
+
+// libedit's character source while readline() runs: one character (a UTF-8 sequence
+// decoded, as libedit's own reader does in a UTF-8 locale) until an interrupt.
+static int interruptible_getc(FILE *stream) {
+    int fd = fileno(stream);
+    int c = read_byte(fd);
+    int more = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : c >= 0xC0 ? 1 : 0;
+    if (more) c &= 0x3F >> more;
+    while (c >= 0 && more-- > 0) {
+        int next = read_byte(fd);
+        if (next < 0) { c = next; break; }
+        c = (c << 6) | (next & 0x3F);
+    }
+    if (c == -2) {
+        // What the terminal would echo, then the end of the (dropped) line.
+        (void)!write(fileno(rl_outstream ? rl_outstream : stdout), "^C", 2);
+        return '\n';
+    }
+    return c;
+}
+
+// libedit reads and shows characters in the thread's locale, which is "C" (ASCII) unless
+// set: it works in C.UTF-8, for the time of the call only.
+static locale_t utf8_locale(void) {
+    static locale_t loc;
+    if (loc == (locale_t)0) loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+    return loc;
 }
 
 static int l_readline(lua_State *L) {
@@ -97,7 +120,9 @@ static int l_readline(lua_State *L) {
     sigemptyset(&action.sa_mask);
     g_interrupted = 0;
     sigaction(SIGINT, &action, &previous);
+    locale_t loc = utf8_locale(), before = loc ? uselocale(loc) : (locale_t)0;
     char *line = readline(prompt);
+    if (loc) uselocale(before);
     sigaction(SIGINT, &previous, NULL);
     int interrupted = g_interrupted;
     g_interrupted = 0;
@@ -124,7 +149,11 @@ static int l_add_history(lua_State *L) {
 }
 
 static int l_read_history(lua_State *L) {
-    lua_pushboolean(L, read_history(luaL_checkstring(L, 1)) == 0);
+    // The REPL's first call into libedit, which sets itself up for the locale it finds.
+    locale_t loc = utf8_locale(), before = loc ? uselocale(loc) : (locale_t)0;
+    int rc = read_history(luaL_checkstring(L, 1));
+    if (loc) uselocale(before);
+    lua_pushboolean(L, rc == 0);
     return 1;
 }
 

@@ -152,6 +152,10 @@ final class REPLTests: XCTestCase {
         term.send("1 + 1\r")
         term.expect("2")
         term.expect("> ")
+        // Characters past ASCII are read as UTF-8 (they were dropped before).
+        term.send("'é' .. #'é'\r")
+        term.expect("\"é2\"")
+        term.expect("> ")
         term.send("help\r")
         let help = term.expect("Ctrl-D exits.")
         XCTAssertTrue(help.contains("md.container") && help.contains("md.image") && help.contains("md.run"), help)
