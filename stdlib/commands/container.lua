@@ -7,7 +7,7 @@ local prune = {
   flags = { { name = "force", short = "f", type = "bool", help = "Do not prompt for confirmation" } },
   run = function()
     local removed = {}
-    for _, c in ipairs(md.container.list()) do
+    for _, c in ipairs(require("mdlua.container").stored()) do
       if c.status == "exited" or c.status == "created" then
         c:rm()
         removed[#removed + 1] = c.id

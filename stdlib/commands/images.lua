@@ -89,7 +89,7 @@ return {
         local match = (not args[1] or repo == args[1] or (repo .. ":" .. tag) == args[1]
           or (n and n == args[1])) and keep(img, n, repo, tag)
         if match then
-          rows[#rows + 1] = { repo = repo, tag = tag, id = id, digest = img.manifest, created = img.created,
+          rows[#rows + 1] = { repo = repo, tag = tag, id = id, digest = img.manifest_digest, created = img.created,
                               size = img.size, image = img }
         end
       end

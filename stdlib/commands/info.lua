@@ -28,7 +28,7 @@ local function gib(bytes) return ("%.2fGiB"):format(bytes / 1024 ^ 3) end
 local function collect()
   local host = md.sys.host(md.config.root)
   local counts = { running = 0, paused = 0, stopped = 0 }
-  local containers = md.container.list()
+  local containers = require("mdlua.container").stored()
   for _, c in ipairs(containers) do
     if c.status == "running" or c.status == "restarting" then counts.running = counts.running + 1
     elseif c.status == "paused" then counts.paused = counts.paused + 1

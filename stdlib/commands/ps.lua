@@ -6,8 +6,8 @@ local template = require "mdlua.template"
 
 -- Docker's STATUS column.
 local function health_text(c)
-  local ok, h = pcall(json.decode, c.health or "null")
-  if not ok or type(h) ~= "table" or not h.Status then return "" end
+  local h = c.health   -- a table, or nil without a check (stdlib/mdlua/container.lua)
+  if type(h) ~= "table" or not h.Status then return "" end
   return h.Status == "starting" and " (health: starting)" or (" (" .. h.Status .. ")")
 end
 
@@ -98,7 +98,7 @@ return {
     if o.latest and last == -1 then last = 1 end
     if last <= 0 then last = -1 end
     local rows = {}
-    local list = md.container.list()
+    local list = md.container.list { all = true }
     table.sort(list, function(a, b) return a.created > b.created end)
     for _, c in ipairs(list) do
       local show = o.all or last >= 0 or c.status == "running" or c.status == "restarting" or c.status == "paused"

@@ -38,7 +38,7 @@ return {
           list[#list + 1] = c
         end
       else
-        for _, c in ipairs(md.container.list()) do
+        for _, c in ipairs(require("mdlua.container").stored()) do
           if o.all or c.status == "running" or c.status == "paused" then list[#list + 1] = c end
         end
       end

@@ -30,9 +30,21 @@ table.insert(package.searchers, 2, search_stdlib)
 -- md.image, md.layer, md.json load on first use: start-up stays cheap.
 local lazy = { image = "mdlua.image", layer = "mdlua.layer", json = "mdlua.json", format = "mdlua.format",
                container = "mdlua.container" }
+-- md.commit is two things: the build's commit (a string until now: "%s" and tostring give
+-- it, as md.build_commit does) and md.commit(ref, o), c:commit of a container.
+local build_commit = md.commit
+md.build_commit = build_commit
+md.commit = setmetatable({}, {
+  __name = "mdlua.commit",
+  __call = function(_, ...) return require("mdlua.container").commit(...) end,
+  __tostring = function() return build_commit end,
+  __concat = function(a, b) return tostring(a) .. tostring(b) end,
+})
+
 setmetatable(md, { __index = function(t, k)
   if k == "run" then return require("mdlua.container").run end
   if k == "containers" then return require("mdlua.container").containers end
+  if k == "exec" then return require("mdlua.container").exec end
   local module = lazy[k]
   if module then
     local m = require(module)

@@ -55,7 +55,7 @@ local function run_chunk(chunk, err)
   local ok, e = xpcall(chunk, traceback, table.unpack(arg or {}))
   if ok then return 0 end
   io.stderr:write("mdlua: ", errors.message(e), "\n")
-  return errors.is(e) and e.code or 1
+  return errors.status(e) or 1
 end
 
 local function run_script(path, args)
@@ -170,7 +170,7 @@ function M.main(argv)
   -- only what went wrong.
   io.stderr:write("mdlua: ", (e.message:gsub("^md%.[%w_.:]+: ", "")), "\n")
   if e.traceback and log.level == "debug" then io.stderr:write(e.traceback, "\n") end
-  return e.code or 125
+  return errors.status(e) or 125
 end
 
 return M

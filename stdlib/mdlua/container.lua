@@ -12,7 +12,8 @@ local spec = require "mdlua.spec"
 local options = require "mdlua.options"
 
 local M = {}
-local runtime = md._runtime
+-- The binding's errors as errors.lua's tables (code not_found, conflict, engine).
+local runtime = errors.guard(md._runtime)
 
 local function root() return md.config.root end
 
@@ -20,7 +21,20 @@ local Container = {}
 Container.__index = Container
 Container.__name = "mdlua.container"
 function Container:__tostring() return ("container %s (%s, %s)"):format(self.id:sub(1, 12), self.name, self.status) end
-local function wrap(r) return setmetatable(r, Container) end
+-- A record from the binding as a container object: `health` (a JSON string in the record)
+-- and the labels (inside `extra`) as Lua tables.
+local function decorate(r)
+  if type(r.health) == "string" then
+    local ok, h = pcall(json.decode, r.health)
+    r.health = ok and type(h) == "table" and h ~= json.null and h or nil
+  end
+  local ok, extra = pcall(json.decode, r.extra or "{}")
+  local labels = {}
+  for k, v in pairs(ok and type(extra) == "table" and type(extra.labels) == "table" and extra.labels or {}) do labels[k] = v end
+  r.labels = labels
+  return r
+end
+local function wrap(r) return setmetatable(decorate(r), Container) end
 
 local adjectives = { "brave", "calm", "eager", "fancy", "gentle", "happy", "jolly", "keen", "lucid", "merry",
   "nimble", "proud", "quiet", "sharp", "swift", "tender", "vivid", "witty", "zealous", "bold" }
@@ -44,17 +58,23 @@ local function generated_name(id, attempt)
   return name
 end
 
+-- env as a list {"A=1"}: a map {A="1"} becomes the list, sorted.
+local function env_list(env)
+  if type(env) == "table" and #env == 0 and next(env) then
+    local list = {}
+    for k, v in pairs(env) do list[#list + 1] = k .. "=" .. tostring(v) end
+    table.sort(list)
+    return list
+  end
+  return env
+end
+
 -- `level` points the error at the caller's line. The fields and their types are the table
 -- of options' (options.lua).
 local function check_options(o, fn, level)
   options.check(o, fn, level + 1)
   -- env may be a map {A="1"} or a list {"A=1"}.
-  if o.env and #o.env == 0 and next(o.env) then
-    local list = {}
-    for k, v in pairs(o.env) do list[#list + 1] = k .. "=" .. tostring(v) end
-    table.sort(list)
-    o.env = list
-  end
+  o.env = env_list(o.env)
   if o.network and o.network ~= "none" and o.network ~= "host" then
     options.fail(("invalid --network %q: expected none or host (bridge networking is not there yet)"):format(o.network))
   end
@@ -100,28 +120,53 @@ function M.create(o, fn, level, starting)
   end
 end
 
-function M.get(ref) return wrap(runtime.get(root(), ref)) end
+function M.get(ref)
+  if type(ref) == "table" and getmetatable(ref) == Container then ref = ref.id end
+  if type(ref) ~= "string" then
+    errors.raise("invalid_argument", "md.container.get: expected a container name or ID (string), got " .. type(ref))
+  end
+  return wrap(runtime.get(root(), ref))
+end
 
-function M.list()
+-- Every container, in the store's order (for the commands that count or walk them all).
+function M.stored()
   local out = {}
   for i, r in ipairs(runtime.list(root())) do out[i] = wrap(r) end
   return out
 end
 
+-- md.containers{all=true} and md.container.list{all=true}, one function: the running,
+-- paused and restarting containers (every one with all=true), newest first, as `ps`.
+function M.list(o)
+  o = errors.check_options(o, "md.container.list", { "all" })
+  local out = {}
+  for _, c in ipairs(M.stored()) do
+    if o.all or c.status == "running" or c.status == "restarting" or c.status == "paused" then out[#out + 1] = c end
+  end
+  table.sort(out, function(a, b) return a.created > b.created end)
+  return out
+end
+M.containers = M.list
+
 -- Runs the container in the foreground. opts: tty, stdin (attach stdin), capture.
 function Container:start(opts)
-  opts = opts or {}
+  opts = errors.check_options(opts, "c:start", { "tty", "stdin", "capture" })
   local r, record = runtime.start(root(), self.id, { tty = opts.tty, stdin = opts.stdin, capture = opts.capture })
   for k, v in pairs(record) do self[k] = v end
   return r
 end
 
-function Container:rm(opts) return runtime.remove(root(), self.id, opts and opts.force) end
+function Container:rm(opts)
+  opts = errors.check_options(opts, "c:rm", { "force" })
+  return runtime.remove(root(), self.id, opts.force)
+end
 
 local signals = require "mdlua.signals"
 
 local function refresh(self)
-  for k, v in pairs(runtime.get(root(), self.id)) do self[k] = v end
+  local r = decorate(runtime.get(root(), self.id))
+  self.health = r.health
+  for k, v in pairs(r) do self[k] = v end
   return self
 end
 
@@ -133,7 +178,7 @@ function Container:start_detached()
 end
 
 function Container:stop(opts)
-  opts = opts or {}
+  opts = errors.check_options(opts, "c:stop", { "signal", "timeout" })
   local sig = opts.signal
   if not sig then
     -- A damaged spec does not keep the container running: SIGTERM, and a word about the file.
@@ -150,12 +195,19 @@ function Container:kill(sig) runtime.signal(root(), self.id, signals.parse(sig o
 function Container:wait() return runtime.wait(root(), self.id) end
 
 -- Runs a command in the running container: c:exec{"ls", "/"} or
--- c:exec{cmd={"ls"}, env={"A=1"}, user="nobody", workdir="/tmp", capture=true}.
+-- c:exec{cmd={"ls"}, env={A="1"} or {"A=1"}, user="nobody", workdir="/tmp", capture=true}.
+local exec_options = { cmd = true, env = true, user = true, workdir = true, tty = true, interactive = true,
+                       capture = true, detach = true, detach_keys = true }
 function Container:exec(o)
-  if type(o) ~= "table" then error("exec: expected a table", 2) end
+  if type(o) ~= "table" then errors.raise("invalid_argument", "c:exec: expected a table") end
+  local named = {}
+  for k, v in pairs(o) do
+    if math.type(k) ~= "integer" or k < 1 or k > #o then named[k] = v end
+  end
+  errors.check_options(named, "c:exec", exec_options)
   local args = o.cmd or { table.unpack(o) }
-  if #args == 0 then error("exec: no command given", 2) end
-  return runtime.exec(root(), self.id, { args = args, env = o.env, user = o.user, workdir = o.workdir, tty = o.tty,
+  if #args == 0 then errors.raise("invalid_argument", "c:exec: no command given") end
+  return runtime.exec(root(), self.id, { args = args, env = env_list(o.env), user = o.user, workdir = o.workdir, tty = o.tty,
                                          stdin = o.interactive, capture = o.capture, detach = o.detach,
                                          detach_keys = o.detach_keys })
 end
@@ -163,7 +215,8 @@ end
 -- process's input as its stdin. Returns {exit_code=} when it stops, {detached=true} after
 -- Ctrl-P Ctrl-Q on a terminal.
 function Container:attach(o)
-  local r = runtime.attach(root(), self.id, { stdin = o and o.stdin, detach_keys = o and o.detach_keys })
+  o = errors.check_options(o, "c:attach", { "stdin", "detach_keys" })
+  local r = runtime.attach(root(), self.id, { stdin = o.stdin, detach_keys = o.detach_keys })
   if not r.removed then refresh(self) end   -- (--rm: its monitor removed it when it ended)
   return r
 end
@@ -172,8 +225,13 @@ function Container:dir() return root() .. "/containers/" .. self.id end
 -- c:copy_to("/tmp/file", "/srv/"); host "-" is a tar stream on stdout or stdin. o:
 -- {archive=true} keeps the owners (cp -a), {follow_link=true} follows a symlink named as
 -- the source (cp -L).
-function Container:copy_from(path, host, o) runtime.copy(root(), self.id, path, host, false, o) end
-function Container:copy_to(host, path, o) runtime.copy(root(), self.id, path, host, true, o) end
+local copy_options = { "archive", "follow_link" }
+function Container:copy_from(path, host, o)
+  runtime.copy(root(), self.id, path, host, false, errors.check_options(o, "c:copy_from", copy_options))
+end
+function Container:copy_to(host, path, o)
+  runtime.copy(root(), self.id, path, host, true, errors.check_options(o, "c:copy_to", copy_options))
+end
 
 function Container:pause() runtime.pause(root(), self.id, true); return refresh(self) end
 function Container:unpause() runtime.pause(root(), self.id, false); return refresh(self) end
@@ -194,7 +252,7 @@ function Container:diff() return runtime.diff(root(), self.id) end
 -- A new image: the container's image plus its changes, with the container's config
 -- (env, cmd, workdir, user) unless `changes` say otherwise. Returns the image.
 function Container:commit(o)
-  o = o or {}
+  o = errors.check_options(o, "c:commit", { "name", "message", "author", "changes" })
   local image = md.image.get(self.image)
   local cfg = image:config()
   local spec_ = self:config()
@@ -329,7 +387,7 @@ LogReader.__index = LogReader
 -- over the records written so far, one line in memory at a time; called again, it goes on
 -- from there, following the writer's rotations.
 function Container:log_reader(o)
-  local tail = o and o.tail
+  local tail = errors.check_options(o, "c:log_reader", { "tail" }).tail
   local files = M.log_files(self:dir())
   local first, offset = 1, 0
   if tail and tail ~= math.huge then first, offset = tail_start(files, tail) end
@@ -648,8 +706,8 @@ function Container:inspect(o)
       StartedAt = c.started_at ~= "" and c.started_at or "0001-01-01T00:00:00Z",
       FinishedAt = c.finished_at ~= "" and c.finished_at or "0001-01-01T00:00:00Z",
       Health = (function()
-        local okh, h = pcall(json.decode, c.health or "null")
-        if okh and type(h) == "table" then return h end
+        -- (c.health: a table, or nil without a check; container.lua, decorate)
+        if type(c.health) == "table" then return c.health end
       end)(),
     },
     Image = c.image,
@@ -683,16 +741,6 @@ function Container:inspect(o)
   return doc
 end
 
--- md.containers{all=true}: the running containers (all of them with all=true), newest first.
-function M.containers(o)
-  local out = {}
-  for _, c in ipairs(M.list()) do
-    if (o and o.all) or c.status == "running" or c.status == "restarting" or c.status == "paused" then out[#out + 1] = c end
-  end
-  table.sort(out, function(a, b) return a.created > b.created end)
-  return out
-end
-
 -- Before a container is created and started in the foreground: its network namespace is
 -- made meanwhile, on a thread of the engine (the kernel takes ~1 ms for one).
 function M.prepare_network(o)
@@ -700,6 +748,7 @@ function M.prepare_network(o)
 end
 
 -- md.run: create, start in the foreground, and remove with rm=true whatever happened.
+-- The result has the container as `container` (not with rm: it is gone).
 function M.run(o)
   M.prepare_network(o)
   local c = M.create(o, "md.run", 4, true)
@@ -708,7 +757,13 @@ function M.run(o)
   if not ok then error(r, 0) end
   r.id = c.id
   r.name = c.name
+  if not o.rm then r.container = c end
   return r
 end
+
+-- md.exec(ref, o) and md.commit(ref, o): c:exec and c:commit of the container `ref` (a
+-- name, an ID or a container object).
+function M.exec(ref, o) return M.get(ref):exec(o) end
+function M.commit(ref, o) return M.get(ref):commit(o) end
 
 return M

@@ -5,15 +5,19 @@
 --   md.image.save{images=..., output=path, format="docker"|"oci"}
 --   md.image.import(path, {name=, changes={}, message=})
 --   md.image.assemble(name, {layer ids}, {changes={}, config={}})
+--   md.image.rm(ref, {force=})  untag a name, or delete an image (md.image.remove: the old name)
 --   md.image.prune{all=false}
--- Image objects: img.id, img.names, img.layers, img.size, img.created, and methods
--- img:tag(name), img:config(), img:history(), img:inspect(), img:rm{force=}.
+-- Image objects: img.id, img.names, img.layers, img.size, img.created, img.manifest_digest,
+-- and methods img:tag(name), img:config(), img:manifest(), img:history(), img:inspect(),
+-- img:rm{force=}.
 local md = require "mdlua"
 local json = require "mdlua.json"
 local changes = require "mdlua.changes"
+local errors = require "mdlua.errors"
 
 local M = {}
-local store = md._store
+-- The binding's errors as errors.lua's tables (code not_found, conflict, engine).
+local store = errors.guard(md._store, { remove = "md.image.rm" })
 
 local function root() return md.config.root end
 
@@ -36,7 +40,15 @@ function Image:__tostring()
   return ("image %s (%s)"):format(self.id:sub(8, 19), name)
 end
 
-local function wrap(record) return setmetatable(record, Image) end
+-- The record's `manifest` (the manifest's digest) is `manifest_digest`: `manifest` is the
+-- method.
+local function wrap(record)
+  if type(record.manifest) == "string" then
+    record.manifest_digest = record.manifest
+    record.manifest = nil
+  end
+  return setmetatable(record, Image)
+end
 
 function Image:short_id() return self.id:sub(8, 19) end
 
@@ -52,7 +64,7 @@ function Image:config()
 end
 
 function Image:manifest()
-  return json.decode(store.blob(root(), self.manifest))
+  return json.decode(store.blob(root(), self.manifest_digest))
 end
 
 -- The build history, newest first as `docker history` shows it, with each entry's layer size.
@@ -100,22 +112,28 @@ function Image:inspect()
     Size = self.size,
     RootFS = { Type = "layers", Layers = json.array({ table.unpack(self.layers) }) },
     Metadata = { LastTagTime = self.added },
-    ManifestDigest = self.manifest,
+    ManifestDigest = self.manifest_digest,
   }
 end
 
+-- As md.image.rm with the image's name (its first one; the ID for an image without one):
+-- an image with several names loses that name, one with one name is deleted.
 function Image:rm(opts)
-  return store.remove(root(), self.id, opts and opts.force)
+  return M.rm(self.names[1] or self.id, opts)
 end
 
-function M.list()
+function M.list(o)
+  errors.check_options(o, "md.image.list", {})
   local out = {}
   for i, r in ipairs(store.images(root())) do out[i] = wrap(r) end
   return out
 end
 
 function M.get(ref)
-  if type(ref) ~= "string" then error("md.image.get: expected an image reference (string), got " .. type(ref), 2) end
+  if type(ref) == "table" and getmetatable(ref) == Image then ref = ref.id end
+  if type(ref) ~= "string" then
+    errors.raise("invalid_argument", "md.image.get: expected an image reference (string), got " .. type(ref))
+  end
   return wrap(store.image(root(), ref))
 end
 
@@ -126,15 +144,26 @@ function M.load(path)
 end
 
 function M.save(opts)
+  if opts == nil then errors.raise("invalid_option", "md.image.save: expected a table of options") end
+  errors.check_options(opts, "md.image.save", { "images", "image", "output", "format" })
   local refs = opts.images or { opts.image }
   store.save(root(), refs, opts.output, opts.format or "docker")
 end
 
-function M.remove(ref, opts) return store.remove(root(), ref, opts and opts.force) end
+-- Untags a name, or deletes an image given by ID (with o.force: one a container uses, or
+-- one with several names).
+function M.rm(ref, opts)
+  opts = errors.check_options(opts, "md.image.rm", { "force" })
+  if type(ref) == "table" and getmetatable(ref) == Image then ref = ref.id end
+  return store.remove(root(), ref, opts.force)
+end
+-- Deprecated: the old name of md.image.rm.
+M.remove = M.rm
 
 function M.prune(opts)
+  opts = errors.check_options(opts, "md.image.prune", { "all" })
   local out = {}
-  for i, r in ipairs(store.prune(root(), opts and opts.all)) do out[i] = wrap(r) end
+  for i, r in ipairs(store.prune(root(), opts.all)) do out[i] = wrap(r) end
   return out
 end
 
@@ -150,7 +179,7 @@ end
 local function now() return os.date("!%Y-%m-%dT%H:%M:%SZ") end
 
 function M.assemble(name, layer_ids, opts)
-  opts = opts or {}
+  opts = errors.check_options(opts, "md.image.assemble", { "changes", "config" })
   local history, ids = {}, {}
   for i, id in ipairs(layer_ids) do
     local l = store.layer(root(), id)
@@ -162,7 +191,7 @@ function M.assemble(name, layer_ids, opts)
 end
 
 function M.import(path, opts)
-  opts = opts or {}
+  opts = errors.check_options(opts, "md.image.import", { "name", "changes", "message" })
   local history = { { created = now(), created_by = "mdlua import " .. path,
                       comment = opts.message ~= "" and opts.message or nil } }
   return wrap(store.import(root(), path, new_config(opts, history), opts.name and { opts.name } or {}))

@@ -1,10 +1,13 @@
 -- md.layer: layers made from host directories, and what the store holds.
 --   md.layer.create(dir, comment)  archive a directory into a layer; returns it
 --   md.layer.list(), md.layer.get(id), md.layer.rm(id), md.layer.path(id)
+--   (md.layer.remove: the old name of md.layer.rm)
 local md = require "mdlua"
+local errors = require "mdlua.errors"
 
 local M = {}
-local store = md._store
+-- The binding's errors as errors.lua's tables (code not_found, conflict, engine).
+local store = errors.guard(md._store, { layer_remove = "md.layer.rm" })
 
 local function root() return md.config.root end
 
@@ -18,7 +21,7 @@ end
 local function wrap(l) return setmetatable(l, Layer) end
 
 function M.create(dir, comment)
-  if type(dir) ~= "string" then error("md.layer.create: expected a directory path", 2) end
+  if type(dir) ~= "string" then errors.raise("invalid_argument", "md.layer.create: expected a directory path") end
   return wrap(store.layer_create(root(), dir, comment))
 end
 function M.list()
@@ -27,7 +30,12 @@ function M.list()
   return out
 end
 function M.get(id) return wrap(store.layer(root(), id)) end
-function M.rm(id) return wrap(store.layer_remove(root(), id)) end
+function M.rm(id)
+  if type(id) == "table" and getmetatable(id) == Layer then id = id.id end
+  return wrap(store.layer_remove(root(), id))
+end
+-- Deprecated: the old name of md.layer.rm.
+M.remove = M.rm
 function M.path(id) return store.layer_path(root(), id) end
 function M.import(path) return wrap(store.layer_import(root(), path)) end
 
