@@ -116,10 +116,11 @@ function Image:inspect()
   }
 end
 
--- As md.image.rm with the image's name (its first one; the ID for an image without one):
--- an image with several names loses that name, one with one name is deleted.
+-- As md.image.rm with the image's name: the one md.image.get was given, else its first
+-- (the ID for an image without one). An image with several names loses that name; with
+-- one, it is deleted.
 function Image:rm(opts)
-  return M.rm(self.names[1] or self.id, opts)
+  return M.rm(self._ref or self.names[1] or self.id, opts)
 end
 
 function M.list(o)
@@ -134,7 +135,11 @@ function M.get(ref)
   if type(ref) ~= "string" then
     errors.raise("invalid_argument", "md.image.get: expected an image reference (string), got " .. type(ref))
   end
-  return wrap(store.image(root(), ref))
+  local img = wrap(store.image(root(), ref))
+  -- The name it was got by (not an ID or a prefix of one), for img:rm.
+  local hex = ref:gsub("^sha256:", "")
+  if not (hex:match("^%x+$") and img.id:sub(8, 7 + #hex) == hex) then img._ref = ref end
+  return img
 end
 
 function M.load(path)
