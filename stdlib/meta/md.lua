@@ -15,7 +15,7 @@ do -- (not indented) everything up to the last two lines is local to this block
 ---The runtime: containers, images, layers and host helpers (docs/lua-api.md).
 ---@class md
 ---@field version string mdlua's version, "0.1.0-dev"
----@field commit string the commit of a release build, "unknown" in a debug build
+---@field build_commit string the commit of a release build, "unknown" in a debug build (also tostring(md.commit))
 ---@field lua_release string "Lua 5.4.4"
 ---@field config md.Config where state lives (set before any script runs)
 ---@field log md.Log leveled logging to stderr
@@ -62,10 +62,30 @@ function Log.set_level(name) end
 ---@return md.RunResult
 function md.run(o) end
 
----The running, restarting and paused containers (all of them with `all = true`), newest first.
+---The running, restarting and paused containers (all of them with `all = true`), newest
+---first, as `ps`. The same function as md.container.list.
 ---@param o? {all?: boolean}
 ---@return md.Container[]
 function md.containers(o) end
+
+---c:exec of the container `ref` (a name, an ID or a container object).
+---@param ref string|md.Container
+---@param o table the options of Container:exec
+---@return md.ExecResult
+function md.exec(ref, o) end
+
+---c:commit of the container `ref`. (md.commit is also the build's commit: tostring(md.commit)
+---and "%s" give it, as md.build_commit does.)
+---@param ref string|md.Container
+---@param o? {name?: string, message?: string, author?: string, changes?: string[]}
+---@return md.Image
+function md.commit(ref, o) end
+
+---Every error the md.* API raises: catch it with pcall and branch on `code`.
+---@class md.Error
+---@field code "not_found"|"invalid_option"|"invalid_argument"|"conflict"|"engine"|"failed"
+---@field message string the one line (tostring(err) gives it)
+---@field status integer the exit status when it escapes a script or command (125)
 
 ---@class md.RunResult
 ---@field exit_code integer the process's exit status (125-127: it did not start)
@@ -74,6 +94,7 @@ function md.containers(o) end
 ---@field stderr? string with capture = true
 ---@field id string the container's ID (md.run only)
 ---@field name string the container's name (md.run only)
+---@field container? md.Container the container (md.run without rm: with rm it is gone)
 
 ---@class md.ExecResult
 ---@field exit_code integer
@@ -98,9 +119,11 @@ function container.create(o) end
 ---@return md.Container
 function container.get(ref) end
 
----Every container, whatever its status, in the store's order (md.containers sorts).
+---The running, restarting and paused containers (every one with `all = true`), newest
+---first, as `ps`. The same function as md.containers.
+---@param o? {all?: boolean}
 ---@return md.Container[]
-function container.list() end
+function container.list(o) end
 
 ---The same function as md.run.
 ---@param o md.RunOptions
@@ -131,7 +154,8 @@ function container.containers(o) end
 ---@field exit_unknown boolean
 ---@field damaged boolean its record could not be read
 ---@field command string[] the process's arguments
----@field health string a JSON document ("null" without a health check)
+---@field health? table the health state ({Status=, FailingStreak=, Log=}); nil without a health check
+---@field labels table<string, string> the labels given at create
 ---@field extra string a JSON document: what create was given (labels, rm, tty, ...)
 local Container = {}
 
@@ -163,7 +187,7 @@ function Container:kill(sig) end
 function Container:wait() end
 
 ---Runs a command in the running container: c:exec{"ls", "/"} or c:exec{cmd = {...}, ...}.
----@param o {cmd?: string[], env?: string[], user?: string, workdir?: string, tty?: boolean, interactive?: boolean, capture?: boolean, detach?: boolean, detach_keys?: string, [integer]: string}
+---@param o {cmd?: string[], env?: string[]|table<string, string>, user?: string, workdir?: string, tty?: boolean, interactive?: boolean, capture?: boolean, detach?: boolean, detach_keys?: string, [integer]: string}
 ---@return md.ExecResult
 function Container:exec(o) end
 
@@ -181,7 +205,7 @@ function Container:unpause() end
 function Container:stats() end
 
 ---Changes limits, live and in the spec. Takes the resource fields flat (memory=, cpus=) and
----restart=; other names are ignored.
+---restart=; other names raise.
 ---@param o {restart?: string, memory?: string, memory_swap?: string, memory_reservation?: string, cpus?: number, cpu_shares?: integer, cpu_quota?: integer, cpu_period?: integer, cpuset_cpus?: string, cpuset_mems?: string, pids_limit?: integer, blkio_weight?: integer, oom_kill_disable?: boolean}
 ---@return md.Container self
 function Container:update(o) end
@@ -291,10 +315,14 @@ function image.import(path, o) end
 function image.assemble(name, layer_ids, o) end
 
 ---Untags a name, or deletes an image by ID; an image a container uses needs force.
----@param ref string
+---@param ref string|md.Image
 ---@param o? {force?: boolean}
 ---@return {untagged: string[], deleted: string[]}
-function image.remove(ref, o) end
+function image.rm(ref, o) end
+
+---Deprecated: the old name of image.rm.
+---@deprecated
+image.remove = image.rm
 
 ---Deletes dangling images (every unused one with all = true).
 ---@param o? {all?: boolean}
@@ -318,7 +346,7 @@ function image.familiar(name) end
 
 ---@class md.Image
 ---@field id string sha256:... (the config's digest)
----@field manifest string the manifest's digest (it hides the manifest method)
+---@field manifest_digest string the manifest's digest (img:manifest() is the document)
 ---@field names string[] full names, docker.io/library/busybox:latest
 ---@field layers string[] layer IDs (diff IDs), bottom first
 ---@field size integer bytes unpacked
@@ -347,10 +375,15 @@ function Image:history() end
 ---@return table
 function Image:inspect() end
 
----Removes the image by its ID (fails when it has several names without force).
+---As md.image.rm with the image's name: the one md.image.get was given, else its first. An
+---image with several names loses that name; with one, it is deleted.
 ---@param o? {force?: boolean}
 ---@return {untagged: string[], deleted: string[]}
 function Image:rm(o) end
+
+---The image's manifest document.
+---@return table
+function Image:manifest() end
 
 -- md.layer ------------------------------------------------------------------------
 
@@ -380,6 +413,10 @@ function layer.get(id) end
 ---@param id string
 ---@return md.Layer
 function layer.rm(id) end
+
+---Deprecated: the old name of layer.rm.
+---@deprecated
+layer.remove = layer.rm
 
 ---The layer's unpacked directory.
 ---@param id string
