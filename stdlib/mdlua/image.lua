@@ -119,8 +119,9 @@ end
 -- As md.image.rm with the image's name: the one md.image.get was given, else its first
 -- (the ID for an image without one). An image with several names loses that name; with
 -- one, it is deleted.
+local got_by = setmetatable({}, { __mode = "k" })   -- image object -> the name md.image.get was given
 function Image:rm(opts)
-  return M.rm(self._ref or self.names[1] or self.id, opts)
+  return M.rm(got_by[self] or self.names[1] or self.id, opts)
 end
 
 function M.list(o)
@@ -138,7 +139,7 @@ function M.get(ref)
   local img = wrap(store.image(root(), ref))
   -- The name it was got by (not an ID or a prefix of one), for img:rm.
   local hex = ref:gsub("^sha256:", "")
-  if not (hex:match("^%x+$") and img.id:sub(8, 7 + #hex) == hex) then img._ref = ref end
+  if not (hex:match("^%x+$") and img.id:sub(8, 7 + #hex) == hex) then got_by[img] = ref end
   return img
 end
 
