@@ -54,9 +54,7 @@ public enum Monitor {
             var r = try store.find(id)
             let spec = try store.spec(r)
 
-            let log = try LogWriter(path: store.path(id) + "/container.log",
-                                    maxSize: Int(spec.annotations[Annotation.logMaxSize] ?? "") ?? 10 << 20,
-                                    maxFiles: Int(spec.annotations[Annotation.logMaxFile] ?? "") ?? 3)
+            let log = try ContainerLifecycle.logWriter(store, id, spec)
             let sigfd = mdl_sigchld_fd()
             // `attach` connects here; the socket lives as long as the monitor.
             let dirfd = open(store.path(id), O_RDONLY | O_DIRECTORY | O_CLOEXEC)

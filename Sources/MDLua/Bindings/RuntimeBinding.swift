@@ -47,141 +47,35 @@ enum RuntimeBinding {
             "get": vm.function("md.container.get") { args in [lua(try containers(args).find(try args.string(2)))] },
             "list": vm.function("md.container.list") { args in [.array(try containers(args).list().map(lua))] },
             "start": vm.function("md.container.start") { args in
-                let cs = try containers(args)
-                var r = try cs.find(try args.string(2))
+                // (root, ref, {tty=, stdin=, capture=}): in the foreground, until it exits.
                 let o = args.isNil(3) ? [:] : try args.table(3)
-                func flag(_ k: String) -> Bool { o[.str(k)] == .boolean(true) }
-                guard r.status != .running else { throw EngineError("container \(r.name) is already running") }
-                try startable(r)
-                let spec = try cs.spec(r)
-                Trace.mark("start: spec read")
-                // This process is the monitor from here (a `run` wrote that into the record it
-                // created, so its path has no write here): a start killed before the container
-                // runs gives back what it held at the next read.
-                if r.stopRequested || r.monitorPid != getpid() {
-                    r = try cs.modify(r.id) { $0.stopRequested = false; $0.supervised() }
-                }
-                var io = ProcessIO()
-                io.tty = flag("tty")
-                io.stdin = flag("stdin") ? 0 : -1
-                var outFd: Int32 = -1, errFd: Int32 = -1
-                if flag("capture") {
-                    outFd = mdl_memfd("stdout")
-                    errFd = mdl_memfd("stderr")
-                    io.stdout = outFd
-                    io.stderr = errFd
-                }
-                defer { if outFd >= 0 { close(outFd) }; if errFd >= 0 { close(errFd) } }
-                var result: [String: LuaValue] = [:]
-                do {
-                    // In the foreground, this process is the container's monitor.
-                    mdl_block_forwarded_signals()
-                    defer { mdl_unblock_forwarded_signals() }
-                    let status = ContainerProcess.supervise(try ContainerLaunch.start(cs, &r, spec: spec, io: io))
-                    Trace.mark("exited")
-                    r.exitCode = ContainerProcess.exitCode(status)
-                    r.error = ""
-                } catch let e as StartError {
-                    r.exitCode = e.status
-                    r.error = e.description
-                    result["error"] = .str(e.description)
-                } catch {
-                    r.exitCode = 125
-                    r.error = "\(error)"
-                    result["error"] = .str("\(error)")
-                }
-                ContainerLaunch.release(cs, &r, spec: spec)
-                let (code, message, oom) = (r.exitCode, r.error, r.oomKilled)
-                do {
-                    r = try cs.modify(r.id) { rec in
-                        rec.status = .exited
-                        rec.pid = 0
-                        rec.finishedAt = Clock.now()
-                        rec.exitCode = code
-                        rec.error = message
-                        rec.oomKilled = oom
-                    }
-                } catch {
-                    // The container's exit status is still its own (a full disk must not
-                    // turn an exit 0 into 125); the next command records what it can.
-                    r.status = .exited
-                    r.pid = 0
-                    cs.stashExit(r.id, code: code, error: message)
-                    result["error"] = .str((message.isEmpty ? "" : message + "; ") + "its exit (\(code)) could not be recorded "
-                                           + "(the next command that can will record it): \(error)")
-                }
-                if oom { cs.event("oom", r) }
-                cs.event("die", r, ["exitCode": String(r.exitCode)])
-                Trace.mark("exit recorded")
-                result["exit_code"] = .integer(Int64(r.exitCode))
-                if outFd >= 0 { result["stdout"] = .string(readMemfd(outFd)) }
-                if errFd >= 0 { result["stderr"] = .string(readMemfd(errFd)) }
-                return [.record(result), lua(r)]   // and the record as it is now
+                var io = ContainerLifecycle.ForegroundIO()
+                io.tty = o[.str("tty")] == .boolean(true)
+                io.stdin = o[.str("stdin")] == .boolean(true)
+                io.capture = o[.str("capture")] == .boolean(true)
+                let end = try ContainerLifecycle(try containers(args)).runForeground(try args.string(2), io)
+                var result: [String: LuaValue] = ["exit_code": .integer(Int64(end.exitCode))]
+                if let e = end.error { result["error"] = .str(e) }
+                if let b = end.stdout { result["stdout"] = .string(b) }
+                if let b = end.stderr { result["stderr"] = .string(b) }
+                return [.record(result), lua(end.record)]   // and the record as it is now
             },
             "start_detached": vm.function("md.container.start") { args in
-                let cs = try containers(args)
-                var r = try cs.find(try args.string(2))
-                guard r.status != .running && r.status != .restarting else {
-                    throw EngineError("container \(r.name) is already running")
-                }
-                try startable(r)
-                r.stopRequested = false
-                // This process watches the start until the monitor takes over: a start killed
-                // in between gives back what it held at the next read (ContainerStore.repaired).
-                r.supervised()
-                try cs.save(r)
                 do {
-                    try Monitor.launch(store: cs, id: r.id)
+                    try ContainerLifecycle(try containers(args)).startDetached(try args.string(2))
                     return [.boolean(true)]
                 } catch let e as StartError {
                     return [.null, .str(e.description), .integer(Int64(e.status))]
                 }
             },
             "signal": vm.function("md.container.kill") { args in
-                let cs = try containers(args)
-                let r = try cs.find(try args.string(2))
-                let sig = Int32(try args.integer(3))
-                if r.damaged {
-                    // Its record cannot say what runs: its cgroups can.
-                    let pids = ContainerReaper.processes(ContainerReaper.cgroupDirectories(id: r.id, parent: (try? cs.spec(r))?.cgroupParent))
-                    guard !pids.isEmpty else { throw EngineError("container \(r.name) is not running (\(r.error))") }
-                    for p in pids { kill(p, sig) }
-                    return []
-                }
-                guard r.status == .running, r.processAlive else { throw EngineError("container \(r.name) is not running") }
-                guard kill(r.pid, sig) == 0 else { throw EngineError.system("kill \(r.name)") }
-                cs.event("kill", r, ["signal": String(sig)])
+                try ContainerLifecycle(try containers(args)).signal(try args.string(2), Int32(try args.integer(3)))
                 return []
             },
             "stop": vm.function("md.container.stop") { args in
                 // (root, ref, timeout seconds, signal): the signal, then SIGKILL after the timeout.
-                let cs = try containers(args)
-                var r = try cs.find(try args.string(2))
-                let timeout = try args.number(3)
-                let sig = Int32(try args.integer(4))
-                if r.damaged {
-                    // No record to go by: its monitor and whatever is in its cgroups are killed.
-                    let dirs = ContainerReaper.cgroupDirectories(id: r.id, parent: (try? cs.spec(r))?.cgroupParent)
-                    let running = !ContainerReaper.processes(dirs).isEmpty   // before its monitor's death takes them
-                    let monitors = ContainerReaper.monitors(root: cs.store.root, id: r.id)
-                    for m in monitors { kill(m, SIGKILL) }
-                    let found = ContainerReaper.killAll(dirs)
-                    try? cs.unmountRootfs(r)
-                    guard !running && found == 0 && monitors.isEmpty else {
-                        throw EngineError("container \(r.name) was stopped (its processes killed), but \(r.error)")
-                    }
-                    throw EngineError("container \(r.name) is not running: \(r.error)")
-                }
-                // The stop happens even when the record cannot say so (a full disk): act
-                // first, then report what could not be written.
-                r.stopRequested = true
-                var unsaved: Error?
-                do { try cs.save(r) } catch { unsaved = error }
-                do { try stopProcess(cs, &r, timeout: timeout, signal: sig) } catch { unsaved = unsaved ?? error }
-                cs.event("stop", r)
-                if let e = unsaved {
-                    throw EngineError("container \(r.name) was stopped, but its record could not be updated: \(e)")
-                }
+                try ContainerLifecycle(try containers(args)).stop(try args.string(2), timeout: try args.number(3),
+                                                                  signal: Int32(try args.integer(4)))
                 return []
             },
             "exec": vm.function("md.container.exec") { args in
@@ -275,16 +169,7 @@ enum RuntimeBinding {
             },
             "pause": vm.function("md.container.pause") { args in
                 // (root, ref, frozen)
-                let cs = try containers(args)
-                var r = try cs.find(try args.string(2))
-                let frozen = args.boolean(3)
-                guard r.status == (frozen ? .running : .paused) else {
-                    throw EngineError("container \(r.name) is \(r.status), not \(frozen ? "running" : "paused")")
-                }
-                try cs.cgroup(r, try cs.spec(r)).freeze(frozen)
-                r.status = frozen ? .paused : .running
-                try cs.save(r)
-                cs.event(frozen ? "pause" : "unpause", r)
+                try ContainerLifecycle(try containers(args)).pause(try args.string(2), frozen: args.boolean(3))
                 return []
             },
             "stats": vm.function("md.container.stats") { args in
@@ -298,38 +183,10 @@ enum RuntimeBinding {
                                  "block_read": .integer(Int64(s.blockRead)), "block_write": .integer(Int64(s.blockWrite))])]
             },
             "update": vm.function("md.container.update") { args in
-                // (root, ref, resources json): live limits, and the spec on disk.
+                // (root, ref, resources json, restart policy or nil): live limits, and the spec on disk.
                 let cs = try containers(args)
-                let r = try cs.find(try args.string(2))
-                let patch = try JSON.parse(try args.string(3))
-                let path = cs.path(r.id) + "/config.json"
-                var spec: JSON
-                do { spec = try JSON.parse(FileSystem.readFile(path)) } catch {
-                    throw EngineError("container \(r.name) (\(r.id.prefix(12))): its runtime spec \(path) is damaged: \(error)")
-                }
-                if case .object(var top) = spec, let policy = try args.optionalString(4) {
-                    var ann = top["annotations"]?.object ?? [:]
-                    ann[Annotation.restart] = .string(policy)
-                    top["annotations"] = .object(ann)
-                    spec = .object(top)
-                }
-                if case .object(var top) = spec {
-                    var linux = top["linux"]?.object ?? [:]
-                    var res = linux["resources"]?.object ?? [:]
-                    for (k, v) in patch.object ?? [:] {
-                        var section = res[k]?.object ?? [:]
-                        for (kk, vv) in v.object ?? [:] { section[kk] = vv }
-                        res[k] = .object(section)
-                    }
-                    linux["resources"] = .object(res)
-                    top["linux"] = .object(linux)
-                    spec = .object(top)
-                }
-                let parsed = try RuntimeSpec(json: spec)
-                if r.status == .running || r.status == .paused {
-                    try cs.cgroup(r, parsed).update(parsed.resources)
-                }
-                try FileSystem.writeAtomically(path, Array(spec.pretty().utf8))
+                let (ref, patch) = (try args.string(2), try JSON.parse(try args.string(3)))
+                try ContainerLifecycle(cs).update(ref, resources: patch, restart: try args.optionalString(4))
                 return []
             },
             "copy": vm.function("md.container.cp") { args in
@@ -386,25 +243,7 @@ enum RuntimeBinding {
                 }
             },
             "remove": vm.function("md.container.remove") { args in
-                let cs = try containers(args)
-                var r = try cs.find(try args.string(2))
-                if r.status == .running || r.status == .restarting {
-                    guard args.boolean(3) else {
-                        throw EngineError("container \(r.name) is running: stop it first, or use -f")
-                    }
-                    r.stopRequested = true
-                    try? cs.save(r)   // a full disk must not keep it running
-                    try? stopProcess(cs, &r, timeout: 0, signal: SIGKILL)
-                }
-                if r.damaged && !args.boolean(3) {
-                    // Its record cannot say whether it runs: its cgroups can.
-                    let dirs = ContainerReaper.cgroupDirectories(id: r.id, parent: (try? cs.spec(r))?.cgroupParent)
-                    if !ContainerReaper.processes(dirs).isEmpty {
-                        throw EngineError("container \(r.name) (\(r.id.prefix(12))) still has processes, though its record is damaged: use -f")
-                    }
-                }
-                try cs.remove(r)
-                return [.str(r.id)]
+                [.str(try ContainerLifecycle(try containers(args)).remove(try args.string(2), force: args.boolean(3)))]
             },
             "check": vm.function("md.system.check") { args in
                 // (root, repair): what `mdlua system check` reports, and what --repair did.
@@ -444,51 +283,10 @@ enum RuntimeBinding {
         return nil
     }
 
-    /// A dead container is not started: what is left of it is for `rm`.
-    static func startable(_ r: ContainerRecord) throws {
-        guard r.status == .dead else { return }
-        throw EngineError("container \(r.name) (\(r.id.prefix(12))) cannot be started: it is dead, \(r.error.isEmpty ? "remove it" : r.error)"
-                          + (r.damaged ? "" : ": remove it (mdlua rm -f \(r.name))"))
-    }
-
     /// A Lua list of strings, in order.
     static func strings(_ v: LuaValue?) -> [String] {
         guard case .table(let t)? = v else { return [] }
         return t.sorted { ($0.key.integerKey ?? 0) < ($1.key.integerKey ?? 0) }.compactMap { $0.value.stringValue }
-    }
-
-    /// Signals the container's process, waits up to `timeout` seconds, then SIGKILL; returns
-    /// once the process and its monitor are gone and the record says exited.
-    static func stopProcess(_ cs: ContainerStore, _ r: inout ContainerRecord, timeout: Double, signal: Int32) throws {
-        if r.processAlive { kill(r.pid, signal) }
-        let deadline = monotonicSeconds() + timeout
-        var killed = signal == SIGKILL
-        while true {
-            r = try cs.find(r.id)
-            // Done when the process is gone and so is its monitor (which records the exit last):
-            // a restart must not race an old monitor's final write.
-            let busy = r.processAlive || (r.monitorAlive && r.monitorPid != getpid())
-            if !busy && r.status != .restarting { break }
-            if !killed && monotonicSeconds() >= deadline {
-                if r.processAlive { kill(r.pid, SIGKILL) }
-                killed = true
-            }
-            if r.status == .restarting && !r.monitorAlive { break }
-            usleep(10_000)
-        }
-        try cs.unmountRootfs(r)
-        if r.status != .exited && r.status != .created {
-            r.status = .exited
-            r.pid = 0
-            r.finishedAt = Clock.now()
-            try cs.save(r)
-        }
-    }
-
-    static func monotonicSeconds() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
     static func readMemfd(_ fd: Int32) -> [UInt8] {
