@@ -15,13 +15,13 @@ public enum ContainerLaunch {
         // Made meanwhile, on a thread of its own (or made ahead already).
         let ahead = NetworkNamespace.takeAhead()
         let network = spec.namespaces.contains("network") ? try ahead ?? NetworkNamespace.Pending() : nil
-        let cg = store.cgroup(record, spec)
-        Trace.mark("cgroup to create")
+        // The per-container resources, in order (ContainerHook.swift): the cgroup, the root.
+        var hooks = ContainerHookContext(store: store, record: record, spec: spec)
+        try ContainerHooks.setUp(&hooks)
         do {
-            do { try cg.create(spec.resources) } catch { throw CgroupLimitError.explain(error, spec.resources) }
-            Trace.mark("cgroup created")
-            let rootfs = try store.mountRootfs(record, ephemeral: spec.ephemeral)
-            Trace.mark("rootfs mounted")
+            guard let rootfs = hooks.rootfs, let cg = hooks.cgroup else {
+                throw EngineError("the container's root or cgroup was not set up")
+            }
             let netns = try network?.wait()
             Trace.mark("network ready")
             var r = record
@@ -42,18 +42,17 @@ public enum ContainerLaunch {
             record = r
             return process
         } catch {
-            try? store.unmountRootfs(record)
-            cg.remove()
+            ContainerHooks.tearDown(&hooks)
             throw error
         }
     }
 
-    /// After the process is gone: unmounts its root, records an OOM kill, removes the cgroup.
+    /// After the process is gone: the hooks torn down in reverse (the root unmounted; an OOM
+    /// kill recorded and the cgroup removed).
     public static func release(_ store: ContainerStore, _ record: inout ContainerRecord, spec: RuntimeSpec) {
-        try? store.unmountRootfs(record)
-        Trace.mark("cgroup release")
-        store.releaseCgroup(&record, spec)
-        Trace.mark("cgroup removed")
+        var hooks = ContainerHookContext(store: store, record: record, spec: spec)
+        ContainerHooks.tearDown(&hooks)
+        record = hooks.record
     }
 }
 

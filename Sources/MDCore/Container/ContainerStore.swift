@@ -219,11 +219,11 @@ public struct ContainerStore {
         var fixed = r
         let wasAlive = r.processAlive
         let spec = try? self.spec(r)
-        let dirs = ContainerReaper.cgroupDirectories(id: r.id, parent: spec?.cgroupParent)
-        let found = ContainerReaper.killAll(dirs)
-        try? unmountRootfs(r)
-        if let spec { fixed.oomKilled = fixed.oomKilled || cgroup(r, spec).oomKills() > 0 }
-        ContainerReaper.removeCgroups(dirs)
+        let found = ContainerReaper.killAll(ContainerReaper.cgroupDirectories(id: r.id, parent: spec?.cgroupParent))
+        // What the start set up, torn down as after an exit (ContainerHook.swift).
+        var hooks = ContainerHookContext(store: self, record: fixed, spec: spec, afterCrash: true)
+        ContainerHooks.tearDown(&hooks)
+        fixed = hooks.record
         let monitor = "its monitor (pid \(r.monitorPid))"
         fixed.monitorPid = 0
         fixed.monitorStart = 0

@@ -1,0 +1,63 @@
+/// A per-container resource that the start sets up before the container's process and the
+/// exit tears down after it: today the cgroup and the root file system
+/// (ContainerResourceHooks.swift); network attachments and volume mounts are more entries in
+/// `ContainerHooks.all`.
+///
+/// - `setUp` runs in list order (`ContainerLaunch.start`); when one fails, the ones set up
+///   before it are torn down in reverse order and the error is thrown.
+/// - `tearDown` runs in reverse order after the process is gone (`ContainerLaunch.release`),
+///   and after a crash from the reaper (`ContainerStore.repaired`, `afterCrash` set: the
+///   monitor died, the spec may be unreadable). It must be idempotent: it runs again after
+///   a teardown that was killed, and for a resource that was never set up.
+public protocol ContainerHook {
+    /// For traces and errors.
+    var name: String { get }
+    func setUp(_ c: inout ContainerHookContext) throws
+    func tearDown(_ c: inout ContainerHookContext)
+}
+
+/// What a hook works on, and what hooks hand to the start (the root's path, the cgroup).
+public struct ContainerHookContext {
+    public let store: ContainerStore
+    /// The record; a teardown may note in it what it found (an OOM kill).
+    public var record: ContainerRecord
+    /// The runtime spec; nil only after a crash, when config.json cannot be read.
+    public let spec: RuntimeSpec?
+    /// Set after a crash (the reaper): the teardown cannot count on what the start made.
+    public let afterCrash: Bool
+    /// The mounted root file system, once the root hook has set it up.
+    public var rootfs: String?
+    /// The container's cgroup, once the cgroup hook has set it up.
+    public var cgroup: CgroupDriver?
+
+    public init(store: ContainerStore, record: ContainerRecord, spec: RuntimeSpec?, afterCrash: Bool = false) {
+        self.store = store
+        self.record = record
+        self.spec = spec
+        self.afterCrash = afterCrash
+    }
+}
+
+/// The hooks of every container, in set-up order.
+public enum ContainerHooks {
+    public static let all: [ContainerHook] = [CgroupHook(), RootfsHook()]
+
+    /// Sets up every hook in order; on a failure, tears down the ones set up, in reverse.
+    static func setUp(_ c: inout ContainerHookContext) throws {
+        var done = 0
+        do {
+            for h in all {
+                try h.setUp(&c)
+                done += 1
+            }
+        } catch {
+            for h in all[0..<min(done + 1, all.count)].reversed() { h.tearDown(&c) }
+            throw error
+        }
+    }
+
+    /// Tears down every hook, in reverse order.
+    static func tearDown(_ c: inout ContainerHookContext) {
+        for h in all.reversed() { h.tearDown(&c) }
+    }
+}

@@ -1,0 +1,47 @@
+/// The container's cgroup, with its limits written, in every hierarchy. Its teardown notes an
+/// OOM kill in the record and removes the cgroup; after a crash, whatever still runs in it
+/// was killed by the reaper first, and the directories are found on disk (by the container's
+/// ID when the spec is unreadable).
+struct CgroupHook: ContainerHook {
+    var name: String { "cgroup" }
+
+    func setUp(_ c: inout ContainerHookContext) throws {
+        guard let spec = c.spec else { throw EngineError("a cgroup needs the container's spec") }
+        let cg = c.store.cgroup(c.record, spec)
+        Trace.mark("cgroup to create")
+        c.cgroup = cg
+        do { try cg.create(spec.resources) } catch { throw CgroupLimitError.explain(error, spec.resources) }
+        Trace.mark("cgroup created")
+    }
+
+    func tearDown(_ c: inout ContainerHookContext) {
+        if c.afterCrash {
+            let dirs = ContainerReaper.cgroupDirectories(id: c.record.id, parent: c.spec?.cgroupParent)
+            if let spec = c.spec {
+                c.record.oomKilled = c.record.oomKilled || c.store.cgroup(c.record, spec).oomKills() > 0
+            }
+            ContainerReaper.removeCgroups(dirs)
+            return
+        }
+        guard let spec = c.spec else { return }
+        Trace.mark("cgroup release")
+        c.store.releaseCgroup(&c.record, spec)
+        Trace.mark("cgroup removed")
+    }
+}
+
+/// The container's root: the overlay of the image's layers, the shared mount-point layer and
+/// its upper dir on `rootfs/` (Rootfs/OverlayRootfs.swift). Torn down by unmounting
+/// everything stacked there; not mounted is fine.
+struct RootfsHook: ContainerHook {
+    var name: String { "rootfs" }
+
+    func setUp(_ c: inout ContainerHookContext) throws {
+        c.rootfs = try c.store.mountRootfs(c.record, ephemeral: c.spec?.ephemeral ?? false)
+        Trace.mark("rootfs mounted")
+    }
+
+    func tearDown(_ c: inout ContainerHookContext) {
+        try? c.store.unmountRootfs(c.record)
+    }
+}
