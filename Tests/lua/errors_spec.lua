@@ -55,12 +55,21 @@ describe("errors", function()
     assert_same(errors.check_options(nil, "f", { "a" }), {})
     local o = { a = 1 }
     assert_true(rawequal(errors.check_options(o, "f", { "a", "b" }), o), "returns the table")
-    local e = caught(errors.check_options, { a = 1, zz = 2, tag = 3 }, "c:commit", { "a" })
+    -- Called by pcall (C), as an API function would be: no position in the message.
+    local _, e = pcall(errors.check_options, { a = 1, zz = 2, tag = 3 }, "c:commit", { "a" }, 2)
     assert_eq(e.code, "invalid_option")
     assert_eq(e.message, 'c:commit: unknown field "tag"')
-    assert_eq(caught(errors.check_options, { x = 1 }, "f", { y = true }).message, 'f: unknown field "x"')
+    assert_eq(select(2, pcall(errors.check_options, { x = 1 }, "f", { y = true }, 2)).message, 'f: unknown field "x"')
     assert_eq(caught(errors.check_options, "x", "f", {}).code, "invalid_option")
-    assert_eq(caught(errors.check_options, { 1 }, "f", {}).message, 'f: unknown field "1"')
+    assert_eq(select(2, pcall(errors.check_options, { 1 }, "f", {}, 2)).message, 'f: unknown field "1"')
+  end)
+
+  it("names the line that called the API function, as error(msg, 2) does", function()
+    local function api(o) errors.check_options(o, "api", { "a" }) end
+    local line = debug.getinfo(1, "l").currentline + 1
+    local ok, e = pcall(function() api({ b = 1 }) end)
+    assert_eq(e.message, ("%s:%d: api: unknown field \"b\""):format(debug.getinfo(1, "S").short_src, line))
+    assert_eq(select(2, pcall(api, { b = 1 })).message, 'api: unknown field "b"')
   end)
 
   it("is what options.lua raises for a bad field", function()

@@ -123,7 +123,7 @@ end
 function M.get(ref)
   if type(ref) == "table" and getmetatable(ref) == Container then ref = ref.id end
   if type(ref) ~= "string" then
-    errors.raise("invalid_argument", "md.container.get: expected a container name or ID (string), got " .. type(ref))
+    errors.raise("invalid_argument", "md.container.get: expected a container name or ID (string), got " .. type(ref), 2)
   end
   return wrap(runtime.get(root(), ref))
 end
@@ -199,14 +199,14 @@ function Container:wait() return runtime.wait(root(), self.id) end
 local exec_options = { cmd = true, env = true, user = true, workdir = true, tty = true, interactive = true,
                        capture = true, detach = true, detach_keys = true }
 function Container:exec(o)
-  if type(o) ~= "table" then errors.raise("invalid_argument", "c:exec: expected a table") end
+  if type(o) ~= "table" then errors.raise("invalid_argument", "c:exec: expected a table", 2) end
   local named = {}
   for k, v in pairs(o) do
     if math.type(k) ~= "integer" or k < 1 or k > #o then named[k] = v end
   end
   errors.check_options(named, "c:exec", exec_options)
   local args = o.cmd or { table.unpack(o) }
-  if #args == 0 then errors.raise("invalid_argument", "c:exec: no command given") end
+  if #args == 0 then errors.raise("invalid_argument", "c:exec: no command given", 2) end
   return runtime.exec(root(), self.id, { args = args, env = env_list(o.env), user = o.user, workdir = o.workdir, tty = o.tty,
                                          stdin = o.interactive, capture = o.capture, detach = o.detach,
                                          detach_keys = o.detach_keys })

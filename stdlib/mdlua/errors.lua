@@ -22,8 +22,13 @@ function M.new(code, message, status)
   return setmetatable({ code = code, message = message, status = status or 125 }, Error)
 end
 
--- Raises an API error.
-function M.raise(code, message)
+-- Raises an API error. `level`, as error()'s: the message starts with the position of
+-- that caller ("script.lua:4: "), when it is Lua code.
+function M.raise(code, message, level)
+  if level and level > 0 then
+    local info = debug.getinfo(level + 1, "Sl")
+    if info and info.currentline > 0 then message = ("%s:%d: %s"):format(info.short_src, info.currentline, message) end
+  end
   error(M.new(code, message), 0)
 end
 
@@ -95,10 +100,12 @@ end
 
 -- Checks that the options table `o` of `fn` has only the names in `known` (a set, or a
 -- list of names); nil is an empty table. Raises invalid_option naming the first unknown
--- name (sorted), or when `o` is not a table. Returns `o` (or {}).
-function M.check_options(o, fn, known)
+-- name (sorted), or when `o` is not a table, at the line that called `fn` (`level`: 3,
+-- for a function that calls this one directly). Returns `o` (or {}).
+function M.check_options(o, fn, known, level)
+  level = level or 3
   if o == nil then return {} end
-  if type(o) ~= "table" then M.raise("invalid_option", fn .. ": expected a table of options, got " .. type(o)) end
+  if type(o) ~= "table" then M.raise("invalid_option", fn .. ": expected a table of options, got " .. type(o), level) end
   local set = known
   if known[1] then
     set = {}
@@ -110,7 +117,7 @@ function M.check_options(o, fn, known)
   end
   if #unknown > 0 then
     table.sort(unknown)
-    M.raise("invalid_option", ("%s: unknown field %q"):format(fn, unknown[1]))
+    M.raise("invalid_option", ("%s: unknown field %q"):format(fn, unknown[1]), level)
   end
   return o
 end

@@ -134,7 +134,7 @@ end
 function M.get(ref)
   if type(ref) == "table" and getmetatable(ref) == Image then ref = ref.id end
   if type(ref) ~= "string" then
-    errors.raise("invalid_argument", "md.image.get: expected an image reference (string), got " .. type(ref))
+    errors.raise("invalid_argument", "md.image.get: expected an image reference (string), got " .. type(ref), 2)
   end
   local img = wrap(store.image(root(), ref))
   -- The name it was got by (not an ID or a prefix of one), for img:rm.

@@ -21,7 +21,7 @@ end
 local function wrap(l) return setmetatable(l, Layer) end
 
 function M.create(dir, comment)
-  if type(dir) ~= "string" then errors.raise("invalid_argument", "md.layer.create: expected a directory path") end
+  if type(dir) ~= "string" then errors.raise("invalid_argument", "md.layer.create: expected a directory path", 2) end
   return wrap(store.layer_create(root(), dir, comment))
 end
 function M.list()

@@ -147,15 +147,15 @@ end
 -- Checks a table of fields from Lua: unknown names and wrong types are errors that name
 -- the field (`fn`: the function the caller called; `level`: the caller's line).
 function M.check(o, fn, level)
-  if type(o) ~= "table" then errors.raise("invalid_option", fn .. ": expected a table of options") end
+  if type(o) ~= "table" then errors.raise("invalid_option", fn .. ": expected a table of options", level) end
   local groups = {}
   for _, e in ipairs(M.entries) do if e.group then groups[e.group] = true end end
   -- Flattened first, so that every error below is raised from this frame (`level` holds).
   local given = {}
   for k, v in pairs(o) do
-    if type(k) ~= "string" then errors.raise("invalid_option", ("%s: unknown field %q"):format(fn, tostring(k))) end
+    if type(k) ~= "string" then errors.raise("invalid_option", ("%s: unknown field %q"):format(fn, tostring(k)), level) end
     if groups[k] then
-      if type(v) ~= "table" then errors.raise("invalid_option", ("%s: field %q must be a table, got %s"):format(fn, k, type(v))) end
+      if type(v) ~= "table" then errors.raise("invalid_option", ("%s: field %q must be a table, got %s"):format(fn, k, type(v)), level) end
       for gk, gv in pairs(v) do given[#given + 1] = { k .. "." .. tostring(gk), gv } end
     else
       given[#given + 1] = { k, v }
@@ -164,25 +164,25 @@ function M.check(o, fn, level)
   for _, pv in ipairs(given) do
     local path, v = pv[1], pv[2]
     local e = M.by_path[path]
-    if not e then errors.raise("invalid_option", ("%s: unknown field %q"):format(fn, path)) end
+    if not e then errors.raise("invalid_option", ("%s: unknown field %q"):format(fn, path), level) end
     if type(v) ~= e.lua_type then
-      errors.raise("invalid_option", ("%s: field %q must be a %s, got %s"):format(fn, path, e.lua_type, type(v)))
+      errors.raise("invalid_option", ("%s: field %q must be a %s, got %s"):format(fn, path, e.lua_type, type(v)), level)
     end
   end
   for _, e in ipairs(M.entries) do
-    if e.required and o[e.field] == nil then errors.raise("invalid_option", ("%s: field %q is required"):format(fn, e.field)) end
+    if e.required and o[e.field] == nil then errors.raise("invalid_option", ("%s: field %q is required"):format(fn, e.field), level) end
   end
 end
 
 -- c:update{memory="128m", restart="always"}: update's options, flat (the resource fields
 -- marked for update, and restart). Unknown names and wrong types are errors.
 function M.check_update(o, fn, level)
-  if type(o) ~= "table" then errors.raise("invalid_option", fn .. ": expected a table of options") end
+  if type(o) ~= "table" then errors.raise("invalid_option", fn .. ": expected a table of options", level) end
   for k, v in pairs(o) do
     local e = k == "restart" and M.by_path.restart or M.by_path["resources." .. tostring(k)]
-    if not e or not e.update then errors.raise("invalid_option", ("%s: unknown field %q"):format(fn, tostring(k))) end
+    if not e or not e.update then errors.raise("invalid_option", ("%s: unknown field %q"):format(fn, tostring(k)), level) end
     if type(v) ~= e.lua_type then
-      errors.raise("invalid_option", ("%s: field %q must be a %s, got %s"):format(fn, k, e.lua_type, type(v)))
+      errors.raise("invalid_option", ("%s: field %q must be a %s, got %s"):format(fn, k, e.lua_type, type(v)), level)
     end
   end
 end
