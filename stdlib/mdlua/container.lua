@@ -473,7 +473,7 @@ function Container:config()
   local path = root() .. "/containers/" .. self.id .. "/config.json"
   local ok, r = pcall(function() return json.decode(md.fs.read(path)) end)
   if ok and type(r) == "table" then return r end
-  errors.fail(("container %s (%s): its runtime spec %s is damaged: %s"):format(self.name, self.id:sub(1, 12), path,
+  errors.raise("engine", ("container %s (%s): its runtime spec %s is damaged: %s"):format(self.name, self.id:sub(1, 12), path,
     ok and "not a JSON object" or errors.message(r)))
 end
 
