@@ -22,15 +22,20 @@ Container.__index = Container
 Container.__name = "mdlua.container"
 function Container:__tostring() return ("container %s (%s, %s)"):format(self.id:sub(1, 12), self.name, self.status) end
 -- A record from the binding as a container object: `health` (a JSON string in the record)
--- and the labels (inside `extra`) as Lua tables.
+-- as a Lua table (nil without a check), and the labels inside `extra` as `labels`. `extra`
+-- is decoded only when it has labels (`ps` of many containers need not pay for it).
 local function decorate(r)
   if type(r.health) == "string" then
     local ok, h = pcall(json.decode, r.health)
     r.health = ok and type(h) == "table" and h ~= json.null and h or nil
   end
-  local ok, extra = pcall(json.decode, r.extra or "{}")
   local labels = {}
-  for k, v in pairs(ok and type(extra) == "table" and type(extra.labels) == "table" and extra.labels or {}) do labels[k] = v end
+  if type(r.extra) == "string" and r.extra:find('"labels":{"', 1, true) then
+    local ok, extra = pcall(json.decode, r.extra)
+    if ok and type(extra) == "table" and type(extra.labels) == "table" then
+      for k, v in pairs(extra.labels) do labels[k] = v end
+    end
+  end
   r.labels = labels
   return r
 end
