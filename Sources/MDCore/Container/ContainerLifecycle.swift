@@ -142,23 +142,59 @@ public struct ContainerLifecycle {
     func recordExit(_ r: inout ContainerRecord, code: Int32, error message: String, oomKilled oom: Bool) -> Error? {
         var unrecorded: Error?
         do {
-            r = try store.modify(r.id) { rec in
-                rec.status = .exited
-                rec.pid = 0
-                rec.finishedAt = Clock.now()
-                rec.exitCode = code
-                rec.error = message
-                rec.oomKilled = oom
-            }
+            _ = try writeExit(&r, code: code, error: message, oomKilled: oom)
         } catch {
             r.status = .exited
             r.pid = 0
             store.stashExit(r.id, code: code, error: message)
             unrecorded = error
         }
+        announceExit(r, oomKilled: oom)
+        return unrecorded
+    }
+
+    /// Writes an exit into the record, for the foreground and the monitor alike: exited, no
+    /// pid, the time, the code, the OOM kill, and the message when one is given. With a
+    /// restart policy (the monitor's), a container the policy restarts (and no `stop` asked
+    /// to keep down) says "restarting" instead, its count one up: returns whether it does.
+    public func writeExit(_ r: inout ContainerRecord, code: Int32, error message: String?, oomKilled oom: Bool,
+                          policy: RestartPolicy? = nil) throws -> Bool {
+        var restart = false
+        r = try store.modify(r.id) { rec in
+            rec.status = .exited
+            rec.pid = 0
+            rec.finishedAt = Clock.now()
+            rec.exitCode = code
+            if let message { rec.error = message }
+            rec.oomKilled = oom
+            restart = !rec.stopRequested && (policy?.restarts(exitCode: code, count: rec.restartCount) ?? false)
+            if restart {
+                rec.status = .restarting
+                rec.restartCount += 1
+            }
+        }
+        return restart
+    }
+
+    /// The events of an exit that was recorded: oom (when the kernel killed it), die.
+    public func announceExit(_ r: ContainerRecord, oomKilled oom: Bool) {
         if oom { store.event("oom", r) }
         store.event("die", r, ["exitCode": String(r.exitCode)])
-        return unrecorded
+    }
+
+    /// A start that failed, recorded as an exit with its status and why (the monitor records
+    /// it before the CLI hears of it, so that `run -d` and the record say the same); nothing
+    /// supervises the container any more.
+    public func recordStartFailure(_ id: String, status: Int32, error message: String) {
+        _ = try? store.modify(id) { rec in
+            rec.status = .exited
+            rec.pid = 0
+            rec.exitCode = status
+            rec.error = message
+            rec.finishedAt = Clock.now()
+            rec.monitorPid = 0
+            rec.monitorStart = 0
+        }
     }
 
     // MARK: stop, kill, pause

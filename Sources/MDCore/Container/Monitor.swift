@@ -42,6 +42,7 @@ public enum Monitor {
         mdl_ignore_hangups()
         _ = fcntl(readyFd, F_SETFD, FD_CLOEXEC)   // the container must not hold it open
         let store = ContainerStore(store: Store(root: root))
+        let lifecycle = ContainerLifecycle(store)
         SeccompFilter.cacheDirectory = store.store.seccompCache
         var ready: Int32 = readyFd
         func tell(_ s: String) {
@@ -71,37 +72,19 @@ public enum Monitor {
                 if let e = startError {
                     // Recorded before the CLI hears of it: `run -d` returns this status, and
                     // the record must say the same (not a dead monitor's 255).
-                    _ = try? store.modify(id) { rec in
-                        rec.status = .exited
-                        rec.pid = 0
-                        rec.exitCode = e.status
-                        rec.error = e.description
-                        rec.finishedAt = Clock.now()
-                        rec.monitorPid = 0
-                        rec.monitorStart = 0
-                    }
+                    lifecycle.recordStartFailure(id, status: e.status, error: e.description)
                     tell("err:\(e.status) \(e.description)")
                     return 1
                 }
                 log.flush()
                 let oom = r.oomKilled
                 _ = began
-                var restart = false
+                let restart: Bool
                 // Read now: `update --restart` may have changed it while the container ran.
                 let policy = RestartPolicy((try? store.spec(r))?.annotations[Annotation.restart] ?? "no")
                 do {
-                    r = try store.modify(id) { rec in
-                        rec.oomKilled = oom
-                        rec.status = .exited
-                        rec.pid = 0
-                        rec.exitCode = ContainerProcess.exitCode(status)
-                        rec.finishedAt = Clock.now()
-                        restart = !rec.stopRequested && policy.restarts(exitCode: rec.exitCode, count: rec.restartCount)
-                        if restart {
-                            rec.status = .restarting
-                            rec.restartCount += 1
-                        }
-                    }
+                    restart = try lifecycle.writeExit(&r, code: ContainerProcess.exitCode(status), error: nil,
+                                                      oomKilled: oom, policy: policy)
                 } catch {
                     // Not recorded (a full disk, a record that cannot be written): kept for the
                     // next command to record; a --rm container still goes (that frees space).
@@ -109,8 +92,7 @@ public enum Monitor {
                     if spec.annotations[Annotation.remove] == "true" { try? store.remove(r) }
                     return 1
                 }
-                if oom { store.event("oom", r) }
-                store.event("die", r, ["exitCode": String(r.exitCode)])
+                lifecycle.announceExit(r, oomKilled: oom)
                 guard restart else {
                     if spec.annotations[Annotation.remove] == "true" { try? store.remove(r) }
                     return 0
