@@ -4,7 +4,10 @@
 --   md.container.create{...same fields...}        -> a container object (not started)
 --   c:start{capture=true}, c:rm{force=true}, c:export(path), md.container.get(name|id)
 --   c:stop(), c:kill(), c:wait(), c:logs(), c:exec{...}, c:inspect(), c:commit(), c:attach()
---   md.containers{all=true}                        -> container objects, newest first
+--   md.containers{all=true} = md.container.list{all=true} -> container objects, newest first
+--   md.exec(ref, {...}), md.commit(ref, {...})     -> c:exec, c:commit of the container ref
+-- Options tables with a name a function does not know, and the engine's refusals, raise
+-- errors.lua's tables (err.code, err.message).
 local md = require "mdlua"
 local json = require "mdlua.json"
 local errors = require "mdlua.errors"
