@@ -143,6 +143,43 @@ static int l_readline(lua_State *L) {
     return 1;
 }
 
+// Ctrl-C while the REPL runs a chunk stops the chunk with an error ("interrupted!"), as in
+// `lua`: the handler sets a hook, which raises the error at the chunk's next call, return
+// or instruction (lua_sethook may be called from a signal handler). Between
+// catch_interrupts(true) and catch_interrupts(false).
+static lua_State *g_running;
+static struct sigaction g_before_running;
+
+static void stop_hook(lua_State *L, lua_Debug *ar) {
+    (void)ar;
+    lua_sethook(L, NULL, 0, 0);
+    luaL_error(L, "interrupted!");
+}
+
+static void on_interrupt_while_running(int signo) {
+    (void)signo;
+    if (g_running) lua_sethook(g_running, stop_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+}
+
+static int l_catch_interrupts(lua_State *L) {
+    int on = lua_toboolean(L, 1);
+    if (on && g_running == NULL) {
+        struct sigaction action;
+        memset(&action, 0, sizeof action);
+        action.sa_handler = on_interrupt_while_running;
+        action.sa_flags = SA_RESTART;
+        sigemptyset(&action.sa_mask);
+        g_running = L;
+        sigaction(SIGINT, &action, &g_before_running);
+    } else if (!on && g_running != NULL) {
+        sigaction(SIGINT, &g_before_running, NULL);
+        // A hook set by an interrupt that came after the chunk's last instruction.
+        if (lua_gethook(g_running) == stop_hook) lua_sethook(g_running, NULL, 0, 0);
+        g_running = NULL;
+    }
+    return 0;
+}
+
 static int l_add_history(lua_State *L) {
     add_history(luaL_checkstring(L, 1));
     return 0;
@@ -185,8 +222,9 @@ void mdl_push_readline_lib(lua_State *L) {
         {"read_history", l_read_history},
         {"write_history", l_write_history},
         {"set_completer", l_set_completer},
+        {"catch_interrupts", l_catch_interrupts},
         {NULL, NULL},
     };
-    lua_createtable(L, 0, 5);
+    lua_createtable(L, 0, 6);
     luaL_setfuncs(L, fns, 0);
 }

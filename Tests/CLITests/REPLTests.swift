@@ -152,6 +152,15 @@ final class REPLTests: XCTestCase {
         term.send("1 + 1\r")
         term.expect("2")
         term.expect("> ")
+        // A chunk that runs: Ctrl-C stops it, with Lua's message, back at the prompt.
+        term.send("n = 0; while true do n = n + 1 end\r")
+        usleep(200_000)
+        term.send("\u{03}")
+        term.expect("interrupted!")
+        term.expect("> ")
+        term.send("n > 0\r")
+        term.expect("true")
+        term.expect("> ")
         // Characters past ASCII are read as UTF-8 (they were dropped before).
         term.send("'é' .. #'é'\r")
         term.expect("\"é2\"")

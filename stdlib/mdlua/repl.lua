@@ -1,7 +1,7 @@
 -- `mdlua` on a terminal: a Lua prompt with the runtime loaded. Line editing and history
 -- come from libedit (md.readline); an incomplete chunk waits for more lines, as `lua` does;
--- expressions print their values. Ctrl-C cancels the line (or the chunk being continued),
--- Ctrl-D exits, `help` says where the API is described. The history is kept in
+-- expressions print their values. Ctrl-C cancels the line (or the chunk being continued)
+-- or stops the chunk running, Ctrl-D exits, `help` says where the API is described. The history is kept in
 -- $MDLUA_HISTORY, else ~/.mdlua_history.
 local md = require "mdlua"
 local errors = require "mdlua.errors"
@@ -130,7 +130,7 @@ function M.help_text()
     "  md.containers{all=true}, md.image.list(), md.container.get(\"web\"):inspect()",
     "The commands: `mdlua help` in a shell, `mdlua help COMMAND` for one; each is a Lua script",
     "  (stdlib/commands/) over the same md API. More: README.md and docs/ (docs/design.md first).",
-    "Ctrl-C cancels the line, Ctrl-D exits.",
+    "Ctrl-C cancels the line or stops what runs, Ctrl-D exits.",
   }, "\n")
 end
 
@@ -167,7 +167,10 @@ function M.run()
     if not fn then
       io.stderr:write(err, "\n")
     else
+      -- Ctrl-C stops the chunk ("interrupted!") and comes back to the prompt.
+      rl.catch_interrupts(true)
       local results = table.pack(xpcall(fn, errors.traceback))
+      rl.catch_interrupts(false)
       if results[1] then
         show(table.pack(table.unpack(results, 2, results.n)))
       else

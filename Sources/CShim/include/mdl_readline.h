@@ -4,7 +4,8 @@
 
 #include <lua.h>
 
-// Pushes {readline, add_history, read_history, write_history, set_completer}.
+// Pushes {readline, add_history, read_history, write_history, set_completer,
+// catch_interrupts}.
 // These are called from Lua only, so they may raise as any C library function does.
 void mdl_push_readline_lib(lua_State *L);
 
