@@ -281,6 +281,95 @@ public struct ContainerLifecycle {
         store.event(frozen ? "pause" : "unpause", r)
     }
 
+    // MARK: exec, wait
+
+    /// What `exec` runs in a running container, and how it is connected.
+    public struct ExecOptions {
+        public var args: [String] = []
+        public var env: [String] = []
+        public var user: String?
+        public var workdir: String?
+        public var tty = false
+        public var stdin = false
+        public var capture = false
+        /// Started, then left (its output goes nowhere), as Docker's exec -d.
+        public var detach = false
+        /// The bytes that leave a terminal exec running; nil for Ctrl-P Ctrl-Q.
+        public var detachKeys: [UInt8]?
+        public init() {}
+    }
+
+    /// An exec's end: its status (0 when it was left running), why it did not start, whether
+    /// the user detached, what was captured.
+    public struct ExecResult {
+        public var exitCode: Int32 = 0
+        public var error: String?
+        public var detached = false
+        public var stdout: [UInt8]?
+        public var stderr: [UInt8]?
+    }
+
+    /// `exec`: a process in the running container's namespaces and cgroup, with the same last
+    /// steps as its first one (ContainerProcess.execStart).
+    public func exec(_ ref: String, _ o: ExecOptions) throws -> ExecResult {
+        let r = try store.find(ref)
+        guard r.status == .running, r.processAlive else { throw EngineError("container \(r.name) is not running") }
+        var io = ProcessIO()
+        io.tty = o.tty
+        io.stdin = o.stdin ? 0 : -1
+        var outFd: Int32 = -1, errFd: Int32 = -1
+        if o.capture {
+            outFd = mdl_memfd("stdout"); errFd = mdl_memfd("stderr")
+            io.stdout = outFd; io.stderr = errFd
+        }
+        defer { if outFd >= 0 { close(outFd) }; if errFd >= 0 { close(errFd) } }
+        var result = ExecResult()
+        if o.detach {
+            // Started, then left: when this process exits, the container's pid 1 becomes its
+            // parent (it lives in the container's pid namespace), as with Docker's exec -d.
+            let null = open("/dev/null", O_RDWR | O_CLOEXEC)
+            guard null >= 0 else { throw EngineError.system("open /dev/null") }
+            defer { close(null) }
+            io.stdin = -1; io.stdout = null; io.stderr = null; io.tty = false
+            do {
+                let spec = try store.spec(r)
+                let cg = store.cgroup(r, spec)
+                _ = try ContainerProcess.execStart(spec, target: r.pid, args: o.args, env: o.env, user: o.user,
+                                                   cwd: o.workdir, io: io, cgroup: try cg.join())
+            } catch let e as StartError {
+                result.exitCode = e.status
+                result.error = e.description
+            }
+            return result
+        }
+        do {
+            let spec = try store.spec(r)
+            let cg = store.cgroup(r, spec)
+            if let status = try ContainerProcess.exec(spec, target: r.pid, args: o.args, env: o.env, user: o.user,
+                                                      cwd: o.workdir, io: io, cgroup: try cg.join(), detachKeys: o.detachKeys) {
+                result.exitCode = ContainerProcess.exitCode(status)
+            } else {
+                result.detached = true
+            }
+        } catch let e as StartError {
+            result.exitCode = e.status
+            result.error = e.description
+        }
+        if outFd >= 0 { result.stdout = ContainerLifecycle.readMemfd(outFd) }
+        if errFd >= 0 { result.stderr = ContainerLifecycle.readMemfd(errFd) }
+        return result
+    }
+
+    /// `wait`: until the container is not running (exited, never started, or dead); its
+    /// exit status.
+    public func wait(_ ref: String) throws -> Int32 {
+        while true {
+            let r = try store.find(ref)
+            if r.status == .exited || r.status == .created || r.status == .dead { return r.exitCode }
+            usleep(20_000)
+        }
+    }
+
     // MARK: update, remove
 
     /// `update`: `patch` is merged into the spec's `linux.resources` section by section

@@ -79,61 +79,22 @@ enum RuntimeBinding {
                 return []
             },
             "exec": vm.function("md.container.exec") { args in
-                // (root, ref, {args=, env=, user=, workdir=, tty=, stdin=, capture=, detach=})
+                // (root, ref, {args=, env=, user=, workdir=, tty=, stdin=, capture=, detach=, detach_keys=})
                 let cs = try containers(args)
-                let r = try cs.find(try args.string(2))
-                guard r.status == .running, r.processAlive else { throw EngineError("container \(r.name) is not running") }
+                let ref = try args.string(2)
                 let o = try args.table(3)
-                func list(_ k: String) -> [String] { strings(o[.str(k)]) }
-                var io = ProcessIO()
-                io.tty = o[.str("tty")] == .boolean(true)
-                io.stdin = o[.str("stdin")] == .boolean(true) ? 0 : -1
-                let capture = o[.str("capture")] == .boolean(true)
-                var outFd: Int32 = -1, errFd: Int32 = -1
-                if capture {
-                    outFd = mdl_memfd("stdout"); errFd = mdl_memfd("stderr")
-                    io.stdout = outFd; io.stderr = errFd
-                }
-                defer { if outFd >= 0 { close(outFd) }; if errFd >= 0 { close(errFd) } }
-                var result: [String: LuaValue] = [:]
-                if o[.str("detach")] == .boolean(true) {
-                    // Started, then left: when this process exits, the container's pid 1
-                    // becomes its parent (it lives in the container's pid namespace), as with
-                    // Docker's exec -d. Its output goes nowhere.
-                    let null = open("/dev/null", O_RDWR | O_CLOEXEC)
-                    guard null >= 0 else { throw EngineError.system("open /dev/null") }
-                    defer { close(null) }
-                    io.stdin = -1; io.stdout = null; io.stderr = null; io.tty = false
-                    do {
-                        let spec = try cs.spec(r)
-                        let cg = cs.cgroup(r, spec)
-                        _ = try ContainerProcess.execStart(spec, target: r.pid, args: list("args"), env: list("env"),
-                                                           user: o[.str("user")]?.stringValue, cwd: o[.str("workdir")]?.stringValue,
-                                                           io: io, cgroup: try cg.join())
-                        result["exit_code"] = .integer(0)
-                    } catch let e as StartError {
-                        result["exit_code"] = .integer(Int64(e.status))
-                        result["error"] = .str(e.description)
-                    }
-                    return [.record(result)]
-                }
-                do {
-                    let spec = try cs.spec(r)
-                    let cg = cs.cgroup(r, spec)
-                    if let status = try ContainerProcess.exec(spec, target: r.pid, args: list("args"), env: list("env"),
-                                                              user: o[.str("user")]?.stringValue, cwd: o[.str("workdir")]?.stringValue,
-                                                              io: io, cgroup: try cg.join(), detachKeys: detachKeys(o)) {
-                        result["exit_code"] = .integer(Int64(ContainerProcess.exitCode(status)))
-                    } else {
-                        result["detached"] = .boolean(true)
-                        result["exit_code"] = .integer(0)
-                    }
-                } catch let e as StartError {
-                    result["exit_code"] = .integer(Int64(e.status))
-                    result["error"] = .str(e.description)
-                }
-                if outFd >= 0 { result["stdout"] = .string(readMemfd(outFd)) }
-                if errFd >= 0 { result["stderr"] = .string(readMemfd(errFd)) }
+                func flag(_ k: String) -> Bool { o[.str(k)] == .boolean(true) }
+                var e = ContainerLifecycle.ExecOptions()
+                (e.args, e.env) = (strings(o[.str("args")]), strings(o[.str("env")]))
+                (e.user, e.workdir) = (o[.str("user")]?.stringValue, o[.str("workdir")]?.stringValue)
+                (e.tty, e.stdin, e.capture, e.detach) = (flag("tty"), flag("stdin"), flag("capture"), flag("detach"))
+                e.detachKeys = detachKeys(o)
+                let end = try ContainerLifecycle(cs).exec(ref, e)
+                var result: [String: LuaValue] = ["exit_code": .integer(Int64(end.exitCode))]
+                if end.detached { result["detached"] = .boolean(true) }
+                if let m = end.error { result["error"] = .str(m) }
+                if let b = end.stdout { result["stdout"] = .string(b) }
+                if let b = end.stderr { result["stderr"] = .string(b) }
                 return [.record(result)]
             },
             "attach": vm.function("md.container.attach") { args in
@@ -234,13 +195,7 @@ enum RuntimeBinding {
                 return [.str(image.id.description)]
             },
             "wait": vm.function("md.container.wait") { args in
-                let cs = try containers(args)
-                let ref = try args.string(2)
-                while true {
-                    let r = try cs.find(ref)
-                    if r.status == .exited || r.status == .created || r.status == .dead { return [.integer(Int64(r.exitCode))] }
-                    usleep(20_000)
-                }
+                [.integer(Int64(try ContainerLifecycle(try containers(args)).wait(try args.string(2))))]
             },
             "remove": vm.function("md.container.remove") { args in
                 [.str(try ContainerLifecycle(try containers(args)).remove(try args.string(2), force: args.boolean(3)))]
@@ -287,11 +242,6 @@ enum RuntimeBinding {
     static func strings(_ v: LuaValue?) -> [String] {
         guard case .table(let t)? = v else { return [] }
         return t.sorted { ($0.key.integerKey ?? 0) < ($1.key.integerKey ?? 0) }.compactMap { $0.value.stringValue }
-    }
-
-    static func readMemfd(_ fd: Int32) -> [UInt8] {
-        lseek(fd, 0, SEEK_SET)
-        return (try? FileSystem.readAll(fd, what: "captured output")) ?? []
     }
 
     static func lua(_ r: ContainerRecord) -> LuaValue {
