@@ -13,18 +13,21 @@ let package = Package(
         .systemLibrary(name: "CEdit", path: "Sources/CEdit", pkgConfig: "libedit",
                        providers: [.apt(["libedit-dev"])]),
 
-        // The kernel and Lua shim: Lua macros as functions, the error trampoline,
-        // the libedit glue, and (later) syscalls Swift cannot reach.
-        .target(name: "CShim", dependencies: ["CLua", "CEdit"],
+        // C, split by concern. The kernel: the container's clone-to-exec path, mounts,
+        // cgroup joins, seccomp, device filters, network namespaces, attach sockets.
+        .target(name: "CShim", linkerSettings: [.linkedLibrary("seccomp"), .linkedLibrary("util")]),
+        // Streams: layer tars and their compression, SHA-256.
+        .target(name: "CStream",
                 linkerSettings: [.linkedLibrary("archive"), .linkedLibrary("nettle"),
-                                 .linkedLibrary("zstd"), .linkedLibrary("z"),
-                                 .linkedLibrary("seccomp"), .linkedLibrary("util")]),
+                                 .linkedLibrary("zstd"), .linkedLibrary("z")]),
+        // The Lua glue: Lua macros as functions, the error trampoline, JSON, readline.
+        .target(name: "CLuaGlue", dependencies: ["CLua", "CEdit"]),
 
         // The engine: the kernel and the disk, nothing about Lua.
-        .target(name: "MDCore", dependencies: ["CShim"]),
+        .target(name: "MDCore", dependencies: ["CShim", "CStream"]),
 
         // The Lua host: the VM, value conversion, one binding file per API area.
-        .target(name: "MDLua", dependencies: ["CShim", "CLua", "MDCore"]),
+        .target(name: "MDLua", dependencies: ["CLuaGlue", "CShim", "CLua", "MDCore"]),
 
         // stdlib/*.lua compiled to bytecode at build time and carried in the binary.
         .executableTarget(name: "EmbedStdlibTool", dependencies: ["CLua"]),
@@ -33,7 +36,7 @@ let package = Package(
 
         .executableTarget(name: "mdlua", dependencies: ["MDCore", "MDLua", "MDStdlib"]),
 
-        .testTarget(name: "MDCoreTests", dependencies: ["MDCore", "CShim"]),
+        .testTarget(name: "MDCoreTests", dependencies: ["MDCore", "CShim", "CStream"]),
         .testTarget(name: "MDLuaTests", dependencies: ["MDLua", "MDStdlib"]),
         .testTarget(name: "CLITests"),
     ],

@@ -1,5 +1,5 @@
 import CLua
-import CShim
+import CLuaGlue
 
 /// The arguments of one call from Lua into Swift, read lazily from the Lua stack.
 /// Errors name the argument and the function, as `luaL_check*` would, but are thrown.

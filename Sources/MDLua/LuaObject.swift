@@ -1,5 +1,5 @@
 import CLua
-import CShim
+import CLuaGlue
 
 /// A Swift object handed to Lua as userdata. Lua holds a strong reference, released by the
 /// userdata's `__gc`; methods are called as `obj:name(...)`.

@@ -1,5 +1,5 @@
 import CLua
-import CShim
+import CLuaGlue
 
 // Conversion between the Lua stack and `LuaValue`, with raw access only: no metamethod
 // can run, so nothing here can raise (the allocator aborts instead).

@@ -1,5 +1,5 @@
 import CLua
-import CShim
+import CLuaGlue
 
 /// A Swift function callable from Lua. Throwing raises a Lua error (catchable with `pcall`)
 /// whose message names the function.

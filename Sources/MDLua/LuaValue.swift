@@ -1,4 +1,4 @@
-import CShim
+import CLuaGlue
 
 /// A Lua value on the Swift side. Functions, userdata and threads stay in the VM and are
 /// held through a `LuaReference`; Swift objects exposed to Lua travel as `.object`.

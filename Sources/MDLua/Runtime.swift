@@ -1,4 +1,4 @@
-import CShim
+import CLuaGlue
 
 /// Where the Lua scripts of `stdlib/` come from when they are not read from disk
 /// (`MDLUA_STDLIB`): the copy compiled into the binary, as bytecode.

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import CShim
+import CStream
 @testable import MDCore
 
 /// A tar entry for tests: anything a hostile archive could hold.

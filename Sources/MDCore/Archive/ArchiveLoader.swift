@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CShim
+import CStream
 
 /// `load`: images from a `docker save` archive, an OCI archive (either maybe gzip or zstd
 /// compressed as a whole), or an OCI image layout directory.

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CShim
+import CStream
 
 /// `save`: images as a `docker save` archive (uncompressed layer tars named by diff ID,
 /// `manifest.json` with RepoTags) or an OCI archive (the blobs as stored, `index.json`

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CShim
+import CStream
 
 /// `cp` between the host and a container, in both directions, as files or as a tar stream.
 /// The container's side is only ever reached through fds resolved in its root (or in the

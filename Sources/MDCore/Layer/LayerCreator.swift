@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CShim
+import CStream
 
 /// New layers from the host: `layer create DIR` and `import FILE`.
 public enum LayerCreator {

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CShim
+import CStream
 
 /// Unpacks a layer tar (read by libarchive) into a directory, as overlayfs wants it:
 /// `.wh.NAME` becomes a 0/0 character device, `.wh..wh..opq` the `trusted.overlay.opaque`

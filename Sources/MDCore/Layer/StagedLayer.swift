@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CShim
+import CStream
 
 /// A layer read from a stream into a staging directory: its blob copied byte for byte, its
 /// tar unpacked into `diff/`, both digests known. Nothing is in the store until `publish`.

@@ -1,4 +1,4 @@
-import CShim
+import CStream
 
 /// A content digest, `sha256:<64 hex>`: the only algorithm OCI requires, the only one we write.
 public struct Digest: Hashable, Comparable, CustomStringConvertible, Sendable {

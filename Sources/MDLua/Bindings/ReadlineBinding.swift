@@ -1,4 +1,4 @@
-import CShim
+import CLuaGlue
 
 /// `md.readline`: libedit line editing and history for the REPL (C functions, see mdl_readline.c).
 enum ReadlineBinding {
