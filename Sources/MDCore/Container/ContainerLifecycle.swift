@@ -360,6 +360,44 @@ public struct ContainerLifecycle {
         return result
     }
 
+    /// How an `attach` ended: the user detached, the container was removed when it ended
+    /// (`--rm`: its die event has the status), or its exit status.
+    public enum AttachEnd {
+        case detached
+        case removed
+        case exited(Int32)
+    }
+
+    /// `attach`: relays the monitor's stream (attach.sock) to this terminal until the
+    /// container stops or the user detaches (`keys`; nil for Ctrl-P Ctrl-Q); `stdin` sends
+    /// this process's input to the container.
+    public func attach(_ ref: String, stdin withStdin: Bool, detachKeys keys: [UInt8]?) throws -> AttachEnd {
+        let r = try store.find(ref)
+        guard r.status == .running || r.status == .restarting else { throw EngineError("container \(r.name) is not running") }
+        let dirfd = open(store.path(r.id), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard dirfd >= 0 else { throw EngineError.system("open \(store.path(r.id))") }
+        let sock = mdl_unix_connect(dirfd, "attach.sock")
+        close(dirfd)
+        guard sock >= 0 else {
+            throw EngineError("container \(r.name) cannot be attached: it runs in the foreground of the mdlua that started it")
+        }
+        let rc = keys.map { k in k.withUnsafeBufferPointer { mdl_attach_relay(sock, withStdin ? 1 : 0, $0.baseAddress, $0.count) } }
+            ?? mdl_attach_relay(sock, withStdin ? 1 : 0, nil, 0)
+        close(sock)
+        if rc == 1 { return .detached }
+        guard rc == 0 else { throw EngineError("attach \(r.name): the monitor's stream is broken") }
+        // The stream ends when the container stops; its monitor then records the exit (and
+        // removes it with --rm: its die event has the status, stdlib/commands/run.lua).
+        var now = r
+        for _ in 0..<500 {
+            guard let found = try? store.find(r.id) else { return .removed }
+            now = found
+            if now.status != .running { break }
+            usleep(10_000)
+        }
+        return .exited(now.exitCode)
+    }
+
     /// `wait`: until the container is not running (exited, never started, or dead); its
     /// exit status.
     public func wait(_ ref: String) throws -> Int32 {

@@ -98,35 +98,15 @@ enum RuntimeBinding {
                 return [.record(result)]
             },
             "attach": vm.function("md.container.attach") { args in
-                // (root, ref, {stdin=}): relays until the container stops or the user detaches.
+                // (root, ref, {stdin=, detach_keys=}): relays until the container stops or the user detaches.
                 let cs = try containers(args)
-                let r = try cs.find(try args.string(2))
-                guard r.status == .running || r.status == .restarting else { throw EngineError("container \(r.name) is not running") }
+                let ref = try args.string(2)
                 let opts = args.isNil(3) ? [:] : try args.table(3)
-                let withStdin = opts[.str("stdin")] == .boolean(true)
-                let keys = detachKeys(opts)
-                let dirfd = open(cs.path(r.id), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-                guard dirfd >= 0 else { throw EngineError.system("open \(cs.path(r.id))") }
-                let sock = mdl_unix_connect(dirfd, "attach.sock")
-                close(dirfd)
-                guard sock >= 0 else {
-                    throw EngineError("container \(r.name) cannot be attached: it runs in the foreground of the mdlua that started it")
+                switch try ContainerLifecycle(cs).attach(ref, stdin: opts[.str("stdin")] == .boolean(true), detachKeys: detachKeys(opts)) {
+                case .detached: return [.record(["detached": .boolean(true)])]
+                case .removed: return [.record(["removed": .boolean(true)])]
+                case .exited(let code): return [.record(["exit_code": .integer(Int64(code))])]
                 }
-                let rc = keys.map { k in k.withUnsafeBufferPointer { mdl_attach_relay(sock, withStdin ? 1 : 0, $0.baseAddress, $0.count) } }
-                    ?? mdl_attach_relay(sock, withStdin ? 1 : 0, nil, 0)
-                close(sock)
-                if rc == 1 { return [.record(["detached": .boolean(true)])] }
-                guard rc == 0 else { throw EngineError("attach \(r.name): the monitor's stream is broken") }
-                // The stream ends when the container stops; its monitor then records the exit
-                // (and removes it with --rm: its die event has the status, run.lua).
-                var now = r
-                for _ in 0..<500 {
-                    guard let found = try? cs.find(r.id) else { return [.record(["removed": .boolean(true)])] }
-                    now = found
-                    if now.status != .running { break }
-                    usleep(10_000)
-                }
-                return [.record(["exit_code": .integer(Int64(now.exitCode))])]
             },
             "pause": vm.function("md.container.pause") { args in
                 // (root, ref, frozen)
