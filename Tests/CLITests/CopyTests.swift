@@ -3,28 +3,14 @@ import XCTest
 
 /// `cp` as Docker's: tar streams on stdout and stdin, -a, -L, the container's own /etc files,
 /// and paths that stay inside the container's root whatever `..` and symlinks say.
-final class CopyTests: XCTestCase {
-    var dir: URL!
-    var root: String { dir.appendingPathComponent("root").path }
-
+final class CopyTests: ContainerTestCase {
     override func setUpWithError() throws {
-        dir = try temporaryDirectory(self)
-        addTeardownBlock { [unowned self] in
-            _ = md(["-e", "for _, c in ipairs(md.container.list()) do c:rm{force=true} end"])
-            let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
-            XCTAssertFalse(mounts.contains(dir.path), "a mount is left behind")
-        }
-        XCTAssertEqual(md(["image", "bootstrap", "busybox"]).status, 0)
+        try super.setUpWithError()
         let r = md(["run", "-d", "--name", "c", "--hostname", "box", "busybox", "sh", "-c",
                     "mkdir -p /data/sub; echo hi > /data/sub/f; chown -R 1234:5678 /data; ln -s / /data/up; "
                     + "ln -s /proc /data/p; ln -s sub/f /data/lf; ln -s ../../../../.. /data/deep; touch /ready; sleep 600"])
         XCTAssertEqual(r.status, 0, r.stderr)
         for _ in 0..<50 where md(["exec", "c", "test", "-e", "/ready"]).status != 0 { usleep(50_000) }
-    }
-
-    @discardableResult
-    func md(_ args: [String], stdin: String? = nil, file: StaticString = #filePath, line: UInt = #line) -> MDLuaBinary.Result {
-        MDLuaBinary.run(["--root", root] + args, stdin: stdin, file: file, line: line)
     }
 
     /// A shell pipeline on the host, with mdlua as $MD; its stdout.

@@ -5,35 +5,7 @@ import XCTest
 /// (issue #18): start of a running one and stop of a stopped one succeed, rm -f of a
 /// missing one succeeds (with a word on stderr), pause of a paused one and start of a
 /// paused one fail.
-final class ExitCodeTests: XCTestCase {
-    var dir: URL!
-    var root: String { dir.appendingPathComponent("root").path }
-
-    override func setUpWithError() throws {
-        dir = try temporaryDirectory(self)
-        // Runs before the directory's removal (teardown blocks run last in, first out).
-        addTeardownBlock { [unowned self] in
-            _ = md(["-e", "for _, c in ipairs(md.container.list()) do pcall(c.unpause, c); c:rm{force=true} end"])
-            let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
-            XCTAssertFalse(mounts.contains(dir.path), "a mount is left behind")
-            XCTAssertEqual(monitors(), 0, "a monitor is left behind")
-        }
-        XCTAssertEqual(md(["image", "bootstrap", "busybox"]).status, 0)
-    }
-
-    func monitors() -> Int {
-        let procs = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return procs.filter { Int($0) != nil }.filter { pid in
-            let cmd = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
-            return cmd.contains("--internal-monitor") && cmd.contains(root)
-        }.count
-    }
-
-    @discardableResult
-    func md(_ args: [String], file: StaticString = #filePath, line: UInt = #line) -> MDLuaBinary.Result {
-        MDLuaBinary.run(["--root", root] + args, file: file, line: line)
-    }
-
+final class ExitCodeTests: ContainerTestCase {
     func testAlreadyAsAsked() {
         XCTAssertEqual(md(["run", "-d", "--name", "s", "busybox", "sleep", "60"]).status, 0)
         let pid = md(["inspect", "-f", "{{.State.Pid}}", "s"]).stdout

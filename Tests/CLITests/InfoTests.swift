@@ -2,21 +2,8 @@ import Foundation
 import XCTest
 
 /// `mdlua info`: the host's facts as the engine sees them, in Docker's layout and templates.
-final class InfoTests: XCTestCase {
-    var dir: URL!
-    var root: String { dir.appendingPathComponent("root").path }
-
-    override func setUpWithError() throws {
-        dir = try temporaryDirectory(self)
-        addTeardownBlock { [unowned self] in
-            _ = md(["-e", "for _, c in ipairs(md.container.list()) do c:rm{force=true} end"])
-        }
-    }
-
-    @discardableResult
-    func md(_ args: [String], file: StaticString = #filePath, line: UInt = #line) -> MDLuaBinary.Result {
-        MDLuaBinary.run(["--root", root] + args, file: file, line: line)
-    }
+final class InfoTests: ContainerTestCase {
+    override var bootstrapsBusybox: Bool { false }
 
     func testFactsMatchTheHost() throws {
         XCTAssertEqual(md(["image", "bootstrap", "busybox"]).status, 0)

@@ -2,36 +2,7 @@ import Foundation
 import XCTest
 
 /// Detached containers under their monitor: ps, stop, kill, wait, logs, exec, restart, rm.
-final class LifecycleTests: XCTestCase {
-    var dir: URL!
-    var root: String { dir.appendingPathComponent("root").path }
-
-    override func setUpWithError() throws {
-        dir = try temporaryDirectory(self)
-        // Runs before the directory's removal (teardown blocks run last in, first out).
-        addTeardownBlock { [unowned self] in
-            _ = md(["-e", "for _, c in ipairs(md.container.list()) do c:rm{force=true} end"])
-            let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
-            XCTAssertFalse(mounts.contains(dir.path), "a mount is left behind")
-            XCTAssertEqual(monitors(), 0, "a monitor is left behind")
-        }
-        XCTAssertEqual(md(["image", "bootstrap", "busybox"]).status, 0)
-    }
-
-    /// Monitors of this test's root still alive.
-    func monitors() -> Int {
-        let procs = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return procs.filter { Int($0) != nil }.filter { pid in
-            let cmd = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
-            return cmd.contains("--internal-monitor") && cmd.contains(root)
-        }.count
-    }
-
-    @discardableResult
-    func md(_ args: [String], file: StaticString = #filePath, line: UInt = #line) -> MDLuaBinary.Result {
-        MDLuaBinary.run(["--root", root] + args, file: file, line: line)
-    }
-
+final class LifecycleTests: ContainerTestCase {
     func detached(_ args: [String], file: StaticString = #filePath, line: UInt = #line) -> String {
         let r = md(["run", "-d"] + args, file: file, line: line)
         XCTAssertEqual(r.status, 0, r.stderr, file: file, line: line)

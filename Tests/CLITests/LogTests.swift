@@ -2,25 +2,7 @@ import Foundation
 import XCTest
 
 /// `mdlua logs`: reading what the monitor's LogWriter wrote, across its rotated files.
-final class LogTests: XCTestCase {
-    var dir: URL!
-    var root: String { dir.appendingPathComponent("root").path }
-
-    override func setUpWithError() throws {
-        dir = try temporaryDirectory(self)
-        addTeardownBlock { [unowned self] in
-            _ = md(["-e", "for _, c in ipairs(md.container.list()) do c:rm{force=true} end"])
-            let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
-            XCTAssertFalse(mounts.contains(dir.path), "a mount is left behind")
-        }
-        XCTAssertEqual(md(["image", "bootstrap", "busybox"]).status, 0)
-    }
-
-    @discardableResult
-    func md(_ args: [String], file: StaticString = #filePath, line: UInt = #line) -> MDLuaBinary.Result {
-        MDLuaBinary.run(["--root", root] + args, file: file, line: line)
-    }
-
+final class LogTests: ContainerTestCase {
     /// Runs a detached container to its end; its directory.
     func ran(_ name: String, _ logOptions: [String], _ script: String,
              file: StaticString = #filePath, line: UInt = #line) -> String {

@@ -2,23 +2,7 @@ import Foundation
 import XCTest
 
 /// `ps -l`, `-n N` and `-s`, as Docker's.
-final class PsFlagTests: XCTestCase {
-    var dir: URL!
-    var root: String { dir.appendingPathComponent("root").path }
-
-    override func setUpWithError() throws {
-        dir = try temporaryDirectory(self)
-        addTeardownBlock { [unowned self] in
-            _ = md(["-e", "for _, c in ipairs(md.container.list()) do c:rm{force=true} end"])
-        }
-        XCTAssertEqual(md(["image", "bootstrap", "busybox"]).status, 0)
-    }
-
-    @discardableResult
-    func md(_ args: [String], file: StaticString = #filePath, line: UInt = #line) -> MDLuaBinary.Result {
-        MDLuaBinary.run(["--root", root] + args, file: file, line: line)
-    }
-
+final class PsFlagTests: ContainerTestCase {
     @discardableResult
     func ok(_ args: [String], file: StaticString = #filePath, line: UInt = #line) -> String {
         let r = md(args, file: file, line: line)
