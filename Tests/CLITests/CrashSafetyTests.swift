@@ -11,7 +11,7 @@ final class CrashSafetyTests: XCTestCase {
         dir = try temporaryDirectory(self)
         // Runs before the directory's removal (teardown blocks run last in, first out).
         addTeardownBlock { [unowned self] in
-            XCTAssertEqual(md(["-e", "for _, c in ipairs(md.container.list()) do c:rm{force=true} end"]).status, 0)
+            XCTAssertEqual(md(["-e", "for _, c in ipairs(md.container.list{all=true}) do c:rm{force=true} end"]).status, 0)
             let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
             XCTAssertFalse(mounts.contains(dir.path), "a mount is left behind")
             let monitors = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).filter { pid in
@@ -81,7 +81,7 @@ final class CrashSafetyTests: XCTestCase {
         usleep(20_000)
         kill(rm.processIdentifier, SIGKILL)
         rm.waitUntilExit()
-        XCTAssertEqual(md(["-e", "for _, c in ipairs(md.container.list()) do c:rm{force=true} end"]).status, 0)
+        XCTAssertEqual(md(["-e", "for _, c in ipairs(md.container.list{all=true}) do c:rm{force=true} end"]).status, 0)
         XCTAssertEqual(md(["ps", "-aq"]).stdout, "")
         XCTAssertEqual(md(["image", "prune"]).status, 0)
         // A killed commit may have left a staging dir: the next writer removes it.

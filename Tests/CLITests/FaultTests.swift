@@ -19,7 +19,7 @@ final class FaultTests: XCTestCase {
     override func setUpWithError() throws {
         dir = try temporaryDirectory(self)
         addTeardownBlock { [unowned self] in
-            _ = md(["-e", "for _, c in ipairs(md.container.list()) do pcall(c.rm, c, {force=true}) end"])
+            _ = md(["-e", "for _, c in ipairs(md.container.list{all=true}) do pcall(c.rm, c, {force=true}) end"])
             assertNothingLeft()
             _ = umount2(root, Int32(MNT_DETACH))   // the tmpfs of the full-disk test
             for h in (try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? [] {
@@ -256,7 +256,7 @@ final class FaultTests: XCTestCase {
             p.waitUntilExit()
             XCTAssertEqual(md(["ps", "-a"]).status, 0)
             assertSupervised()
-            XCTAssertEqual(md(["-e", "for _, c in ipairs(md.container.list()) do c:rm{force=true} end"]).status, 0)
+            XCTAssertEqual(md(["-e", "for _, c in ipairs(md.container.list{all=true}) do c:rm{force=true} end"]).status, 0)
             assertNothingLeft()
         }
     }
@@ -278,7 +278,7 @@ final class FaultTests: XCTestCase {
                 XCTAssertTrue(waitUntil { processes().isEmpty }, "delay \(delay): \(processes())")
                 XCTAssertEqual(leftoverCgroups(under: parent), [], "delay \(delay)")
             }
-            XCTAssertEqual(md(["-e", "for _, c in ipairs(md.container.list()) do c:rm{force=true} end"]).status, 0)
+            XCTAssertEqual(md(["-e", "for _, c in ipairs(md.container.list{all=true}) do c:rm{force=true} end"]).status, 0)
             assertNothingLeft()
         }
     }
@@ -444,7 +444,7 @@ final class FaultTests: XCTestCase {
         XCTAssertFalse(ps.contains("c "), ps)
         XCTAssertTrue(waitUntil { processes().isEmpty }, "\(processes())")
         unlink(filler)
-        XCTAssertEqual(md(["-e", "for _, c in ipairs(md.container.list()) do c:rm{force=true} end"]).status, 0)
+        XCTAssertEqual(md(["-e", "for _, c in ipairs(md.container.list{all=true}) do c:rm{force=true} end"]).status, 0)
         assertNothingLeft()
     }
 

@@ -16,7 +16,7 @@ final class InspectTests: XCTestCase {
         // Runs before the directory's removal (teardown blocks run last in, first out).
         addTeardownBlock { [unowned self] in
             let ids = md(["ps", "-aq", "--no-trunc"]).stdout.split(separator: "\n").map(String.init)
-            _ = md(["-e", "for _, c in ipairs(md.container.list()) do c:rm{force=true} end"])
+            _ = md(["-e", "for _, c in ipairs(md.container.list{all=true}) do c:rm{force=true} end"])
             // Only this test's containers: other suites may use the parent at the same time.
             XCTAssertEqual(leftoverCgroups(under: "mdlua-test").filter { c in ids.contains { c.hasSuffix("/" + $0) } }, [],
                            "the containers' cgroups are removed")

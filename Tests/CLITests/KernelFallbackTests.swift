@@ -14,7 +14,7 @@ final class KernelFallbackTests: XCTestCase {
     override func setUpWithError() throws {
         dir = try temporaryDirectory(self)
         addTeardownBlock { [unowned self] in
-            _ = MDLuaBinary.run(["--root", root, "-e", "for _, c in ipairs(md.container.list()) do c:rm{force=true} end"])
+            _ = MDLuaBinary.run(["--root", root, "-e", "for _, c in ipairs(md.container.list{all=true}) do c:rm{force=true} end"])
             XCTAssertEqual(leftoverCgroups(under: "mdlua"), [], "the containers' cgroups are removed")
         }
         let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

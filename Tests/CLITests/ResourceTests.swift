@@ -15,7 +15,7 @@ final class ResourceTests: XCTestCase {
         dir = try temporaryDirectory(self)
         // Runs before the directory's removal (teardown blocks run last in, first out).
         addTeardownBlock { [unowned self] in
-            _ = md(["-e", "for _, c in ipairs(md.container.list()) do c:rm{force=true} end"])
+            _ = md(["-e", "for _, c in ipairs(md.container.list{all=true}) do c:rm{force=true} end"])
             XCTAssertEqual(leftoverCgroups(under: "mdlua-test"), [], "the containers' cgroups are removed")
         }
         XCTAssertEqual(md(["image", "bootstrap", "busybox"]).status, 0)

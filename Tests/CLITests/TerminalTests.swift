@@ -11,7 +11,7 @@ final class TerminalTests: XCTestCase {
     override func setUpWithError() throws {
         dir = try temporaryDirectory(self)
         addTeardownBlock { [unowned self] in
-            _ = md(["-e", "for _, c in ipairs(md.container.list()) do c:rm{force=true} end"])
+            _ = md(["-e", "for _, c in ipairs(md.container.list{all=true}) do c:rm{force=true} end"])
             let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
             XCTAssertFalse(mounts.contains(dir.path), "a mount is left behind")
             // Monitors, and what keeps a detached exec's terminal open, end with the containers.
