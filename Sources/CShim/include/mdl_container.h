@@ -1,5 +1,5 @@
-// The container's first process, from clone() to execve(), entirely in C (DESIGN.md: no
-// Swift may run between clone and exec). The Swift side fills in a plain struct from the
+// The container's first process, from clone() to execve(), entirely in C: no Swift may run
+// between clone and exec (docs/design.md, "Invariants"). The Swift side fills in a plain struct from the
 // OCI config; this file does the rest.
 #ifndef MDL_CONTAINER_H
 #define MDL_CONTAINER_H
