@@ -23,7 +23,10 @@ rm -f "$outdir/console.log" "$outdir/results.log"
 # error. No network device at all (-nic none): the guest's containers only use their own
 # namespaces. oops=panic + panic=-1 + -no-reboot turn any kernel crash into qemu exiting
 # at once, instead of a hung guest that waits out the timeout.
+# One small disk, for the block I/O throttle checks (io.max needs a real block device).
+truncate -s 8M "$outdir/disk.img"
 qemu=(qemu-system-x86_64 -accel tcg,thread=single -cpu qemu64 -smp 1 -m 1024
+      -drive "file=$outdir/disk.img,if=virtio,format=raw"
       -nographic -monitor none -nic none -no-reboot
       -serial "file:$outdir/console.log" -serial "file:$outdir/results.log"
       -kernel "$kernel" -initrd "$initramfs"

@@ -39,7 +39,7 @@ strip -o "$stage/bin/mdlua" "$mdlua"
 
 # The modules the guest needs, each after the modules it depends on (modules.dep lists a
 # module's dependencies, deepest last, so reversing each line gives a load order).
-wanted=(overlay veth bridge nf_tables)
+wanted=(overlay veth bridge nf_tables virtio_pci virtio_blk)
 declare -A seen=()
 order=()
 for m in "${wanted[@]}"; do

@@ -175,6 +175,21 @@ check "rm -f a running container" 0 "$rc" "$err"
 if [ -e "$CG/$id" ]; then fail "rm removes the cgroup" "$CG/$id is still there"; else pass "rm removes the cgroup"; fi
 unblock
 
+# --- block I/O throttles: io.max (the guest has one small virtio disk, scripts/vm/boot.sh) ------
+disk=
+for b in /sys/block/vd*; do [ -e "$b/dev" ] && disk=${b##*/} && break; done
+if [ -z "$disk" ] || [ ! -b "/dev/$disk" ]; then
+  fail "a virtio disk to throttle" "no /dev/vd* (virtio_blk not loaded?)"
+else
+  dev=$(cat "/sys/block/$disk/dev")
+  md run -d --device-read-bps "/dev/$disk:1mb" --device-write-iops "/dev/$disk:100" busybox sleep 600
+  started "run -d --device-read-bps --device-write-iops"
+  check "io.max (--device-read-bps 1mb, --device-write-iops 100)" "$dev rbps=1048576 wbps=max riops=max wiops=100" \
+    "$(cgfile "$id" io.max)"
+  md rm -f "$id"
+  unblock
+fi
+
 # --- pids limit against a fork bomb -----------------------------------------------------------
 # The bomb runs in a shell of its own, which dies when a fork fails; the container's shell
 # and its sleep stay, with the bomb's sleeps.
