@@ -384,10 +384,9 @@ final class FaultTests: XCTestCase {
         let id = md(["ps", "-q", "--no-trunc"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let spec = root + "/containers/\(id)/config.json"
         XCTAssertEqual(truncate(spec, 1), 0)
-        // stop still stops it (with SIGTERM), and says which file of which container is damaged.
+        // stop still stops it: its stop signal is in the record, not the spec.
         let stop = md(["stop", "-t", "1", "badspec"])
         XCTAssertEqual(stop.status, 0, stop.stderr)
-        XCTAssertTrue(stop.stderr.contains(spec) && stop.stderr.contains("badspec"), stop.stderr)
         XCTAssertTrue(md(["ps", "-a", "--format", "{{.Status}}"]).stdout.hasPrefix("Exited"))
         let start = md(["start", "badspec"])
         XCTAssertEqual(start.status, 125)

@@ -91,6 +91,40 @@ final class LuaAPITests: XCTestCase {
         XCTAssertTrue(containers().isEmpty)
     }
 
+    /// A process that does not start is raised (start_failed, with Docker's exit status) by
+    /// md.run, c:start_detached and c:exec alike; c.config is what the container was created
+    /// with, c:spec() its runtime spec.
+    func testStartFailuresAreRaisedAndConfigIsATable() {
+        let out = lua("""
+            local function fail(f, ...) local ok, e = pcall(f, ...); return ok and "ok" or (e.code .. " " .. e.status) end
+            print(fail(md.run, { image = "busybox", cmd = { "/nonexistent" }, rm = true }))
+            local c = md.container.create{ image = "busybox", cmd = { "/nonexistent" }, restart = "on-failure:2",
+                                           label = { "a=b" }, stop_signal = "SIGUSR1", log_opt = { "max-file=15" } }
+            print(fail(c.start_detached, c))
+            print(c.config.image, c.config.restart, c.config.labels.a, c.config.stop_signal, c.config.log_max_file,
+                  c.config.rm, c:spec().ociVersion)
+            c:rm{ force = true }
+            c = md.container.create{ image = "busybox", cmd = { "sleep", "30" } }
+            print(c:start_detached() == c, c.status)
+            print(fail(c.exec, c, { "/nonexistent" }))
+            print(c:exec{ "true" }.exit_code)
+            c:update{ restart = "always", resources = { pids_limit = 50 } }
+            print(md.container.get(c.id).config.restart)
+            c:rm{ force = true }
+            """)
+        XCTAssertEqual(out, """
+            start_failed 127
+            start_failed 127
+            busybox\ton-failure:2\tb\tSIGUSR1\t15\tfalse\t1.0.2
+            true\trunning
+            start_failed 127
+            0
+            always
+
+            """)
+        XCTAssertTrue(containers().isEmpty)
+    }
+
     /// The name of the container in the conflict line (generated).
     func name(_ out: String) -> String {
         out.components(separatedBy: "container ").last?.components(separatedBy: " is running").first ?? ""

@@ -21,6 +21,17 @@ describe("md api", function()
     assert_true(not ok and e.code == "invalid_argument", "md.commit is callable: " .. tostring(e))
   end)
 
+  it("raises tables from md.fs, md.sys, md.json and md.format too", function()
+    local ok, e = pcall(md.fs.read, "/nonexistent/file")
+    assert_true(not ok and e.code == "not_found", "md.fs.read: " .. tostring(e))
+    assert_true(e.message:find("md.fs.read", 1, true) ~= nil, e.message)
+    ok, e = pcall(md.json.decode, "{")
+    assert_true(not ok and e.code == "engine" and type(e.message) == "string", "md.json.decode: " .. tostring(e))
+    ok, e = pcall(md.fs.write, "/proc/no-such-dir/file", "x")
+    assert_true(not ok and getmetatable(e) == getmetatable(select(2, pcall(md.fs.read, "/nonexistent"))),
+                "md.fs.write: " .. tostring(e))
+  end)
+
   it("rejects unknown names in the options of module functions", function()
     local function code(fn, ...) local ok, e = pcall(fn, ...); return not ok and e.code, e end
     local c, e = code(md.image.save, { images = { "x" }, out = "/tmp/x" })

@@ -27,13 +27,12 @@ return {
     if o.tty then
       -- As Docker: TERM=xterm with a terminal, unless the container's environment has TERM.
       local has = false
-      for _, kv in ipairs(c:config().process.env or {}) do has = has or kv:match("^TERM=") ~= nil end
+      for _, kv in ipairs(c:spec().process.env or {}) do has = has or kv:match("^TERM=") ~= nil end
       if not has then env[1] = "TERM=xterm" end
     end
     for _, kv in ipairs(o.env or {}) do env[#env + 1] = kv end
     local r = c:exec { cmd = { table.unpack(args, 2) }, env = env, user = o.user, workdir = o.workdir, tty = o.tty,
                        interactive = o.interactive, detach = o.detach, detach_keys = keys }
-    if r.error then io.stderr:write("mdlua: ", r.error, "\n") end
     if r.detached then
       io.stderr:write("\r\nmdlua: detached from ", c.name, "\r\n")
       return 0

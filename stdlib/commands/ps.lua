@@ -28,7 +28,7 @@ local function command_text(c, full)
   -- Records from before the command was kept in them: config.json has it.
   local args = c.command
   if #args == 0 then
-    local ok, spec = pcall(c.config, c)
+    local ok, spec = pcall(c.spec, c)
     args = ok and spec.process.args or {}
   end
   local s = '"' .. table.concat(args, " ") .. '"'
@@ -47,9 +47,7 @@ end
 
 -- What a --format template sees: Docker's container fields (`docker ps --format '{{json .}}'`).
 local function template_view(c, trunc)
-  -- A damaged record may have no extra document: no labels then.
-  local ok, extra = pcall(json.decode, c.extra or "{}")
-  local labels = ok and type(extra) == "table" and type(extra.labels) == "table" and extra.labels or {}
+  local labels = c.labels
   local keys = {}
   for k in pairs(labels) do keys[#keys + 1] = k end
   table.sort(keys)
@@ -109,7 +107,7 @@ return {
         elseif k == "id" then show = show and c.id:sub(1, #v) == v
         elseif k == "ancestor" then show = show and (c.image_name == v or c.image:sub(8, 7 + #v) == v)
         elseif k == "label" then
-          local labels = json.decode(c.extra).labels or {}
+          local labels = c.labels
           local lk, lv = v:match("^([^=]+)=?(.*)$")
           show = show and labels[lk] ~= nil and (lv == "" or labels[lk] == lv)
         end

@@ -33,11 +33,10 @@ local function run_attached(opts, keys)
   local c = md.container.create(opts)
   local f = io.open(c:dir() .. "/attach.hold", "w")
   if f then f:close() end
-  local ok, err, status = c:start_detached()
+  local ok, err = pcall(c.start_detached, c)
   if not ok then
     if opts.rm then pcall(c.rm, c, { force = true }) end
-    io.stderr:write("mdlua: ", err, "\n")
-    return status
+    error(err, 0)
   end
   local r = c:attach { stdin = true, detach_keys = keys }
   if r.detached then
@@ -77,11 +76,10 @@ return {
     md.container.prepare_network(opts)
     local c = md.container.create(opts, nil, nil, not opts.detach)
     if opts.detach then
-      local ok, err, status = c:start_detached()
+      local ok, err = pcall(c.start_detached, c)
       if not ok then
-        if opts.rm then c:rm { force = true } end
-        io.stderr:write("mdlua: ", err, "\n")
-        return status
+        if opts.rm then pcall(c.rm, c, { force = true }) end
+        error(err, 0)
       end
       print(c.id)
       return 0
@@ -91,9 +89,7 @@ return {
     if opts.rm then pcall(c.rm, c, { force = true }) end
     md.sys.trace("run: removed")
     if not ok then error(r, 0) end
-    if r.error then
-      io.stderr:write("mdlua: ", r.error, "\n")
-    end
+    if r.warning then io.stderr:write("mdlua: ", r.warning, "\n") end
     return r.exit_code
   end,
 }

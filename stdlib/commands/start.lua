@@ -23,20 +23,18 @@ return {
       return 0
     end
     if not o.attach then
-      local ok, err, status = c:start_detached()
-      if not ok then errors.fail(err, status) end
+      c:start_detached()
       print(args[1])
       return 0
     end
-    local extra = json.decode(c.extra)
+    local cfg = c.config
     local keys = detachkeys.option(o)
-    if extra.tty and o.interactive and not extra.rm and md.sys.isatty(0) then
+    if cfg.tty and o.interactive and not cfg.rm and md.sys.isatty(0) then
       -- As run -it (stdlib/commands/run.lua): under its monitor, attached, so that the
       -- detach keys can leave it running.
       local f = io.open(c:dir() .. "/attach.hold", "w")
       if f then f:close() end
-      local ok, err, status = c:start_detached()
-      if not ok then errors.fail(err, status) end
+      c:start_detached()
       local r = c:attach { stdin = true, detach_keys = keys }
       if r.detached then
         io.stderr:write("\r\nmdlua: detached from ", c.name, "\r\n")
@@ -44,9 +42,10 @@ return {
       end
       return r.exit_code
     end
-    local r = c:start { tty = extra.tty, stdin = o.interactive or extra.interactive }
-    if r.error then io.stderr:write("mdlua: ", r.error, "\n") end
-    if extra.rm then c:rm { force = true } end
+    local ok, r = pcall(c.start, c, { tty = cfg.tty, stdin = o.interactive or cfg.interactive })
+    if cfg.rm then pcall(c.rm, c, { force = true }) end
+    if not ok then error(r, 0) end
+    if r.warning then io.stderr:write("mdlua: ", r.warning, "\n") end
     return r.exit_code
   end,
 }

@@ -13,7 +13,7 @@ return {
     if #args == 0 then errors.fail("update: requires at least 1 argument") end
     local res = runflags.resources(o)
     if not next(res) and not o.restart then errors.fail("update: no limit or restart policy given") end
-    res.restart = o.restart
-    return require("mdlua.commands").each("update", args, function(ref) md.container.get(ref):update(res) end)
+    local update = { resources = res, restart = o.restart }
+    return require("mdlua.commands").each("update", args, function(ref) md.container.get(ref):update(update) end)
   end,
 }

@@ -27,9 +27,16 @@ end
 -- a built-in module of the CLI.
 table.insert(package.searchers, 2, search_stdlib)
 
+local errors = require "mdlua.errors"
+-- What scripts call raises errors.lua's tables, as the rest of md does; the stdlib's own
+-- code calls them through these too (a caught error is a table: errors.message gives its line).
+md.fs = errors.guard(md.fs)
+md.sys = errors.guard(md.sys)
+
 -- md.image, md.layer, md.json load on first use: start-up stays cheap.
 local lazy = { image = "mdlua.image", layer = "mdlua.layer", json = "mdlua.json", format = "mdlua.format",
                container = "mdlua.container" }
+local guarded = { json = true, format = true }
 -- md.commit is two things: the build's commit (a string until now: "%s" and tostring give
 -- it, as md.build_commit does) and md.commit(ref, o), c:commit of a container.
 local build_commit = md.commit
@@ -48,6 +55,7 @@ setmetatable(md, { __index = function(t, k)
   local module = lazy[k]
   if module then
     local m = require(module)
+    if guarded[k] then m = errors.guard(m) end
     rawset(t, k, m)
     return m
   end

@@ -156,9 +156,13 @@ local function main(argv)
 end
 
 -- Errors of the CLI itself (bad flags, failed commands) are one line and status 125;
--- an unexpected Lua error is a bug and keeps its traceback at --log-level debug.
+-- at --log-level debug, every error also shows where it was raised (for a bug, a string
+-- error, that is the one way to find it).
 local function capture(e)
-  if errors.is(e) then return e end
+  if errors.is(e) then
+    if log.level == "debug" and not e.traceback then e.traceback = debug.traceback(e.message, 2) end
+    return e
+  end
   return { message = tostring(e), traceback = debug.traceback(tostring(e), 2) }
 end
 

@@ -25,21 +25,14 @@ Container.__index = Container
 Container.__name = "mdlua.container"
 function Container:__tostring() return ("container %s (%s, %s)"):format(self.id:sub(1, 12), self.name, self.status) end
 -- A record from the binding as a container object: `health` (a JSON string in the record)
--- as a Lua table (nil without a check), and the labels inside `extra` as `labels`. `extra`
--- is decoded only when it has labels (`ps` of many containers need not pay for it).
+-- as a Lua table (nil without a check), and the config's labels as `labels`.
 local function decorate(r)
   if type(r.health) == "string" then
     local ok, h = pcall(json.decode, r.health)
     r.health = ok and type(h) == "table" and h ~= json.null and h or nil
   end
-  local labels = {}
-  if type(r.extra) == "string" and r.extra:find('"labels":{"', 1, true) then
-    local ok, extra = pcall(json.decode, r.extra)
-    if ok and type(extra) == "table" and type(extra.labels) == "table" then
-      for k, v in pairs(extra.labels) do labels[k] = v end
-    end
-  end
-  r.labels = labels
+  r.config = r.config or {}
+  r.labels = r.config.labels or {}
   return r
 end
 local function wrap(r) return setmetatable(decorate(r), Container) end
@@ -95,27 +88,12 @@ function M.create(o, fn, level, starting)
   local image = md.image.get(o.image)
   md.sys.trace("create: image found")
   local id = random_hex(64)
-  local s, files = spec.build(image:config().config, o, id, runtime.path(root(), id))
+  local image_config = image:config().config
+  local s, files = spec.build(image_config, o, id, runtime.path(root(), id))
+  local config = spec.config(image_config, o)
   md.sys.trace("create: spec built")
-  -- What inspect shows as given (Docker's HostConfig and Config keep the flags, the spec
-  -- only their effect): the entrypoint part of the command, capabilities, options.
-  local image_ep = (image:config().config or {}).Entrypoint
-  local entrypoint = o.entrypoint == nil and (image_ep or {}) or (o.entrypoint ~= "" and { o.entrypoint } or {})
-  local extra = { image_ref = o.image, tty = o.tty == true, interactive = o.interactive == true, rm = o.rm == true,
-                  entrypoint = json.array({ table.unpack(entrypoint) }), cap_add = o.cap_add, cap_drop = o.cap_drop,
-                  security_opt = o.security_opt, tmpfs = o.tmpfs, privileged = o.privileged == true, network = o.network,
-                  cgroup_parent = o.cgroup_parent,
-                  detach = o.detach == true, labels = (function()
-                    local l = {}
-                    for _, kv in ipairs(o.label or {}) do
-                      local k, v = kv:match("^([^=]+)=?(.*)$")
-                      if not k then options.fail(("invalid --label %q"):format(kv)) end
-                      l[k] = v
-                    end
-                    return l
-                  end)() }
   local args = { id = id, image = image.id, image_name = o.image, spec = json.encode(s), command = s.process.args,
-                 files = files, extra = json.encode(extra), ephemeral = o.rm == true, starting = starting == true }
+                 files = files, config = config, starting = starting == true }
   if o.name then
     args.name = o.name
     return wrap(runtime.create(root(), args))
@@ -157,10 +135,20 @@ end
 M.containers = M.list
 
 -- Runs the container in the foreground. opts: tty, stdin (attach stdin), capture.
+-- A process that did not start, as an error: code start_failed, status its exit status
+-- (125: the engine failed, 126: not executable, 127: not found), as Docker's exit codes.
+local function start_failed(message, status)
+  error(errors.new("start_failed", message, status), 0)
+end
+
+-- Runs it in the foreground until it exits: { exit_code=, stdout=?, stderr=?, warning=? }
+-- (warning: the exit could not be recorded). A process that did not start is raised.
 function Container:start(opts)
   opts = errors.check_options(opts, "c:start", { "tty", "stdin", "capture" })
   local r, record = runtime.start(root(), self.id, { tty = opts.tty, stdin = opts.stdin, capture = opts.capture })
-  for k, v in pairs(record) do self[k] = v end
+  for k, v in pairs(decorate(record)) do self[k] = v end
+  if r.start_failed then start_failed(r.error, r.exit_code) end
+  r.warning, r.error = r.error, nil
   return r
 end
 
@@ -178,21 +166,20 @@ local function refresh(self)
   return self
 end
 
--- Starts the container in the background under its monitor.
+-- Starts the container in the background under its monitor; returns it. A process that did
+-- not start is raised (start_failed).
 function Container:start_detached()
   local ok, err, status = runtime.start_detached(root(), self.id)
   refresh(self)
-  return ok, err, status
+  if not ok then start_failed(err, status) end
+  return self
 end
 
 function Container:stop(opts)
   opts = errors.check_options(opts, "c:stop", { "signal", "timeout" })
   local sig = opts.signal
   if not sig then
-    -- A damaged spec does not keep the container running: SIGTERM, and a word about the file.
-    local ok, spec_ = pcall(self.config, self)
-    if not ok then io.stderr:write("mdlua: warning: ", errors.message(spec_), "; stopping with SIGTERM\n") end
-    sig = ok and spec_.annotations and spec_.annotations["io.mdlua.stop-signal"] or "SIGTERM"
+    sig = self.config.stop_signal or "SIGTERM"
   end
   sig = signals.parse(sig)
   runtime.stop(root(), self.id, opts.timeout or 10, sig)
@@ -215,9 +202,11 @@ function Container:exec(o)
   errors.check_options(named, "c:exec", exec_options)
   local args = o.cmd or { table.unpack(o) }
   if #args == 0 then errors.raise("invalid_argument", "c:exec: no command given", 2) end
-  return runtime.exec(root(), self.id, { args = args, env = env_list(o.env), user = o.user, workdir = o.workdir, tty = o.tty,
-                                         stdin = o.interactive, capture = o.capture, detach = o.detach,
-                                         detach_keys = o.detach_keys })
+  local r = runtime.exec(root(), self.id, { args = args, env = env_list(o.env), user = o.user, workdir = o.workdir,
+                                            tty = o.tty, stdin = o.interactive, capture = o.capture, detach = o.detach,
+                                            detach_keys = o.detach_keys })
+  if r.error then start_failed(r.error, r.exit_code) end
+  return r
 end
 -- Attaches to a detached container: its output from now on, and (stdin=true) this
 -- process's input as its stdin. Returns {exit_code=} when it stops, {detached=true} after
@@ -244,10 +233,11 @@ end
 function Container:pause() runtime.pause(root(), self.id, true); return refresh(self) end
 function Container:unpause() runtime.pause(root(), self.id, false); return refresh(self) end
 function Container:stats() return runtime.stats(root(), self.id) end
--- Changes limits, live: c:update{memory="128m", cpus=1, pids_limit=50}
+-- Changes limits, live, and the restart policy: c:update{resources={memory="128m", cpus=1},
+-- restart="always"} (md.run's fields).
 function Container:update(o)
   options.check_update(o, "c:update", 3)
-  local res = spec.resources(o)
+  local res = spec.resources(o.resources or {})
   local policy = o.restart and spec.restart_policy(o.restart) or nil
   runtime.update(root(), self.id, json.encode(next(res) and res or {}), policy)
   return self
@@ -263,8 +253,7 @@ function Container:commit(o)
   o = errors.check_options(o, "c:commit", { "name", "message", "author", "changes" })
   local image = md.image.get(self.image)
   local cfg = image:config()
-  local spec_ = self:config()
-  local extra = json.decode(self.extra)
+  local spec_ = self:spec()
   local conf = cfg.config or {}
   local env = json.array()
   for _, kv in ipairs(spec_.process.env) do
@@ -276,7 +265,7 @@ function Container:commit(o)
   conf.Cmd = json.array({ table.unpack(args, #entrypoint + 1) })
   conf.WorkingDir = spec_.process.cwd
   conf.User = spec_.annotations["io.mdlua.user"] or conf.User
-  conf.Labels = next(extra.labels or {}) and extra.labels or conf.Labels
+  conf.Labels = next(self.labels) and self.labels or conf.Labels
   require("mdlua.changes").apply(conf, o.changes)
   local history = json.array({ table.unpack(cfg.history or {}) })
   local now = os.date("!%Y-%m-%dT%H:%M:%SZ")
@@ -477,7 +466,7 @@ function Container:logs()
 end
 function Container:export(path) return runtime.export(root(), self.id, path) end
 -- The runtime spec; a damaged or missing one is an error that names the file and the container.
-function Container:config()
+function Container:spec()
   local path = root() .. "/containers/" .. self.id .. "/config.json"
   local ok, r = pcall(function() return json.decode(md.fs.read(path)) end)
   if ok and type(r) == "table" then return r end
@@ -486,7 +475,7 @@ function Container:config()
 end
 
 -- Docker's container inspect document ----------------------------------------------
--- Built from the record (container.json: state, the flags kept in `extra`) and the spec
+-- Built from the record (container.json: state, and the config it was created with) and the spec
 -- (config.json), which `update` rewrites (Sources/MDLua/Bindings/RuntimeBinding.swift), so
 -- the limits shown are the ones in force. Where Docker has a nil slice, map or pointer, the
 -- document has template.nil_list, template.nil_map or json.null (null in JSON, [] / map[]
@@ -555,11 +544,10 @@ local function ulimits(rlimits)
 end
 
 -- Docker keeps health-check durations in nanoseconds; the spec's annotation has seconds.
-local function healthcheck(text)
-  local ok, hc = pcall(json.decode, text or "null")
-  if not ok or type(hc) ~= "table" or hc == json.null then return nil end
+local function healthcheck(hc)
+  if type(hc) ~= "table" then return nil end
   local function ns(s) return s and math.tointeger(math.floor(s * 1e9 + 0.5)) or nil end
-  return { Test = hc.test, Interval = ns(hc.interval), Timeout = ns(hc.timeout), StartPeriod = ns(hc.start_period),
+  return { Test = json.array({ table.unpack(hc.test or {}) }), Interval = ns(hc.interval), Timeout = ns(hc.timeout), StartPeriod = ns(hc.start_period),
            Retries = hc.retries }
 end
 
@@ -627,13 +615,11 @@ function Container:inspect(o)
   local c = self
   local tpl = template()
   -- A dead container may have lost its config.json with the rest of its files.
-  local ok, spec = pcall(c.config, c)
+  local ok, spec = pcall(c.spec, c)
   if not ok then
-    spec = { process = { args = json.array(), env = json.array(), cwd = "/" }, annotations = { ["io.mdlua.restart"] = "no" },
-             root = {} }
+    spec = { process = { args = json.array(), env = json.array(), cwd = "/" }, annotations = {}, root = {} }
   end
-  local okx, extra = pcall(json.decode, c.extra or "{}")
-  if not okx or type(extra) ~= "table" then extra = {} end
+  local config = c.config
   local ann = spec.annotations or {}
   local linux = spec.linux or {}
   local process = spec.process or {}
@@ -647,41 +633,32 @@ function Container:inspect(o)
   end
 
   -- The command: the entrypoint part, kept by create, and the rest (Docker's Cmd).
-  local entrypoint = extra.entrypoint
-  if type(entrypoint) ~= "table" then
-    -- Records from before create kept it: the image's, when the command starts with it.
-    entrypoint = image_cfg.Entrypoint or {}
-    for i, a in ipairs(entrypoint) do if args[i] ~= a then entrypoint = {}; break end end
-  end
+  local entrypoint = config.entrypoint or {}
   local cmd = json.array({ table.unpack(args, #entrypoint + 1) })
 
   local namespaces = {}
   for _, ns in ipairs(linux.namespaces or {}) do namespaces[ns.type] = true end
-  local network = extra.network or (namespaces.network and "none" or "host")
-  local restart = ann["io.mdlua.restart"] or "no"
-  local privileged = extra.privileged
-  if privileged == nil then privileged = linux.maskedPaths ~= nil and #linux.maskedPaths == 0 end
+  local network = (config.network or "") ~= "" and config.network or (namespaces.network and "none" or "host")
+  local restart = config.restart or "no"
+  local privileged = config.privileged
   local labels = {}
   for k, v in pairs(image_cfg.Labels or {}) do labels[k] = v end
-  for k, v in pairs(extra.labels or {}) do labels[k] = v end
-  local log_config = {}
-  for k, v in pairs(ann) do
-    local opt = k:match("^io%.mdlua%.log%-(.+)$")
-    if opt then log_config[opt] = v end
-  end
-  local cgroup_parent = extra.cgroup_parent or ann["io.mdlua.cgroup-parent"]
+  for k, v in pairs(c.labels) do labels[k] = v end
+  local log_config = { ["max-size"] = tostring(config.log_max_size or 10485760),
+                       ["max-file"] = tostring(config.log_max_file or 3) }
+  local cgroup_parent = ann["io.mdlua.cgroup-parent"]
 
   local host_config = {
     Binds = tpl.nil_list, ContainerIDFile = "", LogConfig = { Type = "json-file", Config = log_config },
     NetworkMode = network, PortBindings = {},
     RestartPolicy = { Name = restart:match("^[%a-]+") or "no", MaximumRetryCount = tonumber(restart:match(":(%d+)$")) or 0 },
-    AutoRemove = extra.rm or ann["io.mdlua.rm"] == "true", VolumeDriver = "", VolumesFrom = tpl.nil_list,
-    ConsoleSize = json.array({ 0, 0 }), CapAdd = cap_names(extra.cap_add), CapDrop = cap_names(extra.cap_drop),
+    AutoRemove = config.rm == true, VolumeDriver = "", VolumesFrom = tpl.nil_list,
+    ConsoleSize = json.array({ 0, 0 }), CapAdd = cap_names(config.cap_add), CapDrop = cap_names(config.cap_drop),
     CgroupnsMode = namespaces.cgroup and "private" or "host", Dns = json.array(), DnsOptions = json.array(),
     DnsSearch = json.array(), ExtraHosts = tpl.nil_list, GroupAdd = tpl.nil_list, IpcMode = "private", Cgroup = "",
     Links = tpl.nil_list, OomScoreAdj = 0, PidMode = "", Privileged = privileged == true, PublishAllPorts = false,
-    ReadonlyRootfs = (spec.root or {}).readonly == true, SecurityOpt = list_or_nil(extra.security_opt),
-    Tmpfs = tmpfs_map(extra.tmpfs, spec.mounts), UTSMode = "", UsernsMode = "", ShmSize = 65536 * 1024,
+    ReadonlyRootfs = (spec.root or {}).readonly == true, SecurityOpt = list_or_nil(config.security_opt),
+    Tmpfs = tmpfs_map(config.tmpfs, spec.mounts), UTSMode = "", UsernsMode = "", ShmSize = 65536 * 1024,
     Runtime = "mdlua", Isolation = "", CgroupParent = (cgroup_parent and cgroup_parent ~= "mdlua") and cgroup_parent or "",
     CpuRealtimePeriod = 0, CpuRealtimeRuntime = 0, Devices = json.array(), DeviceCgroupRules = tpl.nil_list,
     DeviceRequests = tpl.nil_list, MemorySwappiness = json.null, Ulimits = ulimits(process.rlimits),
@@ -693,8 +670,8 @@ function Container:inspect(o)
   }
   for k, v in pairs(resources(linux.resources or {})) do host_config[k] = v end
 
-  local interactive = extra.interactive == true
-  local attached = not extra.detach
+  local interactive = config.interactive == true
+  local attached = not config.detach
   local dir = c:dir()
   local lowers = { md.config.root .. "/mountpoints" }
   if image_ok then
@@ -735,10 +712,10 @@ function Container:inspect(o)
       AttachStdin = attached and interactive, AttachStdout = attached, AttachStderr = attached,
       ExposedPorts = image_cfg.ExposedPorts, Tty = process.terminal == true, OpenStdin = interactive,
       StdinOnce = attached and interactive, Env = config_env(process.env, spec.hostname, image_cfg.Env, process.terminal == true),
-      Cmd = cmd, Healthcheck = healthcheck(ann["io.mdlua.healthcheck"]), Image = c.image_name,
+      Cmd = cmd, Healthcheck = healthcheck(config.healthcheck), Image = c.image_name,
       Volumes = image_cfg.Volumes or json.null, WorkingDir = process.cwd or "/",
       Entrypoint = #entrypoint > 0 and json.array({ table.unpack(entrypoint) }) or tpl.nil_list,
-      OnBuild = tpl.nil_list, Labels = labels, StopSignal = ann["io.mdlua.stop-signal"],
+      OnBuild = tpl.nil_list, Labels = labels, StopSignal = config.stop_signal,
     },
     NetworkSettings = network_settings(network),
   }

@@ -174,15 +174,24 @@ function M.check(o, fn, level)
   end
 end
 
--- c:update{memory="128m", restart="always"}: update's options, flat (the resource fields
--- marked for update, and restart). Unknown names and wrong types are errors.
+-- c:update{resources={memory="128m"}, restart="always"}: the fields of md.run's table that
+-- are marked for update, in the same places. Unknown names and wrong types are errors.
 function M.check_update(o, fn, level)
   if type(o) ~= "table" then errors.raise("invalid_option", fn .. ": expected a table of options", level) end
-  for k, v in pairs(o) do
-    local e = k == "restart" and M.by_path.restart or M.by_path["resources." .. tostring(k)]
-    if not e or not e.update then errors.raise("invalid_option", ("%s: unknown field %q"):format(fn, tostring(k)), level) end
+  local function check(path, v)
+    local e = M.by_path[path]
+    if not e or not e.update then errors.raise("invalid_option", ("%s: unknown field %q"):format(fn, path), level + 1) end
     if type(v) ~= e.lua_type then
-      errors.raise("invalid_option", ("%s: field %q must be a %s, got %s"):format(fn, k, e.lua_type, type(v)), level)
+      errors.raise("invalid_option", ("%s: field %q must be a %s, got %s"):format(fn, path, e.lua_type, type(v)), level + 1)
+    end
+  end
+  for k, v in pairs(o) do
+    if k == "resources" and type(v) == "table" then
+      for rk, rv in pairs(v) do check("resources." .. tostring(rk), rv) end
+    elseif k == "resources" then
+      errors.raise("invalid_option", ("%s: field \"resources\" must be a table, got %s"):format(fn, type(v)), level)
+    else
+      check(tostring(k), v)
     end
   end
 end

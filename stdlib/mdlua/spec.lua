@@ -351,6 +351,29 @@ function M.log_options(list)
   return out
 end
 
+-- The container's config (Sources/MDCore/Container/ContainerConfig.swift): what it was
+-- created with beyond its spec, for the engine (removal, restart, health check, log rotation)
+-- and for inspect. `image_config` is the image's config (the `config` object).
+function M.config(image_config, o)
+  local cfg = image_config or {}
+  local log = M.log_options(o.log_opt)
+  local labels = {}
+  for _, kv in ipairs(o.label or {}) do
+    local k, v = kv:match("^([^=]+)=?(.*)$")
+    if not k then errors.fail(("invalid --label %q"):format(kv)) end
+    labels[k] = v
+  end
+  local entrypoint = o.entrypoint == nil and (cfg.Entrypoint or {}) or (o.entrypoint ~= "" and { o.entrypoint } or {})
+  return {
+    image = o.image, rm = o.rm == true, restart = M.restart_policy(o.restart),
+    healthcheck = M.healthcheck(cfg.Healthcheck, o.health), stop_signal = o.stop_signal or cfg.StopSignal or "SIGTERM",
+    log_max_size = math.tointeger(tonumber(log["max-size"])), log_max_file = math.tointeger(tonumber(log["max-file"])),
+    labels = labels, tty = o.tty == true, interactive = o.interactive == true, detach = o.detach == true,
+    privileged = o.privileged == true, entrypoint = { table.unpack(entrypoint) }, cap_add = o.cap_add,
+    cap_drop = o.cap_drop, security_opt = o.security_opt, tmpfs = o.tmpfs, network = o.network,
+  }
+end
+
 -- Builds the spec. `image_config` is the image's config (the `config` object);
 -- `o` the run options; `id` the container ID. Returns spec and the generated files.
 -- `dir`: the container's directory, where its root and generated files are.
@@ -401,19 +424,14 @@ function M.build(image_config, o, id, dir)
   local rlimits = json.array()
   for _, u in ipairs(o.ulimit or {}) do rlimits[#rlimits + 1] = M.parse_ulimit(u) end
 
+  -- What the process is made with and the OCI spec has no field for (Runtime/Annotation.swift);
+  -- what the container keeps beyond its process is in M.config.
   local annotations = { ["io.mdlua.init"] = o.init and "true" or "false",
-                        ["io.mdlua.stop-signal"] = o.stop_signal or cfg.StopSignal or "SIGTERM",
-                        ["io.mdlua.restart"] = M.restart_policy(o.restart),
-                        ["io.mdlua.rm"] = o.rm and "true" or "false",
-                        ["io.mdlua.stdin"] = o.interactive and "true" or "false",
                         ["io.mdlua.cgroup-parent"] = o.cgroup_parent or "mdlua" }
   if annotations["io.mdlua.cgroup-parent"]:find("..", 1, true) or annotations["io.mdlua.cgroup-parent"]:match("^/") then
     errors.fail(("invalid --cgroup-parent %q: expected a relative path without .."):format(o.cgroup_parent))
   end
-  for k, v in pairs(M.log_options(o.log_opt)) do annotations["io.mdlua.log-" .. k] = v end
   if user then annotations["io.mdlua.user"] = user end
-  local hc = M.healthcheck(cfg.Healthcheck, o.health)
-  if hc then annotations["io.mdlua.healthcheck"] = json.encode(hc) end
 
   local spec = {
     ociVersion = "1.0.2",

@@ -56,8 +56,8 @@ function Log.set_level(name) end
 -- md.run --------------------------------------------------------------------------
 
 ---Creates a container, runs it in the foreground, waits for it; with `rm = true` removes it
----afterwards, whatever happened. A process that could not start is not an error: the result
----has `error` and an exit code of 125-127. Bad options and a missing image raise.
+---afterwards, whatever happened. A process that could not start raises (code start_failed,
+---status 125-127), as do bad options and a missing image.
 ---@param o md.RunOptions
 ---@return md.RunResult
 function md.run(o) end
@@ -83,13 +83,13 @@ function md.commit(ref, o) end
 
 ---Every error the md.* API raises: catch it with pcall and branch on `code`.
 ---@class md.Error
----@field code "not_found"|"invalid_option"|"invalid_argument"|"conflict"|"engine"|"failed"
+---@field code "not_found"|"invalid_option"|"invalid_argument"|"conflict"|"start_failed"|"engine"|"failed"
 ---@field message string the one line (tostring(err) gives it)
----@field status integer the exit status when it escapes a script or command (125)
+---@field status integer the exit status when it escapes a script or command (125; 126 or 127 for start_failed)
 
 ---@class md.RunResult
----@field exit_code integer the process's exit status (125-127: it did not start)
----@field error? string why it did not start (or why its exit was not recorded)
+---@field exit_code integer the process's exit status
+---@field warning? string why its exit was not recorded
 ---@field stdout? string with capture = true
 ---@field stderr? string with capture = true
 ---@field id string the container's ID (md.run only)
@@ -98,7 +98,6 @@ function md.commit(ref, o) end
 
 ---@class md.ExecResult
 ---@field exit_code integer
----@field error? string why the command did not start
 ---@field stdout? string with capture = true
 ---@field stderr? string with capture = true
 ---@field detached? boolean the user detached (detach keys) from an interactive exec
@@ -136,6 +135,28 @@ function container.run(o) end
 function container.containers(o) end
 
 ---A container: its record's fields (refreshed by the methods that change it) and methods.
+---What a container was created with (container.json's "config"; the engine acts on rm,
+---restart, healthcheck and the log options).
+---@class md.ContainerConfig
+---@field image string the image reference as given
+---@field rm boolean
+---@field restart string "no", "on-failure[:N]", "always" or "unless-stopped"
+---@field healthcheck? {test: string[], interval?: number, timeout?: number, start_period?: number, retries?: integer}
+---@field stop_signal string
+---@field log_max_size integer bytes
+---@field log_max_file integer
+---@field labels table<string, string>
+---@field tty boolean
+---@field interactive boolean
+---@field detach boolean
+---@field privileged boolean
+---@field entrypoint string[]
+---@field cap_add string[]
+---@field cap_drop string[]
+---@field security_opt string[]
+---@field tmpfs string[]
+---@field network string "" when not given
+
 ---@class md.Container
 ---@field id string 64 hex digits
 ---@field name string
@@ -156,20 +177,18 @@ function container.containers(o) end
 ---@field command string[] the process's arguments
 ---@field health? table the health state ({Status=, FailingStreak=, Log=}); nil without a health check
 ---@field labels table<string, string> the labels given at create
----@field extra string a JSON document: what create was given (labels, rm, tty, ...)
+---@field config md.ContainerConfig what it was created with
 local Container = {}
 
----Runs the container in the foreground and waits. Start failures are in the result's
----`error`, not raised; a running container raises.
+---Runs the container in the foreground and waits. A process that did not start raises
+---(code start_failed, status 125, 126 or 127), as does a running container.
 ---@param o? {tty?: boolean, stdin?: boolean, capture?: boolean}
 ---@return md.RunResult
 function Container:start(o) end
 
 ---Starts the container in the background under its monitor. A process that did not start
----gives nil, the reason and a status; an already running container raises.
----@return true|nil ok
----@return string? err
----@return integer? status
+---raises (code start_failed), as does an already running container.
+---@return md.Container self
 function Container:start_detached() end
 
 ---Sends the signal (default: the container's stop signal, else SIGTERM), waits up to
@@ -204,9 +223,9 @@ function Container:unpause() end
 ---@return {cpu_ns: integer, memory: integer, memory_limit: integer, pids: integer, oom_kills: integer, block_read: integer, block_write: integer}
 function Container:stats() end
 
----Changes limits, live and in the spec. Takes the resource fields flat (memory=, cpus=) and
----restart=; other names raise.
----@param o {restart?: string, memory?: string, memory_swap?: string, memory_reservation?: string, cpus?: number, cpu_shares?: integer, cpu_quota?: integer, cpu_period?: integer, cpuset_cpus?: string, cpuset_mems?: string, pids_limit?: integer, blkio_weight?: integer, oom_kill_disable?: boolean}
+---Changes limits, live and in the spec, and the restart policy: md.run's fields, in the same
+---places (resources = { memory =, cpus = }, restart =); other names raise.
+---@param o {restart?: string, resources?: {memory?: string, memory_swap?: string, memory_reservation?: string, cpus?: number, cpu_shares?: integer, cpu_quota?: integer, cpu_period?: integer, cpuset_cpus?: string, cpuset_mems?: string, pids_limit?: integer, blkio_weight?: integer, oom_kill_disable?: boolean}}
 ---@return md.Container self
 function Container:update(o) end
 
@@ -262,7 +281,7 @@ function Container:inspect(o) end
 
 ---The container's OCI runtime spec (config.json); raises when it is damaged.
 ---@return table
-function Container:config() end
+function Container:spec() end
 
 ---Removes the container; force = true kills a running one first. Returns its ID.
 ---@param o? {force?: boolean}

@@ -3,7 +3,7 @@ import CShim
 import Glibc
 #endif
 
-/// A container's life, each step once: start in the foreground (this process supervises it)
+/// A container's life, each step once: create, start in the foreground (this process supervises it)
 /// or under a monitor, the exit recorded, stop, pause, update, remove. The Lua binding
 /// (Sources/MDLua/Bindings/RuntimeBinding.swift) calls one function each; the monitor
 /// (Monitor.swift) records its exits through `recordExit` too. The start itself is
@@ -12,6 +12,19 @@ public struct ContainerLifecycle {
     public let store: ContainerStore
 
     public init(_ store: ContainerStore) { self.store = store }
+
+    // MARK: create
+
+    /// A new container of the image `image` (an ID or a reference): `spec` is config.json's
+    /// text as the stdlib built it, `files` the generated files (hostname, hosts,
+    /// resolv.conf), `config` what it is created with. `starting`: this process starts it
+    /// right after, in the foreground (the record names it as the monitor from the start).
+    public func create(id: String, name: String, image: String, imageName: String, spec: String, command: [String],
+                       files: [String: String], config: ContainerConfig, starting: Bool) throws -> ContainerRecord {
+        let found = try ImageLookup.find(image, in: try store.store.images.load())
+        return try store.create(id: id, name: name, image: found, imageName: imageName, spec: spec, command: command,
+                                files: files, config: config, starting: starting)
+    }
 
     // MARK: start
 
@@ -29,6 +42,8 @@ public struct ContainerLifecycle {
     public struct ForegroundResult {
         public var exitCode: Int32 = 0
         public var error: String?
+        /// The process did not start (`error` says why, `exitCode` is 125, 126 or 127).
+        public var startFailed = false
         public var stdout: [UInt8]?
         public var stderr: [UInt8]?
         public var record: ContainerRecord
@@ -62,8 +77,8 @@ public struct ContainerLifecycle {
         }
         defer { if outFd >= 0 { close(outFd) }; if errFd >= 0 { close(errFd) } }
         var tee: OutputTee?
-        if !options.capture && !options.tty && !spec.terminal && spec.annotations[Annotation.remove] != "true" {
-            tee = try OutputTee(log: try ContainerLifecycle.logWriter(store, r.id, spec))
+        if !options.capture && !options.tty && !spec.terminal && !r.config.remove {
+            tee = try OutputTee(log: try ContainerLifecycle.logWriter(store, r))
             io.stdout = tee!.stdout
             io.stderr = tee!.stderr
         }
@@ -83,10 +98,12 @@ public struct ContainerLifecycle {
             r.exitCode = e.status
             r.error = e.description
             result.error = e.description
+            result.startFailed = true
         } catch {
             r.exitCode = 125
             r.error = "\(error)"
             result.error = "\(error)"
+            result.startFailed = true
         }
         tee = nil
         ContainerLaunch.release(store, &r, spec: spec)
@@ -127,10 +144,8 @@ public struct ContainerLifecycle {
     }
 
     /// The container's log writer, with its `--log-opt` limits (Docker's defaults otherwise).
-    static func logWriter(_ store: ContainerStore, _ id: String, _ spec: RuntimeSpec) throws -> LogWriter {
-        try LogWriter(path: store.path(id) + "/container.log",
-                      maxSize: Int(spec.annotations[Annotation.logMaxSize] ?? "") ?? 10 << 20,
-                      maxFiles: Int(spec.annotations[Annotation.logMaxFile] ?? "") ?? 3)
+    static func logWriter(_ store: ContainerStore, _ r: ContainerRecord) throws -> LogWriter {
+        try LogWriter(path: store.path(r.id) + "/container.log", maxSize: r.config.logMaxSize, maxFiles: r.config.logMaxFiles)
     }
 
     // MARK: exit
@@ -412,20 +427,14 @@ public struct ContainerLifecycle {
 
     /// `update`: `patch` is merged into the spec's `linux.resources` section by section
     /// (`{"memory": {"limit": N}}` changes only the memory limit), `restart` replaces the
-    /// policy; the limits are applied live to a running or paused container, and the spec is
-    /// written back (the monitor reads the policy from it at the next exit).
+    /// policy in the record (the monitor reads it at the next exit); the limits are applied
+    /// live to a running or paused container, and the spec is written back.
     public func update(_ ref: String, resources patch: JSON, restart policy: String?) throws {
         let r = try store.find(ref)
         let path = store.path(r.id) + "/config.json"
         var spec: JSON
         do { spec = try JSON.parse(FileSystem.readFile(path)) } catch {
             throw EngineError("container \(r.name) (\(r.id.prefix(12))): its runtime spec \(path) is damaged: \(error)")
-        }
-        if case .object(var top) = spec, let policy {
-            var ann = top["annotations"]?.object ?? [:]
-            ann[Annotation.restart] = .string(policy)
-            top["annotations"] = .object(ann)
-            spec = .object(top)
         }
         if case .object(var top) = spec {
             var linux = top["linux"]?.object ?? [:]
@@ -444,6 +453,7 @@ public struct ContainerLifecycle {
             try store.cgroup(r, parsed).update(parsed.resources)
         }
         try FileSystem.writeAtomically(path, Array(spec.pretty().utf8))
+        if let policy { try store.modify(r.id) { $0.config.restart = policy } }
     }
 
     /// `rm`: a running container only with `force` (killed first); one whose damaged record

@@ -37,7 +37,7 @@ struct RootfsHook: ContainerHook {
     var name: String { "rootfs" }
 
     func setUp(_ c: inout ContainerHookContext) throws {
-        c.rootfs = try c.store.mountRootfs(c.record, ephemeral: c.spec?.ephemeral ?? false)
+        c.rootfs = try c.store.mountRootfs(c.record, ephemeral: c.record.config.remove)
         Trace.mark("rootfs mounted")
     }
 

@@ -16,7 +16,8 @@ public struct ContainerRecord {
     public var startedAt: String
     public var finishedAt: String
     public var error: String
-    public var extra: JSON             // what the CLI keeps for inspect (flags, labels)
+    /// What it was created with (ContainerConfig.swift).
+    public var config = ContainerConfig()
     public var monitorPid: Int32 = 0
     /// The monitor's start time, as `pidStart` for the process: a reused pid is not taken for
     /// a live monitor.
@@ -44,7 +45,7 @@ public struct ContainerRecord {
         var j: [String: JSON] = ["id": .string(id), "name": .string(name), "image": .string(image.description),
                  "image_name": .string(imageName), "created": .string(created), "status": .string(status.rawValue),
                  "pid": .int(Int64(pid)), "exit_code": .int(Int64(exitCode)), "started_at": .string(startedAt),
-                 "finished_at": .string(finishedAt), "error": .string(error), "extra": extra,
+                 "finished_at": .string(finishedAt), "error": .string(error), "config": config.json,
                  "monitor_pid": .int(Int64(monitorPid)), "monitor_start": .int(Int64(monitorStart)), "pid_start": .int(Int64(pidStart)),
                  "restart_count": .int(Int64(restartCount)), "stop_requested": .bool(stopRequested),
                  "oom_killed": .bool(oomKilled), "health": health, "command": .array(command.map { .string($0) })]
@@ -68,7 +69,8 @@ public struct ContainerRecord {
         startedAt = j["started_at"]?.string ?? ""
         finishedAt = j["finished_at"]?.string ?? ""
         error = j["error"]?.string ?? ""
-        extra = j["extra"] ?? .object([:])
+        // A record that cannot give its config still reads (a damaged one is repaired).
+        config = j["config"].flatMap { try? ContainerConfig(json: $0) } ?? ContainerConfig()
         monitorPid = Int32(j["monitor_pid"]?.int ?? 0)
         monitorStart = UInt64(j["monitor_start"]?.int ?? 0)
         pidStart = UInt64(j["pid_start"]?.int ?? 0)
@@ -254,7 +256,7 @@ public struct ContainerStore {
             }
             event("die", fixed, ["exitCode": String(fixed.exitCode)])
         }
-        if r.extra["rm"] == .bool(true) {
+        if r.config.remove {
             if (try? remove(fixed)) != nil { return nil }
         }
         if (try? save(fixed)) != nil && stash != nil { removexattr(path(r.id), ContainerStore.exitAttribute) }
@@ -299,10 +301,11 @@ public struct ContainerStore {
     }
 
     /// Records a new container: `spec` (config.json's text), and `command` for listings. Its
-    /// name must be free; two creates racing for a name: one wins. `durable` false (a
-    /// `run --rm` container, gone when it exits) skips the sync.
+    /// name must be free; two creates racing for a name: one wins. A `run --rm` container
+    /// (`config.remove`), gone when it exits, is not synced to disk.
     public func create(id: String, name: String, image: ImageRecord, imageName: String, spec: String, command: [String],
-                       files: [String: String], extra: JSON, durable: Bool = true, starting: Bool = false) throws -> ContainerRecord {
+                       files: [String: String], config: ContainerConfig, starting: Bool = false) throws -> ContainerRecord {
+        let durable = !config.remove
         guard id.count == 64, id.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) else {
             throw EngineError("invalid container ID \(id)")
         }
@@ -331,7 +334,7 @@ public struct ContainerStore {
             record.imageName = imageName
             record.command = command
             record.created = Clock.now()
-            record.extra = extra
+            record.config = config
             // Started by this process right away (a foreground run): its monitor from now on,
             // so that a run killed before the container runs leaves nothing held.
             if starting { record.supervised() }
@@ -408,7 +411,7 @@ public struct ContainerStore {
         let bytes = Array(r.json.serialized().utf8)
         let file = path(r.id) + "/container.json"
         do {
-            if r.status == .dead || r.extra["rm"] == .bool(true) {
+            if r.status == .dead || r.config.remove {
                 try FileSystem.replaceVolatile(file, bytes)
             } else {
                 try FileSystem.writeAtomically(file, bytes, durable: false)

@@ -15,7 +15,7 @@ public final class HealthCheck {
         public var startPeriod: Double
         public var retries: Int
 
-        /// From the spec annotation (`io.mdlua.healthcheck`); nil when there is none.
+        /// From the container's config (ContainerConfig.healthcheck); nil when there is none.
         public init?(json: JSON?) {
             guard let j = json, let test = j["test"]?.stringArray, !test.isEmpty else { return nil }
             switch test[0] {

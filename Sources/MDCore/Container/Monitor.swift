@@ -55,7 +55,7 @@ public enum Monitor {
             var r = try store.find(id)
             let spec = try store.spec(r)
 
-            let log = try ContainerLifecycle.logWriter(store, id, spec)
+            let log = try ContainerLifecycle.logWriter(store, r)
             let sigfd = mdl_sigchld_fd()
             // `attach` connects here; the socket lives as long as the monitor.
             let dirfd = open(store.path(id), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
@@ -81,7 +81,7 @@ public enum Monitor {
                 _ = began
                 let restart: Bool
                 // Read now: `update --restart` may have changed it while the container ran.
-                let policy = RestartPolicy((try? store.spec(r))?.annotations[Annotation.restart] ?? "no")
+                let policy = RestartPolicy(store.load(id)?.config.restart ?? r.config.restart)
                 do {
                     restart = try lifecycle.writeExit(&r, code: ContainerProcess.exitCode(status), error: nil,
                                                       oomKilled: oom, policy: policy)
@@ -89,12 +89,12 @@ public enum Monitor {
                     // Not recorded (a full disk, a record that cannot be written): kept for the
                     // next command to record; a --rm container still goes (that frees space).
                     store.stashExit(id, code: ContainerProcess.exitCode(status), error: "")
-                    if spec.annotations[Annotation.remove] == "true" { try? store.remove(r) }
+                    if r.config.remove { try? store.remove(r) }
                     return 1
                 }
                 lifecycle.announceExit(r, oomKilled: oom)
                 guard restart else {
-                    if spec.annotations[Annotation.remove] == "true" { try? store.remove(r) }
+                    if r.config.remove { try? store.remove(r) }
                     return 0
                 }
                 usleep(backoff)
@@ -145,7 +145,7 @@ public enum Monitor {
             (out, err) = (o, e)
             io.stdout = out[1]
             io.stderr = err[1]
-            if spec.keepsStdin {
+            if r.config.interactive {
                 guard let i = makePipe() else { closePipes(); return (0, StartError(status: 125, description: "pipe")) }
                 input = i
                 io.stdin = input[0]
@@ -160,11 +160,10 @@ public enum Monitor {
         }
         // The container's ends are its own now.
         for fd in [out[1], err[1], input[0]] where fd >= 0 { close(fd) }
-        let sink = spec.terminal ? (spec.keepsStdin ? process.master : -1) : input[1]
+        let sink = spec.terminal ? (r.config.interactive ? process.master : -1) : input[1]
         if sink >= 0 { _ = fcntl(sink, F_SETFL, fcntl(sink, F_GETFL) | O_NONBLOCK) }
         started()
-        let health = HealthCheck.Config(json: spec.annotations[Annotation.healthcheck].flatMap { try? JSON.parse($0) })
-            .map { HealthCheck(config: $0, store: store, spec: spec, id: r.id) }
+        let health = r.config.health.map { HealthCheck(config: $0, store: store, spec: spec, id: r.id) }
         var status: Int32 = 0
         var exited = false
         var open = spec.terminal ? [process.master: "stdout"] : [out[0]: "stdout", err[0]: "stderr"]

@@ -36,10 +36,6 @@ public struct RuntimeSpec {
     public var resources: CgroupResources
     /// Where the container's cgroup goes, under each hierarchy (`mdlua` unless --cgroup-parent).
     public var cgroupParent: String
-    /// A `--rm` container: removed when it stops, so its files need not survive a crash.
-    public var ephemeral: Bool { annotations[Annotation.remove] == "true" }
-    /// `-i`: a detached container's stdin stays open, fed by `attach`.
-    public var keepsStdin: Bool { annotations[Annotation.stdin] == "true" }
 
     public init(json j: JSON) throws {
         guard let process = j["process"], let args = process["args"]?.stringArray, !args.isEmpty else {

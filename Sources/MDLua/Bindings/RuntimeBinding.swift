@@ -23,18 +23,16 @@ enum RuntimeBinding {
                     guard let v = o[.str(k)]?.stringValue else { throw EngineError("create: \(k) is missing") }
                     return v
                 }
-                let id = try s("id")
-                let image = try ImageLookup.find(try s("image"), in: try cs.store.images.load())
                 var files: [String: String] = [:]
                 if case .table(let f)? = o[.str("files")] {
                     for (k, v) in f { if let k = k.stringValue, let v = v.stringValue { files[k] = v } }
                 }
-                let extra = try JSON.parse(o[.str("extra")]?.stringValue ?? "{}")
+                let config = try ContainerConfig(json: try (o[.str("config")] ?? .table([:])).json("config"))
                 // The spec is written as mdlua.spec made it (its paths are the container's
                 // own, from "path"): parsing and serializing it again here cost 0.3 ms a run.
-                let r = try cs.create(id: id, name: try s("name"), image: image, imageName: try s("image_name"),
-                                      spec: try s("spec"), command: strings(o[.str("command")]), files: files, extra: extra,
-                                      durable: o[.str("ephemeral")] != .boolean(true),
+                let r = try ContainerLifecycle(cs).create(id: try s("id"), name: try s("name"), image: try s("image"),
+                                      imageName: try s("image_name"),
+                                      spec: try s("spec"), command: strings(o[.str("command")]), files: files, config: config,
                                       starting: o[.str("starting")] == .boolean(true))
                 Trace.mark("created")
                 return [lua(r)]
@@ -56,6 +54,7 @@ enum RuntimeBinding {
                 let end = try ContainerLifecycle(try containers(args)).runForeground(try args.string(2), io)
                 var result: [String: LuaValue] = ["exit_code": .integer(Int64(end.exitCode))]
                 if let e = end.error { result["error"] = .str(e) }
+                if end.startFailed { result["start_failed"] = .boolean(true) }
                 if let b = end.stdout { result["stdout"] = .string(b) }
                 if let b = end.stderr { result["stderr"] = .string(b) }
                 return [.record(result), lua(end.record)]   // and the record as it is now
@@ -229,7 +228,7 @@ enum RuntimeBinding {
                  "id": .str(r.id), "name": .str(r.name), "image": .str(r.image.description), "image_name": .str(r.imageName),
                  "created": .str(r.created), "status": .str(r.status.rawValue), "pid": .integer(Int64(r.pid)),
                  "exit_code": .integer(Int64(r.exitCode)), "started_at": .str(r.startedAt),
-                 "finished_at": .str(r.finishedAt), "error": .str(r.error), "extra": .str(r.extra.serialized()),
+                 "finished_at": .str(r.finishedAt), "error": .str(r.error), "config": LuaValue(json: r.config.json),
                  "restart_count": .integer(Int64(r.restartCount)), "monitor_pid": .integer(Int64(r.monitorPid)),
                  "oom_killed": .boolean(r.oomKilled), "health": .str(r.health.serialized()),
                  "command": .array(r.command.map { .str($0) })])
