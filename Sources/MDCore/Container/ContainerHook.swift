@@ -6,9 +6,10 @@
 /// - `setUp` runs in list order (`ContainerLaunch.start`); when one fails, the ones set up
 ///   before it are torn down in reverse order and the error is thrown.
 /// - `tearDown` runs in reverse order after the process is gone (`ContainerLaunch.release`),
-///   and after a crash from the reaper (`ContainerStore.repaired`, `afterCrash` set: the
-///   monitor died, the spec may be unreadable). It must be idempotent: it runs again after
-///   a teardown that was killed, and for a resource that was never set up.
+///   after a crash from the reaper (`ContainerStore.repaired`), and at `rm`
+///   (`ContainerStore.remove`); the last two set `afterCrash`: what the start made may be
+///   half there, the spec may be unreadable. It must be idempotent: it runs again after a
+///   teardown that was killed, and for a resource that was never set up.
 public protocol ContainerHook {
     /// For traces and errors.
     var name: String { get }
@@ -23,12 +24,15 @@ public struct ContainerHookContext {
     public var record: ContainerRecord
     /// The runtime spec; nil only after a crash, when config.json cannot be read.
     public let spec: RuntimeSpec?
-    /// Set after a crash (the reaper): the teardown cannot count on what the start made.
+    /// Set after a crash (the reaper) and at `rm`: the teardown cannot count on what the
+    /// start made.
     public let afterCrash: Bool
     /// The mounted root file system, once the root hook has set it up.
     public var rootfs: String?
     /// The container's cgroup, once the cgroup hook has set it up.
     public var cgroup: CgroupDriver?
+    /// Cgroup directories a teardown could not remove (processes that do not die).
+    public var cgroupsLeft: [String] = []
 
     public init(store: ContainerStore, record: ContainerRecord, spec: RuntimeSpec?, afterCrash: Bool = false) {
         self.store = store

@@ -16,11 +16,14 @@ struct CgroupHook: ContainerHook {
 
     func tearDown(_ c: inout ContainerHookContext) {
         if c.afterCrash {
+            // The common case (a container whose cgroups its monitor removed) costs one stat
+            // per hierarchy.
             let dirs = ContainerReaper.cgroupDirectories(id: c.record.id, parent: c.spec?.cgroupParent)
+            guard !dirs.isEmpty else { return }
             if let spec = c.spec {
                 c.record.oomKilled = c.record.oomKilled || c.store.cgroup(c.record, spec).oomKills() > 0
             }
-            ContainerReaper.removeCgroups(dirs)
+            c.cgroupsLeft = ContainerReaper.removeCgroups(dirs)
             return
         }
         guard let spec = c.spec else { return }

@@ -497,15 +497,12 @@ public struct ContainerStore {
     /// (found through /proc) is killed, and so is whatever runs in the container's cgroups.
     public func remove(_ r: ContainerRecord) throws {
         if r.damaged { for m in ContainerReaper.monitors(root: store.root, id: r.id) { kill(m, SIGKILL) } }
-        let parent = (try? self.spec(r))?.cgroupParent
-        // The common case (a container whose cgroups its monitor removed) costs one rmdir
-        // per hierarchy that fails with ENOENT, as before.
-        let dirs = parent.map { p in ContainerReaper.hierarchies().map { $0 + "/" + p + "/" + r.id } }
-            ?? ContainerReaper.cgroupDirectories(id: r.id, parent: nil)
-        let left = ContainerReaper.removeCgroups(dirs)
-        try unmountRootfs(r)
-        guard left.isEmpty else {
-            throw EngineError("container \(r.name) (\(r.id.prefix(12))): its cgroup \(left[0]) still holds processes that do not die")
+        // Every per-container resource, whatever a start, an exit or a crash left of it.
+        var hooks = ContainerHookContext(store: self, record: r, spec: try? self.spec(r), afterCrash: true)
+        ContainerHooks.tearDown(&hooks)
+        try unmountRootfs(r)   // an unmount that failed is an error here
+        guard hooks.cgroupsLeft.isEmpty else {
+            throw EngineError("container \(r.name) (\(r.id.prefix(12))): its cgroup \(hooks.cgroupsLeft[0]) still holds processes that do not die")
         }
         if r.status != .dead || r.damaged {
             var dead = r
