@@ -3,7 +3,9 @@ import XCTest
 
 /// What the CLI tests with containers share: a state root of their own in a temporary
 /// directory, busybox bootstrapped in it, and a teardown that removes every container and
-/// checks that nothing of this root stays mounted and no monitor of it still runs.
+/// checks that nothing of this root stays mounted and no process of it (a monitor, what
+/// holds a detached exec's terminal) still runs; then a class's own checks
+/// (`checkNothingLeft`).
 class ContainerTestCase: XCTestCase {
     var dir: URL!
     var root: String { dir.appendingPathComponent("root").path }
@@ -14,20 +16,32 @@ class ContainerTestCase: XCTestCase {
         dir = try temporaryDirectory(self)
         // Runs before the directory's removal (teardown blocks run last in, first out).
         addTeardownBlock { [unowned self] in
-            _ = md(["-e", "for _, c in ipairs(md.container.list{all=true}) do pcall(c.unpause, c); c:rm{force=true} end"])
+            let rm = md(["-e", "for _, c in ipairs(md.container.list{all=true}) do pcall(c.unpause, c); c:rm{force=true} end"])
+            XCTAssertEqual(rm.status, 0, "every container is removed: \(rm.stderr)")
             let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
             XCTAssertFalse(mounts.contains(dir.path), "a mount is left behind")
-            XCTAssertEqual(monitors(), 0, "a monitor is left behind")
+            // What ends with the containers may take a moment to exit.
+            var left = processes()
+            for _ in 0..<50 where left > 0 {
+                usleep(100_000)
+                left = processes()
+            }
+            XCTAssertEqual(left, 0, "a monitor or another process of this root is left behind")
+            checkNothingLeft()
         }
         if bootstrapsBusybox { XCTAssertEqual(md(["image", "bootstrap", "busybox"]).status, 0) }
     }
 
-    /// Monitors of this test's root still alive.
-    func monitors() -> Int {
+    /// A class's own checks, after the containers are removed.
+    func checkNothingLeft() {}
+
+    /// Processes whose command line names this test's root (and `text`): monitors, and what
+    /// a test started with its root.
+    func processes(containing text: String = "") -> Int {
         let procs = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return procs.filter { Int($0) != nil }.filter { pid in
+        return procs.filter { Int($0) != nil && Int32($0) != getpid() }.filter { pid in
             let cmd = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
-            return cmd.contains("--internal-monitor") && cmd.contains(root)
+            return cmd.contains(text) && cmd.contains(root)
         }.count
     }
 

@@ -3,29 +3,9 @@ import XCTest
 
 /// Many CLIs at once, and CLIs killed at random points: every following command works, and
 /// `rm -f` leaves nothing behind.
-final class CrashSafetyTests: XCTestCase {
-    var dir: URL!
-    var root: String { dir.appendingPathComponent("root").path }
-
-    override func setUpWithError() throws {
-        dir = try temporaryDirectory(self)
-        // Runs before the directory's removal (teardown blocks run last in, first out).
-        addTeardownBlock { [unowned self] in
-            XCTAssertEqual(md(["-e", "for _, c in ipairs(md.container.list{all=true}) do c:rm{force=true} end"]).status, 0)
-            let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
-            XCTAssertFalse(mounts.contains(dir.path), "a mount is left behind")
-            let monitors = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).filter { pid in
-                Int(pid) != nil && ((try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? "").contains(root)
-            }
-            XCTAssertEqual(monitors, [], "no process of this root is left")
-            XCTAssertEqual(leftoverCgroups(under: "mdlua-crash"), [], "no cgroup is left")
-        }
-        XCTAssertEqual(md(["image", "bootstrap", "busybox"]).status, 0)
-    }
-
-    @discardableResult
-    func md(_ args: [String], file: StaticString = #filePath, line: UInt = #line) -> MDLuaBinary.Result {
-        MDLuaBinary.run(["--root", root] + args, file: file, line: line)
+final class CrashSafetyTests: ContainerTestCase {
+    override func checkNothingLeft() {
+        XCTAssertEqual(leftoverCgroups(under: "mdlua-crash"), [], "no cgroup is left")
     }
 
     func spawn(_ args: [String]) throws -> Process {

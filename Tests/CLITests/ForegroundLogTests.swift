@@ -4,24 +4,9 @@ import XCTest
 /// The log of a foreground `run` (without -d): what the container wrote reaches the terminal
 /// and, through the monitor's LogWriter (Sources/MDCore/Container/OutputTee.swift), its log,
 /// as Docker records it. `run --rm` keeps none.
-final class ForegroundLogTests: XCTestCase {
-    var dir: URL!
-    var root: String { dir.appendingPathComponent("root").path }
-
-    override func setUpWithError() throws {
-        dir = try temporaryDirectory(self)
-        addTeardownBlock { [unowned self] in
-            _ = md(["-e", "for _, c in ipairs(md.container.list{all=true}) do c:rm{force=true} end"])
-            XCTAssertEqual(md(["ps", "-aq"]).stdout, "", "a container is left behind")
-            let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
-            XCTAssertFalse(mounts.contains(dir.path), "a mount is left behind")
-        }
-        XCTAssertEqual(md(["image", "bootstrap", "busybox"]).status, 0)
-    }
-
-    @discardableResult
-    func md(_ args: [String], file: StaticString = #filePath, line: UInt = #line) -> MDLuaBinary.Result {
-        MDLuaBinary.run(["--root", root] + args, file: file, line: line)
+final class ForegroundLogTests: ContainerTestCase {
+    override func checkNothingLeft() {
+        XCTAssertEqual(md(["ps", "-aq"]).stdout, "", "a container is left behind")
     }
 
     func lines(_ range: ClosedRange<Int>) -> String { range.map { "line \($0)\n" }.joined() }

@@ -4,20 +4,7 @@ import XCTest
 /// The md.* API from scripts, with real containers (docs/lua-api.md): errors as tables with
 /// a code, unknown option names rejected, rm everywhere, lists, md.run's container,
 /// md.exec and md.commit, health and labels as tables. Each test has its own state root.
-final class LuaAPITests: XCTestCase {
-    var dir: URL!
-    var root: String { dir.appendingPathComponent("root").path }
-
-    override func setUpWithError() throws {
-        dir = try temporaryDirectory(self)
-        addTeardownBlock { [unowned self] in
-            let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
-            XCTAssertFalse(mounts.contains(dir.path), "a mount is left behind")
-        }
-        let r = MDLuaBinary.run(["--root", root, "image", "bootstrap", "busybox"])
-        XCTAssertEqual(r.status, 0, r.stderr)
-    }
-
+final class LuaAPITests: ContainerTestCase {
     /// Runs a Lua script (on stdin) against this test's root; expects status 0.
     @discardableResult
     func lua(_ script: String, file: StaticString = #filePath, line: UInt = #line) -> String {

@@ -4,41 +4,7 @@ import XCTest
 /// run -it, exec -it, attach and start -ai through a pseudo-terminal: the container's process
 /// gets a terminal from its own /dev/pts, TERM as Docker sets it, window sizes passed on, and
 /// the detach keys leave it running.
-final class TerminalTests: XCTestCase {
-    var dir: URL!
-    var root: String { dir.appendingPathComponent("root").path }
-
-    override func setUpWithError() throws {
-        dir = try temporaryDirectory(self)
-        addTeardownBlock { [unowned self] in
-            _ = md(["-e", "for _, c in ipairs(md.container.list{all=true}) do c:rm{force=true} end"])
-            let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
-            XCTAssertFalse(mounts.contains(dir.path), "a mount is left behind")
-            // Monitors, and what keeps a detached exec's terminal open, end with the containers.
-            var left = processes(containing: "")
-            for _ in 0..<50 where left > 0 {
-                usleep(100_000)
-                left = processes(containing: "")
-            }
-            XCTAssertEqual(left, 0, "a monitor or a terminal holder is left behind")
-        }
-        XCTAssertEqual(md(["image", "bootstrap", "busybox"]).status, 0)
-    }
-
-    /// Processes whose command line names this test's root and `text`.
-    func processes(containing text: String) -> Int {
-        let procs = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return procs.filter { Int($0) != nil }.filter { pid in
-            let cmd = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
-            return cmd.contains(text) && cmd.contains(root)
-        }.count
-    }
-
-    @discardableResult
-    func md(_ args: [String], file: StaticString = #filePath, line: UInt = #line) -> MDLuaBinary.Result {
-        MDLuaBinary.run(["--root", root] + args, file: file, line: line)
-    }
-
+final class TerminalTests: ContainerTestCase {
     func terminal(_ args: [String]) throws -> REPLTests.Terminal {
         try REPLTests.Terminal(arguments: ["--root", root] + args, environment: ["TERM": "xterm-256color", "PATH": "/usr/bin:/bin"],
                                rows: 24, columns: 80)
