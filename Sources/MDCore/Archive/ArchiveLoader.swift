@@ -22,6 +22,12 @@ public struct ArchiveLoader {
     var aliases: [String: String] = [:]
     var layerCount = 0
     let source: String
+    /// skopeo's `dir:` layout: `manifest.json` is the image's manifest itself and the blobs
+    /// are beside it, named by their hex digest (`version` says which format).
+    var dirLayout: Bool {
+        if case .data(let v)? = lookup("version") { return String(decoding: v, as: UTF8.self).hasPrefix("Directory Transport Version:") }
+        return false
+    }
 
     static let maxDataBlob = 64 << 20
 
@@ -144,16 +150,37 @@ public struct ArchiveLoader {
         do { return try JSON.parse(bytes) } catch { throw EngineError("\(source): \(what) is not valid JSON (\(error))") }
     }
 
-    func blob(_ digest: Digest, what: String) throws -> [UInt8] {
-        let d = try data("blobs/sha256/" + digest.hex, what: what)
-        guard Digest.of(d) == digest else {
-            throw EngineError("\(source): \(what) blobs/sha256/\(digest.hex) does not match its digest")
-        }
-        return d
+    /// Where the blobs are: `blobs/sha256/<hex>` in an OCI layout, `<hex>` in skopeo's
+    /// `dir:` layout (`<hex>.tar` for its layers in the first version of that format).
+    func blobName(_ d: Digest) -> String {
+        if !dirLayout { return "blobs/sha256/" + d.hex }
+        return lookup(d.hex) == nil && lookup(d.hex + ".tar") != nil ? d.hex + ".tar" : d.hex
     }
 
-    /// A layer named by the manifest, checked against its diff ID (and its blob digest when
-    /// the name or descriptor states one).
+    /// A JSON blob (manifest, config), checked against its descriptor.
+    func blob(_ d: Descriptor, what: String) throws -> [UInt8] {
+        let bytes = try data(blobName(d.digest), what: what)
+        try d.verify(bytes, source: source, what: what)
+        return bytes
+    }
+
+    /// A layer, checked against its descriptor (media type, digest, size) and its diff ID.
+    func layer(_ d: Descriptor, diffID: Digest) throws -> StagedLayer {
+        let name = blobName(d.digest)
+        try d.verifyLayerType(source: source)
+        guard case .layer(let l)? = lookup(name) else {
+            if lookup(name) == nil { throw EngineError("\(source): the manifest names layer \(d.digest), which the archive lacks") }
+            throw EngineError("\(source): layer \(d.digest) is not a tar archive")
+        }
+        try d.verify(layer: l, source: source)
+        guard l.diffID == diffID else {
+            throw EngineError("\(source): layer \(d.digest) does not match diff ID \(diffID) (content is \(l.diffID))")
+        }
+        return l
+    }
+
+    /// A layer named by a `docker save` manifest, checked against its diff ID (and its blob
+    /// digest when the name states one: these archives have no descriptors).
     func layer(_ name: String, diffID: String?, blobDigest: Digest?) throws -> StagedLayer {
         guard case .layer(let l)? = lookup(name) else {
             if lookup(name) == nil { throw EngineError("\(source): the manifest names layer \(name), which the archive lacks") }
@@ -202,43 +229,39 @@ public struct ArchiveLoader {
         }
     }
 
+    /// One image from its manifest: config and layers verified against their descriptors.
+    func image(_ manifest: ImageManifest, names: [String]) throws -> Found {
+        let config = try blob(manifest.config, what: "config")
+        let diffIDs = try manifest.diffIDs(config: config, source: source)
+        let layers = try zip(manifest.layers, diffIDs).map { try layer($0, diffID: $1) }
+        return Found(config: config, layers: layers, names: names, manifest: manifest.bytes)
+    }
+
     func ociImages(_ index: [UInt8]) throws -> [Found] {
         var found: [Found] = []
         func visit(_ descriptors: [JSON], depth: Int) throws {
             guard depth < 4 else { throw EngineError("\(source): image indexes nested too deeply") }
-            for d in descriptors {
-                guard let ds = d["digest"]?.string else { throw EngineError("\(source): a descriptor lacks its digest") }
-                let digest = try Digest(parsing: ds)
-                let media = d["mediaType"]?.string ?? ""
-                if let p = d["platform"], let os = p["os"]?.string, let arch = p["architecture"]?.string,
-                   os != "linux" || arch != "amd64" { continue }
-                let bytes = try blob(digest, what: "manifest")
-                let m = try json(bytes, "manifest \(digest)")
-                if media == MediaType.ociIndex || media == MediaType.dockerManifestList || m["manifests"] != nil {
-                    try visit(m["manifests"]?.array ?? [], depth: depth + 1)
+            for j in descriptors {
+                let d = try Descriptor(json: j, what: "\(source): a manifest descriptor")
+                // Attestations and other artifacts are not images: skipped, never unpacked.
+                if d.isArtifact { continue }
+                if let p = d.platform, !Descriptor.Platform.host.accepts(p) { continue }
+                let bytes = try blob(d, what: "manifest")
+                if MediaType.isIndex(d.mediaType) || (d.mediaType.isEmpty && (try? JSON.parse(bytes))?["manifests"] != nil) {
+                    try visit(try json(bytes, "index \(d.digest)")["manifests"]?.array ?? [], depth: depth + 1)
                     continue
                 }
-                guard let cds = m["config"]?["digest"]?.string else { throw EngineError("\(source): manifest \(digest) has no config") }
-                let config = try blob(try Digest(parsing: cds), what: "config")
-                let diffIDs = try json(config, "config \(cds)")["rootfs"]?["diff_ids"]?.stringArray ?? []
-                let descs = m["layers"]?.array ?? []
-                guard diffIDs.count == descs.count else {
-                    throw EngineError("\(source): config \(cds) lists \(diffIDs.count) diff IDs for \(descs.count) layers")
-                }
-                let layers = try descs.enumerated().map { i, l -> StagedLayer in
-                    guard let lds = l["digest"]?.string else { throw EngineError("\(source): a layer descriptor lacks its digest") }
-                    let ld = try Digest(parsing: lds)
-                    return try layer("blobs/sha256/" + ld.hex, diffID: diffIDs[i], blobDigest: ld)
-                }
+                let m = try ImageManifest(bytes: bytes, mediaType: d.mediaType.isEmpty ? nil : d.mediaType,
+                                          source: "\(source): manifest \(d.digest)")
                 var names: [String] = []
                 for key in ["io.containerd.image.name", "org.opencontainers.image.ref.name"] {
                     // A bare tag ("latest") names nothing on its own.
-                    if let n = d["annotations"]?[key]?.string, n.contains("/") || n.contains(":"),
+                    if let n = d.annotations[key], n.contains("/") || n.contains(":"),
                        let norm = try? ImageLookup.normalizedName(n), !names.contains(norm) {
                         names.append(norm)
                     }
                 }
-                found.append(Found(config: config, layers: layers, names: names, manifest: bytes))
+                found.append(try image(m, names: names))
             }
         }
         try visit(try json(index, "index.json")["manifests"]?.array ?? [], depth: 0)
@@ -258,7 +281,13 @@ public struct ArchiveLoader {
 
     func commit() throws -> [ImageRecord] {
         let found: [Found]
-        if case .data(let m)? = lookup("manifest.json") {
+        if case .data(let m)? = lookup("manifest.json"), dirLayout {
+            if try json(m, "manifest.json")["manifests"] != nil {
+                found = try ociImages(m)   // `skopeo copy --all`: an index
+            } else {
+                found = [try image(try ImageManifest(bytes: m, source: "\(source): manifest.json"), names: [])]
+            }
+        } else if case .data(let m)? = lookup("manifest.json") {
             found = try dockerImages(m)
         } else if case .data(let i)? = lookup("index.json") {
             found = try ociImages(i)

@@ -94,16 +94,3 @@ public struct LayerStore {
         try FileSystem.removeTree(path(d))
     }
 }
-
-public enum MediaType {
-    public static let ociManifest = "application/vnd.oci.image.manifest.v1+json"
-    public static let ociIndex = "application/vnd.oci.image.index.v1+json"
-    public static let ociConfig = "application/vnd.oci.image.config.v1+json"
-    public static let ociLayer = "application/vnd.oci.image.layer.v1.tar"
-    public static let ociLayerGzip = "application/vnd.oci.image.layer.v1.tar+gzip"
-    public static let ociLayerZstd = "application/vnd.oci.image.layer.v1.tar+zstd"
-    public static let dockerManifest = "application/vnd.docker.distribution.manifest.v2+json"
-    public static let dockerManifestList = "application/vnd.docker.distribution.manifest.list.v2+json"
-    public static let dockerLayerGzip = "application/vnd.docker.image.rootfs.diff.tar.gzip"
-    public static let dockerForeignLayer = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
-}
