@@ -6,6 +6,13 @@ let package = Package(
     products: [
         .executable(name: "mdlua", targets: ["mdlua"]),
     ],
+    dependencies: [
+        // The registry client's HTTP (docs/registries.md: chosen over libcurl, whose static
+        // archive cannot be linked into a static binary).
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.100.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.0"),
+    ],
     targets: [
         // Debian's C libraries, found through pkg-config.
         .systemLibrary(name: "CLua", path: "Sources/CLua", pkgConfig: "lua5.4",
@@ -24,7 +31,15 @@ let package = Package(
         .target(name: "CLuaGlue", dependencies: ["CLua", "CEdit"]),
 
         // The engine: the kernel and the disk, nothing about Lua.
-        .target(name: "MDCore", dependencies: ["CShim", "CStream"]),
+        .target(name: "MDCore", dependencies: [
+            "CShim", "CStream",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ]),
 
         // The Lua host: the VM, value conversion, one binding file per API area.
         .target(name: "MDLua", dependencies: ["CLuaGlue", "CShim", "CLua", "MDCore"]),

@@ -20,6 +20,9 @@ packages=(
   podman skopeo buildah crun runc   # peers: interoperability tests and the benchmark
   debootstrap        # the debian base image (benchmark)
   zstd
+  # registries (docs/registries.md): the tests' local registry, its TLS certificates and
+  # htpasswd file, and the token server's signatures
+  docker-registry openssl apache2-utils
   # the VM test layer (scripts/vm/, docs/testing.md): Debian's kernels booted under qemu
   qemu-system-x86    # the emulator (TCG)
   cpio               # the guest's initramfs

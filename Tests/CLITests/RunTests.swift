@@ -137,7 +137,7 @@ final class RunTests: XCTestCase {
         XCTAssertEqual(run(["run", "--rm", "busybox", "/etc/passwd"]).status, 126)
         XCTAssertEqual(run(["run", "--rm", "busybox", "/no/such/file"]).status, 127)
         XCTAssertEqual(run(["run", "--rm", "--init", "busybox", "sh", "-c", "kill -9 $$"]).status, 137)
-        let noImage = run(["run", "--rm", "nothere", "true"])
+        let noImage = run(["run", "--rm", "--pull", "never", "nothere", "true"])
         XCTAssertEqual(noImage.status, 125)
         XCTAssertEqual(noImage.stderr, "mdlua: no such image: nothere\n")
         XCTAssertEqual(run(["run", "--rm", "--bogus", "busybox"]).status, 125)

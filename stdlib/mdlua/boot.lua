@@ -52,6 +52,7 @@ setmetatable(md, { __index = function(t, k)
   if k == "run" then return require("mdlua.container").run end
   if k == "containers" then return require("mdlua.container").containers end
   if k == "exec" then return require("mdlua.container").exec end
+  if k == "pull" or k == "push" or k == "login" or k == "logout" then return require("mdlua.registry")[k] end
   local module = lazy[k]
   if module then
     local m = require(module)

@@ -81,11 +81,28 @@ local function check_options(o, fn, level)
   end
 end
 
+-- The image of a new container, pulled first as o.pull asks: "always", "missing" (when
+-- the store lacks it) or "never" (nil from Lua).
+local function find_or_pull(o)
+  local policy = o.pull or "never"
+  if policy ~= "always" and policy ~= "missing" and policy ~= "never" then
+    options.fail(("invalid --pull %q: expected always, missing or never"):format(policy))
+  end
+  if policy == "never" then return md.image.get(o.image) end
+  if policy == "missing" then
+    local ok, img = pcall(md.image.get, o.image)
+    if ok then return img end
+    if not (errors.is(img) and img.code == "not_found") then error(img, 0) end
+    if md.sys.isatty(2) then io.stderr:write(("Unable to find image '%s' locally\n"):format(o.image)) end
+  end
+  return md.pull(o.image, { platform = o.platform, progress = md.sys.isatty(2) and "terminal" or "quiet" })
+end
+
 -- `starting`: this process starts the container in the foreground right after (run): the
 -- record names it as the monitor from the start (docs/containers.md, "Supervision").
 function M.create(o, fn, level, starting)
   check_options(o, fn or "md.container.create", level or 3)
-  local image = md.image.get(o.image)
+  local image = find_or_pull(o)
   md.sys.trace("create: image found")
   local id = random_hex(64)
   local image_config = image:config().config

@@ -9,6 +9,7 @@
 --   invalid_argument   a positional argument of the wrong type or shape
 --   conflict           the object's state forbids it: in use, running, not running, a name taken
 --   start_failed       a container's or exec's process did not start (status 125, 126 or 127)
+--   unauthorized       a registry refused the credentials, or wants some
 --   engine             anything else the engine refused or failed at
 --   failed             a command of the CLI that failed (errors.fail)
 local M = {}
@@ -62,6 +63,9 @@ local conflicts = { "already in use", "is in use", "is used by", "still used by"
                     "cannot be attached", ", not paused", ", not running" }
 function M.classify(msg)
   if msg:find("no such ", 1, true) or msg:find("No such file", 1, true) then return "not_found" end
+  -- A registry's refusals (Sources/MDCore/Registry/RegistrySession.swift).
+  if msg:find(": not found: ", 1, true) or msg:find("is missing from the registry", 1, true) then return "not_found" end
+  if msg:find(": unauthorized", 1, true) or msg:find("authentication required", 1, true) then return "unauthorized" end
   if msg:find("bad argument", 1, true) then return "invalid_argument" end
   for _, p in ipairs(conflicts) do
     if msg:find(p, 1, true) then return "conflict" end

@@ -79,6 +79,12 @@ M.entries = {
 
   { field = "cgroup_parent", flag = "cgroup-parent", type = "string", metavar = "PATH", help = "Parent cgroup (default mdlua)" },
   { field = "cgroupns", flag = "cgroupns", type = "string", default = "private", metavar = "MODE", help = "private or host" },
+
+  -- Registries (docs/registries.md): the CLI pulls a missing image, as Docker's does; from
+  -- Lua, only when `pull` is given.
+  { field = "pull", flag = "pull", type = "string", default = "missing", metavar = "POLICY",
+    help = "Pull image before running (always, missing, never)" },
+  { field = "platform", flag = "platform", type = "string", metavar = "OS/ARCH", help = "Set platform if the image is pulled" },
 }
 
 -- Lookups: by flag name, and by "field" or "group.field".

@@ -627,6 +627,8 @@ function format.template(tmpl, value) end
 ---@field stop_signal? string Signal to stop the container
 ---@field cgroup_parent? string Parent cgroup (default mdlua)
 ---@field cgroupns? string private or host
+---@field pull? string Pull image before running (always, missing, never)
+---@field platform? string Set platform if the image is pulled
 ---@field resources? md.RunOptions.Resources
 ---@field health? md.RunOptions.Health
 
@@ -661,3 +663,43 @@ end
 
 ---@type md
 md = md
+
+-- md.pull, md.push, md.login, md.logout (stdlib/mdlua/registry.lua) -------------------
+
+---@class md.PullOptions
+---@field platform? string "os/arch[/variant]", default "linux/amd64"
+---@field tls_verify? boolean false: plain HTTP and unverified TLS allowed (default true)
+---@field progress? boolean|"terminal"|"plain"|"quiet" progress on stdout (default "quiet")
+---@field all_tags? boolean every tag of the repository (returns a list)
+
+---@class md.Pulled
+---@field reference string the full reference pulled
+---@field digest string the manifest's digest (an index's, when the reference named one)
+---@field platform string the image's platform
+
+---Pulls an image from a registry into the store.
+---@param ref string
+---@param o? md.PullOptions
+---@return md.Image|md.Image[] image with image.pulled (md.Pulled); a list with all_tags
+function md.pull(ref, o) end
+
+---@class md.PushOptions
+---@field destination? string push under this name instead of the image's
+---@field tls_verify? boolean
+---@field progress? boolean|"terminal"|"plain"|"quiet"
+
+---Pushes an image of the store to a registry.
+---@param ref string|md.Image
+---@param o? md.PushOptions
+---@return {reference: string, digest: string, size: integer}
+function md.push(ref, o) end
+
+---Checks credentials against a registry and stores them (Docker's config.json, or its credential helper).
+---@param o {registry?: string, username: string, password: string, tls_verify?: boolean}
+---@return string where where the credentials went
+function md.login(o) end
+
+---Forgets a registry's credentials.
+---@param registry? string default "docker.io"
+---@return boolean forgotten false when none were stored
+function md.logout(registry) end

@@ -1,0 +1,70 @@
+import NIOSSL
+
+/// Where a registry named in a reference is reached, and how: Docker Hub's name
+/// (`docker.io`) maps to its API host, loopback registries and listed insecure ones may
+/// speak plain HTTP, a registry's own CA comes from the certs directory.
+public struct RegistryHost {
+    /// The name as in references (`docker.io`, `127.0.0.1:5000`).
+    public let name: String
+    /// HOST[:PORT] the API is at.
+    public let apiHost: String
+    /// May fall back to plain HTTP (or skip TLS verification): loopback, listed, or
+    /// `--tls-verify=false`.
+    public let insecure: Bool
+    /// A CA from `certs.d/HOST[:PORT]/ca.crt`, when there is one.
+    public let caFile: String?
+
+    public init(_ name: String, config: RegistryConfig, tlsVerify: Bool = true) {
+        self.name = name
+        apiHost = name == Reference.defaultDomain ? "registry-1.docker.io" : name
+        insecure = !tlsVerify || RegistryHost.isLoopback(RegistryHost.stripPort(name)) || config.isListedInsecure(name)
+        let dir = config.certsDirectory + "/" + name
+        caFile = FileSystem.exists(dir + "/ca.crt") ? dir + "/ca.crt" : nil
+    }
+
+    /// The schemes to try, in order. With a CA of its own, a registry is always verified
+    /// against it; an insecure one is tried over HTTPS without verification, then HTTP.
+    var attempts: [(scheme: String, tls: TLSConfiguration?)] {
+        if let caFile {
+            var t = TLSConfiguration.makeClientConfiguration()
+            t.trustRoots = .file(caFile)
+            return [("https", t)]
+        }
+        if insecure {
+            var t = TLSConfiguration.makeClientConfiguration()
+            t.certificateVerification = .none
+            return [("https", t), ("http", nil)]
+        }
+        return [("https", nil)]
+    }
+
+    static func stripPort(_ host: String) -> String {
+        if host.hasPrefix("[") { return String(host.dropFirst().prefix(while: { $0 != "]" })) }
+        if let colon = host.lastIndex(of: ":"), host.firstIndex(of: ":") == colon { return String(host[..<colon]) }
+        return host
+    }
+
+    /// 127.0.0.0/8, ::1 and `localhost`, as Docker treats them (insecure by default).
+    public static func isLoopback(_ host: String) -> Bool {
+        if host == "localhost" || host == "::1" || host == "[::1]" { return true }
+        if let ip = ipv4(host) { return ip >> 24 == 127 }
+        return false
+    }
+
+    static func ipv4(_ s: String) -> UInt32? {
+        let parts = s.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 4 else { return nil }
+        var v: UInt32 = 0
+        for p in parts {
+            guard let n = UInt32(p), n <= 255 else { return nil }
+            v = v << 8 | n
+        }
+        return v
+    }
+
+    static func cidr(_ s: String) -> (UInt32, Int)? {
+        let p = s.split(separator: "/")
+        guard p.count == 2, let ip = ipv4(String(p[0])), let bits = Int(p[1]) else { return nil }
+        return (ip, bits)
+    }
+}

@@ -1,0 +1,340 @@
+import Foundation
+import XCTest
+
+/// `pull`, `push`, `login`, `logout` and `run --pull` against Debian's docker-registry on
+/// 127.0.0.1 (LocalRegistry): plain HTTP, TLS with a CA made here, basic and token auth.
+/// Every test has its own state root, Docker config, certs directory and registry.
+final class RegistryTests: ContainerTestCase {
+    override var bootstrapsBusybox: Bool { false }
+    var home: String { dir.appendingPathComponent("home").path }
+    var env: [String: String] {
+        ["HOME": home, "DOCKER_CONFIG": home + "/.docker", "XDG_RUNTIME_DIR": home + "/run",
+         "MDLUA_CERTS_D": home + "/certs.d", "MDLUA_REGISTRIES_CONF": home + "/registries.json"]
+    }
+
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        try FileManager.default.createDirectory(atPath: home + "/run", withIntermediateDirectories: true)
+    }
+
+    /// mdlua with this test's environment, in `root` (this test's by default).
+    @discardableResult
+    func mdr(_ args: [String], root: String? = nil, stdin: String? = nil, file: StaticString = #filePath,
+             line: UInt = #line) -> MDLuaBinary.Result {
+        MDLuaBinary.run(["--root", root ?? self.root] + args, env: env, stdin: stdin, file: file, line: line)
+    }
+
+    @discardableResult
+    func ok(_ args: [String], root: String? = nil, stdin: String? = nil, file: StaticString = #filePath,
+            line: UInt = #line) -> String {
+        let r = mdr(args, root: root, stdin: stdin, file: file, line: line)
+        XCTAssertEqual(r.status, 0, "mdlua \(args.joined(separator: " ")): \(r.stderr)", file: file, line: line)
+        return r.stdout
+    }
+
+    /// Refused: one line naming `message`, status 125.
+    func refused(_ args: [String], _ message: String, root: String? = nil, stdin: String? = nil,
+                 file: StaticString = #filePath, line: UInt = #line) {
+        let r = mdr(args, root: root, stdin: stdin, file: file, line: line)
+        XCTAssertEqual(r.status, 125, "\(args): \(r.stdout) \(r.stderr)", file: file, line: line)
+        XCTAssertTrue(r.stderr.hasPrefix("mdlua: ") && r.stderr.contains(message), "\(args): \(r.stderr)", file: file, line: line)
+        XCTAssertEqual(r.stderr.filter { $0 == "\n" }.count, 1, "one line: \(r.stderr)", file: file, line: line)
+    }
+
+    /// A new, empty state root.
+    func freshRoot(_ name: String) -> String { dir.appendingPathComponent("root-" + name).path }
+
+    /// Nothing of an image in `root`: no image, layer, blob, staging dir or partial download.
+    func assertEmptyStore(_ root: String, file: StaticString = #filePath, line: UInt = #line) {
+        for sub in ["blobs/sha256", "tmp", "partial"] {
+            let left = (try? FileManager.default.contentsOfDirectory(atPath: root + "/" + sub)) ?? []
+            XCTAssertEqual(left, [], "\(sub) is empty", file: file, line: line)
+        }
+        let layers = ((try? FileManager.default.contentsOfDirectory(atPath: root + "/layers")) ?? []).filter { $0 != "l" }
+        XCTAssertEqual(layers, [], "no layer", file: file, line: line)
+        XCTAssertEqual(ok(["images", "-q"], root: root, file: file, line: line), "", "no image", file: file, line: line)
+    }
+
+    /// busybox bootstrapped in this test's root and saved as an OCI archive; its image ID.
+    @discardableResult
+    func busyboxArchive() -> (archive: String, id: String) {
+        let archive = dir.appendingPathComponent("bb-oci.tar").path
+        if !FileManager.default.fileExists(atPath: archive) {
+            ok(["image", "bootstrap", "busybox"])
+            ok(["save", "--format", "oci", "-o", archive, "busybox"])
+        }
+        return (archive, ok(["images", "-q", "--no-trunc", "busybox"]).trimmingCharacters(in: .newlines))
+    }
+
+    func sh(_ command: String, file: StaticString = #filePath, line: UInt = #line) -> String {
+        do { return try LocalRegistry.sh(command) } catch {
+            XCTFail("\(error)", file: file, line: line)
+            return ""
+        }
+    }
+
+    // MARK: pull
+
+    func testPullOCISchema2ZstdByTagAndByDigest() throws {
+        let reg = try LocalRegistry(in: dir, test: self)
+        let (archive, id) = busyboxArchive()
+        try reg.put("oci-archive:\(archive)", as: "test/bb:v2s2", extra: "--format v2s2")
+        try reg.put("oci-archive:\(archive)", as: "test/bb:oci", extra: "--format oci")
+        // zstd made locally first, then copied as it is (skopeo would reuse the gzip blob).
+        let zstdLayout = dir.appendingPathComponent("zstd-layout").path
+        _ = sh("skopeo copy -q --dest-compress --dest-compress-format zstd oci-archive:'\(archive)' oci:'\(zstdLayout):bb'")
+        try reg.put("oci:\(zstdLayout):bb", as: "test/bb:zstd", extra: "--preserve-digests")
+        let sourceLayers = ok(["layer", "ls", "-q", "--no-trunc"])
+        for tag in ["oci", "v2s2", "zstd"] {
+            let r = freshRoot(tag)
+            let out = ok(["pull", "\(reg.host)/test/bb:\(tag)"], root: r)
+            XCTAssertTrue(out.hasPrefix("\(tag): Pulling from test/bb\n"), out)
+            XCTAssertTrue(out.contains(": Pull complete\n"), out)
+            XCTAssertTrue(out.contains("\nDigest: sha256:"), out)
+            XCTAssertTrue(out.hasSuffix("Status: Downloaded newer image for \(reg.host)/test/bb:\(tag)\n\(reg.host)/test/bb:\(tag)\n"), out)
+            XCTAssertEqual(ok(["layer", "ls", "-q", "--no-trunc"], root: r), sourceLayers, "\(tag): the same rootfs")
+            XCTAssertEqual(ok(["images", "--format", "{{.Repository}}:{{.Tag}}"], root: r), "\(reg.host)/test/bb:\(tag)\n")
+            if tag != "v2s2" { XCTAssertEqual(ok(["images", "-q", "--no-trunc"], root: r), id + "\n", "\(tag): the same config") }
+            // A second pull finds it whole.
+            XCTAssertTrue(ok(["pull", "\(reg.host)/test/bb:\(tag)"], root: r).contains("Status: Image is up to date"))
+        }
+        let zstd = ok(["layer", "inspect", ok(["layer", "ls", "-q"], root: freshRoot("zstd")).trimmingCharacters(in: .newlines)],
+                      root: freshRoot("zstd"))
+        XCTAssertTrue(zstd.contains("tar+zstd"), zstd)
+        let v2s2 = ok(["image", "inspect", "-f", "{{.ManifestDigest}}", "\(reg.host)/test/bb:v2s2"], root: freshRoot("v2s2"))
+        let raw = sh("skopeo inspect --raw --tls-verify=false docker://\(reg.host)/test/bb:v2s2 | sha256sum")
+        XCTAssertEqual(v2s2, "sha256:" + raw.prefix(64) + "\n", "the manifest is kept byte for byte")
+        // By digest, quietly: only the reference.
+        let byDigest = freshRoot("digest")
+        let digest = v2s2.trimmingCharacters(in: .newlines)
+        XCTAssertEqual(ok(["pull", "-q", "\(reg.host)/test/bb@\(digest)"], root: byDigest), "\(reg.host)/test/bb@\(digest)\n")
+        XCTAssertEqual(ok(["layer", "ls", "-q", "--no-trunc"], root: byDigest), sourceLayers)
+        XCTAssertEqual(ok(["image", "inspect", "-f", "{{.Id}}", "\(reg.host)/test/bb@\(digest)"], root: byDigest).count, 72)
+        // A missing tag, a missing repository, a bad reference: one line, nothing stored.
+        let missing = freshRoot("missing")
+        refused(["pull", "\(reg.host)/test/bb:nope"], "\(reg.host)/test/bb:nope: not found", root: missing)
+        refused(["pull", "\(reg.host)/test/nothing"], "not found", root: missing)
+        refused(["pull", "\(reg.host)/Bad"], "invalid reference", root: missing)
+        refused(["pull", "--platform", "linux", "\(reg.host)/test/bb:oci"], "invalid platform \"linux\"", root: missing)
+        assertEmptyStore(missing)
+    }
+
+    func testIndexChoosesThePlatformAndSkipsAttestations() throws {
+        let reg = try LocalRegistry(in: dir, test: self)
+        let (archive, _) = busyboxArchive()
+        let layout = dir.appendingPathComponent("multi").path
+        _ = sh("mkdir -p '\(layout)' && tar -C '\(layout)' -xf '\(archive)' && python3 '\(LocalRegistry.fixtures)/oci_edit.py' '\(layout)' make-index")
+        try reg.put("oci:\(layout):multi", as: "test/multi:1", extra: "--all")
+        let r = freshRoot("multi")
+        let out = ok(["pull", "\(reg.host)/test/multi:1"], root: r)
+        XCTAssertTrue(out.hasSuffix("\(reg.host)/test/multi:1\n"), out)
+        let index = sh("skopeo inspect --raw --tls-verify=false docker://\(reg.host)/test/multi:1 | sha256sum").prefix(64)
+        XCTAssertTrue(out.contains("Digest: sha256:\(index)"), "the index's digest is reported: \(out)")
+        let arm = freshRoot("arm")
+        let lua = ok(["-e", """
+            local img = md.pull("\(reg.host)/test/multi:1", { platform = "linux/arm64" })
+            print(img.pulled.platform, img.pulled.reference, #img.layers)
+            """], root: arm)
+        XCTAssertEqual(lua, "linux/amd64\t\(reg.host)/test/multi:1\t1\n", "the image's own config names its platform")
+        refused(["pull", "--platform", "linux/s390x", "\(reg.host)/test/multi:1"],
+                "no image for platform linux/s390x in the index (it has: linux/amd64, linux/arm64/v8)", root: freshRoot("s390x"))
+        assertEmptyStore(freshRoot("s390x"))
+    }
+
+    // MARK: auth
+
+    func testBasicAuthLoginLogoutAndPodmanAuthFile() throws {
+        let reg = try LocalRegistry(in: dir, test: self, auth: .basic)
+        let (archive, _) = busyboxArchive()
+        try reg.put("oci-archive:\(archive)", as: "private/bb:1")
+        let image = "\(reg.host)/private/bb:1"
+        refused(["pull", image], "authentication required", root: freshRoot("anon"))
+        assertEmptyStore(freshRoot("anon"))
+        refused(["login", "-u", LocalRegistry.user, "--password-stdin", reg.host], "unauthorized", stdin: "wrong\n")
+        refused(["login", "-u", LocalRegistry.user, "--password-stdin", reg.host], "password is required")
+        let config = home + "/.docker/config.json"
+        XCTAssertFalse(FileManager.default.fileExists(atPath: config), "a refused login stores nothing")
+        XCTAssertEqual(ok(["login", "-u", LocalRegistry.user, "--password-stdin", reg.host], stdin: LocalRegistry.password + "\n"),
+                       "Login Succeeded\n")
+        let attrs = try FileManager.default.attributesOfItem(atPath: config)
+        XCTAssertEqual((attrs[.posixPermissions] as? NSNumber)?.intValue, 0o600)
+        let doc = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: config))) as? [String: Any]
+        let auth = ((doc?["auths"] as? [String: Any])?[reg.host] as? [String: Any])?["auth"] as? String
+        XCTAssertEqual(auth.flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) },
+                       "\(LocalRegistry.user):\(LocalRegistry.password)")
+        XCTAssertTrue(ok(["pull", "-q", image], root: freshRoot("in")).hasSuffix(image + "\n"))
+        XCTAssertEqual(ok(["logout", reg.host]), "Removing login credentials for \(reg.host)\n")
+        XCTAssertEqual(ok(["logout", reg.host]), "Not logged in to \(reg.host)\n")
+        refused(["pull", image], "authentication required", root: freshRoot("out"))
+        // Wrong credentials stored: refused, with the registry's word.
+        try JSONSerialization.data(withJSONObject: ["auths": [reg.host: ["auth": Data("\(LocalRegistry.user):wrong".utf8).base64EncodedString()]]])
+            .write(to: URL(fileURLWithPath: config))
+        refused(["pull", image], "unauthorized", root: freshRoot("wrong"))
+        try FileManager.default.removeItem(atPath: config)
+        // Podman's auth.json is read too.
+        try FileManager.default.createDirectory(atPath: home + "/run/containers", withIntermediateDirectories: true)
+        try JSONSerialization.data(withJSONObject: ["auths": [reg.host: ["auth": Data("\(LocalRegistry.user):\(LocalRegistry.password)".utf8).base64EncodedString()]]])
+            .write(to: URL(fileURLWithPath: home + "/run/containers/auth.json"))
+        XCTAssertTrue(ok(["pull", "-q", image], root: freshRoot("podman")).hasSuffix(image + "\n"))
+    }
+
+    func testTokenAuthAnonymousPublicAndPrivateRepositories() throws {
+        let reg = try LocalRegistry(in: dir, test: self, auth: .token)
+        let (archive, _) = busyboxArchive()
+        try reg.put("oci-archive:\(archive)", as: "public/bb:1")
+        try reg.put("oci-archive:\(archive)", as: "private/bb:1")
+        // An anonymous token pulls a public repository.
+        XCTAssertTrue(ok(["pull", "-q", "\(reg.host)/public/bb:1"], root: freshRoot("anon")).hasSuffix("\(reg.host)/public/bb:1\n"))
+        refused(["pull", "\(reg.host)/private/bb:1"], "unauthorized", root: freshRoot("private-anon"))
+        assertEmptyStore(freshRoot("private-anon"))
+        refused(["login", "-u", LocalRegistry.user, "-p", "wrong", reg.host], "incorrect username or password")
+        ok(["login", "-u", LocalRegistry.user, "-p", LocalRegistry.password, reg.host])
+        XCTAssertTrue(ok(["pull", "-q", "\(reg.host)/private/bb:1"], root: freshRoot("private")).hasSuffix("\(reg.host)/private/bb:1\n"))
+        // Push asks for a push scope.
+        let pushed = ok(["push", "\(reg.host)/private/bb:1", "\(reg.host)/private/copy:2"], root: freshRoot("private"))
+        XCTAssertTrue(pushed.contains("2: digest: sha256:"), pushed)
+        _ = sh("skopeo inspect \(reg.skopeoInspect()) docker://\(reg.host)/private/copy:2")
+    }
+
+    // MARK: transport
+
+    func testTLSWithTheRegistrysOwnCA() throws {
+        let reg = try LocalRegistry(in: dir, test: self, tls: true)
+        let (archive, _) = busyboxArchive()
+        try reg.put("oci-archive:\(archive)", as: "test/bb:1")
+        let certs = home + "/certs.d/" + reg.host
+        try FileManager.default.createDirectory(atPath: certs, withIntermediateDirectories: true)
+        // A CA that did not sign the registry's certificate: refused, no fallback to HTTP.
+        _ = sh("cd '\(certs)' && openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=other -keyout /dev/null -out ca.crt 2>/dev/null")
+        refused(["pull", "\(reg.host)/test/bb:1"], "\(reg.host): TLS", root: freshRoot("wrong-ca"))
+        assertEmptyStore(freshRoot("wrong-ca"))
+        try FileManager.default.removeItem(atPath: certs + "/ca.crt")
+        try FileManager.default.copyItem(atPath: reg.caCert, toPath: certs + "/ca.crt")
+        XCTAssertTrue(ok(["pull", "-q", "\(reg.host)/test/bb:1"], root: freshRoot("ca")).hasSuffix("\(reg.host)/test/bb:1\n"))
+    }
+
+    // MARK: integrity
+
+    func testTamperedAndMissingBlobsAreRefusedAndNothingIsStored() throws {
+        let reg = try LocalRegistry(in: dir, test: self)
+        let (archive, _) = busyboxArchive()
+        try reg.put("oci-archive:\(archive)", as: "test/bb:1")
+        let manifest = try JSONSerialization.jsonObject(with: Data(sh("skopeo inspect --raw --tls-verify=false docker://\(reg.host)/test/bb:1").utf8)) as! [String: Any]
+        let layer = ((manifest["layers"] as! [[String: Any]])[0]["digest"] as! String)
+        let hex = String(layer.dropFirst(7))
+        let data = "\(reg.storage)/docker/registry/v2/blobs/sha256/\(hex.prefix(2))/\(hex)/data"
+        let original = try Data(contentsOf: URL(fileURLWithPath: data))
+        // One byte changed, the size the same.
+        var tampered = original
+        tampered[tampered.count / 2] ^= 0xff
+        try tampered.write(to: URL(fileURLWithPath: data))
+        let r = freshRoot("tampered")
+        refused(["pull", "\(reg.host)/test/bb:1"], "blob \(layer) does not match its digest", root: r)
+        assertEmptyStore(r)
+        // Longer than its descriptor says: stopped as soon as it is.
+        try (original + Data([0])).write(to: URL(fileURLWithPath: data))
+        refused(["pull", "\(reg.host)/test/bb:1"], "blob \(layer) is larger than its descriptor's", root: r)
+        assertEmptyStore(r)
+        // Gone from the registry's storage.
+        try FileManager.default.removeItem(atPath: data)
+        refused(["pull", "\(reg.host)/test/bb:1"], layer, root: r)
+        assertEmptyStore(r)
+        try original.write(to: URL(fileURLWithPath: data))
+        XCTAssertTrue(ok(["pull", "-q", "\(reg.host)/test/bb:1"], root: r).hasSuffix("\(reg.host)/test/bb:1\n"))
+    }
+
+    func testAnInterruptedPullResumes() throws {
+        let reg = try LocalRegistry(in: dir, test: self)
+        // A layer big enough to be caught mid-way: 24 MB that do not compress.
+        let tree = dir.appendingPathComponent("big")
+        try FileManager.default.createDirectory(at: tree, withIntermediateDirectories: true)
+        _ = sh("head -c 24000000 /dev/urandom > '\(tree.path)/random'")
+        let layer = ok(["layer", "create", tree.path]).trimmingCharacters(in: .newlines)
+        ok(["image", "assemble", "big:1", layer])
+        let archive = dir.appendingPathComponent("big.tar").path
+        ok(["save", "--format", "oci", "-o", archive, "big:1"])
+        try reg.put("oci-archive:\(archive)", as: "test/big:1")
+        let manifest = try JSONSerialization.jsonObject(with: Data(sh("skopeo inspect --raw --tls-verify=false docker://\(reg.host)/test/big:1").utf8)) as! [String: Any]
+        let blob = ((manifest["layers"] as! [[String: Any]])[0]["digest"] as! String).dropFirst(7)
+        let stored = "\(reg.storage)/docker/registry/v2/blobs/sha256/\(blob.prefix(2))/\(blob)/data"
+        let r = freshRoot("resume")
+        try FileManager.default.createDirectory(atPath: r + "/partial", withIntermediateDirectories: true)
+        // What an interrupted pull leaves: the first part of the blob. The next pull asks
+        // for the rest only; were the part wrong, the digest would say so (below).
+        let partial = r + "/partial/" + blob
+        _ = sh("head -c 10000000 '\(stored)' > '\(partial)'")
+        XCTAssertTrue(ok(["pull", "-q", "\(reg.host)/test/big:1"], root: r).hasSuffix("\(reg.host)/test/big:1\n"))
+        XCTAssertEqual(ok(["layer", "ls", "-q", "--no-trunc"], root: r), layer + "\n")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: partial), "the partial download is gone once stored")
+        // A prefix that is not the blob's: resumed, refused by its digest, thrown away; the
+        // next pull starts over and succeeds.
+        let r2 = freshRoot("garbage")
+        try FileManager.default.createDirectory(atPath: r2 + "/partial", withIntermediateDirectories: true)
+        _ = sh("head -c 10000000 /dev/zero > '\(r2)/partial/\(blob)'")
+        refused(["pull", "\(reg.host)/test/big:1"], "does not match its digest", root: r2)
+        assertEmptyStore(r2)
+        XCTAssertTrue(ok(["pull", "-q", "\(reg.host)/test/big:1"], root: r2).hasSuffix("\(reg.host)/test/big:1\n"))
+        // Killed with SIGKILL mid-way: the next pull finishes it, and nothing half-made is seen.
+        let r3 = freshRoot("killed")
+        _ = sh("'\(MDLuaBinary.path)' --root '\(r3)' pull -q \(reg.host)/test/big:1 >/dev/null 2>&1 & p=$!; sleep 0.15; kill -9 $p; wait $p; true")
+        XCTAssertEqual(ok(["images", "-q"], root: r3).split(separator: "\n").count <= 1, true)
+        XCTAssertTrue(ok(["pull", "-q", "\(reg.host)/test/big:1"], root: r3).hasSuffix("\(reg.host)/test/big:1\n"))
+        XCTAssertEqual(ok(["layer", "ls", "-q", "--no-trunc"], root: r3), layer + "\n")
+        XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: r3 + "/tmp")) ?? [], [])
+    }
+
+    // MARK: push
+
+    func testPushPullBackMountAndPeersReadIt() throws {
+        let reg = try LocalRegistry(in: dir, test: self)
+        let (_, id) = busyboxArchive()
+        let target = "\(reg.host)/mine/bb:1"
+        ok(["tag", "busybox", target])
+        let out = ok(["push", target])
+        XCTAssertTrue(out.hasPrefix("The push refers to repository [\(reg.host)/mine/bb]\n"), out)
+        XCTAssertTrue(out.contains(": Pushed\n"), out)
+        let digest = String(out.split(separator: " ").first { $0.hasPrefix("sha256:") } ?? "")
+        XCTAssertEqual(digest.count, 71, out)
+        XCTAssertEqual(ok(["image", "inspect", "-f", "{{.ManifestDigest}}", target]), digest + "\n", "pushed as stored")
+        // skopeo reads it, with the same digest.
+        let inspect = sh("skopeo inspect --tls-verify=false docker://\(target)")
+        XCTAssertTrue(inspect.contains("\"Digest\": \"\(digest)\""), inspect)
+        _ = sh("skopeo copy -q --src-tls-verify=false docker://\(target) oci:'\(dir.path)/skopeo-copy:x'")
+        // Pulled back into another root: the same image, the same digest.
+        let back = freshRoot("back")
+        XCTAssertTrue(ok(["pull", target], root: back).contains("Digest: \(digest)\n"))
+        XCTAssertEqual(ok(["images", "-q", "--no-trunc"], root: back), id + "\n")
+        // Again: the registry has every blob.
+        XCTAssertTrue(ok(["push", target]).contains(": Layer already exists\n"))
+        // Another repository of the same registry: mounted, not uploaded.
+        let other = "\(reg.host)/other/bb:1"
+        ok(["tag", "busybox", other])
+        XCTAssertTrue(ok(["push", other]).contains(": Mounted from mine/bb\n"))
+        // A committed image pushes, and its digest comes back.
+        ok(["run", "--name", "c1", "busybox", "sh", "-c", "echo hi > /greeting"])
+        ok(["commit", "c1", "\(reg.host)/mine/committed:1"])
+        let pushed = ok(["-e", "local r = md.push('\(reg.host)/mine/committed:1'); print(r.reference, r.digest)"])
+        let committed = freshRoot("committed")
+        XCTAssertEqual(ok(["-e", """
+            local img = md.pull("\(reg.host)/mine/committed:1")
+            print(img.pulled.reference, img.pulled.digest)
+            """], root: committed), pushed)
+        XCTAssertEqual(ok(["run", "--rm", "\(reg.host)/mine/committed:1", "cat", "/greeting"], root: committed), "hi\n")
+        refused(["push", "nothere:1"], "no such image: nothere:1")
+    }
+
+    func testRunAndCreatePullAsAsked() throws {
+        let reg = try LocalRegistry(in: dir, test: self)
+        let (archive, _) = busyboxArchive()
+        try reg.put("oci-archive:\(archive)", as: "test/bb:1")
+        let image = "\(reg.host)/test/bb:1"
+        let r = freshRoot("run")
+        refused(["run", "--rm", "--pull", "never", image, "true"], "no such image: \(image)", root: r)
+        refused(["run", "--rm", "--pull", "sometimes", image, "true"], "invalid --pull \"sometimes\"", root: r)
+        XCTAssertEqual(mdr(["run", "--rm", image, "echo", "pulled"], root: r).stdout, "pulled\n", "missing: pulled first")
+        XCTAssertEqual(ok(["images", "-q"], root: r).split(separator: "\n").count, 1)
+        XCTAssertEqual(mdr(["run", "--rm", "--pull", "always", image, "true"], root: r).status, 0)
+        XCTAssertEqual(mdr(["create", "--name", "made", "--pull", "missing", image, "true"], root: r).status, 0)
+        ok(["rm", "made"], root: r)
+    }
+}
