@@ -407,6 +407,79 @@ def bench_resources():
             interleave=True)
 
 
+@contextlib.contextmanager
+def local_registry():
+    """Debian's docker-registry on 127.0.0.1 at a free port, its storage in WORK; stopped
+    afterwards. Yields HOST:PORT."""
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    d = os.path.join(WORK, "registry")
+    os.makedirs(d)
+    with open(os.path.join(d, "config.yml"), "w") as f:
+        f.write(f"version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n"
+                f"storage:\n  filesystem:\n    rootdirectory: {d}/storage\n"
+                f"http:\n  addr: 127.0.0.1:{port}\n  secret: bench\n")
+    p = subprocess.Popen(["docker-registry", "serve", os.path.join(d, "config.yml")],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(200):
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.05)
+        yield f"127.0.0.1:{port}"
+    finally:
+        p.terminate()
+        p.wait()
+
+
+def bench_registry():
+    """Pulls from a registry on 127.0.0.1 into an empty store: a ~50 MB one-layer image and
+    a 5-layer one (gzip layers of incompressible data), against `skopeo copy` to an OCI
+    layout and `podman pull` of the same."""
+    if not available(["docker-registry"]) or not available(["skopeo"]):
+        rows.append({"case": "registry pulls", "mine_ms": None, "peer": "docker-registry or skopeo not installed"})
+        return
+    q = shlex_quote
+    src = os.path.join(WORK, "reg-src")
+    with local_registry() as host:
+        images = {"one": [50_000_000], "five": [10_000_000] * 5}
+        for name, sizes in images.items():
+            layers = []
+            for i, size in enumerate(sizes):
+                tree = os.path.join(WORK, f"tree-{name}-{i}")
+                os.makedirs(tree)
+                with open(os.path.join(tree, "data"), "wb") as f:
+                    f.write(os.urandom(size))
+                out = subprocess.run([MDLUA, "--root", src, "layer", "create", tree], check=True,
+                                     capture_output=True, text=True).stdout.strip()
+                layers.append(out)
+            md("image", "assemble", f"bench-{name}:1", *layers, root=src)
+            archive = os.path.join(WORK, f"{name}.tar")
+            md("save", "--format", "oci", "-o", archive, f"bench-{name}:1", root=src)
+            subprocess.run(["skopeo", "copy", "-q", "--dest-compress", "--dest-tls-verify=false",
+                            f"oci-archive:{archive}", f"docker://{host}/bench/{name}:1"], check=True)
+        for name, label in [("one", "a 50 MB one-layer image"), ("five", "a 5-layer image (5 x 10 MB)")]:
+            ref = f"{host}/bench/{name}:1"
+            root = os.path.join(WORK, f"pull-{name}")
+            layout = os.path.join(WORK, f"skopeo-{name}")
+            proot = os.path.join(WORK, "podman-pull")
+            mine = [MDLUA, "--root", root, "pull", "-q", ref]
+            row(f"`mdlua pull` of {label} from a local registry vs `skopeo copy docker://... oci:DIR`", mine,
+                runs=5, warmup=1, prepare=f"rm -rf {q(root)}; sync",
+                peer=["skopeo", "copy", "-q", "--src-tls-verify=false", f"docker://{ref}", f"oci:{layout}:x"],
+                peer_prepare=f"rm -rf {q(layout)}; sync", peer_name="skopeo copy")
+            podman = PODMAN + ["--root", proot + "/root", "--runroot", proot + "/run"]
+            row(f"`mdlua pull` of {label} from a local registry vs `podman pull`", mine,
+                runs=5, warmup=1, prepare=f"rm -rf {q(root)}; sync",
+                peer=podman + ["pull", "-q", "--tls-verify=false", ref],
+                peer_prepare=f"{' '.join(podman)} system reset -f >/dev/null 2>&1; rm -rf {q(proot)}; sync",
+                peer_name="podman pull")
+            subprocess.run(podman + ["system", "reset", "-f"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def fmt(v, unit):
     return "–" if v is None else f"{v:.2f} {unit}"
 
@@ -433,10 +506,10 @@ def main():
     # while its inode table block is dirty, as the rows that follow keep it): every file made
     # in those minutes scans past them. After the image rows, mdlua's run row measured 19-23 ms
     # against 12-13 ms before them; crun keeps its state on tmpfs and does not see it.
-    areas = sys.argv[1:] or ["binary", "run", "resources", "lifecycle", "images"]
+    areas = sys.argv[1:] or ["binary", "run", "resources", "lifecycle", "images", "registry"]
     try:
         benches = {"binary": bench_binary, "run": bench_run, "resources": bench_resources,
-                   "lifecycle": bench_lifecycle, "images": bench_images}
+                   "lifecycle": bench_lifecycle, "images": bench_images, "registry": bench_registry}
         for area in areas:
             if area not in benches:
                 sys.exit(f"bench: unknown area {area!r} (one of {', '.join(benches)})")

@@ -23,7 +23,11 @@ public struct RegistryHost {
     }
 
     /// The schemes to try, in order. With a CA of its own, a registry is always verified
-    /// against it; an insecure one is tried over HTTPS without verification, then HTTP.
+    /// against it; an insecure one is tried over plain HTTP first, then over HTTPS without
+    /// verification. Not the other way round: a plain HTTP server (distribution's among
+    /// them) waits for the end of a request line that a TLS hello never sends, so an HTTPS
+    /// attempt on it hangs until the connect timeout, while a TLS server answers a plain
+    /// request at once (400).
     var attempts: [(scheme: String, tls: TLSConfiguration?)] {
         if let caFile {
             var t = TLSConfiguration.makeClientConfiguration()
@@ -33,7 +37,7 @@ public struct RegistryHost {
         if insecure {
             var t = TLSConfiguration.makeClientConfiguration()
             t.certificateVerification = .none
-            return [("https", t), ("http", nil)]
+            return [("http", nil), ("https", t)]
         }
         return [("https", nil)]
     }

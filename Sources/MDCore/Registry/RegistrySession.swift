@@ -39,6 +39,8 @@ public final class RegistrySession {
         for (s, t) in host.attempts {
             do {
                 let r = try HTTPTransport.shared.send(.GET, s + "://" + host.apiHost + "/v2/", headers: userAgent(), tls: t)
+                // A TLS server's answer to plain HTTP: try the next scheme.
+                if s == "http" && r.status == 400 { last = EngineError("\(host.name): answered 400 over HTTP"); continue }
                 scheme = s; tls = t; pinged = true
                 if r.status == 401, let h = r.header("WWW-Authenticate") { challenge = AuthChallenge(header: h) }
                 if r.status == 404 { throw EngineError("\(host.name) is not a registry (/v2/ answered 404)") }
