@@ -29,7 +29,9 @@ def wall_ms(argv, runs=RUNS, prepare=None, warmup=10):
             cmd = ["hyperfine", "-N", " ".join(shlex_quote(a) for a in argv)]
         cmd += ["--warmup", str(warmup), "--runs", str(runs), "--export-json", out.name]
         if prepare:
-            cmd += ["--prepare", prepare]
+            # With -N hyperfine splits the prepare command into words and runs no shell:
+            # "rm -rf DIR; sync" would remove nothing ("DIR;" does not exist).
+            cmd += ["--prepare", prepare if isinstance(argv, str) else "sh -c " + shlex_quote(prepare)]
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         data = json.load(open(out.name))
     return data["results"][0]["median"] * 1000

@@ -107,7 +107,7 @@ final class CompletionTests: XCTestCase {
             got[parts[0].replacingOccurrences(of: root, with: "R")] = parts[1]
         }
         XCTAssertTrue(r.out.hasPrefix("complete -F _mdlua mdlua"), r.out)
-        XCTAssertEqual(got["mdlua lo"], "load,logs,")
+        XCTAssertEqual(got["mdlua lo"], "load,login,logout,logs,")
         XCTAssertEqual(got["mdlua --root R logs --fo"], "--follow,")
         XCTAssertEqual(got["mdlua --root R logs -"], "--follow,-f,--tail,-n,--since,--timestamps,-t,--help,-h,")
         XCTAssertEqual(got["mdlua --root R logs w"].map { Set($0.split(separator: ",")) }, ["web", "worker"])
