@@ -29,6 +29,7 @@ deps:
 
 build: stdlib-list
 	$(SWIFT) build $(RELEASE_FLAGS)
+	scripts/embed-registry.sh "$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)"
 
 debug: stdlib-list
 	$(SWIFT) build

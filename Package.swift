@@ -5,6 +5,7 @@ let package = Package(
     name: "mdlua",
     products: [
         .executable(name: "mdlua", targets: ["mdlua"]),
+        .executable(name: "mdlua-registry", targets: ["mdlua-registry"]),
     ],
     dependencies: [
         // The registry client's HTTP (docs/registries.md: chosen over libcurl, whose static
@@ -31,8 +32,13 @@ let package = Package(
         .target(name: "CLuaGlue", dependencies: ["CLua", "CEdit"]),
 
         // The engine: the kernel and the disk, nothing about Lua.
-        .target(name: "MDCore", dependencies: [
-            "CShim", "CStream",
+        .target(name: "MDCore", dependencies: ["CShim", "CStream"]),
+
+        // Registries: pull, push, login over HTTP (async-http-client). In an executable of
+        // its own, started only by those commands: linked into mdlua, its protocol
+        // conformance records made every mdlua command slower (docs/registries.md).
+        .target(name: "MDRegistry", dependencies: [
+            "MDCore", "CStream",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -40,6 +46,7 @@ let package = Package(
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
+        .executableTarget(name: "mdlua-registry", dependencies: ["MDRegistry", "MDCore"]),
 
         // The Lua host: the VM, value conversion, one binding file per API area.
         .target(name: "MDLua", dependencies: ["CLuaGlue", "CShim", "CLua", "MDCore"]),

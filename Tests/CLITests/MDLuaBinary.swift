@@ -18,9 +18,9 @@ struct MDLuaBinary {
 
     /// Runs mdlua with a clean environment: no MDLUA_* from the caller, HOME in `home`.
     static func run(_ args: [String], env: [String: String] = [:], stdin: String? = nil,
-                    cwd: String? = nil, file: StaticString = #filePath, line: UInt = #line) -> Result {
+                    cwd: String? = nil, executable: String? = nil, file: StaticString = #filePath, line: UInt = #line) -> Result {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
+        p.executableURL = URL(fileURLWithPath: executable ?? path)
         p.arguments = args
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("MDLUA_") }
         for (k, v) in env { environment[k] = v }

@@ -323,6 +323,53 @@ final class RegistryTests: ContainerTestCase {
         refused(["push", "nothere:1"], "no such image: nothere:1")
     }
 
+    /// A binary copied alone carries the registry helper inside (scripts/embed-registry.sh,
+    /// as `make build` does) and runs it from memory.
+    func testOneFileBinaryCarriesTheHelper() throws {
+        let reg = try LocalRegistry(in: dir, test: self)
+        let (archive, _) = busyboxArchive()
+        try reg.put("oci-archive:\(archive)", as: "test/bb:1")
+        let alone = dir.appendingPathComponent("alone").path
+        let built = URL(fileURLWithPath: MDLuaBinary.path).deletingLastPathComponent().path
+        _ = sh("mkdir -p '\(alone)' && cp '\(MDLuaBinary.path)' '\(alone)/mdlua' && cp '\(built)/mdlua-registry' '\(alone)/' && " +
+               "'\(LocalRegistry.fixtures)/../../scripts/embed-registry.sh' '\(alone)' && rm '\(alone)/mdlua-registry'")
+        let r = MDLuaBinary.run(["--root", freshRoot("alone"), "-e", "print(md.pull('\(reg.host)/test/bb:1').pulled.reference)"],
+                                env: env, executable: alone + "/mdlua")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout, "\(reg.host)/test/bb:1\n")
+    }
+
+    /// Credentials from a `docker-credential-*` helper named by credHelpers, for login and pull.
+    func testCredentialHelper() throws {
+        let reg = try LocalRegistry(in: dir, test: self, auth: .basic)
+        let (archive, _) = busyboxArchive()
+        try reg.put("oci-archive:\(archive)", as: "private/bb:1")
+        // A helper that keeps what it is given in a file (the protocol: get/store/erase on stdin).
+        let bin = home + "/bin"
+        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+        let store = home + "/helper-store.json"
+        try write("""
+            #!/bin/sh
+            case "$1" in
+              store) cat > '\(store)' ;;
+              get) read server; if [ -s '\(store)' ]; then sed 's/"ServerURL":"[^"]*",//' '\(store)'; else echo "credentials not found"; exit 1; fi ;;
+              erase) rm -f '\(store)' ;;
+            esac
+            """, to: URL(fileURLWithPath: bin + "/docker-credential-test"))
+        _ = sh("chmod +x '\(bin)/docker-credential-test' && mkdir -p '\(home)/.docker' && echo '{\"credHelpers\": {\"\(reg.host)\": \"test\"}}' > '\(home)/.docker/config.json'")
+        var e = env
+        e["PATH"] = bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+        let login = MDLuaBinary.run(["--root", root, "login", "-u", LocalRegistry.user, "--password-stdin", reg.host], env: e,
+                                    stdin: LocalRegistry.password)
+        XCTAssertEqual(login.status, 0, login.stderr)
+        XCTAssertTrue(((try? String(contentsOfFile: store, encoding: .utf8)) ?? "").contains(LocalRegistry.password), "stored by the helper")
+        XCTAssertFalse(((try? String(contentsOfFile: home + "/.docker/config.json", encoding: .utf8)) ?? "").contains("auths"))
+        let pull = MDLuaBinary.run(["--root", freshRoot("helper"), "pull", "-q", "\(reg.host)/private/bb:1"], env: e)
+        XCTAssertEqual(pull.status, 0, pull.stderr)
+        XCTAssertEqual(MDLuaBinary.run(["--root", root, "logout", reg.host], env: e).status, 0)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: store), "erased by the helper")
+    }
+
     func testRunAndCreatePullAsAsked() throws {
         let reg = try LocalRegistry(in: dir, test: self)
         let (archive, _) = busyboxArchive()

@@ -35,7 +35,8 @@ install -m 0755 "$VM_SCRIPTS/guest-init.sh" "$stage/init"
 install -m 0644 "$VM_SCRIPTS/guest-suite.sh" "$stage/guest-suite.sh"
 install -m 0755 /bin/busybox "$stage/bin/busybox"
 # Stripped: 5 MB less to copy through the emulated CPU at every boot.
-strip -o "$stage/bin/mdlua" "$mdlua"
+# The registry helper inside the binary (docs/registries.md) is not used in the guest.
+strip --remove-section=.mdlua_registry -o "$stage/bin/mdlua" "$mdlua"
 
 # The modules the guest needs, each after the modules it depends on (modules.dep lists a
 # module's dependencies, deepest last, so reversing each line gives a load order).

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import MDCore
 
 /// A `docker-credential-NAME` program (the protocol Docker's `credsStore` and
 /// `credHelpers` name): `get`, `store` and `erase`, one request on stdin, JSON on stdout.

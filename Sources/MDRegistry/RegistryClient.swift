@@ -1,3 +1,4 @@
+import MDCore
 /// The entry points that set up a session with a registry: its configuration, the
 /// credentials stored for it, and `login`'s check of new ones.
 public enum RegistryClient {

@@ -1,3 +1,4 @@
+import MDCore
 import NIOSSL
 
 /// Where a registry named in a reference is reached, and how: Docker Hub's name

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import MDCore
 import NIOHTTP1
 
 /// A download sink that can be resumed: the bytes so far are in a file, and a request

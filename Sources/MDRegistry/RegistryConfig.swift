@@ -1,3 +1,4 @@
+import MDCore
 /// What the user configured about registries, in Docker's `daemon.json` keys:
 ///
 ///     { "insecure-registries": ["myhost:5000", "10.0.0.0/8"],

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import MDCore
 
 public struct Credentials: Equatable {
     public var username: String

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import MDCore
 import NIOConcurrencyHelpers
 
 /// What a pull shows, as Docker shows it: one line per layer (its short digest and what

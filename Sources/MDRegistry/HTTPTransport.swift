@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import MDCore
 import AsyncHTTPClient
 import NIOCore
 import NIOHTTP1

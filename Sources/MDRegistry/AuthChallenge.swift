@@ -1,3 +1,4 @@
+import MDCore
 /// A `WWW-Authenticate` header (RFC 7235): the scheme and its parameters, e.g.
 /// `Bearer realm="https://auth.example/token",service="registry",scope="repository:a/b:pull"`.
 public struct AuthChallenge: Equatable {

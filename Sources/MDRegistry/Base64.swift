@@ -1,3 +1,4 @@
+import MDCore
 /// Standard base64 (RFC 4648), for the `auth` field of Docker's config and basic auth.
 enum Base64 {
     static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
