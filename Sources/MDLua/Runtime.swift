@@ -32,6 +32,7 @@ public final class Runtime {
         md["_store"] = StoreBinding.module(vm)
         md["_runtime"] = RuntimeBinding.module(vm)
         md["_registry"] = RegistryBinding.module(vm)
+        md["_network"] = NetworkBinding.module(vm)
         md["fs"] = FSBinding.module(vm)
         md["_json"] = .record(["encode": vm.cFunction(mdl_push_json_encode)])
         let module = vm.reference(to: .record(md))   // one table, two names

@@ -45,6 +45,28 @@ local function size_text(c)
   return ("%s (virtual %s)"):format(format.size(rw), format.size(virtual))
 end
 
+-- Published ports and network names by container ID, read once per `ps` (the networks'
+-- files, not one read per container).
+local endpoints_by_id
+local function networking(c)
+  if not endpoints_by_id then
+    endpoints_by_id = {}
+    local ok, nets = pcall(md.network.list)
+    for _, n in ipairs(ok and nets or {}) do
+      for _, e in ipairs(n.endpoints) do
+        local t = endpoints_by_id[e.container_id] or { ports = {}, networks = {} }
+        endpoints_by_id[e.container_id] = t
+        for _, p in ipairs(e.ports) do t.ports[#t.ports + 1] = p end
+        t.networks[#t.networks + 1] = n.name
+      end
+    end
+  end
+  local t = endpoints_by_id[c.id]
+  if not t then return "", "" end
+  local running = c.status == "running" or c.status == "paused"
+  return running and require("mdlua.ports").text(t.ports) or "", table.concat(t.networks, ",")
+end
+
 -- What a --format template sees: Docker's container fields (`docker ps --format '{{json .}}'`).
 local function template_view(c, trunc)
   local labels = c.labels
@@ -53,10 +75,11 @@ local function template_view(c, trunc)
   table.sort(keys)
   local pairs_text = {}
   for _, k in ipairs(keys) do pairs_text[#pairs_text + 1] = k .. "=" .. tostring(labels[k]) end
+  local ports_text, networks = networking(c)
   return template.struct({
     ID = trunc and c.id:sub(1, 12) or c.id, Names = c.name, Image = c.image_name, Command = command_text(c, not trunc),
-    CreatedAt = c.created, RunningFor = format.ago(c.created), Ports = "", State = c.status, Status = status_text(c),
-    Size = "0B", Labels = table.concat(pairs_text, ","), Mounts = "", Networks = "", LocalVolumes = "0",
+    CreatedAt = c.created, RunningFor = format.ago(c.created), Ports = ports_text, State = c.status, Status = status_text(c),
+    Size = "0B", Labels = table.concat(pairs_text, ","), Mounts = "", Networks = networks, LocalVolumes = "0",
     Label = function(key) return labels[key] or "" end,
   })
 end
@@ -123,7 +146,7 @@ return {
       local out = {}
       for _, c in ipairs(rows) do
         out[#out + 1] = { trunc and c.id:sub(1, 12) or c.id, c.image_name, command_text(c, not trunc), format.ago(c.created),
-                          status_text(c), "", c.name }
+                          status_text(c), (networking(c)), c.name }
         if o.size then out[#out][8] = size_text(c) end
       end
       local header = { "CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES" }

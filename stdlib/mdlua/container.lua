@@ -76,9 +76,7 @@ local function check_options(o, fn, level)
   options.check(o, fn, level + 1)
   -- env may be a map {A="1"} or a list {"A=1"}.
   o.env = env_list(o.env)
-  if o.network and o.network ~= "none" and o.network ~= "host" then
-    options.fail(("invalid --network %q: expected none or host (bridge networking is not there yet)"):format(o.network))
-  end
+  require("mdlua.container_network").mode(o)
 end
 
 -- The image of a new container, pulled first as o.pull asks: "always", "missing" (when
@@ -111,15 +109,20 @@ function M.create(o, fn, level, starting)
   md.sys.trace("create: spec built")
   local args = { id = id, image = image.id, image_name = o.image, spec = json.encode(s), command = s.process.args,
                  files = files, config = config, starting = starting == true }
-  if o.name then
-    args.name = o.name
-    return wrap(runtime.create(root(), args))
-  end
+  -- The network lease comes before the record (its address goes into /etc/hosts); a failed
+  -- create gives it back. A crash in between leaves a lease that the next change of the
+  -- network drops (NetworkStore.reconcile).
+  local netconf = require("mdlua.container_network")
   for attempt = 0, 6 do
-    args.name = generated_name(id, attempt)
+    args.name = o.name or generated_name(id, attempt)
+    local hosts, resolv = files.hosts, files["resolv.conf"]
+    local endpoint = netconf.attach(o, id, args.name, image_config or {}, files)
+    md.sys.trace("create: network attached")
     local ok, r = pcall(runtime.create, root(), args)
     if ok then return wrap(r) end
-    if not tostring(r):find("already in use", 1, true) or attempt == 6 then error(r, 0) end
+    if endpoint then pcall(require("mdlua.network").release, id) end
+    if o.name or not tostring(r):find("already in use", 1, true) or attempt == 6 then error(r, 0) end
+    files.hosts, files["resolv.conf"] = hosts, resolv
   end
 end
 
@@ -585,17 +588,6 @@ local function config_env(env, hostname, image_env, tty)
   return out
 end
 
-local function network_settings(mode)
-  local endpoint = { IPAMConfig = json.null, Links = template().nil_list, Aliases = template().nil_list, MacAddress = "",
-                     NetworkID = mode, EndpointID = "", Gateway = "", IPAddress = "", IPPrefixLen = 0,
-                     IPv6Gateway = "", GlobalIPv6Address = "", GlobalIPv6PrefixLen = 0, DriverOpts = template().nil_map }
-  return { Bridge = "", SandboxID = "", SandboxKey = "", HairpinMode = false, LinkLocalIPv6Address = "",
-           LinkLocalIPv6PrefixLen = 0, Ports = {}, SecondaryIPAddresses = template().nil_list,
-           SecondaryIPv6Addresses = template().nil_list, EndpointID = "", Gateway = "", GlobalIPv6Address = "",
-           GlobalIPv6PrefixLen = 0, IPAddress = "", IPPrefixLen = 0, IPv6Gateway = "", MacAddress = "",
-           Networks = { [mode] = endpoint } }
-end
-
 -- linux.resources to Docker's limits. --cpus writes a quota with the period 100000
 -- (spec.lua, M.resources), shown as NanoCpus with CpuQuota and CpuPeriod 0, as Docker shows
 -- --cpus; --cpu-quota with --cpu-period 100000 sets the same limit and reads back the same.
@@ -667,7 +659,15 @@ function Container:inspect(o)
 
   local host_config = {
     Binds = tpl.nil_list, ContainerIDFile = "", LogConfig = { Type = "json-file", Config = log_config },
-    NetworkMode = network, PortBindings = {},
+    NetworkMode = network, PortBindings = (function()
+      local pb = {}
+      for _, p in ipairs(network ~= "none" and network ~= "host" and require("mdlua.container_network").ports(c) or {}) do
+        local key = p.container_port .. "/" .. p.proto
+        pb[key] = pb[key] or json.array()
+        pb[key][#pb[key] + 1] = { HostIp = p.host_ip, HostPort = tostring(p.host_port) }
+      end
+      return pb
+    end)(),
     RestartPolicy = { Name = restart:match("^[%a-]+") or "no", MaximumRetryCount = tonumber(restart:match(":(%d+)$")) or 0 },
     AutoRemove = config.rm == true, VolumeDriver = "", VolumesFrom = tpl.nil_list,
     ConsoleSize = json.array({ 0, 0 }), CapAdd = cap_names(config.cap_add), CapDrop = cap_names(config.cap_drop),
@@ -734,7 +734,7 @@ function Container:inspect(o)
       Entrypoint = #entrypoint > 0 and json.array({ table.unpack(entrypoint) }) or tpl.nil_list,
       OnBuild = tpl.nil_list, Labels = labels, StopSignal = config.stop_signal,
     },
-    NetworkSettings = network_settings(network),
+    NetworkSettings = require("mdlua.container_network").settings(c, network),
   }
   if o and o.size then
     doc.SizeRw = c:size_rw()
@@ -746,7 +746,9 @@ end
 -- Before a container is created and started in the foreground: its network namespace is
 -- made meanwhile, on a thread of the engine (the kernel takes ~1 ms for one).
 function M.prepare_network(o)
-  if type(o) == "table" and o.network ~= "host" and not o.detach then runtime.prepare_network() end
+  if type(o) == "table" and o.network ~= "host" and not (o.network or ""):match("^container:") and not o.detach then
+    runtime.prepare_network()
+  end
 end
 
 -- md.run: create, start in the foreground, and remove with rm=true whatever happened.

@@ -40,7 +40,6 @@ M.entries = {
   { field = "cap_drop", flag = "cap-drop", type = "list", metavar = "CAP", help = "Drop Linux capabilities" },
   { field = "privileged", flag = "privileged", type = "bool", help = "Give extended privileges to this container" },
   { field = "security_opt", flag = "security-opt", type = "list", metavar = "OPT", help = "no-new-privileges[=false], seccomp=unconfined|PROFILE.json" },
-  { field = "network", flag = "network", type = "string", default = "none", metavar = "MODE", help = "none or host" },
   { field = "ulimit", flag = "ulimit", type = "list", metavar = "NAME=SOFT[:HARD]", help = "Ulimit options" },
   { field = "stop_signal", flag = "stop-signal", type = "string", metavar = "SIGNAL", help = "Signal to stop the container" },
 
@@ -76,6 +75,19 @@ M.entries = {
   { group = "health", field = "retries", flag = "health-retries", type = "int", metavar = "N", help = "Consecutive failures needed to report unhealthy (default 3)" },
   { group = "health", field = "start_period", flag = "health-start-period", type = "string", metavar = "DURATION", help = "Start period during which failures do not count" },
   { group = "health", field = "disable", flag = "no-healthcheck", type = "bool", help = "Disable any container-specified HEALTHCHECK" },
+
+  -- Networking (docs/networking.md).
+  { field = "network", flag = "network", type = "string", default = "none", metavar = "NETWORK",
+    help = "Connect a container to a network: bridge, a network's name, none or host" },
+  { field = "ports", flag = "publish", short = "p", type = "list", metavar = "[IP:][HOST:]PORT[/PROTO]",
+    help = "Publish a container's port(s) to the host" },
+  { field = "publish_all", flag = "publish-all", short = "P", type = "bool", help = "Publish all exposed ports to free host ports" },
+  { field = "network_alias", flag = "network-alias", type = "list", metavar = "NAME", help = "Add network-scoped alias for the container" },
+  { field = "ip", flag = "ip", type = "string", metavar = "ADDRESS", help = "IPv4 address on the network (e.g., 10.222.0.9)" },
+  { field = "dns", flag = "dns", type = "list", metavar = "IP", help = "Set custom DNS servers" },
+  { field = "dns_search", flag = "dns-search", type = "list", metavar = "DOMAIN", help = "Set custom DNS search domains" },
+  { field = "dns_option", flag = "dns-option", type = "list", metavar = "OPT", help = "Set DNS options" },
+  { field = "add_host", flag = "add-host", type = "list", metavar = "HOST:IP", help = "Add a custom host-to-IP mapping (host:ip, host:host-gateway)" },
 
   { field = "cgroup_parent", flag = "cgroup-parent", type = "string", metavar = "PATH", help = "Parent cgroup (default mdlua)" },
   { field = "cgroupns", flag = "cgroupns", type = "string", default = "private", metavar = "MODE", help = "private or host" },

@@ -9,3 +9,5 @@
 #include "mdl_attach.h"
 #include "mdl_netns.h"
 #include <sys/xattr.h>   // the stashed exit of a container (ContainerStore.stashExit)
+#include "mdl_rtnl.h"
+#include "mdl_nft.h"

@@ -1,7 +1,7 @@
 /// A per-container resource that the start sets up before the container's process and the
-/// exit tears down after it: today the cgroup and the root file system
-/// (ContainerResourceHooks.swift); network attachments and volume mounts are more entries in
-/// `ContainerHooks.all`.
+/// exit tears down after it: the cgroup and the root file system
+/// (ContainerResourceHooks.swift), the network attachments (Network/NetworkHook.swift);
+/// volume mounts are more entries in `ContainerHooks.all`.
 ///
 /// - `setUp` runs in list order (`ContainerLaunch.start`); when one fails, the ones set up
 ///   before it are torn down in reverse order and the error is thrown.
@@ -33,6 +33,19 @@ public struct ContainerHookContext {
     public var cgroup: CgroupDriver?
     /// Cgroup directories a teardown could not remove (processes that do not die).
     public var cgroupsLeft: [String] = []
+    /// The container's network namespace, in the making (ContainerLaunch) until a hook or
+    /// the start waits for it (`networkNamespace()`).
+    var pendingNetwork: NetworkNamespace.Pending?
+    var netns: NetworkNamespace?
+
+    /// The container's own network namespace (nil: it has none), waited for once.
+    mutating func networkNamespace() throws -> NetworkNamespace? {
+        if netns == nil, let p = pendingNetwork {
+            pendingNetwork = nil
+            netns = try p.wait()
+        }
+        return netns
+    }
 
     public init(store: ContainerStore, record: ContainerRecord, spec: RuntimeSpec?, afterCrash: Bool = false) {
         self.store = store
@@ -44,7 +57,7 @@ public struct ContainerHookContext {
 
 /// The hooks of every container, in set-up order.
 public enum ContainerHooks {
-    public static let all: [ContainerHook] = [CgroupHook(), RootfsHook()]
+    public static let all: [ContainerHook] = [CgroupHook(), RootfsHook(), NetworkHook()]
 
     /// Sets up every hook in order; on a failure, tears down the ones set up, in reverse.
     static func setUp(_ c: inout ContainerHookContext) throws {

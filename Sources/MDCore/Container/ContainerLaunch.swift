@@ -15,14 +15,16 @@ public enum ContainerLaunch {
         // Made meanwhile, on a thread of its own (or made ahead already).
         let ahead = NetworkNamespace.takeAhead()
         let network = spec.namespaces.contains("network") ? try ahead ?? NetworkNamespace.Pending() : nil
-        // The per-container resources, in order (ContainerHook.swift): the cgroup, the root.
+        // The per-container resources, in order (ContainerHook.swift): the cgroup, the root,
+        // the network attachments (which wait for the namespace).
         var hooks = ContainerHookContext(store: store, record: record, spec: spec)
+        hooks.pendingNetwork = network
         try ContainerHooks.setUp(&hooks)
         do {
             guard let rootfs = hooks.rootfs, let cg = hooks.cgroup else {
                 throw EngineError("the container's root or cgroup was not set up")
             }
-            let netns = try network?.wait()
+            let netns = try hooks.networkNamespace()
             Trace.mark("network ready")
             var r = record
             let process = try ContainerProcess.start(spec, rootfs: rootfs, io: io, cgroup: try cg.join(),

@@ -511,6 +511,8 @@ public struct ContainerStore {
             dead.error = "its removal did not finish"
             try? save(dead)
         }
+        // Its address leases (and the default network's bridge with the last one).
+        NetworkStore(root: store.root).releaseAll(containerID: r.id)
         try FileSystem.removeTree(path(r.id), last: ["config.json", "container.json"])
         event("destroy", r)
     }
