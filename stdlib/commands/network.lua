@@ -25,13 +25,16 @@ local create = {
     { name = "ip-range", type = "string", help = "Allocate container ip from a sub-range" },
     { name = "internal", type = "bool", help = "Restrict external access to the network" },
     { name = "label", type = "list", metavar = "K=V", help = "Set metadata on a network" },
+    { name = "dns", type = "list", metavar = "IP", help = "DNS servers the network's DNS server forwards to (default: the host's)" },
     { name = "opt", short = "o", type = "list", metavar = "K=V", help = "Set driver specific options (com.docker.network.bridge.name=NAME)" },
   },
   run = function(o, args)
     if #args ~= 1 then errors.fail("network create: requires exactly 1 argument (NETWORK)") end
     if o.driver ~= "bridge" then errors.fail(("invalid --driver %q: only bridge is supported"):format(o.driver)) end
+    local opts = kv_list(o.opt, "--opt")
+    if o.dns and #o.dns > 0 then opts.dns_servers = table.concat(o.dns, ",") end
     local n = md.network.create { name = args[1], subnet = o.subnet, gateway = o.gateway, ip_range = o["ip-range"],
-                                  internal = o.internal, labels = kv_list(o.label, "--label"), options = kv_list(o.opt, "--opt") }
+                                  internal = o.internal, labels = kv_list(o.label, "--label"), options = opts }
     print(n.id)
     return 0
   end,

@@ -43,7 +43,9 @@ local function loopback(ns) return ns:match("^127%.") or ns == "::1" end
 -- resolver on the host's loopback (127.0.0.53 of systemd-resolved), which a container cannot
 -- reach: then the servers behind it (/run/systemd/resolve/resolv.conf), else Docker's
 -- fallback 8.8.8.8 and 8.8.4.4. --dns, --dns-search and --dns-option replace their parts.
-function M.resolv_conf(o, host_text, upstream_text)
+-- On a user network the one server is the network's DNS server on its gateway
+-- (aardvark-dns), which answers the names of the network's containers and forwards the rest.
+function M.resolv_conf(o, host_text, upstream_text, network_dns)
   local servers = nameservers(host_text)
   local usable = {}
   for _, ns in ipairs(servers) do if not loopback(ns) then usable[#usable + 1] = ns end end
@@ -51,6 +53,7 @@ function M.resolv_conf(o, host_text, upstream_text)
     for _, ns in ipairs(nameservers(upstream_text)) do if not loopback(ns) then usable[#usable + 1] = ns end end
   end
   if #usable == 0 then usable = { "8.8.8.8", "8.8.4.4" } end
+  if network_dns then usable = { network_dns } end
   if o.dns and #o.dns > 0 then usable = o.dns end
   local search = (host_text or ""):match("\nsearch%s+([^\n]+)") or (host_text or ""):match("^search%s+([^\n]+)")
   local opts = (host_text or ""):match("\noptions%s+([^\n]+)") or (host_text or ""):match("^options%s+([^\n]+)")
@@ -96,7 +99,8 @@ function M.attach(o, id, name, image_config, files)
     if endpoint then extra[#extra + 1] = endpoint.ip .. "\t" .. hostname end
     if #extra > 0 then files.hosts = files.hosts .. table.concat(extra, "\n") .. "\n" end
     if bridged or o.dns or o.dns_search or o.dns_option then
-      files["resolv.conf"] = M.resolv_conf(o, read("/etc/resolv.conf"), read("/run/systemd/resolve/resolv.conf"))
+      files["resolv.conf"] = M.resolv_conf(o, read("/etc/resolv.conf"), read("/run/systemd/resolve/resolv.conf"),
+                                           endpoint and endpoint.dns and endpoint.gateway or nil)
     end
   elseif o.add_host and #o.add_host > 0 then
     files.hosts = files.hosts .. table.concat(M.extra_hosts(o.add_host, "127.0.0.1"), "\n") .. "\n"

@@ -1,6 +1,7 @@
 -- md.network: networks of containers (a bridge, a subnet, DNS names on user networks).
 --   md.network.create{name="web", subnet="10.5.0.0/24", gateway=, ip_range=, internal=true,
---                     labels={k="v"}, options={["com.docker.network.bridge.name"]="br-web"}}
+--                     labels={k="v"}, options={["com.docker.network.bridge.name"]="br-web"},
+--                     dns={"127.0.0.1"} (the servers its DNS server forwards to; default the host's)}
 --   md.network.list() -> network objects (name order); md.network.get(name|id)
 --   net:rm(), net:connect(c, {aliases={"db"}, ip="10.5.0.9"}), net:disconnect(c), net:inspect()
 -- A container's addresses and ports: c:networks() (container.lua).
@@ -17,14 +18,21 @@ Network.__name = "mdlua.network"
 function Network:__tostring() return ("network %s (%s, %s)"):format(self.name, self.subnet, self.id:sub(1, 12)) end
 local function wrap(n) return setmetatable(n, Network) end
 
-local create_fields = { "name", "subnet", "gateway", "ip_range", "internal", "labels", "options" }
+local create_fields = { "name", "subnet", "gateway", "ip_range", "internal", "labels", "options", "dns" }
 
 function M.create(o)
   o = errors.check_options(o, "md.network.create", create_fields)
   if type(o.name) ~= "string" or o.name == "" then
     errors.raise("invalid_option", "md.network.create: field \"name\" is required (a string)", 2)
   end
-  return wrap(binding.create(root(), o.name, o))
+  local name = o.name
+  if o.dns then
+    local opts = {}
+    for k, v in pairs(o.options or {}) do opts[k] = v end
+    opts.dns_servers = table.concat(o.dns, ",")
+    o = { subnet = o.subnet, gateway = o.gateway, ip_range = o.ip_range, internal = o.internal, labels = o.labels, options = opts }
+  end
+  return wrap(binding.create(root(), name, o))
 end
 
 function M.list()

@@ -622,9 +622,17 @@ function format.template(tmpl, value) end
 ---@field cap_drop? string[] Drop Linux capabilities
 ---@field privileged? boolean Give extended privileges to this container
 ---@field security_opt? string[] no-new-privileges[=false], seccomp=unconfined|PROFILE.json
----@field network? string none or host
 ---@field ulimit? string[] Ulimit options
 ---@field stop_signal? string Signal to stop the container
+---@field network? string Connect a container to a network: bridge, a network's name, none or host
+---@field ports? string[] Publish a container's port(s) to the host
+---@field publish_all? boolean Publish all exposed ports to free host ports
+---@field network_alias? string[] Add network-scoped alias for the container
+---@field ip? string IPv4 address on the network (e.g., 10.222.0.9)
+---@field dns? string[] Set custom DNS servers
+---@field dns_search? string[] Set custom DNS search domains
+---@field dns_option? string[] Set DNS options
+---@field add_host? string[] Add a custom host-to-IP mapping (host:ip, host:host-gateway)
 ---@field cgroup_parent? string Parent cgroup (default mdlua)
 ---@field cgroupns? string private or host
 ---@field pull? string Pull image before running (always, missing, never)

@@ -142,7 +142,7 @@ public final class NetworkStore {
                 if o.subnet != nil { opts["fixed_subnet"] = nil }
                 var n = Network(name: name, id: NetworkStore.randomID(), subnet: subnet, gateway: gateway, ipRange: range,
                                 internal: o.internal, labels: o.labels, options: opts, bridge: bridge, created: Clock.now(),
-                                dns: name != Network.defaultName)
+                                dns: name != Network.defaultName && DNSServer.available)
                 if !n.isDefault { try Netlink.bridgeUp(n.bridge, address: n.gateway, prefix: n.subnet.prefix) }
                 if o.subnet != nil && n.isDefault { n.options["fixed_subnet"] = "true" }
                 return n
@@ -203,6 +203,7 @@ public final class NetworkStore {
                 throw EngineError("error while removing network: network \(n.name) id \(n.id) has active endpoints (\(names))")
             }
             all.remove(at: i)
+            DNSServer.sync(root: root, networks: all)
             try rewriteFirewall(all)
             try Netlink.deleteLink(n.bridge)
             try FileSystem.removeTree(path(n.name))
@@ -235,7 +236,12 @@ public final class NetworkStore {
             guard let i = all.firstIndex(where: { $0.name == ref || $0.id == ref || (ref.count >= 3 && $0.id.hasPrefix(ref)) }) else {
                 throw NetworkNotFound(ref: ref)
             }
-            for j in all.indices where reconcile(&all[j]) { try save(all[j]) }
+            var reconciled = false
+            for j in all.indices where reconcile(&all[j]) {
+                try save(all[j])
+                reconciled = true
+            }
+            if reconciled { DNSServer.sync(root: root, networks: all) }
             var n = all[i]
             if n.endpoints[containerID] != nil { throw EngineError("container \(containerName) is already connected to the network \(n.name)") }
             if !n.isDefault && !aliases.isEmpty && !aliases.allSatisfy(NetworkStore.validName) {
@@ -293,6 +299,7 @@ public final class NetworkStore {
             do {
                 try save(n)
                 if needsBridge { try rewriteFirewall(all) }
+                DNSServer.sync(root: root, networks: all)
             } catch {
                 if needsBridge { try? Netlink.deleteLink(n.bridge) }
                 n.endpoints[containerID] = nil
@@ -333,6 +340,7 @@ public final class NetworkStore {
             }
         }
         if bridgesChanged { try rewriteFirewall(all) }
+        DNSServer.sync(root: root, networks: all)
     }
 
     /// A container's endpoints, in interface order.
