@@ -482,6 +482,63 @@ def bench_registry():
             subprocess.run(podman + ["system", "reset", "-f"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+# Networking (docs/networking.md) ----------------------------------------------------------
+
+def transfer_ms(argv, runs=5):
+    """Median wall milliseconds of a command that moves data (a few runs: each is long)."""
+    times = []
+    for _ in range(runs):
+        t = time.monotonic()
+        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        times.append((time.monotonic() - t) * 1000)
+    return statistics.median(times)
+
+
+def bench_network():
+    root = os.path.join(WORK, "net-root")
+    md("image", "bootstrap", "busybox", root=root)
+    settle()
+    mdr = [MDLUA, "--root", root]
+    # A container that keeps the default network's bridge up, as on a host that uses it: the
+    # row measures the attachment, not the bridge's first creation.
+    subprocess.run(mdr + ["run", "-d", "--name", "keep", "--network", "bridge", "busybox", "sleep", "3600"],
+                   check=True, stdout=subprocess.DEVNULL)
+    try:
+        row("`mdlua run --rm --network bridge busybox true` vs `--network none` (goal: under 3 ms more)",
+            mdr + ["run", "--rm", "--network", "bridge", "busybox", "true"], runs=100,
+            peer=mdr + ["run", "--rm", "--network", "none", "busybox", "true"], peer_name="mdlua --network none",
+            interleave=True)
+        with podman_with_image("podman-net", root) as podman:
+            subprocess.run(["sync"])
+            row("`mdlua run --rm --network bridge busybox true` vs `podman run --rm` (its bridge)",
+                mdr + ["run", "--rm", "--network", "bridge", "busybox", "true"], runs=30,
+                peer=podman + ["run", "--rm", "busybox", "true"], peer_name="podman run --rm (bridge)")
+        # Throughput: 256 MiB through busybox nc, against the same over the host's loopback.
+        mib = 256
+        send = f"dd if=/dev/zero bs=1M count={mib} 2>/dev/null | nc -w 5 {{}} {{}}"
+        sink = ["busybox", "sh", "-c", "while true; do nc -l -p 9000 >/dev/null; done"]
+        subprocess.run(mdr + ["run", "-d", "--name", "sink", "--network", "bridge", "-p", "127.0.0.1:19000:9000"] + sink,
+                       check=True, stdout=subprocess.DEVNULL)
+        ip = subprocess.run(mdr + ["inspect", "-f", "{{.NetworkSettings.IPAddress}}", "sink"], check=True,
+                            capture_output=True, text=True).stdout.strip()
+        host_sink = subprocess.Popen(["busybox", "sh", "-c", "while true; do nc -l -p 19001 >/dev/null; done"],
+                                     start_new_session=True)
+        time.sleep(0.5)
+        try:
+            loopback = transfer_ms(["busybox", "sh", "-c", send.format("127.0.0.1", 19001)])
+            c2c = transfer_ms(mdr + ["exec", "keep", "sh", "-c", send.format(ip, 9000)])
+            dnat = transfer_ms(["busybox", "sh", "-c", send.format("127.0.0.1", 19000)])
+            for case, ms in [(f"{mib} MiB container to container (busybox nc) vs the host's loopback", c2c),
+                             (f"{mib} MiB host to a published port on 127.0.0.1 (DNAT) vs the host's loopback", dnat)]:
+                rows.append({"case": case + f" ({mib * 1000 / ms:.0f} MiB/s; goal: at least 80% of loopback's)",
+                             "mine_ms": ms, "peer": f"loopback ({mib * 1000 / loopback:.0f} MiB/s)", "peer_ms": loopback})
+        finally:
+            os.killpg(host_sink.pid, 9)
+            host_sink.wait()
+    finally:
+        subprocess.run(mdr + ["rm", "-f", "keep", "sink"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def fmt(v, unit):
     return "–" if v is None else f"{v:.2f} {unit}"
 
@@ -508,10 +565,11 @@ def main():
     # while its inode table block is dirty, as the rows that follow keep it): every file made
     # in those minutes scans past them. After the image rows, mdlua's run row measured 19-23 ms
     # against 12-13 ms before them; crun keeps its state on tmpfs and does not see it.
-    areas = sys.argv[1:] or ["binary", "run", "resources", "lifecycle", "images", "registry"]
+    areas = sys.argv[1:] or ["binary", "run", "resources", "lifecycle", "network", "images", "registry"]
     try:
         benches = {"binary": bench_binary, "run": bench_run, "resources": bench_resources,
-                   "lifecycle": bench_lifecycle, "images": bench_images, "registry": bench_registry}
+                   "lifecycle": bench_lifecycle, "images": bench_images, "registry": bench_registry,
+                   "network": bench_network}
         for area in areas:
             if area not in benches:
                 sys.exit(f"bench: unknown area {area!r} (one of {', '.join(benches)})")

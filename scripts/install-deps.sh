@@ -29,6 +29,9 @@ packages=(
   xz-utils           # compressed kernel modules
   kmod               # depmod: the downloaded kernels ship no modules.dep
   file binutils      # checks the binaries are static; strips mdlua for the guest
+  # networking (docs/networking.md)
+  aardvark-dns       # names on user networks
+  nftables iproute2  # the network tests: leak checks, the outside namespaces
 )
 
 missing=()

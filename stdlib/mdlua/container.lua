@@ -4,6 +4,7 @@
 --   md.container.create{...same fields...}        -> a container object (not started)
 --   c:start{capture=true}, c:rm{force=true}, c:export(path), md.container.get(name|id)
 --   c:stop(), c:kill(), c:wait(), c:logs(), c:exec{...}, c:inspect(), c:commit(), c:attach()
+--   c:networks(), c:ports()                        -> its addresses and published ports
 --   md.containers{all=true} = md.container.list{all=true} -> container objects, newest first
 --   md.exec(ref, {...}), md.commit(ref, {...})     -> c:exec, c:commit of the container ref
 -- Options tables with a name a function does not know, and the engine's refusals, raise
@@ -238,6 +239,10 @@ function Container:attach(o)
   return r
 end
 function Container:dir() return root() .. "/containers/" .. self.id end
+-- Its places on networks: { {network=, ip=, prefix=, gateway=, aliases=, ports=, interface=}, ... }
+function Container:networks() return require("mdlua.network").endpoints(self.id) end
+-- Its published ports: { {proto=, host_ip=, host_port=, container_port=}, ... }
+function Container:ports() return require("mdlua.container_network").ports(self) end
 -- Copies between the host and the container: c:copy_from("/etc/hosts", "/tmp/h"),
 -- c:copy_to("/tmp/file", "/srv/"); host "-" is a tar stream on stdout or stdin. o:
 -- {archive=true} keeps the owners (cp -a), {follow_link=true} follows a symlink named as

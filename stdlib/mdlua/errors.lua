@@ -60,7 +60,7 @@ end
 -- The code of an engine's message (a string a binding raised).
 local conflicts = { "already in use", "is in use", "is used by", "still used by", "is running", "already running",
                     "not running", "is not paused", "is paused", "cannot be started", "still has processes",
-                    "cannot be attached", ", not paused", ", not running" }
+                    "cannot be attached", ", not paused", ", not running", "has active endpoints" }
 function M.classify(msg)
   if msg:find("no such ", 1, true) or msg:find("No such file", 1, true) then return "not_found" end
   -- A registry's refusals (Sources/MDCore/Registry/RegistrySession.swift).

@@ -26,6 +26,7 @@ do -- (not indented) everything up to the last two lines is local to this block
 ---@field container md.container loaded on first use
 ---@field image md.image loaded on first use
 ---@field layer md.layer loaded on first use
+---@field network md.network loaded on first use
 local md = {}
 
 ---@class md.Config
@@ -180,6 +181,14 @@ function container.containers(o) end
 ---@field config md.ContainerConfig what it was created with
 local Container = {}
 
+---Its places on networks.
+---@return md.Endpoint[]
+function Container:networks() end
+
+---Its published ports.
+---@return md.PortBinding[]
+function Container:ports() end
+
 ---Runs the container in the foreground and waits. A process that did not start raises
 ---(code start_failed, status 125, 126 or 127), as does a running container.
 ---@param o? {tty?: boolean, stdin?: boolean, capture?: boolean}
@@ -295,6 +304,85 @@ function Container:dir() end
 ---The bytes in the container's writable layer.
 ---@return integer
 function Container:size_rw() end
+
+-- md.network ------------------------------------------------------------------------
+
+---@class md.network
+local network = {}
+md.network = network
+
+---@class md.NetworkCreateOptions
+---@field name string
+---@field subnet? string "10.5.0.0/24"; chosen to clash with nothing when nil
+---@field gateway? string
+---@field ip_range? string
+---@field internal? boolean no way out of the host, nothing in from other networks
+---@field labels? table<string, string>
+---@field options? table<string, string> com.docker.network.bridge.name=NAME
+---@field dns? string[] the servers the network's DNS server forwards to
+
+---A network and its bridge.
+---@param o md.NetworkCreateOptions
+---@return md.Network
+function network.create(o) end
+
+---Every network, by name.
+---@return md.Network[]
+function network.list() end
+
+---A network by name, ID or unique ID prefix; raises "no such network".
+---@param ref string
+---@return md.Network
+function network.get(ref) end
+
+---@class md.PortBinding
+---@field proto "tcp"|"udp"
+---@field host_ip string "" for every address of the host
+---@field host_port integer
+---@field container_port integer
+
+---@class md.Endpoint
+---@field network string
+---@field container_id string
+---@field container_name string
+---@field ip string
+---@field prefix integer
+---@field gateway string
+---@field aliases string[]
+---@field ports md.PortBinding[]
+---@field interface string eth0, eth1, ...
+
+---@class md.Network
+---@field name string
+---@field id string
+---@field driver "bridge"
+---@field subnet string
+---@field gateway string
+---@field ip_range string
+---@field internal boolean
+---@field labels table<string, string>
+---@field options table<string, string>
+---@field bridge string its link on the host
+---@field created string
+---@field dns boolean names resolve on it (user networks)
+---@field endpoints md.Endpoint[]
+local Network = {}
+
+---Removes it; raises "conflict" while a container is on it.
+function Network:rm() end
+
+---Gives a container that does not run an address on it.
+---@param c md.Container|string
+---@param o? {aliases?: string[], ip?: string}
+---@return md.Endpoint
+function Network:connect(c, o) end
+
+---@param c md.Container|string
+function Network:disconnect(c) end
+
+---Docker's network inspect document.
+---@return table
+function Network:inspect() end
 
 -- md.image ------------------------------------------------------------------------
 

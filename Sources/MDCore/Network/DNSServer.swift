@@ -1,3 +1,4 @@
+import CShim
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -77,32 +78,15 @@ enum DNSServer {
         return comm.hasPrefix("aardvark") ? pid : nil
     }
 
-    /// `aardvark-dns --config DIR -p 53 run`: it forks, and its parent returns once the
-    /// child serves (and has written aardvark.pid).
+    /// `aardvark-dns --config DIR -p 53 run`, as a daemon with no descriptor of ours (a
+    /// caller's pipe or socket held open would keep the caller waiting for its end): it
+    /// forks again, and its parent returns once the child serves; then aardvark.pid is there.
     static func start(_ bin: String, _ dir: String) {
         let args = [bin, "--config", dir, "-p", "53", "run"]
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
-        defer { posix_spawnattr_destroy(&attr) }
-        var none = sigset_t()
-        sigemptyset(&none)
-        var all = sigset_t()
-        sigfillset(&all)
-        posix_spawnattr_setsigmask(&attr, &none)
-        posix_spawnattr_setsigdefault(&attr, &all)
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | 0x80 /* POSIX_SPAWN_SETSID */))
-        var files = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&files)
-        defer { posix_spawn_file_actions_destroy(&files) }
-        for fd: Int32 in [0, 1, 2] { posix_spawn_file_actions_addopen(&files, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0) }
-        let cargs: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
-        defer { for p in cargs { free(p) } }
-        var pid: pid_t = 0
-        let env: [UnsafeMutablePointer<CChar>?] = [strdup("PATH=/usr/sbin:/usr/bin:/sbin:/bin"), nil]
-        defer { for p in env { free(p) } }
-        guard posix_spawn(&pid, bin, &files, &attr, cargs, env) == 0 else { return }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        var cargs: [UnsafePointer<CChar>?] = args.map { UnsafePointer(strdup($0)) } + [nil]
+        defer { for p in cargs { free(UnsafeMutablePointer(mutating: p)) } }
+        guard mdl_spawn_daemon(&cargs, -1) == 0 else { return }
+        for _ in 0..<200 where running(dir) == nil { usleep(5000) }
     }
 }
 

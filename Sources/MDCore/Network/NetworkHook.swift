@@ -22,7 +22,7 @@ struct NetworkHook: ContainerHook {
             try? Netlink.deleteLink(e.hostLink)   // left by a crash
             func attach() throws {
                 try Netlink.attachVeth(netns: netns.fd, host: e.hostLink, bridge: n.bridge, peer: e.interface, address: e.address,
-                                       prefix: n.subnet.prefix, gateway: e.interface == "eth0" ? n.gateway : nil)
+                                       prefix: n.subnet.prefix, gateway: e.interface == "eth0" && !n.internal ? n.gateway : nil)
             }
             do {
                 try attach()
