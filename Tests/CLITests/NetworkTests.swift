@@ -45,13 +45,16 @@ final class NetworkTests: ContainerTestCase {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: tool)
         p.arguments = args
-        let out = Pipe(), err = Pipe(), input = Pipe()
+        let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
-        p.standardInput = input
+        // Input from a file, not a pipe: a tool that exits before reading (nc refused)
+        // would make the write raise SIGPIPE in this process.
+        let input = dir.appendingPathComponent("stdin-\(UUID().uuidString.prefix(8))")
+        FileManager.default.createFile(atPath: input.path, contents: Data((stdin ?? "").utf8))
+        defer { try? FileManager.default.removeItem(at: input) }
+        p.standardInput = try? FileHandle(forReadingFrom: input)
         guard (try? p.run()) != nil else { return (-1, "", "cannot start \(tool)") }
-        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-        try? input.fileHandleForWriting.close()
         let e = err.fileHandleForReading.readDataToEndOfFile()
         let o = out.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
