@@ -28,8 +28,8 @@ let package = Package(
         .target(name: "CStream",
                 linkerSettings: [.linkedLibrary("archive"), .linkedLibrary("nettle"),
                                  .linkedLibrary("zstd"), .linkedLibrary("z")]),
-        // The Lua glue: Lua macros as functions, the error trampoline, JSON, readline.
-        .target(name: "CLuaGlue", dependencies: ["CLua", "CEdit"]),
+        // The Lua glue: Lua macros as functions, the error trampoline, JSON, YAML, readline.
+        .target(name: "CLuaGlue", dependencies: ["CLua", "CEdit"], linkerSettings: [.linkedLibrary("yaml")]),
 
         // The engine: the kernel and the disk, nothing about Lua.
         .target(name: "MDCore", dependencies: ["CShim", "CStream"]),

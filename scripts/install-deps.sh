@@ -12,6 +12,7 @@ packages=(
   zlib1g-dev         # gzip layers
   libzstd-dev        # zstd layers
   libseccomp-dev     # the containers' seccomp filters
+  libyaml-dev        # Compose files (stacks)
   lua5.4             # the benchmark's baseline
   hyperfine          # the benchmark's timer
   time               # the benchmark's peak-RSS meter (GNU time)

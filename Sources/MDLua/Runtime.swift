@@ -35,6 +35,7 @@ public final class Runtime {
         md["_network"] = NetworkBinding.module(vm)
         md["fs"] = FSBinding.module(vm)
         md["_json"] = .record(["encode": vm.cFunction(mdl_push_json_encode)])
+        md["_yaml"] = .record(["decode": vm.cFunction(mdl_push_yaml_decode)])
         let module = vm.reference(to: .record(md))   // one table, two names
         vm.setGlobal("md", module)
         vm.preload("mdlua", module)

@@ -4,25 +4,7 @@ local format = require "mdlua.format"
 local errors = require "mdlua.errors"
 local template = require "mdlua.template"
 
--- Docker's STATUS column.
-local function health_text(c)
-  local h = c.health   -- a table, or nil without a check (stdlib/mdlua/container.lua)
-  if type(h) ~= "table" or not h.Status then return "" end
-  return h.Status == "starting" and " (health: starting)" or (" (" .. h.Status .. ")")
-end
-
-local function status_text(c)
-  if c.status == "running" then
-    return "Up " .. format.duration(os.time() - (format.parse_time(c.started_at) or os.time())) .. health_text(c)
-  end
-  if c.status == "restarting" then return ("Restarting (%d) %s"):format(c.exit_code, format.ago(c.finished_at)) end
-  if c.status == "exited" then
-    return ("Exited (%s) %s"):format(c.exit_unknown and "unknown" or c.exit_code, format.ago(c.finished_at))
-  end
-  if c.status == "dead" then return c.damaged and "Dead (damaged record)" or "Dead" end
-  if c.status == "paused" then return "Up " .. format.duration(os.time() - (format.parse_time(c.started_at) or os.time())) .. " (Paused)" end
-  return "Created"
-end
+local status_text = format.status
 
 local function command_text(c, full)
   -- Records from before the command was kept in them: config.json has it.

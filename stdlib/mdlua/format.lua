@@ -74,6 +74,25 @@ function M.ago(rfc3339)
   return M.duration(math.max(0, os.time() - t)) .. " ago"
 end
 
+-- Docker's STATUS column of a container: "Up 5 minutes (healthy)", "Exited (0) 2 seconds ago".
+function M.status(c)
+  local function health()
+    local h = c.health   -- a table, or nil without a check (stdlib/mdlua/container.lua)
+    if type(h) ~= "table" or not h.Status then return "" end
+    return h.Status == "starting" and " (health: starting)" or (" (" .. h.Status .. ")")
+  end
+  if c.status == "running" then
+    return "Up " .. M.duration(os.time() - (M.parse_time(c.started_at) or os.time())) .. health()
+  end
+  if c.status == "restarting" then return ("Restarting (%d) %s"):format(c.exit_code, M.ago(c.finished_at)) end
+  if c.status == "exited" then
+    return ("Exited (%s) %s"):format(c.exit_unknown and "unknown" or c.exit_code, M.ago(c.finished_at))
+  end
+  if c.status == "dead" then return c.damaged and "Dead (damaged record)" or "Dead" end
+  if c.status == "paused" then return "Up " .. M.duration(os.time() - (M.parse_time(c.started_at) or os.time())) .. " (Paused)" end
+  return "Created"
+end
+
 -- Prints rows as columns separated by at least three spaces (Docker's tabwriter).
 function M.table(header, rows, out)
   out = out or io.stdout

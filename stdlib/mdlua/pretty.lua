@@ -2,8 +2,12 @@
 -- strings quoted, runtime objects through their __tostring.
 local M = {}
 
+local keywords = {}
+for w in ("and break do else elseif end false for function goto if in local nil not or repeat return then true until while")
+    :gmatch("%a+") do keywords[w] = true end
+
 local function is_identifier(k)
-  return type(k) == "string" and k:match("^[%a_][%w_]*$") ~= nil
+  return type(k) == "string" and k:match("^[%a_][%w_]*$") ~= nil and not keywords[k]
 end
 
 local function sorted_keys(t)

@@ -28,6 +28,8 @@ enum SysBinding {
                 while nanosleep(&ts, &rest) != 0 && errno == EINTR { ts = rest }
                 return []
             },
+            // (data) -> "sha256:<hex>" of a string's bytes (build cache keys).
+            "sha256": vm.function("md.sys.sha256") { args in [.str(Digest.of(try args.bytes(1)).description)] },
             "nproc": vm.function("md.sys.nproc") { _ in [.integer(Int64(sysconf(Int32(_SC_NPROCESSORS_ONLN))))] },
             "readlink": vm.function("md.sys.readlink") { args in
                 let path = try args.string(1)

@@ -1,0 +1,2 @@
+-- `mdlua down`: `mdlua stack down` (stdlib/mdlua/stack/cli.lua).
+return require("mdlua.stack.cli").down

@@ -1,0 +1,2 @@
+-- `mdlua up`: `mdlua stack up` (stdlib/mdlua/stack/cli.lua).
+return require("mdlua.stack.cli").up
