@@ -45,6 +45,9 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# From PyPI: the offline Kubernetes schema check of `mdlua kube`'s output (StackTests).
+python3 -m kubernetes_validate --version >/dev/null 2>&1 || python3 -m pip install --quiet kubernetes-validate
+
 if ! command -v swift >/dev/null; then
   echo "install-deps: swift is not on PATH (Swift 6 toolchain needed)" >&2
   exit 1
