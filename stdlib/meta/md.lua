@@ -27,6 +27,7 @@ do -- (not indented) everything up to the last two lines is local to this block
 ---@field image md.image loaded on first use
 ---@field layer md.layer loaded on first use
 ---@field network md.network loaded on first use
+---@field stack md.stack loaded on first use
 local md = {}
 
 ---@class md.Config
@@ -544,6 +545,55 @@ function layer.path(id) end
 -- md.fs ---------------------------------------------------------------------------
 
 ---Host file operations (host paths only). Failures raise, except stat's.
+---Stacks (docs/stacks.md): md.stack{...} checks a definition and gives a stack.
+---@class md.stack
+---@overload fun(t: table): md.Stack
+local stack = {}
+md.stack = stack
+
+---Reads a stack.lua (o.args: its arg) or a Compose file (.yaml, .yml).
+---@param path string
+---@param o? {name?: string, args?: string[]}
+---@return md.Stack
+function stack.load(path, o) end
+
+---@class md.Stack
+---@field name string the project name
+---@field dir string where its relative paths start
+---@field services table<string, table> the normalised services
+local Stack = {}
+
+---Brings the stack to its definition: dependencies first, waiting for their condition.
+---@param o? {services?: string[], force_recreate?: boolean, wait?: boolean, replicas?: table<string, integer>, progress?: fun(line: string)}
+---@return {created: string[], recreated: string[], started: string[], unchanged: string[], removed: string[]}
+function Stack:up(o) end
+
+---Removes its containers and networks (volumes with o.volumes, images with o.rmi).
+---@param o? {volumes?: boolean, rmi?: "local"|"all", timeout?: integer, progress?: fun(line: string)}
+---@return table
+function Stack:down(o) end
+
+---@param o? {all?: boolean}
+---@return md.Container[]
+function Stack:ps(o) end
+
+---@param name string
+---@return {containers: fun(self): md.Container[]}
+function Stack:service(name) end
+
+---@param name string
+---@param n integer
+function Stack:scale(name, n) end
+
+---A one-off container of a service, in the foreground.
+---@param name string
+---@param o? {cmd?: string[], rm?: boolean, env?: string[], capture?: boolean}
+---@return md.RunResult
+function Stack:run(name, o) end
+
+---@return table
+function Stack:config() end
+
 ---@class md.fs
 local fs = {}
 md.fs = fs
