@@ -543,6 +543,45 @@ def fmt(v, unit):
     return "–" if v is None else f"{v:.2f} {unit}"
 
 
+def bench_stacks():
+    """`up -d` of a 10-service stack until every service runs (and, with health checks, until
+    every one is healthy), and `down`, against podman-compose on the same Compose file."""
+    root = os.path.join(WORK, "stack-root")
+    md("image", "bootstrap", "busybox", root=root)
+    d = os.path.join(WORK, "stack10")
+    os.makedirs(d, exist_ok=True)
+    plain, healthy = os.path.join(d, "compose.yaml"), os.path.join(d, "healthy.yaml")
+    with open(plain, "w") as f:
+        f.write("services:\n" + "".join(
+            f"  s{i}:\n    image: busybox\n    command: [\"sleep\", \"600\"]\n" for i in range(10)))
+    with open(healthy, "w") as f:
+        f.write("services:\n" + "".join(
+            f"  s{i}:\n    image: busybox\n    command: [\"sleep\", \"600\"]\n"
+            f"    healthcheck: {{test: [\"CMD\", \"true\"], interval: 100ms}}\n" for i in range(10)))
+    stack = [MDLUA, "--root", root]
+    down = " ".join(stack + ["down", "-f", plain, "-p", "bench"])
+    settle()
+    with podman_with_image("podman-stack", root) as podman:
+        compose = ["podman-compose", "--podman-args", " ".join(podman[1:]), "-f", plain, "-p", "benchpc"]
+        peer_down = " ".join(shlex_quote(a) for a in compose + ["down"]) + " >/dev/null 2>&1"
+        row("`mdlua up -d` of 10 services (until running) vs `podman-compose up -d`",
+            stack + ["up", "-d", "-f", plain, "-p", "bench"], runs=5, warmup=1, prepare=down, rss=False,
+            peer=compose + ["up", "-d"], peer_prepare=peer_down, peer_name="podman-compose up -d")
+        subprocess.run(peer_down, shell=True)
+        subprocess.run(stack + ["up", "-d", "-f", plain, "-p", "bench"], check=True, stderr=subprocess.DEVNULL)
+        row("`mdlua down` of 10 services vs `podman-compose down`",
+            stack + ["down", "-f", plain, "-p", "bench"], runs=5, warmup=0, rss=False,
+            prepare=" ".join(stack + ["up", "-d", "-f", plain, "-p", "bench"]) + " 2>/dev/null",
+            peer=compose + ["down"], peer_prepare=" ".join(shlex_quote(a) for a in compose + ["up", "-d"]) + " >/dev/null 2>&1",
+            peer_name="podman-compose down")
+        subprocess.run(peer_down, shell=True)
+    hdown = " ".join(stack + ["down", "-f", healthy, "-p", "benchh"])
+    row("`mdlua up -d --wait` of 10 services with health checks (until all healthy)",
+        stack + ["up", "-d", "--wait", "-f", healthy, "-p", "benchh"], runs=5, warmup=1, prepare=hdown, rss=False)
+    subprocess.run(hdown, shell=True, stderr=subprocess.DEVNULL)
+    subprocess.run(down, shell=True, stderr=subprocess.DEVNULL)
+
+
 def report():
     print("| case | mdlua | peer | peer time | time ratio | mdlua peak RSS | peer peak RSS |")
     print("|---|---|---|---|---|---|---|")
@@ -565,11 +604,11 @@ def main():
     # while its inode table block is dirty, as the rows that follow keep it): every file made
     # in those minutes scans past them. After the image rows, mdlua's run row measured 19-23 ms
     # against 12-13 ms before them; crun keeps its state on tmpfs and does not see it.
-    areas = sys.argv[1:] or ["binary", "run", "resources", "lifecycle", "network", "images", "registry"]
+    areas = sys.argv[1:] or ["binary", "run", "resources", "lifecycle", "network", "stacks", "images", "registry"]
     try:
         benches = {"binary": bench_binary, "run": bench_run, "resources": bench_resources,
                    "lifecycle": bench_lifecycle, "images": bench_images, "registry": bench_registry,
-                   "network": bench_network}
+                   "network": bench_network, "stacks": bench_stacks}
         for area in areas:
             if area not in benches:
                 sys.exit(f"bench: unknown area {area!r} (one of {', '.join(benches)})")

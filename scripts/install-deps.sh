@@ -19,6 +19,7 @@ packages=(
   python3            # the benchmark's driver
   busybox-static     # test images
   podman skopeo buildah crun runc   # peers: interoperability tests and the benchmark
+  podman-compose     # the stack benchmark's peer
   debootstrap        # the debian base image (benchmark)
   zstd
   # registries (docs/registries.md): the tests' local registry, its TLS certificates and
