@@ -158,17 +158,11 @@ M.ps = {
       local service = c.labels[md.stack.LABEL.service]
       if not next(want) or want[service] then
         if o.quiet then print(c.id) else
-          local ports = ""
-          local okp, eps = pcall(function() return md.network.endpoints(c.id) end)
-          if okp and type(eps) == "table" then
-            local list = {}
-            for _, e in ipairs(eps) do
-              for _, p in ipairs(e.ports or {}) do
-                list[#list + 1] = ("%s:%s->%s/%s"):format(p.host_ip ~= "" and p.host_ip or "0.0.0.0", p.host_port, p.container_port, p.protocol or "tcp")
-              end
-            end
-            ports = table.concat(list, ", ")
+          local list = {}
+          for _, p in ipairs(c:ports()) do
+            list[#list + 1] = ("%s:%s->%s/%s"):format(p.host_ip ~= "" and p.host_ip or "0.0.0.0", p.host_port, p.container_port, p.proto)
           end
+          local ports = table.concat(list, ", ")
           rows[#rows + 1] = { c.name, c.image_name, '"' .. table.concat(c.command, " ") .. '"', service,
                               format.ago(c.created), format.status(c), ports }
         end
