@@ -14,8 +14,8 @@ final class StackTests: ContainerTestCase {
         return path
     }
 
-    /// A database that turns healthy after a delay, a worker that writes a page into a shared
-    /// volume, and a web server that serves it; the worker's message comes from `arg`.
+    /// A database that turns healthy after a delay, a web server, and a worker whose message
+    /// comes from the environment (so that a change to it changes the worker only).
     func threeServices(message: String = "hello") -> String {
         write("""
             local msg = os.getenv("STACK_MESSAGE") or "\(message)"
@@ -23,12 +23,11 @@ final class StackTests: ContainerTestCase {
               services = {
                 db = { image = "busybox", command = { "sh", "-c", "sleep 1; touch /ready; exec sleep 600" },
                        healthcheck = { test = "test -f /ready", interval = "300ms", retries = 40 } },
-                worker = { image = "busybox", depends_on = { "db" }, volumes = { "site:/www" },
-                           command = { "sh", "-c", "echo " .. msg .. " > /www/index.html; exec sleep 600" } },
-                web = { image = "busybox", depends_on = { "db" }, volumes = { "site:/www" },
-                        command = "httpd -f -p 80 -h /www" },
+                worker = { image = "busybox", depends_on = { "db" },
+                           command = { "sh", "-c", "echo " .. msg .. "; exec sleep 600" } },
+                web = { image = "busybox", depends_on = { "db" },
+                        command = { "sh", "-c", "mkdir -p /www; echo hello > /www/index.html; exec httpd -f -p 80 -h /www" } },
               },
-              volumes = { site = {} },
             }
             """, "stack.lua")
     }
@@ -89,11 +88,10 @@ final class StackTests: ContainerTestCase {
         XCTAssertNil(ids()["\(project)-web-2"])
         let ps = md(["stack", "ps", "-f", file, "-p", project]).stdout
         XCTAssertTrue(ps.hasPrefix("NAME") && ps.contains("\(project)-web-1") && ps.contains("Up"), ps)
-        // down -v leaves no container, network or volume of the stack.
+        // down -v leaves no container or network of the stack.
         XCTAssertEqual(md(["down", "-v", "-f", file, "-p", project]).status, 0)
         XCTAssertEqual(md(["ps", "-aq"]).stdout, "")
         XCTAssertFalse(md(["network", "ls"]).stdout.contains(project), md(["network", "ls"]).stdout)
-        XCTAssertFalse(md(["volume", "ls", "-q"]).stdout.contains(project))
     }
 
     func testUnhealthyDependencyFailsUpWithItsOutput() {
