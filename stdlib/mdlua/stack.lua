@@ -406,7 +406,7 @@ function Stack:down(o)
       say(("%s  Removed"):format(c.name))
     end
   end
-  local ok, nets = pcall(md.network.list)
+  local ok, nets = pcall(function() return md.network.list() end)
   for _, net in ipairs(ok and nets or {}) do
     if (net.labels or {})[LABEL.project] == self.name then
       net:rm()
@@ -415,7 +415,8 @@ function Stack:down(o)
     end
   end
   if o.volumes then
-    local okv, vols = pcall(md.volume.list)
+    -- (md.volume is there once volumes are: until then a stack has none to remove.)
+    local okv, vols = pcall(function() return md.volume.list() end)
     for _, v in ipairs(okv and vols or {}) do
       if (v.labels or {})[LABEL.project] == self.name then
         v:rm()
