@@ -113,7 +113,8 @@ M.up = {
     end
     if o.build then
       for n, s in pairs(stack.services) do
-        if s.build then require("mdlua.stack.build").service(stack, n) end
+        -- Builds (issue #15) are not on main yet: a service's image is used as it is.
+        if s.build then errors.fail(("--build: service %s has a build, and builds are not supported yet"):format(n)) end
       end
     end
     stack:up { services = services(stack, rest), force_recreate = o["force-recreate"], wait = o.wait, progress = say,
