@@ -90,14 +90,9 @@ public enum ContainerChanges {
         guard let image = try store.store.images.load()[r.image] else { throw EngineError("the image of \(r.name) is gone") }
         let base = try image.layers.map { try store.store.layers.get($0) }
         let staging = try store.store.staging("commit")
-        let tarPath = staging.path + "/layer.tar"
-        let fd = open(tarPath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw EngineError.system("create \(tarPath)") }
-        defer { close(fd) }
         let skip = mountPoints(store, r, inLower: try lowerCheck(store, r))
-        _ = try LayerPacker.pack(directory: store.path(r.id) + "/upper", to: fd, excluding: skip)
-        guard lseek(fd, 0, SEEK_SET) == 0 else { throw EngineError.system("rewind \(tarPath)") }
-        let staged = try LayerCreator.stageTar(fd: fd, staging: staging, what: "changes of \(r.name)")
+        let staged = try LayerCreator.pack(directory: store.path(r.id) + "/upper", staging: staging,
+                                           what: "changes of \(r.name)", excluding: skip)
         return try store.store.locked {
             let layer = try staged.publish(to: store.store, comment: comment)
             return try ImageAssembler.create(in: store.store, layers: base + [layer], config: config, names: names)

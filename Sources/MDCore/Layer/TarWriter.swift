@@ -1,9 +1,11 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CStream
 
 /// Writes a POSIX (pax) tar stream to a file descriptor, hashing every byte it writes, so
-/// the digest of a layer or an archive is known the moment it is written.
+/// the digest of a layer or an archive is known the moment it is written; or into a layer
+/// blob writer (`mdl_layer_writer.h`), which hashes and compresses it on its own thread.
 public final class TarWriter {
     public struct Header {
         public var name: String
@@ -23,6 +25,7 @@ public final class TarWriter {
     }
 
     let fd: Int32
+    let layer: OpaquePointer?
     var buffer: [UInt8] = []
     var hash = SHA256()
     public private(set) var written: UInt64 = 0
@@ -30,16 +33,25 @@ public final class TarWriter {
 
     public init(fd: Int32, what: String) {
         self.fd = fd
+        self.layer = nil
+        self.what = what
+        buffer.reserveCapacity(1 << 20)
+    }
+
+    /// Into a layer writer, which owns the hashing: `finish` then returns no digest of its own.
+    public init(layer: OpaquePointer, what: String) {
+        self.fd = -1
+        self.layer = layer
         self.what = what
         buffer.reserveCapacity(1 << 20)
     }
 
     func emit(_ bytes: UnsafeRawBufferPointer) throws {
-        hash.update(bytes)
+        if layer == nil { hash.update(bytes) }
         written += UInt64(bytes.count)
         if buffer.count + bytes.count > (1 << 20) { try flush() }
         if bytes.count >= (1 << 20) {
-            try FileSystem.writeAll(fd, bytes, what: what)
+            try output(bytes)
         } else {
             buffer.append(contentsOf: bytes)
         }
@@ -47,8 +59,18 @@ public final class TarWriter {
 
     func emit(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try emit($0) } }
 
+    func output(_ bytes: UnsafeRawBufferPointer) throws {
+        if let layer {
+            guard mdl_layer_writer_write(layer, bytes.baseAddress, bytes.count) == 0 else {
+                throw EngineError("\(what): \(String(cString: mdl_layer_writer_error(layer)))")
+            }
+        } else {
+            try FileSystem.writeAll(fd, bytes, what: what)
+        }
+    }
+
     func flush() throws {
-        try buffer.withUnsafeBytes { try FileSystem.writeAll(fd, $0, what: what) }
+        try buffer.withUnsafeBytes { try output($0) }
         buffer.removeAll(keepingCapacity: true)
     }
 
