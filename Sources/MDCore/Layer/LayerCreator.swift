@@ -5,12 +5,13 @@ import CStream
 
 /// New layers from the host: `layer create DIR` and `import FILE`.
 public enum LayerCreator {
-    /// Archives a directory into a layer (kept until `layer rm`, even when no image uses it).
-    public static func create(in store: Store, from directory: String, comment: String) throws -> Layer {
+    /// Archives a directory into a layer (with `keep`, kept until `layer rm`, even when no
+    /// image uses it).
+    public static func create(in store: Store, from directory: String, comment: String, keep: Bool = true) throws -> Layer {
         guard FileSystem.isDirectory(directory) else { throw EngineError("\(directory) is not a directory") }
         let staging = try store.staging("layer")
         let staged = try pack(directory: directory, staging: staging, what: "layer of \(directory)")
-        return try store.locked { try staged.publish(to: store, comment: comment, keep: true) }
+        return try store.locked { try staged.publish(to: store, comment: comment, keep: keep) }
     }
 
     /// zstd's level for the layers the engine writes: level 3 (zstd's default) compresses a

@@ -46,13 +46,38 @@ enum FSBinding {
                 let path = try args.string(1)
                 var st = stat()
                 guard stat(path, &st) == 0 else { return [.null, .str("\(path): " + String(cString: strerror(errno)))] }
-                let kinds: [mode_t: String] = [S_IFREG: "file", S_IFDIR: "directory", S_IFBLK: "block", S_IFCHR: "char",
-                                               S_IFIFO: "fifo", S_IFSOCK: "socket", S_IFLNK: "symlink"]
-                return [.record([
-                    "type": .str(kinds[st.st_mode & S_IFMT] ?? "unknown"), "mode": .integer(Int64(st.st_mode & 0o7777)),
-                    "size": .integer(Int64(st.st_size)), "uid": .integer(Int64(st.st_uid)), "gid": .integer(Int64(st.st_gid)),
-                    "major": .integer(Int64(mdl_major(st.st_rdev))), "minor": .integer(Int64(mdl_minor(st.st_rdev))),
-                ])]
+                return [describe(st)]
+            },
+            // (path) -> as stat, of a symlink itself.
+            "lstat": vm.function("md.fs.lstat") { args in
+                let path = try args.string(1)
+                var st = stat()
+                guard lstat(path, &st) == 0 else { return [.null, .str("\(path): " + String(cString: strerror(errno)))] }
+                return [describe(st)]
+            },
+            // (path, uid, gid): the owner of the path itself (a symlink is not followed).
+            "chown": vm.function("md.fs.chown") { args in
+                let path = try args.string(1)
+                guard lchown(path, uid_t(try args.integer(2)), gid_t(try args.integer(3))) == 0 else {
+                    throw EngineError.system("chown \(path)")
+                }
+                return []
+            },
+            // (path) -> "sha256:<hex>" of the file's bytes, read in blocks.
+            "sha256": vm.function("md.fs.sha256") { args in
+                let path = try args.string(1)
+                let fd = open(path, O_RDONLY | O_CLOEXEC)
+                guard fd >= 0 else { throw EngineError.system("open \(path)") }
+                defer { close(fd) }
+                var hash = SHA256()
+                var buf = [UInt8](repeating: 0, count: 1 << 16)
+                while true {
+                    let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                    if n < 0 { if errno == EINTR { continue }; throw EngineError.system("read \(path)") }
+                    if n == 0 { break }
+                    buf.withUnsafeBytes { hash.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+                }
+                return [.str(hash.finish().description)]
             },
             // (path) -> the bytes of the tree's files (apparent sizes, symlinks not followed).
             "size": vm.function("md.fs.size") { args in
@@ -80,4 +105,15 @@ enum FSBinding {
             },
         ])
     }
+
+    static func describe(_ st: stat) -> LuaValue {
+        let kinds: [mode_t: String] = [S_IFREG: "file", S_IFDIR: "directory", S_IFBLK: "block", S_IFCHR: "char",
+                                       S_IFIFO: "fifo", S_IFSOCK: "socket", S_IFLNK: "symlink"]
+        return .record([
+            "type": .str(kinds[st.st_mode & S_IFMT] ?? "unknown"), "mode": .integer(Int64(st.st_mode & 0o7777)),
+            "size": .integer(Int64(st.st_size)), "uid": .integer(Int64(st.st_uid)), "gid": .integer(Int64(st.st_gid)),
+            "major": .integer(Int64(mdl_major(st.st_rdev))), "minor": .integer(Int64(mdl_minor(st.st_rdev))),
+        ])
+    }
+
 }

@@ -109,8 +109,10 @@ enum StoreBinding {
                 [lua(try ImageRemoval.findLayer(try args.string(2), in: try store(args)))]
             },
             "layer_create": vm.function("md.layer.create") { args in
+                // (root, dir, comment, keep): keep=false for a layer only its images hold (a build's).
                 [lua(try LayerCreator.create(in: try store(args), from: try args.string(2),
-                                             comment: try args.optionalString(3) ?? ""))]
+                                             comment: try args.optionalString(3) ?? "",
+                                             keep: args.count < 4 || args.boolean(4)))]
             },
             "layer_import": vm.function("md.layer.import") { args in
                 let path = try args.optionalString(2) ?? "-"

@@ -1,0 +1,169 @@
+-- stdlib/mdlua/build/: the Dockerfile parser and frontend, paths and globs, cache keys.
+local dockerfile = require "mdlua.build.dockerfile"
+local paths = require "mdlua.build.paths"
+local cache = require "mdlua.build.cache"
+local steps = require "mdlua.build.steps"
+local context = require "mdlua.build.context"
+local build = require "mdlua.build"
+
+local function cmds(list)
+  local out = {}
+  for _, i in ipairs(list) do out[#out + 1] = i.cmd .. "@" .. i.line .. ":" .. i.args end
+  return out
+end
+
+describe("dockerfile.parse", function()
+  it("joins continuation lines, drops comments inside them, keeps the first line's number", function()
+    local t = dockerfile.parse("FROM busybox\n# comment\nRUN a \\\n  # inner comment\n\n  && b\nCMD x\n")
+    assert_same(cmds(t), { "FROM@1:busybox", "RUN@3:a   && b", "CMD@7:x" })
+  end)
+
+  it("reads the escape directive: a backtick continues lines, a backslash is plain", function()
+    local t = dockerfile.parse("# escape=`\nFROM busybox\nRUN dir c:\\ `\n  x\n")
+    assert_same(cmds(t), { "FROM@2:busybox", "RUN@3:dir c:\\   x" })
+  end)
+
+  it("ignores the syntax directive and takes instruction names in any case", function()
+    local t = dockerfile.parse("# syntax=docker/dockerfile:1\nfrom busybox\nrun true\n")
+    assert_same(cmds(t), { "FROM@2:busybox", "RUN@3:true" })
+  end)
+
+  it("takes --flags before the arguments", function()
+    local t = dockerfile.parse("FROM a\nCOPY --from=b --chown=1:2 --chmod=644 x y\n")
+    assert_eq(t[2].flags.from, "b"); assert_eq(t[2].flags.chown, "1:2"); assert_eq(t[2].flags.chmod, "644")
+    assert_eq(t[2].args, "x y")
+  end)
+
+  it("refuses a heredoc and a line over 1 MiB, with the line number", function()
+    assert_error("Dockerfile:2: RUN with a heredoc is not supported yet", dockerfile.parse, "FROM a\nRUN <<EOF\nx\nEOF\n")
+    assert_error("Dockerfile:2: line longer than 1 MiB", dockerfile.parse, "FROM a\nRUN " .. ("x"):rep(1048577) .. "\n")
+  end)
+end)
+
+describe("dockerfile helpers", function()
+  it("expands $VAR, ${VAR}, ${VAR:-default}, ${VAR:+alt} and an escaped \\$", function()
+    local v = { A = "1", E = "" }
+    assert_eq(dockerfile.expand("$A-${A}-${B:-d}-${A:+x}-${E:-e}-\\$A", v), "1-1-d-x-e-$A")
+  end)
+
+  it("splits quoted words", function()
+    assert_same(dockerfile.words([[A="two words" B='x y' C=z\ w]]), { "A=two words", "B=x y", "C=z w" })
+  end)
+
+  it("reads ENV's KEY=VALUE and legacy KEY VALUE forms", function()
+    local ins = { cmd = "ENV", args = 'A=1 B="x $A"', line = 1, escape = "\\" }
+    assert_same(dockerfile.key_values(ins, { A = "1" }), { { "A", "1" }, { "B", "x 1" } })
+    ins.args = "NAME some value"
+    assert_same(dockerfile.key_values(ins, {}), { { "NAME", "some value" } })
+  end)
+
+  it("tells the exec form from the shell form", function()
+    assert_same(dockerfile.json_array('["sh", "-c", "x"]'), { "sh", "-c", "x" })
+    assert_eq(dockerfile.json_array("[not json"), nil)
+    assert_eq(dockerfile.json_array("echo [x]"), nil)
+  end)
+end)
+
+describe("dockerfile.stages", function()
+  local function stages(text, o)
+    o = o or {}
+    o.build = build
+    o.context = o.context or setmetatable({ dir = "/nonexistent", rules = {} }, context.Context)
+    return dockerfile.stages(dockerfile.parse(text), o)
+  end
+
+  it("makes one step per instruction, each with its Dockerfile line", function()
+    local s = stages("FROM busybox\nENV A=1\nWORKDIR /w\nRUN echo $A\nCMD [\"sh\"]\n")
+    assert_eq(s.base, "busybox")
+    assert_eq(#s.steps, 4)
+    assert_same({ s.steps[1].kind, s.steps[2].kind, s.steps[3].kind, s.steps[4].kind }, { "env", "workdir", "run", "cmd" })
+    assert_eq(s.steps[3].shell, "echo $A")
+    assert_eq(s.steps[3].where, "Dockerfile:4")
+    assert_same(s.steps[4].value.exec, { "sh" })
+  end)
+
+  it("substitutes ARG before FROM, and build args over defaults", function()
+    local s = stages("ARG BASE=busybox\nARG TAG\nFROM ${BASE}:${TAG:-1}\n", { build_args = { TAG = "2" } })
+    assert_eq(s.base, "busybox:2")
+  end)
+
+  it("keeps stages by name and copies from one; --target picks a stage", function()
+    local text = "FROM busybox AS one\nRUN true\nFROM busybox\nCOPY --from=one /a /b\nCOPY --from=0 /c /d\n"
+    local s = stages(text)
+    assert_eq(s.steps[1].from.name, "one")
+    assert_eq(s.steps[2].from, s.steps[1].from)
+    assert_eq(stages(text, { target = "one" }).name, "one")
+    assert_error('no stage named "two"', stages, text, { target = "two" })
+  end)
+
+  it("refuses what it does not support, naming the line", function()
+    assert_error("Dockerfile:2: ONBUILD is not supported yet", stages, "FROM a\nONBUILD RUN x\n")
+    assert_error("Dockerfile:2: RUN --mount is not supported yet", stages, "FROM a\nRUN --mount=type=cache,target=/x true\n")
+    assert_error("Dockerfile:2: ADD from a URL is not supported", stages, "FROM a\nADD https://example.com/x /x\n")
+    assert_error("Dockerfile:2: ADD of a local archive", stages, "FROM a\nADD x.tar.gz /x\n")
+    assert_error("Dockerfile:1: RUN before the first FROM", stages, "RUN true\n")
+    assert_error("Dockerfile:2: FROOM is not supported", stages, "FROM a\nFROOM b\n")
+    assert_error("Dockerfile:2: stage:expose: invalid port", stages, "FROM a\nEXPOSE http\n")
+  end)
+end)
+
+describe("build paths", function()
+  it("cleans paths and tells when they climb out", function()
+    assert_same({ paths.clean("a/./b//c/") }, { "a/b/c", false })
+    assert_same({ paths.clean("a/../../x") }, { "x", true })
+  end)
+
+  it("matches .dockerignore patterns: globs, **, directories, exceptions", function()
+    local rules = paths.parse_ignore("# c\n*.o\n**/tmp\nbuild\n!build/keep\n")
+    assert_true(paths.ignored(rules, "a.o"))
+    assert_true(not paths.ignored(rules, "src/a.o"))
+    assert_true(paths.ignored(rules, "x/y/tmp/z"))
+    assert_true(paths.ignored(rules, "build/out"))
+    assert_true(not paths.ignored(rules, "build/keep"))
+    assert_true(paths.match("src/[ab].c", "src/a.c") and not paths.match("src/[!ab].c", "src/a.c"))
+  end)
+
+  it("places a symlink's target inside the root, or refuses it", function()
+    assert_eq(paths.link_target("a/b/link", "../c"), "a/c")
+    assert_eq(paths.link_target("link", "../x"), nil)
+    assert_eq(paths.link_target("link", "/etc/passwd"), nil)
+  end)
+end)
+
+describe("build cache keys", function()
+  local state = { doc = { config = { Env = { "PATH=/bin" } } }, args = {} }
+  local function key(step, inputs, parent)
+    return cache.key(parent or "sha256:p", cache.describe(steps.describe(step, state)), inputs)
+  end
+
+  it("is the same for the same step wherever it was written", function()
+    assert_eq(key({ kind = "run", shell = "make", where = "a.lua:1" }), key({ kind = "run", shell = "make", where = "b:9" }))
+  end)
+
+  it("changes with the parent, the command, the environment and the inputs", function()
+    local base = key({ kind = "run", shell = "make" }, "i")
+    assert_true(base ~= key({ kind = "run", shell = "make" }, "i", "sha256:q"))
+    assert_true(base ~= key({ kind = "run", shell = "make all" }, "i"))
+    assert_true(base ~= key({ kind = "run", shell = "make", env = { { "A", "1" } } }, "i"))
+    assert_true(base ~= key({ kind = "run", shell = "make" }, "j"))
+  end)
+
+  it("digests a context's files by content, not by time", function()
+    local d = md.fs.tempdir("/tmp/mdlua-spec-")
+    md.fs.mkdir(d .. "/src")
+    md.fs.write(d .. "/src/a", "one")
+    md.fs.write(d .. "/src/b", "two")
+    local entries = context.collect(d, {}, "src", "COPY src")
+    local first, each = context.digest(d, entries)
+    os.execute("touch -d 2001-01-01 " .. d .. "/src/a")
+    assert_eq(context.digest(d, context.collect(d, {}, "src", "COPY src")), first)
+    md.fs.write(d .. "/src/b", "changed")
+    local second, each2 = context.digest(d, context.collect(d, {}, "src", "COPY src"))
+    assert_true(second ~= first)
+    assert_eq(cache.changed(each, each2), "changed: src/b")
+    md.fs.symlink("../..", d .. "/src/up")
+    assert_error("src/up is a symlink that points outside", context.collect, d, {}, "src/up/x", "COPY src/up/x")
+    assert_error("outside the build context", context.collect, d, {}, "../x", "COPY ../x")
+    md.fs.remove(d)
+  end)
+end)

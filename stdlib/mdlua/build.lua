@@ -1,0 +1,86 @@
+-- md.build: builds as Lua values (docs/builds.md).
+--   md.build.from(image)            a stage on an image (md.build.scratch(): on nothing)
+--   md.build.context(dir, o)        files a COPY can read (o.exclude; .dockerignore)
+--   md.build.run(stage, o)          builds it: the image, and a report of every step
+-- A stage's methods (run, copy, env, workdir, ...) return new stages (build/stage.lua); a
+-- stage given :tag(name) is built when the script that made it ends, if it was not before.
+local md = require "mdlua"
+local errors = require "mdlua.errors"
+local stage = require "mdlua.build.stage"
+local context = require "mdlua.build.context"
+local executor = require "mdlua.build.executor"
+local progress = require "mdlua.build.progress"
+
+local M = {}
+
+function M.from(image)
+  if type(image) ~= "string" or image == "" then
+    errors.raise("invalid_argument", "md.build.from: expected an image name or ID", 2)
+  end
+  if image == "scratch" then return stage.new("scratch") end
+  return stage.new(image)
+end
+
+function M.scratch() return stage.new("scratch") end
+
+function M.context(dir, o) return context.new(dir, o) end
+
+M.is_stage = stage.is
+
+-- Tagged stages not built yet, in the order they were tagged.
+local pending = {}
+function M.pending(s) pending[#pending + 1] = s end
+
+local option_names = { "no_cache", "build_args", "progress", "tags", "labels", "quiet" }
+
+-- Builds `s`: o.no_cache, o.build_args (a map), o.tags (more names), o.labels (a map, on the
+-- final image), o.progress ("auto", "plain", "quiet" or a function(kind, event)).
+-- Returns the image and the report: { steps = { { instruction, cached, reason, image,
+-- seconds, where } } }.
+function M.run(s, o)
+  o = errors.check_options(o, "md.build.run", option_names)
+  if not stage.is(s) then errors.raise("invalid_argument", "md.build.run: expected a stage (md.build.from)", 2) end
+  -- A built stage is no longer pending.
+  for i = #pending, 1, -1 do
+    if pending[i] == s then table.remove(pending, i) end
+  end
+  if o.labels and next(o.labels) then s = stage.add(s, { kind = "label", value = (function()
+    local out = {}
+    for k, v in pairs(o.labels) do out[#out + 1] = { k, v } end
+    table.sort(out, function(a, b) return a[1] < b[1] end)
+    return out
+  end)(), where = "--label" }) end
+  local report = { steps = {} }
+  local show = type(o.progress) == "function" and o.progress or progress.printer(o.progress or "auto")
+  local state = executor.build(s, {
+    no_cache = o.no_cache, build_args = o.build_args,
+    progress = function(kind, e)
+      if kind == "done" then
+        report.steps[#report.steps + 1] = { instruction = e.instruction, cached = e.cached == true, reason = e.reason,
+                                            image = e.image, seconds = e.seconds, where = e.step.where,
+                                            stage = e.stage.name }
+      end
+      show(kind, e)
+    end,
+  })
+  if not state.image then errors.fail("md.build.run: the stage has no steps and no base image: nothing to build") end
+  local img = md.image.get(state.image)
+  for _, name in ipairs(s.tags or {}) do img:tag(name) end
+  for _, name in ipairs(o.tags or {}) do img:tag(name) end
+  report.image = img
+  show("image", { image = img, tags = s.tags })
+  return md.image.get(img.id), report
+end
+
+-- After a script: builds what it returned (a stage) and every tagged stage still pending.
+function M.finish(returned, o)
+  local out
+  if stage.is(returned) then out = M.run(returned, o) end
+  while #pending > 0 do
+    local s = table.remove(pending, 1)
+    M.run(s, o)
+  end
+  return out
+end
+
+return M

@@ -1,0 +1,302 @@
+-- Runs a stage's steps in order, each through the cache (build/cache.lua): a hit takes the
+-- image a step made before; a miss runs it. RUN runs a container from the image so far and
+-- commits its changes as a layer; COPY makes a layer from the files; the other steps change
+-- the config only. Every step's result is an image, so any step can be the parent of the
+-- next build's. Whatever a step made on the way (a container, a mount, a staging
+-- directory) is removed whether it succeeds or fails; a failed step publishes nothing.
+local md = require "mdlua"
+local json = require "mdlua.json"
+local errors = require "mdlua.errors"
+local cache = require "mdlua.build.cache"
+local context = require "mdlua.build.context"
+local paths = require "mdlua.build.paths"
+local steps = require "mdlua.build.steps"
+
+local M = {}
+
+local store = errors.guard(md._store)
+local runtime = errors.guard(md._runtime)
+
+local function root() return md.config.root end
+local function now() return os.date("!%Y-%m-%dT%H:%M:%SZ") end
+
+local function copy_table(t)
+  if type(t) ~= "table" then return t end
+  local out = {}
+  for k, v in pairs(t) do out[k] = copy_table(v) end
+  return setmetatable(out, getmetatable(t))
+end
+
+-- The error of a step: its script line first. A RUN that failed exits 1, as `docker
+-- build`; other errors keep their status (125 for bad input).
+local function step_error(step, e, status)
+  local msg = errors.message(e):gsub("^md%.[%w_.:]+: ", "")
+  if not msg:find(step.where, 1, true) then msg = step.where .. ": " .. msg end
+  local code = errors.is(e) and e.code or "failed"
+  error(errors.new(code, msg, status or (errors.is(e) and e.status) or 1), 0)
+end
+
+-- The state a stage starts from: its base image (or nothing, for scratch).
+local function base_state(stage)
+  if stage.base == "scratch" then
+    return { image = nil, layers = {}, doc = { architecture = "amd64", os = "linux", config = {}, history = json.array() },
+             key = md.sys.sha256("scratch"), args = {} }
+  end
+  local ok, img = pcall(md.image.get, stage.base)
+  if not ok then step_error({ where = stage.where }, img) end
+  local doc = img:config()
+  doc.rootfs = nil
+  doc.config = doc.config or {}
+  doc.history = json.array(doc.history or {})
+  return { image = img.id, layers = img.layers, doc = doc, key = md.sys.sha256("from " .. img.id), args = {} }
+end
+
+-- A new image: the layers, and the state's config with one more history entry.
+local function image_doc(state, history)
+  local doc = copy_table(state.doc)
+  doc.created = now()
+  for _, h in ipairs(state.pending) do doc.history[#doc.history + 1] = h end
+  doc.history[#doc.history + 1] = history
+  return doc
+end
+
+-- The state after an image made or found: its layers and config.
+local function reload(state, img)
+  state.image, state.layers = img.id, img.layers
+  state.doc = img:config()
+  state.doc.rootfs = nil
+  state.doc.config = state.doc.config or {}
+  state.doc.history = json.array(state.doc.history or {})
+end
+
+local function assemble(state, layer_ids, doc)
+  return store.assemble(root(), layer_ids, json.encode(doc), {}).id
+end
+
+-- The uid and gid of USER[:GROUP] for COPY --chown: numbers as they are, names from the
+-- image's /etc/passwd and /etc/group (the topmost layer that has them).
+local function owner(state, spec)
+  local user, group = spec:match("^([^:]+):?(.*)$")
+  local function lookup(file, name)
+    if name:match("^%d+$") then return tonumber(name) end
+    for i = #state.layers, 1, -1 do
+      local path = md.layer.path(state.layers[i]) .. "/etc/" .. file
+      local st = md.fs.lstat(path)
+      if st and st.type == "file" then
+        for line in md.fs.read(path):gmatch("[^\n]+") do
+          local n, id = line:match("^([^:]*):[^:]*:(%d+)")
+          if n == name then return tonumber(id), line end
+        end
+        break
+      end
+    end
+    errors.fail(("chown %s: no %s %q in the image"):format(spec, file == "passwd" and "user" or "group", name))
+  end
+  local uid, line = lookup("passwd", user)
+  local gid
+  if group ~= "" then gid = lookup("group", group)
+  elseif line then gid = tonumber(line:match("^[^:]*:[^:]*:%d+:(%d+)")) or uid
+  else gid = uid end
+  return uid, gid
+end
+
+-- Lays the entries out under `dir` as they will be in the image, and makes the layer.
+local function copy_layer(state, step, src_root, entries, starts)
+  local dst = step.dst
+  local workdir = state.doc.config.WorkingDir
+  if dst:sub(1, 1) ~= "/" then dst = (workdir and workdir ~= "" and workdir or "/") .. "/" .. dst end
+  local into_dir = step.dst:sub(-1) == "/" or #starts > 1 or paths.has_glob(table.concat(step.srcs, " "))
+  local first = entries[1] and entries[1].st
+  if #starts == 1 and first and first.type == "directory" then into_dir = true end
+  dst = "/" .. paths.clean(dst)
+  local uid, gid
+  if step.chown then uid, gid = owner(state, step.chown) end
+  local mode = step.chmod and tonumber(step.chmod, 8)
+  local tmp = md.fs.tempdir("/tmp/mdlua-build-")
+  local ok, res = pcall(function()
+    for _, e in ipairs(entries) do
+      local target
+      if into_dir then target = e.name == "" and dst or (dst == "/" and "" or dst) .. "/" .. e.name
+      else target = dst end
+      local host = tmp .. target
+      local parent = host:match("^(.*)/[^/]*$")
+      if parent and parent ~= "" then md.fs.mkdir(parent) end
+      local from = src_root .. "/" .. (e.rel == "" and "." or e.rel)
+      if e.st.type == "directory" then
+        md.fs.mkdir(host)
+        md.fs.chmod(host, mode or e.st.mode)
+      elseif e.st.type == "file" then
+        md.fs.copy(from, host)
+        md.fs.chmod(host, mode or e.st.mode)
+      elseif e.st.type == "symlink" then
+        md.fs.symlink(md.sys.readlink(from), host)
+      else
+        errors.fail(("%s: %s is a %s; COPY takes files, directories and symlinks"):format(step.where, e.rel, e.st.type))
+      end
+      if uid then md.fs.chown(host, uid, gid) end
+    end
+    return store.layer_create(root(), tmp, "", false)
+  end)
+  pcall(md.fs.remove, tmp)
+  if not ok then error(res, 0) end
+  return res
+end
+
+-- RUN: a container from the image so far, its changes committed. Returns the new image's ID.
+local function run_step(state, step, instruction, history, event, o)
+  if not state.image then step_error(step, "RUN needs files to run: this stage is FROM scratch with nothing copied yet", 125) end
+  local doc = image_doc(state, history)
+  local c
+  local ok, e = pcall(function()
+    local cfg = state.doc.config
+    c = md.container.create { image = state.image, cmd = steps.argv(step, state), entrypoint = "",
+                              env = steps.run_env(step, state),
+                              workdir = cfg.WorkingDir ~= "" and cfg.WorkingDir or nil,
+                              user = cfg.User ~= "" and cfg.User or nil, network = step.network }
+    local r = c:start { capture = true }
+    event.output = (r.stdout or "") .. (r.stderr or "")
+    o.progress("output", event)
+    if r.exit_code ~= 0 then
+      local lines = {}
+      for line in event.output:gmatch("[^\n]+") do lines[#lines + 1] = line end
+      local tail = table.concat({ table.unpack(lines, math.max(1, #lines - 9)) }, "\n")
+      error(errors.new("build_failed", ("%s: %s: exited with %d%s"):format(step.where, instruction, r.exit_code,
+        tail ~= "" and ("\n" .. tail) or ""), 1), 0)
+    end
+    return runtime.commit(root(), c.id, json.encode(doc), nil, instruction)
+  end)
+  if c then pcall(c.rm, c, { force = true }) end
+  if not ok then step_error(step, e, errors.is(e) and e.code == "start_failed" and 1 or nil) end
+  return e
+end
+
+-- COPY: the files as a new layer. A stage's files are read from its image, mounted for
+-- the step (and unmounted whatever happens).
+local function copy_step(state, step, src_root, entries, starts, history, o)
+  local unmount
+  if not context.is(step.from) then
+    local from = o.built[step.from]
+    local mnt = md.fs.tempdir("/tmp/mdlua-build-from-")
+    local ok, merged = pcall(md.image.mount, from.image, mnt)
+    if not ok then pcall(md.fs.remove, mnt); step_error(step, merged) end
+    unmount = function() pcall(md.image.unmount, merged); pcall(md.fs.remove, mnt) end
+    src_root = merged
+    entries, starts = {}, {}
+    local ok2, e2 = pcall(function()
+      for _, s in ipairs(step.srcs) do
+        local es, ss = context.collect(src_root, {}, s, "COPY --from " .. s, true)
+        for _, e in ipairs(es) do entries[#entries + 1] = e end
+        for _, x in ipairs(ss) do starts[#starts + 1] = x end
+      end
+    end)
+    if not ok2 then unmount(); step_error(step, e2) end
+  end
+  local ok, layer = pcall(copy_layer, state, step, src_root, entries, starts)
+  if unmount then unmount() end
+  if not ok then step_error(step, layer) end
+  local layers = { table.unpack(state.layers) }
+  layers[#layers + 1] = layer.id
+  return assemble(state, layers, image_doc(state, history))
+end
+
+-- Builds `stage`; `o`: no_cache, build_args, progress (a function(event)), built (stages
+-- already built in this run, by identity). Returns the final state.
+function M.build(stage, o)
+  o.built = o.built or {}
+  if o.built[stage] then return o.built[stage] end
+  local state = base_state(stage)
+  state.build_args = o.build_args or {}
+  state.pending = {}
+  local parent_missed = false
+  for n, step in ipairs(stage.steps) do
+    local t0 = md.sys.monotonic()
+    local instruction = steps.instruction(step, state)
+    local event = { stage = stage, n = n, total = #stage.steps, step = step, instruction = instruction,
+                    config = step.kind ~= "run" and step.kind ~= "copy" }
+
+    -- The inputs: files of the context, or the image of the stage copied from.
+    local inputs, each, src_root, entries, starts, unmount = "", {}, nil, nil, nil, nil
+    if step.kind == "copy" then
+      if context.is(step.from) then
+        src_root = step.from.dir
+        entries, starts = {}, {}
+        for _, s in ipairs(step.srcs) do
+          local ok, es, ss = pcall(context.collect, src_root, step.from.rules, s, "COPY " .. s)
+          if not ok then step_error(step, es, errors.is(es) and es.status or 125) end
+          for _, e in ipairs(es) do entries[#entries + 1] = e end
+          for _, x in ipairs(ss) do starts[#starts + 1] = x end
+        end
+        inputs, each = context.digest(src_root, entries)
+      else
+        local from = M.build(step.from, o)
+        if not from.image then step_error(step, "the stage copied from has no files (FROM scratch, no steps)") end
+        inputs = from.image
+      end
+    end
+
+    o.progress("start", event)
+    local description = cache.describe(steps.describe(step, state))
+    local key = cache.key(state.key, description, inputs)
+    local probe = cache.probe(state.key, description)
+    local history = { created = now(), created_by = steps.created_by(step, state, inputs) }
+    if step.kind ~= "run" and step.kind ~= "copy" then
+      -- A config step changes the config only: no image of its own (the next RUN or COPY,
+      -- or the end of the stage, makes one), and nothing to run, so it is as cached as its
+      -- parent was.
+      event.cached = not o.no_cache and not parent_missed and cache.seen(key)
+      if not event.cached then
+        event.reason = o.no_cache and "--no-cache" or parent_missed and "an earlier step changed" or "not built before"
+        parent_missed = true
+        cache.store(key, nil, instruction)
+      end
+      steps.apply(step, state)
+      steps.carry(step, state)
+      history.empty_layer = true
+      state.pending[#state.pending + 1] = history
+    else
+      local hit = not o.no_cache and cache.lookup(key)
+      if hit then
+        event.cached = true
+        reload(state, hit)
+        steps.carry(step, state)
+      else
+        if o.no_cache then event.reason = "--no-cache"
+        elseif parent_missed then event.reason = "an earlier step changed"
+        else
+          local last = cache.last_inputs(probe)
+          event.reason = last and (cache.changed(last, each) or "its inputs changed") or "not built before"
+        end
+        parent_missed = true
+        if step.kind == "run" then
+          state.image = run_step(state, step, instruction, history, event, o)
+        else
+          state.image = copy_step(state, step, src_root, entries, starts, history, o)
+        end
+        reload(state, md.image.get(state.image))
+        steps.carry(step, state)
+        cache.store(key, state.image, instruction)
+        if step.kind == "copy" then cache.remember_inputs(probe, each) end
+      end
+      state.pending = {}
+    end
+    state.key = key
+    event.image = state.image
+    event.seconds = md.sys.monotonic() - t0
+    o.progress("done", event)
+  end
+  if #state.pending > 0 or not state.image then
+    -- Config steps since the last layer: the stage's image, cached under the last key.
+    local key = cache.key(state.key, "image", "")
+    local hit = not o.no_cache and cache.lookup(key)
+    if hit then reload(state, hit)
+    else
+      state.image = assemble(state, state.layers, image_doc(state))
+      cache.store(key, state.image, "image")
+    end
+    state.pending = {}
+  end
+  o.built[stage] = state
+  return state
+end
+
+return M
