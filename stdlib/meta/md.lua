@@ -28,6 +28,7 @@ do -- (not indented) everything up to the last two lines is local to this block
 ---@field layer md.layer loaded on first use
 ---@field network md.network loaded on first use
 ---@field stack md.stack loaded on first use
+---@field build md.build loaded on first use (docs/builds.md)
 local md = {}
 
 ---@class md.Config
@@ -644,6 +645,20 @@ function fs.tempdir(prefix) end
 ---@param path string
 ---@param mode integer
 function fs.chmod(path, mode) end
+---As stat, of a symlink itself (not followed).
+---@param path string
+---@return {type: "file"|"directory"|"block"|"char"|"fifo"|"socket"|"symlink"|"unknown", mode: integer, size: integer, uid: integer, gid: integer, major: integer, minor: integer}|nil
+---@return string? err
+function fs.lstat(path) end
+---Sets the owner of the path itself (a symlink is not followed).
+---@param path string
+---@param uid integer
+---@param gid integer
+function fs.chown(path, uid, gid) end
+---"sha256:<hex>" of the file's bytes.
+---@param path string
+---@return string
+function fs.sha256(path) end
 
 -- md.sys --------------------------------------------------------------------------
 
@@ -684,6 +699,109 @@ function sys.geteuid() end
 ---@return string[]|nil
 ---@return string? err
 function sys.listdir(path) end
+---"sha256:<hex>" of a string's bytes.
+---@param data string
+---@return string
+function sys.sha256(data) end
+
+-- md.build ------------------------------------------------------------------------
+
+---Builds as values (docs/builds.md): stages described first, built by md.build.run or at
+---the end of a build script.
+---@class md.build
+---@field args table<string, string> the --build-arg values, for a build.lua run by `mdlua build`
+local build = {}
+md.build = build
+
+---A stage on an image ("scratch": on nothing).
+---@param image string
+---@return md.BuildStage
+function build.from(image) end
+---@return md.BuildStage
+function build.scratch() end
+---Files a COPY can read: the directory, minus o.exclude patterns and its .dockerignore.
+---@param dir string
+---@param o? {exclude?: string[], dockerignore?: boolean}
+---@return md.BuildContext
+function build.context(dir, o) end
+---Builds the stage. o.progress: "auto", "plain", "quiet" or a function(kind, event).
+---@param stage md.BuildStage
+---@param o? {no_cache?: boolean, build_args?: table<string, string>, tags?: string[], labels?: table<string, string>, progress?: string|function}
+---@return md.Image image
+---@return {image: md.Image, steps: {instruction: string, cached: boolean, reason?: string, image: string, seconds: number, where: string, stage?: string}[]} report
+function build.run(stage, o) end
+
+---@class md.BuildContext
+---@field dir string
+
+---A build stage: every method returns a new stage with one more step.
+---@class md.BuildStage
+---@field base string the base image, or "scratch"
+---@field name? string
+local Stage = {}
+---RUN: a string runs with the stage's shell, a list is the exec form.
+---@param cmd string|string[]
+---@param o? {env?: table, network?: "none"|"host"}
+---@return md.BuildStage
+function Stage:run(cmd, o) end
+---COPY from a context or another stage.
+---@param from md.BuildContext|md.BuildStage
+---@param src string|string[]
+---@param dst string
+---@param o? {chown?: string, chmod?: string}
+---@return md.BuildStage
+function Stage:copy(from, src, dst, o) end
+---@param vars table a map or a list of "K=V"
+---@return md.BuildStage
+function Stage:env(vars) end
+---@param labels table a map or a list of "K=V"
+---@return md.BuildStage
+function Stage:label(labels) end
+---@param path string
+---@return md.BuildStage
+function Stage:workdir(path) end
+---@param user string
+---@return md.BuildStage
+function Stage:user(user) end
+---@param ... string|integer|string[] ports: 8080, "53/udp"
+---@return md.BuildStage
+function Stage:expose(...) end
+---@param ... string|string[]
+---@return md.BuildStage
+function Stage:volume(...) end
+---@param cmd string|string[]
+---@return md.BuildStage
+function Stage:entrypoint(cmd) end
+---@param cmd string|string[]
+---@return md.BuildStage
+function Stage:cmd(cmd) end
+---@param shell string[]
+---@return md.BuildStage
+function Stage:shell(shell) end
+---@param sig string|integer
+---@return md.BuildStage
+function Stage:stopsignal(sig) end
+---{ "cmd", "arg", interval=, timeout=, start_period=, retries= }, { shell = "..." } or { none = true }.
+---@param h table
+---@return md.BuildStage
+function Stage:healthcheck(h) end
+---A build argument: RUN steps see it in their environment.
+---@param name string
+---@param default? string
+---@return md.BuildStage
+function Stage:arg(name, default) end
+---Names the image; the stage is built when the script ends if it was not before.
+---@param name string
+---@return md.BuildStage
+function Stage:tag(name) end
+---Names the stage (progress, COPY --from).
+---@param name string
+---@return md.BuildStage
+function Stage:as(name) end
+---Builds it now (md.build.run).
+---@param o? table
+---@return md.Image
+function Stage:build(o) end
 
 -- md.json, md.format --------------------------------------------------------------
 
