@@ -125,18 +125,24 @@ public struct LayerPacker {
                 defer { if out >= 0 { close(out) } }
                 try tar.append(h) { sink in
                     try LayerPacker.buffer.withUnsafeMutableBytes { buf in
+                        var offset: Int64 = 0
                         while true {
                             let n = read(fd, buf.baseAddress, buf.count)
                             if n < 0 { if errno == EINTR { continue }; throw EngineError.system("read \(file)") }
                             if n == 0 { break }
                             let chunk = UnsafeRawBufferPointer(rebasing: buf[0..<n])
                             try sink(chunk)
-                            if out >= 0 { try FileSystem.writeAll(out, chunk, what: "mirror of \(file)") }
+                            // Pages of zeros stay holes, as LayerUnpacker leaves them.
+                            if out >= 0 { try LayerUnpacker.writeSparse(out, chunk, at: offset, what: "mirror of \(file)") }
+                            offset += Int64(n)
                         }
                     }
                 }
                 fileBytes += h.size
-                if out >= 0 { try mirrorFinish(out, h, file) }
+                if out >= 0 {
+                    guard ftruncate(out, off_t(h.size)) == 0 else { throw EngineError.system("mirror truncate \(file)") }
+                    try mirrorFinish(out, h, file)
+                }
             case FileType.symlink:
                 var target = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
                 let n = readlinkat(dirfd, name, &target, target.count - 1)

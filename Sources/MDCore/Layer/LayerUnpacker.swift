@@ -164,6 +164,11 @@ public struct LayerUnpacker {
     /// even when the tar stored its zeros (the final ftruncate sets the size). Runs of data
     /// go out in one write each.
     func writeSparse(_ fd: Int32, _ data: UnsafeRawBufferPointer, at offset: Int64, raw: String) throws {
+        try LayerUnpacker.writeSparse(fd, data, at: offset, what: "\(what): write \(raw)")
+    }
+
+    /// As above, for any writer of a layer's files (LayerPacker's mirror too).
+    static func writeSparse(_ fd: Int32, _ data: UnsafeRawBufferPointer, at offset: Int64, what: String) throws {
         let page = 4096
         var start = 0
         var runStart = 0   // the pending run of data to write: runStart..<start
@@ -171,7 +176,7 @@ public struct LayerUnpacker {
             var done = runStart
             while done < end {
                 let n = pwrite(fd, data.baseAddress! + done, end - done, off_t(offset) + off_t(done))
-                if n < 0 { if errno == EINTR { continue }; throw EngineError.system("\(what): write \(raw)") }
+                if n < 0 { if errno == EINTR { continue }; throw EngineError.system(what) }
                 done += n
             }
         }
