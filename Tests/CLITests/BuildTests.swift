@@ -84,8 +84,13 @@ final class BuildTests: ContainerTestCase {
         // One file changed: the steps before the COPY that reads it are cached, the COPY
         // says which file changed, what follows runs again.
         try file("src/b.txt", "B\n")
-        let (third, id3) = build(["-t", "app:1", "--build-arg", "GREETING=hey"])
+        let (third, id3) = build(["-t", "app:1", "--build-arg", "GREETING=hey", "--explain"])
         XCTAssertEqual(third.status, 0, third.stderr)
+        let explained = lines(third.stdout, containing: "COPY src/ ./")
+        XCTAssertEqual(explained.count, 1, third.stdout)
+        XCTAssertTrue(explained.first?.contains("RAN") == true && explained.first?.contains("changed: src/b.txt") == true, third.stdout)
+        XCTAssertTrue(lines(third.stdout, containing: "COPY --from=builder").first?.contains("changed: stage builder") == true,
+                      third.stdout)
         XCTAssertNotEqual(id3, id1)
         let out = third.stderr.split(separator: "\n").map(String.init)
         guard let copy = out.firstIndex(where: { $0.contains("COPY src/ ./") }) else { return XCTFail(third.stderr) }

@@ -30,6 +30,7 @@ return {
     { name = "progress", type = "string", metavar = "MODE", help = "auto, plain or quiet" },
     { name = "quiet", short = "q", type = "bool", help = "Show no progress; print the image ID" },
     { name = "iidfile", type = "string", metavar = "FILE", help = "Write the image ID to FILE" },
+    { name = "explain", type = "bool", help = "After the build, list every step: cached, or why it ran" },
   },
   run = function(o, args)
     if #args ~= 1 then errors.fail("build: requires exactly one argument (CONTEXT)") end
@@ -76,8 +77,15 @@ return {
         end,
       })
     end
-    local img = md.build.run(stage, opts)
+    local img, report = md.build.run(stage, opts)
     md.build.finish(nil, opts)
+    if o.explain then
+      local rows = {}
+      for i, st in ipairs(report.steps) do
+        rows[i] = { st.where, st.cached and "CACHED" or "RAN", st.cached and "" or (st.reason or ""), st.instruction }
+      end
+      md.format.table({ "LINE", "RESULT", "WHY", "STEP" }, rows)
+    end
     if o.iidfile then md.fs.write(o.iidfile, img.id) end
     if progress == "quiet" then print(img.id) end
     return 0

@@ -52,12 +52,10 @@ local function run_chunk(chunk, err)
     io.stderr:write("mdlua: ", err, "\n")
     return 1
   end
-  local ok, e = xpcall(function(...)
-    local returned = chunk(...)
-    -- A build script: what it returned (a stage) and the stages it tagged are built now.
-    local build = package.loaded["mdlua.build"]
-    if build then build.finish(returned) end
-  end, traceback, table.unpack(arg or {}))
+  local ok, e = xpcall(chunk, traceback, table.unpack(arg or {}))
+  -- A build script: what it returned (a stage) and the stages it tagged are built now.
+  local build = package.loaded["mdlua.build"]
+  if ok and build then ok, e = xpcall(build.finish, traceback, e) end
   if ok then return 0 end
   io.stderr:write("mdlua: ", errors.message(e), "\n")
   return errors.status(e) or 1

@@ -231,6 +231,7 @@ function M.build(stage, o)
         local from = M.build(step.from, o)
         if not from.image then step_error(step, "the stage copied from has no files (FROM scratch, no steps)") end
         inputs = from.image
+        each = { ["stage " .. (step.from.name or step.from.base)] = from.image }
       end
     end
 

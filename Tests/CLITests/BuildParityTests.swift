@@ -1,0 +1,162 @@
+import Foundation
+import XCTest
+
+/// `mdlua build` beside `buildah bud` (Debian's buildah, with runc: crun refuses this host's
+/// hybrid cgroups) of the same Dockerfiles from the same busybox: the image configs agree
+/// (Env, Cmd, Entrypoint, WorkingDir, User, ExposedPorts, Labels, Healthcheck, Volumes,
+/// StopSignal) and so do the files the builds added. Buildah keeps its store in the test's
+/// directory and never pulls.
+final class BuildParityTests: ContainerTestCase {
+    var buildahRoot: [String] {
+        ["--root", dir.appendingPathComponent("buildah/root").path,
+         "--runroot", dir.appendingPathComponent("buildah/run").path, "--storage-driver", "overlay"]
+    }
+
+    func buildah(_ args: [String]) -> (Int32, String, String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/buildah")
+        p.arguments = buildahRoot + args
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        p.standardInput = FileHandle.nullDevice
+        do { try p.run() } catch { return (-1, "", "\(error)") }
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: "/usr/bin/buildah"), "buildah is not installed")
+        addTeardownBlock { [unowned self] in
+            _ = buildah(["rm", "--all"])
+            _ = buildah(["rmi", "--all", "--force"])
+            // The overlay driver's own mounts of its home, if it left any.
+            let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+            let ours = mounts.split(separator: "\n").compactMap { line -> String? in
+                let f = line.split(separator: " ")
+                return f.count > 4 && f[4].contains(dir.path + "/buildah") ? String(f[4]) : nil
+            }
+            for m in ours.sorted(by: >) { umount2(m, Int32(MNT_DETACH)) }
+        }
+        let archive = dir.appendingPathComponent("busybox.tar").path
+        XCTAssertEqual(md(["save", "-o", archive, "busybox"]).status, 0)
+        let pulled = buildah(["pull", "-q", "docker-archive:" + archive])
+        XCTAssertEqual(pulled.0, 0, pulled.2)
+        let tagged = buildah(["tag", pulled.1.trimmingCharacters(in: .whitespacesAndNewlines), "docker.io/library/busybox:latest"])
+        XCTAssertEqual(tagged.0, 0, tagged.2)
+    }
+
+    let keys = ["Env", "Cmd", "Entrypoint", "WorkingDir", "User", "ExposedPorts", "Labels", "Healthcheck", "Volumes", "StopSignal"]
+
+    /// The keys above of a config, empty values dropped (buildah writes "", [] and {} where
+    /// mdlua leaves a key out) and buildah's own label removed.
+    func normalized(_ json: String) -> [String: NSObject] {
+        let obj = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any] ?? [:]
+        var out: [String: NSObject] = [:]
+        for k in keys {
+            guard var v = obj[k], !(v is NSNull) else { continue }
+            if let s = v as? String, s.isEmpty { continue }
+            if var labels = v as? [String: Any] {
+                labels.removeValue(forKey: "io.buildah.version")
+                if labels.isEmpty { continue }
+                v = labels
+            }
+            if let d = v as? [String: Any], d.isEmpty { continue }
+            if let a = v as? [Any], a.isEmpty { continue }
+            out[k] = v as? NSObject
+        }
+        return out
+    }
+
+    /// Path, type, mode, owner and content digest of every file under `paths` in a tree.
+    func listing(_ tree: String, _ paths: [String]) -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", "cd \"$0\" && find \(paths.joined(separator: " ")) -printf '%p %y %m %U:%G %l\\n' | sort"
+                       + " && find \(paths.joined(separator: " ")) -type f | sort | xargs -r sha256sum", tree]
+        let out = Pipe()
+        p.standardOutput = out
+        try? p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    func check(_ name: String, _ dockerfile: String, files: [String: String] = [:], paths: [String],
+               line: UInt = #line) throws {
+        let ctx = dir.appendingPathComponent("ctx-" + name)
+        try FileManager.default.createDirectory(at: ctx, withIntermediateDirectories: true)
+        for (f, text) in files {
+            let url = ctx.appendingPathComponent(f)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try write(text, to: url)
+        }
+        try write(dockerfile, to: ctx.appendingPathComponent("Dockerfile"))
+        let ours = md(["build", "-q", "-t", name + ":md", ctx.path])
+        XCTAssertEqual(ours.status, 0, ours.stderr, line: line)
+        let theirs = buildah(["bud", "--runtime", "runc", "--pull=never", "--format", "docker", "-q", "-t", name + ":bh", ctx.path])
+        XCTAssertEqual(theirs.0, 0, theirs.2, line: line)
+        let mine = md(["inspect", "--format", "{{json .Config}}", name + ":md"]).stdout
+        // buildah 1.28's templates have no json function: the whole document, then its part.
+        let whole = buildah(["inspect", "--type", "image", name + ":bh"]).1
+        let doc = (try? JSONSerialization.jsonObject(with: Data(whole.utf8))) as? [String: Any]
+        let part = (doc?["Docker"] as? [String: Any])?["config"] ?? [:]
+        let bh = String(decoding: (try? JSONSerialization.data(withJSONObject: part)) ?? Data(), as: UTF8.self)
+        XCTAssertEqual(normalized(mine), normalized(bh), "\(name): mdlua \(mine)\nbuildah \(bh)", line: line)
+
+        // The files: mdlua's image exported, buildah's mounted.
+        let export = dir.appendingPathComponent("export-" + name)
+        try FileManager.default.createDirectory(at: export, withIntermediateDirectories: true)
+        let c = md(["create", name + ":md", "true"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let tar = dir.appendingPathComponent(name + ".tar").path
+        XCTAssertEqual(md(["export", "-o", tar, c]).status, 0, line: line)
+        md(["rm", c])
+        XCTAssertEqual(Process.run("/bin/tar", ["-xpf", tar, "-C", export.path]), 0, line: line)
+        let container = buildah(["from", "--pull=never", name + ":bh"]).1.trimmingCharacters(in: .whitespacesAndNewlines)
+        let mnt = buildah(["mount", container]).1.trimmingCharacters(in: .whitespacesAndNewlines)
+        let mineFiles = listing(export.path, paths)
+        for p in paths { XCTAssertTrue(mineFiles.contains(p + " "), "\(p) in \(mineFiles)", line: line) }
+        XCTAssertEqual(mineFiles, listing(mnt, paths), name, line: line)
+        _ = buildah(["umount", container])
+        _ = buildah(["rm", container])
+    }
+
+    func testConfigsAndFilesAgreeWithBuildah() throws {
+        try check("config", """
+            FROM busybox
+            ENV A=1 B="two words"
+            ENV C=$A-x
+            LABEL org.example.name="parity" version=2
+            WORKDIR /srv
+            WORKDIR app
+            USER nobody:nogroup
+            EXPOSE 8080 53/udp
+            VOLUME ["/data", "/cache"]
+            STOPSIGNAL SIGINT
+            HEALTHCHECK --interval=5s --timeout=2s --retries=4 CMD ["true"]
+            ENTRYPOINT ["/bin/echo"]
+            CMD ["hello"]
+            """, paths: ["bin/busybox"])
+        try check("shellform", """
+            FROM busybox
+            ENTRYPOINT echo from entrypoint
+            HEALTHCHECK CMD wget -q -O- http://127.0.0.1/ || exit 1
+            """, paths: ["bin/busybox"])
+        try check("files", """
+            FROM busybox AS build
+            ARG WHO=parity
+            WORKDIR /work
+            COPY src/ ./
+            RUN echo "made by $WHO" > made.txt && chmod 640 made.txt && mkdir -p out && cp *.txt out/
+            FROM busybox
+            COPY --from=build /work/out/ /app/
+            COPY --chown=1000:1000 --chmod=600 src/a.txt /app/secret
+            COPY src/*.txt /globbed/
+            CMD ["cat", "/app/made.txt"]
+            """, files: ["src/a.txt": "a\n", "src/b.txt": "b\n", "src/sub/c": "c\n"],
+            paths: ["app", "globbed"])
+    }
+}
