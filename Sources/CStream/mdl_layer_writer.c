@@ -7,7 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 #include <zstd.h>
+
+#include "mdl_stream.h"
 
 #define SLOTS 4
 #define SLOT_SIZE (1024 * 1024)
@@ -20,7 +23,10 @@ struct slot {
 
 struct mdl_layer_writer {
     int blob_fd;
+    int kind;          // MDL_KIND_GZIP or MDL_KIND_ZSTD
     ZSTD_CCtx *zstd;
+    z_stream z;
+    int z_live;
     uint8_t *out;
     size_t out_cap;
 
@@ -50,8 +56,36 @@ static int write_all(int fd, const uint8_t *p, size_t n) {
     return 0;
 }
 
+static int emit(mdl_layer_writer *w, size_t n) {
+    if (n == 0) return 0;
+    nettle_sha256_update(&w->blob_hash, n, w->out);
+    w->blob_size += n;
+    if (write_all(w->blob_fd, w->out, n) < 0) {
+        snprintf(w->error, sizeof w->error, "writing the blob: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int deflate_block(mdl_layer_writer *w, const uint8_t *data, size_t len, int end) {
+    w->z.next_in = (Bytef *)data;
+    w->z.avail_in = (uInt)len;
+    for (;;) {
+        w->z.next_out = w->out;
+        w->z.avail_out = (uInt)w->out_cap;
+        int rc = deflate(&w->z, end ? Z_FINISH : Z_NO_FLUSH);
+        if (rc == Z_STREAM_ERROR) {
+            snprintf(w->error, sizeof w->error, "gzip: %s", w->z.msg ? w->z.msg : "deflate failed");
+            return -1;
+        }
+        if (emit(w, w->out_cap - w->z.avail_out) < 0) return -1;
+        if (end ? rc == Z_STREAM_END : (w->z.avail_in == 0 && w->z.avail_out != 0)) return 0;
+    }
+}
+
 // Compresses one block (or, with end, flushes the frame) and writes what came out.
 static int compress_block(mdl_layer_writer *w, const uint8_t *data, size_t len, int end) {
+    if (w->kind == MDL_KIND_GZIP) return deflate_block(w, data, len, end);
     ZSTD_inBuffer in = { data, len, 0 };
     for (;;) {
         ZSTD_outBuffer out = { w->out, w->out_cap, 0 };
@@ -60,14 +94,7 @@ static int compress_block(mdl_layer_writer *w, const uint8_t *data, size_t len, 
             snprintf(w->error, sizeof w->error, "zstd: %s", ZSTD_getErrorName(left));
             return -1;
         }
-        if (out.pos > 0) {
-            nettle_sha256_update(&w->blob_hash, out.pos, w->out);
-            w->blob_size += out.pos;
-            if (write_all(w->blob_fd, w->out, out.pos) < 0) {
-                snprintf(w->error, sizeof w->error, "writing the blob: %s", strerror(errno));
-                return -1;
-            }
-        }
+        if (emit(w, out.pos) < 0) return -1;
         if (end ? left == 0 : in.pos == in.size) return 0;
     }
 }
@@ -99,14 +126,24 @@ static void *compressor(void *arg) {
     }
 }
 
-mdl_layer_writer *mdl_layer_writer_new(int blob_fd, int level) {
+mdl_layer_writer *mdl_layer_writer_new(int blob_fd, int kind, int level) {
     mdl_layer_writer *w = calloc(1, sizeof *w);
     if (!w) return NULL;
     w->blob_fd = blob_fd;
-    w->zstd = ZSTD_createCCtx();
-    w->out_cap = ZSTD_CStreamOutSize();
+    w->kind = kind;
+    w->out_cap = 256 * 1024;
     w->out = malloc(w->out_cap);
-    int ok = w->zstd && w->out && !ZSTD_isError(ZSTD_CCtx_setParameter(w->zstd, ZSTD_c_compressionLevel, level));
+    int ok = w->out != NULL;
+    if (ok && kind == MDL_KIND_ZSTD) {
+        w->zstd = ZSTD_createCCtx();
+        ok = w->zstd && !ZSTD_isError(ZSTD_CCtx_setParameter(w->zstd, ZSTD_c_compressionLevel, level));
+    } else if (ok && kind == MDL_KIND_GZIP) {
+        // 15 + 16: a gzip wrapper, as layers are.
+        ok = deflateInit2(&w->z, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK;
+        w->z_live = ok;
+    } else {
+        ok = 0;
+    }
     for (int i = 0; ok && i < SLOTS; i++) ok = (w->slots[i].data = malloc(SLOT_SIZE)) != NULL;
     nettle_sha256_init(&w->tar_hash);
     nettle_sha256_init(&w->blob_hash);
@@ -186,6 +223,7 @@ void mdl_layer_writer_free(mdl_layer_writer *w) {
     pthread_cond_destroy(&w->changed);
     for (int i = 0; i < SLOTS; i++) free(w->slots[i].data);
     if (w->zstd) ZSTD_freeCCtx(w->zstd);
+    if (w->z_live) deflateEnd(&w->z);
     free(w->out);
     free(w);
 }

@@ -115,6 +115,8 @@ final class LoadVerificationTests: XCTestCase {
         // Tampered in that layout too.
         let t = dir.appendingPathComponent("skopeo-dir-bad").path
         sh("skopeo copy -q oci:'\(l)' dir:'\(t)' && for f in '\(t)'/*; do case $(head -c1 \"$f\") in '{') ;; *) printf x >> \"$f\";; esac; done")
-        refused(t, "does not match its digest")
+        // The layers mdlua makes are gzip: the appended byte starts a gzip member that ends
+        // early, which the stream reports before the blob's digest is complete.
+        refused(t, "truncated gzip stream")
     }
 }

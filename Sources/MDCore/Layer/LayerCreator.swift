@@ -14,12 +14,15 @@ public enum LayerCreator {
         return try store.locked { try staged.publish(to: store, comment: comment, keep: keep) }
     }
 
-    /// zstd's level for the layers the engine writes: level 3 (zstd's default) compresses a
-    /// Debian tree about as well as gzip -6 in a fraction of the time.
-    static let compressionLevel: Int32 = 3
+    /// The layers the engine writes are gzip, which every registry and client takes (a
+    /// zstd layer cannot be converted to Docker's schema 2 manifest, which skopeo refuses
+    /// and older Docker clients cannot pull), at level 1: deflate's fastest, so the
+    /// compressor's thread keeps up with the walk.
+    static let compression = Int32(MDL_KIND_GZIP)
+    static let compressionLevel: Int32 = 1
 
     /// A directory packed into a staged layer in one pass: each file is read once; its
-    /// bytes go into the tar (hashed: the diff ID; compressed with zstd on another thread and
+    /// bytes go into the tar (hashed: the diff ID; compressed with gzip on another thread and
     /// hashed again: the blob) and into the staged `diff/`, made entry by entry as the tar
     /// describes it, so the store's tree is exactly the tar even if the directory changes
     /// meanwhile (a file that changes size while read fails the layer).
@@ -29,7 +32,7 @@ public enum LayerCreator {
         let blobFd = open(dir + "/blob", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard blobFd >= 0 else { throw EngineError.system("create \(dir)/blob") }
         defer { close(blobFd) }
-        guard let writer = mdl_layer_writer_new(blobFd, compressionLevel) else {
+        guard let writer = mdl_layer_writer_new(blobFd, compression, compressionLevel) else {
             throw EngineError("\(what): cannot start the compressor")
         }
         defer { mdl_layer_writer_free(writer) }
@@ -41,7 +44,7 @@ public enum LayerCreator {
         guard mdl_layer_writer_finish(writer, &blobHex, &diffHex, &blobSize, &tarSize) == 0 else {
             throw EngineError("\(what): \(String(cString: mdl_layer_writer_error(writer)))")
         }
-        return StagedLayer(dir: dir, kind: Int32(MDL_KIND_ZSTD), blob: Digest(hex: String(cString: blobHex)),
+        return StagedLayer(dir: dir, kind: compression, blob: Digest(hex: String(cString: blobHex)),
                            diffID: Digest(hex: String(cString: diffHex)), blobSize: blobSize,
                            tarSize: tarSize, size: size)
     }
