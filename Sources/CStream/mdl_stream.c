@@ -304,3 +304,16 @@ int mdl_stream_finish(mdl_stream *s, char *raw_hex, char *plain_hex, uint64_t *r
     *plain_size = s->plain_total;
     return 0;
 }
+
+int mdl_stream_raw_digest(mdl_stream *s, char *raw_hex, uint64_t *raw_size) {
+    s->copy_fd = -1;   // the copy is dropped with the failed layer
+    for (;;) {
+        s->raw_pos = s->raw_len = 0;   // already hashed when read
+        ssize_t n = fill_raw(s);
+        if (n < 0) return -1;
+        if (n == 0) break;
+    }
+    digest_hex(&s->raw_hash, raw_hex);
+    *raw_size = s->raw_total;
+    return 0;
+}

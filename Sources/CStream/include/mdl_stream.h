@@ -41,6 +41,10 @@ struct archive *mdl_stream_tar(mdl_stream *s);
 // Reads what is left (tar padding, trailing data) and finishes both digests.
 // hex buffers take 65 bytes. Returns 0, or -1 with mdl_stream_error set.
 int mdl_stream_finish(mdl_stream *s, char *raw_hex, char *plain_hex, uint64_t *raw_size, uint64_t *plain_size);
+// After a failure part way: reads the rest of the input only to finish the blob digest, so
+// a caller can tell a blob that is not the one named from one that is corrupt as named.
+// Returns 0, or -1 when the input itself cannot be read.
+int mdl_stream_raw_digest(mdl_stream *s, char *raw_hex, uint64_t *raw_size);
 const char *mdl_stream_error(mdl_stream *s);
 
 // SHA-256 for blobs the engine writes itself.

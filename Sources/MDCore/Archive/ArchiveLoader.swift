@@ -14,6 +14,9 @@ public struct ArchiveLoader {
     enum Entry {
         case data([UInt8])
         case layer(StagedLayer)
+        /// A layer that did not unpack: an error only if a manifest names it with the
+        /// digest its bytes have (otherwise the digest mismatch is the error).
+        case unreadable(StagedLayer.Unreadable)
     }
 
     let store: Store
@@ -104,8 +107,13 @@ public struct ArchiveLoader {
 
     mutating func readEntry(_ name: String, _ s: OpaquePointer) throws {
         layerCount += 1
-        if let staged = try StagedLayer.stage(s, into: staging.path + "/layer-\(layerCount)", what: "\(source): \(name)") {
-            entries[name] = .layer(staged)
+        do {
+            if let staged = try StagedLayer.stage(s, into: staging.path + "/layer-\(layerCount)", what: "\(source): \(name)") {
+                entries[name] = .layer(staged)
+                return
+            }
+        } catch let e as StagedLayer.Unreadable {
+            entries[name] = .unreadable(e)
             return
         }
         var data: [UInt8] = []
@@ -141,7 +149,7 @@ public struct ArchiveLoader {
     func data(_ name: String, what: String) throws -> [UInt8] {
         switch lookup(name) {
         case .data(let d)?: return d
-        case .layer?: throw EngineError("\(source): \(what) \(name) is a tar, not JSON")
+        case .layer?, .unreadable?: throw EngineError("\(source): \(what) \(name) is a tar, not JSON")
         case nil: throw EngineError("\(source): the manifest names \(what) \(name), which the archive lacks")
         }
     }
@@ -168,6 +176,12 @@ public struct ArchiveLoader {
     func layer(_ d: Descriptor, diffID: Digest) throws -> StagedLayer {
         let name = blobName(d.digest)
         try d.verifyLayerType(source: source)
+        if case .unreadable(let u)? = lookup(name) {
+            guard u.blob == d.digest else {
+                throw EngineError("\(source): layer \(d.digest) does not match its digest (content is \(u.blob))")
+            }
+            throw u
+        }
         guard case .layer(let l)? = lookup(name) else {
             if lookup(name) == nil { throw EngineError("\(source): the manifest names layer \(d.digest), which the archive lacks") }
             throw EngineError("\(source): layer \(d.digest) is not a tar archive")
@@ -182,6 +196,12 @@ public struct ArchiveLoader {
     /// A layer named by a `docker save` manifest, checked against its diff ID (and its blob
     /// digest when the name states one: these archives have no descriptors).
     func layer(_ name: String, diffID: String?, blobDigest: Digest?) throws -> StagedLayer {
+        if case .unreadable(let u)? = lookup(name) {
+            if let blobDigest, u.blob != blobDigest {
+                throw EngineError("\(source): layer \(name) does not match its digest \(blobDigest) (content is \(u.blob))")
+            }
+            throw u
+        }
         guard case .layer(let l)? = lookup(name) else {
             if lookup(name) == nil { throw EngineError("\(source): the manifest names layer \(name), which the archive lacks") }
             throw EngineError("\(source): layer \(name) is not a tar archive")

@@ -27,7 +27,8 @@ public struct StagedLayer {
 
     /// Reads a layer from `stream` into `dir` (created here). `what` names it in errors.
     /// Returns nil, having read nothing past the first bytes, when the stream is not a
-    /// layer (JSON, say): the caller reads it as data.
+    /// layer (JSON, say): the caller reads it as data. A layer that fails part way throws
+    /// `Unreadable`, the input read to its end for the blob digest.
     public static func stage(_ stream: OpaquePointer, into dir: String, what: String) throws -> StagedLayer? {
         let kind = mdl_stream_kind(stream)
         guard kind >= 0 else { throw EngineError("\(what): \(String(cString: mdl_stream_error(stream)))") }
@@ -36,27 +37,43 @@ public struct StagedLayer {
         let blobFd = open(dir + "/blob", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard blobFd >= 0 else { throw EngineError.system("create \(dir)/blob") }
         defer { close(blobFd) }
-        guard mdl_stream_copy_to(stream, blobFd) == 0, let tar = mdl_stream_tar(stream) else {
-            throw EngineError("\(what): \(String(cString: mdl_stream_error(stream)))")
-        }
-        let size: UInt64
         do {
-            size = try LayerUnpacker.unpack(tar, into: dir + "/diff", what: what)
+            guard mdl_stream_copy_to(stream, blobFd) == 0, let tar = mdl_stream_tar(stream) else {
+                throw EngineError("\(what): \(String(cString: mdl_stream_error(stream)))")
+            }
+            let size: UInt64
+            do {
+                size = try LayerUnpacker.unpack(tar, into: dir + "/diff", what: what)
+            } catch {
+                // A stream error (truncation, corruption) is the cause; say that rather than
+                // libarchive's echo of it.
+                let streamError = String(cString: mdl_stream_error(stream))
+                if streamError != "unknown error" { throw EngineError("\(what): \(streamError)") }
+                throw error
+            }
+            var rawHex = [CChar](repeating: 0, count: 65), plainHex = [CChar](repeating: 0, count: 65)
+            var rawSize: UInt64 = 0, plainSize: UInt64 = 0
+            guard mdl_stream_finish(stream, &rawHex, &plainHex, &rawSize, &plainSize) == 0 else {
+                throw EngineError("\(what): \(String(cString: mdl_stream_error(stream)))")
+            }
+            return StagedLayer(dir: dir, kind: kind, blob: Digest(hex: String(cString: rawHex)),
+                               diffID: Digest(hex: String(cString: plainHex)), blobSize: rawSize,
+                               tarSize: plainSize, size: size)
         } catch {
-            // A stream error (truncation, corruption) is the cause; say that rather than
-            // libarchive's echo of it.
-            let streamError = String(cString: mdl_stream_error(stream))
-            if streamError != "unknown error" { throw EngineError("\(what): \(streamError)") }
-            throw error
+            var rawHex = [CChar](repeating: 0, count: 65)
+            var rawSize: UInt64 = 0
+            guard mdl_stream_raw_digest(stream, &rawHex, &rawSize) == 0 else { throw error }
+            throw Unreadable(blob: Digest(hex: String(cString: rawHex)), blobSize: rawSize, description: "\(error)")
         }
-        var rawHex = [CChar](repeating: 0, count: 65), plainHex = [CChar](repeating: 0, count: 65)
-        var rawSize: UInt64 = 0, plainSize: UInt64 = 0
-        guard mdl_stream_finish(stream, &rawHex, &plainHex, &rawSize, &plainSize) == 0 else {
-            throw EngineError("\(what): \(String(cString: mdl_stream_error(stream)))")
-        }
-        return StagedLayer(dir: dir, kind: kind, blob: Digest(hex: String(cString: rawHex)),
-                           diffID: Digest(hex: String(cString: plainHex)), blobSize: rawSize,
-                           tarSize: plainSize, size: size)
+    }
+
+    /// A layer blob that could not be unpacked, with the digest of all its bytes: whoever
+    /// knows which digest the blob should have can tell a blob that is not the one named
+    /// (report that) from one that is broken as named (report this).
+    public struct Unreadable: Error, CustomStringConvertible {
+        public let blob: Digest
+        public let blobSize: UInt64
+        public let description: String
     }
 
     /// Moves the blob and the unpacked tree into the store (with the store lock held).
