@@ -179,6 +179,86 @@ final class StackTests: ContainerTestCase {
         XCTAssertEqual(md(["ps", "-aq"]).stdout, "")
     }
 
+    /// A service with `build` (Compose's long form: context, dockerfile, args) gets its image
+    /// from md.build's Dockerfile frontend, tagged PROJECT-SERVICE: built by `up` when it is
+    /// missing, not again while it is there, rebuilt by `up --build` (the container made
+    /// again for the new image). A build that fails leaves no container.
+    func testServiceBuildIsBuiltByUp() throws {
+        let ctx = dir.appendingPathComponent("app").path
+        try FileManager.default.createDirectory(atPath: ctx, withIntermediateDirectories: true)
+        _ = write("one\n", "app/msg.txt")
+        _ = write("""
+            FROM busybox
+            ARG GREETING=none
+            COPY msg.txt /msg.txt
+            RUN echo "$GREETING" > /greeting
+            STOPSIGNAL SIGKILL
+            CMD ["sh", "-c", "cat /greeting /msg.txt; exec sleep 600"]
+            """, "app/Dockerfile.app")
+        let compose = write("""
+            services:
+              app:
+                build:
+                  context: ./app
+                  dockerfile: Dockerfile.app
+                  args: {GREETING: hi}
+            """, "compose.yaml")
+        func up(_ extra: [String] = []) -> MDLuaBinary.Result {
+            md(["up", "-d", "-f", compose, "-p", project] + extra)
+        }
+        func logs(_ want: String) -> String {
+            var out = ""
+            for _ in 0..<50 {
+                out = md(["stack", "logs", "--file", compose, "-p", project, "app"]).stdout
+                if out == want { break }
+                usleep(100_000)
+            }
+            return out
+        }
+        let image = "\(project)-app"
+        XCTAssertEqual(md(["image", "inspect", image]).status, 125, "no image before the first up")
+        let first = up()
+        XCTAssertEqual(first.status, 0, first.stderr)
+        XCTAssertTrue(first.stderr.contains("app  Building") && first.stderr.contains("STEP 2/5: COPY msg.txt /msg.txt"), first.stderr)
+        let built = md(["image", "inspect", "-f", "{{.Id}}", image]).stdout
+        XCTAssertTrue(built.hasPrefix("sha256:"), built)
+        XCTAssertEqual(logs("\(project)-app-1  | hi\n\(project)-app-1  | one\n"),
+                       "\(project)-app-1  | hi\n\(project)-app-1  | one\n")
+        let before = ids()
+        // The image is there: a plain up builds nothing, even with the context changed.
+        _ = write("two\n", "app/msg.txt")
+        let again = up()
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertFalse(again.stderr.contains("Building"), again.stderr)
+        XCTAssertEqual(ids(), before)
+        // --build rebuilds: the changed file's step runs, the earlier one is cached, and the
+        // container is made again from the new image.
+        let rebuilt = up(["--build"])
+        XCTAssertEqual(rebuilt.status, 0, rebuilt.stderr)
+        XCTAssertTrue(rebuilt.stderr.contains("STEP 1/5: ARG GREETING=none  CACHED"), rebuilt.stderr)
+        XCTAssertTrue(rebuilt.stderr.contains("STEP 2/5: COPY msg.txt /msg.txt\n"), rebuilt.stderr)
+        XCTAssertNotEqual(md(["image", "inspect", "-f", "{{.Id}}", image]).stdout, built)
+        XCTAssertNotEqual(ids()["\(project)-app-1"], before["\(project)-app-1"])
+        XCTAssertEqual(logs("\(project)-app-1  | hi\n\(project)-app-1  | two\n"),
+                       "\(project)-app-1  | hi\n\(project)-app-1  | two\n")
+        // down --rmi local removes the built image.
+        XCTAssertEqual(md(["down", "--rmi", "local", "-f", compose, "-p", project]).status, 0)
+        XCTAssertEqual(md(["image", "inspect", image]).status, 125)
+
+        // The short form (a context directory); its RUN fails: up fails with the step's
+        // output and makes nothing.
+        try FileManager.default.createDirectory(atPath: dir.appendingPathComponent("bad").path, withIntermediateDirectories: true)
+        _ = write("FROM busybox\nRUN echo broken here; exit 3\n", "bad/Dockerfile")
+        let bad = write("return { services = { bad = { build = \"bad\" }, ok = { image = \"busybox\", command = { \"sleep\", \"600\" }, stop_signal = \"SIGKILL\" } } }",
+                        "bad.lua")
+        let failed = md(["up", "-d", "-f", bad, "-p", project])
+        XCTAssertNotEqual(failed.status, 0)
+        XCTAssertTrue(failed.stderr.contains("RUN echo broken here; exit 3: exited with 3") && failed.stderr.contains("broken here"),
+                      failed.stderr)
+        XCTAssertEqual(md(["ps", "-aq"]).stdout, "", "no container after a failed build")
+        XCTAssertEqual(md(["down", "-f", bad, "-p", project]).status, 0)
+    }
+
     /// Every stack of this suite as Kubernetes manifests, checked against the API's schemas.
     func testKubeManifestsValidate() throws {
         let stacks = [threeServices(), write("""

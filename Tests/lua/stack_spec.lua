@@ -48,6 +48,22 @@ describe("stack model", function()
               'services.web.networks: no network "back" in the stack\'s networks')
   end)
 
+  it("reads a build as a context or Compose's table, paths from the stack's directory", function()
+    local s = model.normalise({ services = {
+      a = { build = "./app" },
+      b = { build = { context = "ctx", dockerfile = "docker/Dockerfile.b", args = { "X=1", "MDLUA_TEST_UNSET_ARG" }, target = "final" } },
+      c = { build = { context = "/abs", args = { Y = 2 } }, image = "mine:1" } } }, "/x")
+    assert_same(s.services.a.build, { context = "/x/app", args = {} })
+    assert_same(s.services.b.build, { context = "/x/ctx", file = "/x/ctx/docker/Dockerfile.b", args = { X = "1" }, target = "final" })
+    assert_same(s.services.c.build, { context = "/abs", args = { Y = "2" } })
+    assert_same(message(model.normalise, { services = { a = { build = { context = ".", cache_from = { "x" } } } } }),
+                'services.a.build: unknown key "cache_from" (context, dockerfile, args, target)')
+    assert_same(message(model.normalise, { services = { a = { build = 3 } } }),
+                "services.a.build: expected a context directory or a table")
+    assert_same(message(model.normalise, { services = { a = { build = { dockerfile = "" } } } }),
+                "services.a.build.dockerfile: expected a string")
+  end)
+
   it("makes project names as Compose does", function()
     assert_eq(model.project_name("My App.v2"), "myappv2")
     assert_eq(model.project_name("-_x"), "x")

@@ -15,8 +15,6 @@ local function key_values(list, flag)
   return out
 end
 
-local function exists(path) return md.fs.stat(path) ~= nil end
-
 return {
   summary = "Build an image from a build.lua script or a Dockerfile",
   usage = "mdlua build [OPTIONS] CONTEXT",
@@ -38,45 +36,10 @@ return {
     if progress ~= "auto" and progress ~= "plain" and progress ~= "quiet" then
       errors.fail(("invalid --progress %q: expected auto, plain or quiet"):format(progress))
     end
-    local dir = args[1]
-    local st = md.fs.stat(dir)
-    if not st or st.type ~= "directory" then errors.fail(("build: the context %s is not a directory"):format(dir)) end
-    local file = o.file
-    if not file then
-      if exists(dir .. "/build.lua") then file = dir .. "/build.lua"
-      elseif exists(dir .. "/Dockerfile") then file = dir .. "/Dockerfile"
-      else errors.fail(("build: no build.lua or Dockerfile in %s (give one with -f)"):format(dir)) end
-    elseif not exists(file) then
-      errors.fail(("build: no such file: %s"):format(file))
-    end
     local build_args = key_values(o["build-arg"], "build-arg")
     local labels = key_values(o.label, "label")
-    local ctx = md.build.context(dir)
-    local stage
     local opts = { no_cache = o["no-cache"], build_args = build_args, tags = o.tag, labels = labels, progress = progress }
-    if file:match("%.lua$") then
-      if o.target then errors.fail("build: --target is for Dockerfiles; a build.lua returns the stage it builds") end
-      local chunk, err = loadfile(file, "t")
-      if not chunk then errors.fail("build: " .. err) end
-      md.build.args = build_args
-      -- The script gets the context; what it returns is built with the flags' options.
-      stage = chunk(ctx)
-      if not md.build.is_stage(stage) then errors.fail(("build: %s must return a stage (md.build.from ...)"):format(file)) end
-    else
-      local dockerfile = require "mdlua.build.dockerfile"
-      local f = io.open(file, "rb")
-      if not f then errors.fail("build: cannot read " .. file) end
-      local text = f:read("a")
-      f:close()
-      local name = file:match("[^/]+$")
-      stage = dockerfile.stages(dockerfile.parse(text, name), {
-        build = md.build, context = ctx, build_args = build_args, target = o.target, file = name,
-        image_env = function(image)
-          local ok, img = pcall(md.image.get, image)
-          return ok and (img:config().config or {}).Env or nil
-        end,
-      })
-    end
+    local stage = md.build.load(args[1], { file = o.file, target = o.target, build_args = build_args })
     local img, report = md.build.run(stage, opts)
     md.build.finish(nil, opts)
     if o.explain then

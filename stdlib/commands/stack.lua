@@ -6,7 +6,7 @@ return {
   usage = "mdlua stack COMMAND",
   subcommands = {
     up = cli.up, down = cli.down, ps = cli.ps, logs = cli.logs, start = cli.start, stop = cli.stop,
-    restart = cli.restart, exec = cli.exec, run = cli.run, scale = cli.scale, config = cli.config, convert = cli.convert,
+    restart = cli.restart, exec = cli.exec, run = cli.run, build = cli.build, scale = cli.scale, config = cli.config, convert = cli.convert,
   },
   run = function() return 0 end,
 }

@@ -1,6 +1,7 @@
 -- md.build: builds as Lua values (docs/builds.md).
 --   md.build.from(image)            a stage on an image (md.build.scratch(): on nothing)
 --   md.build.context(dir, o)        files a COPY can read (o.exclude; .dockerignore)
+--   md.build.load(dir, o)           the stage DIR's build.lua or Dockerfile describes
 --   md.build.run(stage, o)          builds it: the image, and a report of every step
 -- A stage's methods (run, copy, env, workdir, ...) return new stages (build/stage.lua); a
 -- stage given :tag(name) is built when the script that made it ends, if it was not before.
@@ -24,6 +25,14 @@ end
 function M.scratch() return stage.new("scratch") end
 
 function M.context(dir, o) return context.new(dir, o) end
+
+-- The stage DIR's build.lua or Dockerfile describes (build/file.lua): o.file, o.target,
+-- o.build_args. Returns the stage and the file read.
+function M.load(dir, o)
+  o = errors.check_options(o, "md.build.load", { "file", "target", "build_args" })
+  if type(dir) ~= "string" then errors.raise("invalid_argument", "md.build.load: expected a directory", 2) end
+  return require("mdlua.build.file").load(dir, o)
+end
 
 M.is_stage = stage.is
 

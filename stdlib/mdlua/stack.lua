@@ -1,7 +1,8 @@
 -- md.stack: multi-container setups as Lua values (docs/stacks.md).
 --   md.stack{ name=, services={ web={image=, ports=, depends_on=, ...} }, networks=, volumes= }
 --   md.stack.load(path, {name=}) -- stack.lua (returns a table or md.stack{...}) or a Compose file
---   stack:up{services=, force_recreate=, wait=}  stack:down{volumes=, timeout=, rmi=}
+--   stack:up{services=, force_recreate=, wait=, build=}  stack:down{volumes=, timeout=, rmi=}
+--   stack:build{services=, missing=, no_cache=}  (a service's `build`, through md.build)
 --   stack:ps()  stack:service(name):containers()  stack:config()  stack:scale(name, n)
 --   stack:start{}, stack:stop{}, stack:restart{}, stack:run(service, {cmd=, rm=})
 -- Containers are named PROJECT-SERVICE-N and labelled as Compose labels them
@@ -296,6 +297,51 @@ function Stack:ensure_volumes()
   end
 end
 
+-- The image a service's containers run: its `image`, else PROJECT-SERVICE (what its build
+-- is tagged).
+function Stack:image_ref(n)
+  local s = self.services[n]
+  return s.image or (self.name .. "-" .. n)
+end
+
+-- Builds the images of services that have a `build` (docs/stacks.md), with md.build as
+-- `mdlua build` does, and tags each as the service's image. o.services: only these (default
+-- every service with a build); o.missing: only those whose image is not there yet;
+-- o.no_cache; o.progress(line): a line per step. Returns the names of the services built.
+function Stack:build(o)
+  o = errors.check_options(o, "stack:build", { "services", "missing", "no_cache", "progress" })
+  local say = o.progress or function() end
+  local names = {}
+  if o.services and #o.services > 0 then
+    for _, n in ipairs(o.services) do
+      if not self.services[n] then errors.raise("not_found", "no such service: " .. tostring(n)) end
+      names[#names + 1] = n
+    end
+  else
+    for n in pairs(self.services) do names[#names + 1] = n end
+  end
+  table.sort(names)
+  local built = {}
+  for _, n in ipairs(names) do
+    local b = self.services[n].build
+    local ref = self:image_ref(n)
+    if b and not (o.missing and pcall(md.image.get, ref)) then
+      say(("%s  Building"):format(n))
+      local stage = md.build.load(b.context, { file = b.file, target = b.target, build_args = b.args })
+      local opts = { build_args = b.args, no_cache = o.no_cache, tags = { ref }, progress = function(kind, e)
+        if kind == "done" then
+          say(("%s  STEP %d/%d: %s%s"):format(n, e.n, e.total, e.instruction, e.cached and "  CACHED" or ""))
+        end
+      end }
+      local img = md.build.run(stage, opts)
+      md.build.finish(nil, opts)
+      say(("%s  Built %s"):format(n, img.id:sub(8, 19)))
+      built[#built + 1] = n
+    end
+  end
+  return built
+end
+
 -- md.container.create's options for replica `number` of service `s`, with the labels that
 -- say what made it.
 function Stack:labelled_options(s, number, hash, oneoff)
@@ -313,7 +359,7 @@ end
 -- what they depend on); o.force_recreate; o.wait: until every service is running (healthy
 -- when it has a check); o.progress(line): what it does, a line at a time.
 function Stack:up(o)
-  o = errors.check_options(o, "stack:up", { "services", "force_recreate", "wait", "progress", "replicas" })
+  o = errors.check_options(o, "stack:up", { "services", "force_recreate", "wait", "progress", "replicas", "build" })
   local say = o.progress or function() end
   local only
   if o.services and #o.services > 0 then
@@ -321,6 +367,13 @@ function Stack:up(o)
     for _, n in ipairs(o.services) do only[n] = true end
   end
   local levels = order.levels(self.services, only)
+  -- Images first, so that a failed build leaves nothing made: every build with o.build,
+  -- else those whose image is missing.
+  local selected = {}
+  for _, level in ipairs(levels) do
+    for _, n in ipairs(level) do selected[#selected + 1] = n end
+  end
+  self:build { services = selected, missing = not o.build, progress = say }
   local nets = {}
   for _, level in ipairs(levels) do
     for _, n in ipairs(level) do
@@ -340,8 +393,8 @@ function Stack:up(o)
       for _, c in ipairs(existing[n] or {}) do
         if c.labels[LABEL.oneoff] ~= "True" then have[tonumber(c.labels[LABEL.number]) or 0] = c end
       end
-      local image_ok, image = pcall(md.image.get, s.image or (self.name .. "-" .. n))
-      if not image_ok then errors.raise("not_found", ("service %s: no such image: %s"):format(n, s.image or "(its build)")) end
+      local image_ok, image = pcall(md.image.get, self:image_ref(n))
+      if not image_ok then errors.raise("not_found", ("service %s: no such image: %s"):format(n, self:image_ref(n))) end
       for i = 1, want do
         local hash = config_hash(self:container_options(s, i), image.id)
         local opts = self:labelled_options(s, i, hash, false)
@@ -518,6 +571,7 @@ function Stack:run(name, o)
     for _, net in ipairs(s.networks) do nets[net.name] = true end
     self:ensure_networks(nets)
   end
+  self:build { services = { name }, missing = true }
   local opts = self:labelled_options(s, 1, "", true)
   local suffix = md.sys.sha256(tostring(md.sys.monotonic()) .. md.sys.getpid()):sub(8, 19)
   opts.name = self.name .. "-" .. name .. "-run-" .. suffix

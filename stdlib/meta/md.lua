@@ -565,9 +565,16 @@ function stack.load(path, o) end
 local Stack = {}
 
 ---Brings the stack to its definition: dependencies first, waiting for their condition.
----@param o? {services?: string[], force_recreate?: boolean, wait?: boolean, replicas?: table<string, integer>, progress?: fun(line: string)}
+---Services with a build get their image built first when it is missing (every one with o.build).
+---@param o? {services?: string[], force_recreate?: boolean, wait?: boolean, replicas?: table<string, integer>, progress?: fun(line: string), build?: boolean}
 ---@return {created: string[], recreated: string[], started: string[], unchanged: string[], removed: string[]}
 function Stack:up(o) end
+
+---Builds the images of services with a build (md.build.load and md.build.run), each tagged
+---as the service's image (its `image`, else PROJECT-SERVICE). o.missing: only those not there.
+---@param o? {services?: string[], missing?: boolean, no_cache?: boolean, progress?: fun(line: string)}
+---@return string[] built the services built
+function Stack:build(o) end
 
 ---Removes its containers and networks (volumes with o.volumes, images with o.rmi).
 ---@param o? {volumes?: boolean, rmi?: "local"|"all", timeout?: integer, progress?: fun(line: string)}
@@ -724,6 +731,13 @@ function build.scratch() end
 ---@param o? {exclude?: string[], dockerignore?: boolean}
 ---@return md.BuildContext
 function build.context(dir, o) end
+---The stage DIR's build file describes: o.file (a .lua script or a Dockerfile; default
+---DIR/build.lua, else DIR/Dockerfile), o.target (a Dockerfile's stage), o.build_args.
+---@param dir string
+---@param o? {file?: string, target?: string, build_args?: table<string, string>}
+---@return md.BuildStage stage
+---@return string file the file read
+function build.load(dir, o) end
 ---Builds the stage. o.progress: "auto", "plain", "quiet" or a function(kind, event).
 ---@param stage md.BuildStage
 ---@param o? {no_cache?: boolean, build_args?: table<string, string>, tags?: string[], labels?: table<string, string>, progress?: string|function}

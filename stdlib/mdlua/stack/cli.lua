@@ -1,5 +1,5 @@
 -- The stack commands (Compose's names): `mdlua up`, `mdlua down`, and `mdlua stack
--- up|down|ps|logs|start|stop|restart|exec|run|scale|config|convert`. Each takes
+-- up|down|ps|logs|start|stop|restart|exec|run|build|scale|config|convert`. Each takes
 -- -f/--file (default: stack.lua, then compose.yaml, compose.yml, docker-compose.yml,
 -- docker-compose.yaml in the current directory) and -p/--project-name.
 local md = require "mdlua"
@@ -99,7 +99,7 @@ M.up = {
     { name = "detach", short = "d", type = "bool", help = "Start in the background and return" },
     { name = "wait", type = "bool", help = "Wait until services are running (healthy when they have a check); implies -d" },
     { name = "force-recreate", type = "bool", help = "Recreate containers even if nothing changed" },
-    { name = "build", type = "bool", help = "Build images before starting (services with build)" },
+    { name = "build", type = "bool", help = "Build the images of services with a build first (else only missing ones)" },
     { name = "scale", type = "list", metavar = "SERVICE=N", help = "Scale a service to N replicas" },
   },
   run = function(o, args)
@@ -111,14 +111,8 @@ M.up = {
       replicas = replicas or {}
       replicas[s] = math.tointeger(tonumber(n))
     end
-    if o.build then
-      for n, s in pairs(stack.services) do
-        -- Builds (issue #15) are not on main yet: a service's image is used as it is.
-        if s.build then errors.fail(("--build: service %s has a build, and builds are not supported yet"):format(n)) end
-      end
-    end
     stack:up { services = services(stack, rest), force_recreate = o["force-recreate"], wait = o.wait, progress = say,
-               replicas = replicas }
+               replicas = replicas, build = o.build }
     if o.detach or o.wait then return 0 end
     -- Attached, as Compose: the services' output until they have all stopped.
     show_logs(stack:selected(rest), 0, true)
@@ -243,6 +237,19 @@ M.run = {
     local cmd = #rest > 1 and { table.unpack(rest, 2) } or nil
     local r = stack:run(service, { cmd = cmd, rm = o.rm, env = o.env })
     return r.exit_code
+  end,
+}
+
+M.build = {
+  summary = "Build the images of services that have a build",
+  usage = "mdlua stack build [OPTIONS] [SERVICE...]",
+  flags = flags {
+    { name = "no-cache", type = "bool", help = "Run every step, using no cached result" },
+  },
+  run = function(o, args)
+    local stack, rest = load(o, args)
+    stack:build { services = services(stack, rest), no_cache = o["no-cache"], progress = say }
+    return 0
   end,
 }
 

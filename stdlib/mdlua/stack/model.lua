@@ -4,7 +4,7 @@
 -- service has the same fields, whatever spelling the author used.
 --
 -- A service, normalised:
---   image, build (a path or {context=, file=}), command (list), entrypoint (list),
+--   image, build ({context=, file=, args=, target=}: absolute paths), command (list), entrypoint (list),
 --   env (sorted list of "K=V"), env_file (list), ports, volumes (lists of strings),
 --   networks ({ {name=, aliases={...}} }, "default" when none is given),
 --   depends_on ({ {service=, condition=nil|"started"|"healthy"|"completed"} }, sorted),
@@ -100,6 +100,48 @@ local function label_map(v, what)
     for k, x in pairs(v) do out[tostring(k)] = tostring(x) end
   end
   return out
+end
+
+-- `build`: a context directory, or { context=, dockerfile= (file=), args=, target= } as
+-- Compose has it. The context is made absolute from the stack's directory; the build file
+-- is relative to the context (as Compose); args are a map, or a list of "K=V" where a bare
+-- "K" takes the value from the environment (left out when it is unset).
+local build_keys = { context = true, dockerfile = true, file = true, args = true, target = true }
+local function build_spec(v, what, dir)
+  if v == nil then return nil end
+  if type(v) == "string" then v = { context = v } end
+  if type(v) ~= "table" then fail(what .. ": expected a context directory or a table") end
+  for k in pairs(v) do
+    if not build_keys[k] then fail(("%s: unknown key %q (context, dockerfile, args, target)"):format(what, tostring(k))) end
+  end
+  if v.dockerfile and v.file then fail(what .. ": dockerfile and file both given") end
+  for _, k in ipairs { "context", "dockerfile", "file", "target" } do
+    if v[k] ~= nil and (type(v[k]) ~= "string" or v[k] == "") then fail(("%s.%s: expected a string"):format(what, k)) end
+  end
+  local function under(base, p)
+    if p:sub(1, 1) == "/" then return p end
+    return ((base .. "/" .. p):gsub("/%./", "/"):gsub("/%.?$", ""))
+  end
+  local context = under(dir or ".", v.context or ".")
+  local file = v.dockerfile or v.file
+  local args = {}
+  if v.args ~= nil then
+    if type(v.args) ~= "table" then fail(what .. ".args: expected a map or a list") end
+    if is_list(v.args) then
+      for i, kv in ipairs(v.args) do
+        if type(kv) ~= "string" then fail(("%s.args[%d]: expected \"NAME=VALUE\""):format(what, i)) end
+        local k, x = kv:match("^([^=]+)=(.*)$")
+        if k then args[k] = x else args[kv] = os.getenv(kv) end
+      end
+    else
+      for k, x in pairs(v.args) do
+        if type(k) ~= "string" then fail(what .. ".args: names must be strings") end
+        if type(x) == "string" or type(x) == "number" or type(x) == "boolean" then args[k] = tostring(x)
+        else args[k] = os.getenv(k) end   -- `NAME:` with no value
+      end
+    end
+  end
+  return { context = context, file = file and under(context, file) or nil, args = args, target = v.target }
 end
 
 -- A duration as md.run takes it ("30s", "1m30s", "500ms"); a number is seconds.
@@ -205,7 +247,7 @@ local resource_keys = { memory = true, memory_swap = true, memory_reservation = 
                         cpu_quota = true, cpu_period = true, cpuset_cpus = true, cpuset_mems = true, pids_limit = true,
                         blkio_weight = true }
 
-local function service(name, s)
+local function service(name, s, dir)
   local what = "services." .. name
   if type(s) ~= "table" then fail(what .. ": expected a table") end
   for k, v in pairs(s) do
@@ -244,7 +286,7 @@ local function service(name, s)
   if s.env and s.environment then fail(what .. ": env and environment both given") end
   if s.workdir and s.working_dir then fail(what .. ": workdir and working_dir both given") end
   return {
-    name = name, image = s.image, build = s.build, command = command(s.command, what .. ".command"),
+    name = name, image = s.image, build = build_spec(s.build, what .. ".build", dir), command = command(s.command, what .. ".command"),
     entrypoint = command(s.entrypoint, what .. ".entrypoint"), env = env_list(s.env or s.environment, what .. ".env"),
     env_file = string_list(s.env_file, what .. ".env_file") or {}, ports = string_list(s.ports, what .. ".ports") or {},
     volumes = string_list(s.volumes, what .. ".volumes") or {}, networks = networks(s.networks, what .. ".networks"),
@@ -299,7 +341,7 @@ function M.normalise(t, dir)
     if type(n) ~= "string" or not n:match("^[a-zA-Z0-9][a-zA-Z0-9_.-]*$") then
       fail(("services: invalid service name %q"):format(tostring(n)))
     end
-    out.services[n] = service(n, s)
+    out.services[n] = service(n, s, out.dir)
   end
   for n, s in pairs(out.services) do
     for _, d in ipairs(s.depends_on) do
