@@ -8,6 +8,7 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
+#include <linux/magic.h>
 #include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <poll.h>
@@ -25,6 +26,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -70,6 +72,8 @@ void mdl_unblock_forwarded_signals(void) {
 static int g_sync = -1;
 static int g_sync_parent_end = -1;   // the parent's end, which the child must not keep
 static int g_pdeathsig = 0;          // a container's first process: it dies with its monitor
+static int g_null_fd = -1;           // the null device the engine made in /dev (make_devices)
+static int g_proc_fd = -1;           // the container's /proc, checked to be procfs (after pivot_root)
 
 static void __attribute__((noreturn)) child_fail(int exec_errno, const char *fmt, ...) {
     struct child_error e;
@@ -90,39 +94,45 @@ static void __attribute__((noreturn)) child_fail(int exec_errno, const char *fmt
 }
 
 // Opens `path` inside the root (O_PATH), creating missing directories (and the last
-// component as an empty file when `file`), every step resolved in the root.
+// component as an empty file when `file`). Every prefix is resolved from the root with
+// RESOLVE_IN_ROOT, so a symlink on the way leads where it would inside the root (`..` stops
+// at the root), and what is created is created in the directory reached.
 static int open_in_root(int rootfd, const char *path, int file) {
+    static const uint64_t how = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
     char buf[4096];
     snprintf(buf, sizeof buf, "%s", path);
     char *p = buf;
     while (*p == '/') p++;
-    if (*p == '\0') return (int)mdl_openat2(rootfd, ".", O_PATH | O_CLOEXEC, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
-    int dirfd = dup(rootfd);
-    for (;;) {
-        char *slash = strchr(p, '/');
-        while (slash && slash[1] == '/') { *slash = '\0'; slash++; }
-        int last = slash == NULL || slash[1] == '\0';
-        if (slash) *slash = '\0';
-        int fd = (int)mdl_openat2(dirfd, p, O_PATH | O_CLOEXEC, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+    if (*p == '\0') return (int)mdl_openat2(rootfd, ".", O_PATH | O_CLOEXEC, 0, how);
+    int fd = (int)mdl_openat2(rootfd, p, O_PATH | O_CLOEXEC, 0, how);
+    if (fd >= 0 || errno != ENOENT) return fd;
+    int parent = (int)mdl_openat2(rootfd, ".", O_PATH | O_CLOEXEC, 0, how);
+    if (parent < 0) return -1;
+    for (char *end = p;;) {
+        while (*end == '/') end++;
+        char *name = end;
+        while (*end && *end != '/') end++;
+        if (end == name) return parent;   // a trailing slash
+        char saved = *end;
+        *end = '\0';
+        int last = saved == '\0';
+        if (!last) { char *q = end + 1; while (*q == '/') q++; last = *q == '\0'; }
+        fd = (int)mdl_openat2(rootfd, p, O_PATH | O_CLOEXEC, 0, how);
         if (fd < 0 && errno == ENOENT) {
-            // A dangling symlink would make mkdirat fail with EEXIST: refused, not followed.
+            // A dangling symlink makes these fail with EEXIST: refused, not followed.
             if (last && file) {
-                int f = openat(dirfd, p, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
-                if (f < 0) { close(dirfd); return -1; }
-                close(f);
-            } else if (mkdirat(dirfd, p, 0755) < 0) {
-                close(dirfd);
-                return -1;
+                int f = openat(parent, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+                if (f >= 0) close(f);
+            } else {
+                mkdirat(parent, name, 0755);
             }
-            fd = (int)mdl_openat2(dirfd, p, O_PATH | O_CLOEXEC, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+            fd = (int)mdl_openat2(rootfd, p, O_PATH | O_CLOEXEC, 0, how);
         }
-        close(dirfd);
+        close(parent);
         if (fd < 0) return -1;
-        // The intermediate steps are relative to the directory reached, but resolved in the
-        // whole root: re-resolve them from the root so ".." cannot climb above it.
         if (last) return fd;
-        dirfd = fd;
-        p = slash + 1;
+        parent = fd;
+        *end = saved;
     }
 }
 
@@ -234,9 +244,28 @@ static void remount_tree(int fd, uint64_t attrs, int recursive, const char *what
     }
 }
 
+// Whether `fd` is on a file system of type `magic` (statfs f_type).
+static int fd_on_fs(int fd, long magic) {
+    struct statfs sf;
+    return fstatfs(fd, &sf) == 0 && (long)sf.f_type == magic;
+}
+
 static void do_mount(int rootfd, const struct mdl_mount *m) {
     int target = open_in_root(rootfd, m->destination, m->kind == MDL_MOUNT_BIND && m->file);
     if (target < 0) child_fail(0, "open mount point %s", m->destination);
+    // Nothing but proc goes on /proc: a volume there (or on a path whose symlinks lead
+    // there) would hide the files the engine masks and writes (sysctls, oom_score_adj).
+    // Nothing goes over the root itself either.
+    int is_proc = m->kind == MDL_MOUNT_FS && strcmp(m->source, "proc") == 0;
+    if (!is_proc && fd_on_fs(target, PROC_SUPER_MAGIC)) {
+        errno = 0;
+        child_fail(0, "mount point %s: it is inside /proc, where nothing but proc may be mounted", m->destination);
+    }
+    struct stat ts, rs;
+    if (fstat(target, &ts) == 0 && fstat(rootfd, &rs) == 0 && ts.st_dev == rs.st_dev && ts.st_ino == rs.st_ino) {
+        errno = 0;
+        child_fail(0, "mount point %s: it is the container's root", m->destination);
+    }
     int tree, late_attrs = 0;
     if (m->kind == MDL_MOUNT_BIND) {
         tree = open_tree(AT_FDCWD, m->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (m->recursive ? AT_RECURSIVE : 0));
@@ -256,6 +285,11 @@ static void do_mount(int rootfd, const struct mdl_mount *m) {
         child_fail(0, "attach mount on %s", m->destination);
     // `tree` now names the attached mount.
     if (late_attrs) remount_tree(tree, m->attrs, m->recursive, m->destination);
+    if (m->propagation) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/self/fd/%d", tree);
+        if (mount(NULL, path, NULL, m->propagation, NULL) < 0) child_fail(0, "set the propagation of %s", m->destination);
+    }
     close(tree);
     close(target);
 }
@@ -277,6 +311,9 @@ static void make_devices(int rootfd) {
             child_fail(0, "mknod /dev/%s", nodes[i].name);
         fchmodat(d, nodes[i].name, 0666, 0);
     }
+    // The source of the masks over /proc files, taken now, before any mount of the user's
+    // can shadow /dev (mask_paths checks it again).
+    if (g_null_fd < 0) g_null_fd = openat(d, "null", O_PATH | O_NOFOLLOW | O_CLOEXEC);
     static const struct { const char *name, *target; } links[] = {
         {"fd", "/proc/self/fd"}, {"stdin", "/proc/self/fd/0"}, {"stdout", "/proc/self/fd/1"},
         {"stderr", "/proc/self/fd/2"}, {"ptmx", "pts/ptmx"}, {"core", "/proc/kcore"},
@@ -288,27 +325,112 @@ static void make_devices(int rootfd) {
     close(d);
 }
 
+// The container's /proc (after pivot_root), opened without following symlinks and checked
+// to be the root of a procfs: what the engine writes or mounts under /proc goes through it,
+// never through a path a volume could have shadowed (the CVE-2025-52881 pattern).
+static int proc_dir(void) {
+    if (g_proc_fd >= 0) return g_proc_fd;
+    int fd = (int)mdl_openat2(AT_FDCWD, "/proc", O_PATH | O_DIRECTORY | O_CLOEXEC, 0,
+                              RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+    struct stat st;
+    if (fd < 0) child_fail(0, "open /proc");
+    if (!fd_on_fs(fd, PROC_SUPER_MAGIC) || fstat(fd, &st) < 0 || st.st_ino != 1) {
+        errno = 0;
+        child_fail(0, "/proc is not the container's procfs");
+    }
+    g_proc_fd = fd;
+    return fd;
+}
+
+// Opens `rel` (under /proc) for writing through the checked /proc, refusing symlinks, other
+// file systems and anything not on procfs.
+static int open_proc_file(const char *rel) {
+    int fd = (int)mdl_openat2(proc_dir(), rel, O_WRONLY | O_CLOEXEC, 0,
+                              RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV);
+    if (fd < 0) return -1;
+    if (!fd_on_fs(fd, PROC_SUPER_MAGIC)) {
+        close(fd);
+        errno = EXDEV;
+        return -1;
+    }
+    return fd;
+}
+
+// The null device to bind over masked files: the one make_devices made, or /dev/null
+// opened without following symlinks; either way checked to be the character device 1:3,
+// so a /dev a volume shadows cannot turn a mask into a bind of something else (the
+// CVE-2025-31133 pattern).
+static int null_device(void) {
+    if (g_null_fd < 0)
+        g_null_fd = (int)mdl_openat2(AT_FDCWD, "/dev/null", O_PATH | O_CLOEXEC, 0, RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+    struct stat st;
+    if (g_null_fd < 0 || fstat(g_null_fd, &st) < 0 || !S_ISCHR(st.st_mode) || major(st.st_rdev) != 1 || minor(st.st_rdev) != 3) {
+        errno = 0;
+        child_fail(0, "mask paths: /dev/null is not the null device (character device 1:3)");
+    }
+    return g_null_fd;
+}
+
+// Sysctls, as "a.b.c" = value: written to /proc/sys/a/b/c of the container's own procfs
+// (its namespaces), before /proc/sys is made read-only.
+static void write_sysctls(const struct mdl_container *c) {
+    for (int i = 0; i < c->nsysctls; i++) {
+        char rel[512];
+        int n = snprintf(rel, sizeof rel, "sys/%s", c->sysctl_keys[i]);
+        if (n < 0 || (size_t)n >= sizeof rel) { errno = 0; child_fail(0, "sysctl %s: name too long", c->sysctl_keys[i]); }
+        for (char *p = rel + 4; *p; p++) if (*p == '.') *p = '/';
+        int fd = open_proc_file(rel);
+        if (fd < 0) child_fail(0, "sysctl %s", c->sysctl_keys[i]);
+        size_t len = strlen(c->sysctl_values[i]);
+        if (write(fd, c->sysctl_values[i], len) != (ssize_t)len) child_fail(0, "sysctl %s=%s", c->sysctl_keys[i], c->sysctl_values[i]);
+        close(fd);
+    }
+}
+
+// Opens a masked or read-only path (absolute, after pivot_root) without following
+// symlinks: -1 with ENOENT when it is not there.
+static int open_no_symlinks(const char *p) {
+    return (int)mdl_openat2(AT_FDCWD, p, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0, RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+}
+
 static void mask_paths(const struct mdl_container *c) {
     for (int i = 0; i < c->nmasked; i++) {
         const char *p = c->masked_paths[i];
-        struct stat st;
-        if (lstat(p, &st) < 0) continue;
-        if (S_ISDIR(st.st_mode)) {
-            if (mount("tmpfs", p, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0") < 0)
-                child_fail(0, "mask %s", p);
-        } else if (mount("/dev/null", p, NULL, MS_BIND, NULL) < 0) {
+        int target = open_no_symlinks(p);
+        if (target < 0) {
+            if (errno == ENOENT) continue;
             child_fail(0, "mask %s", p);
         }
+        struct stat st;
+        if (fstat(target, &st) < 0) child_fail(0, "mask %s", p);
+        if (S_ISDIR(st.st_mode)) {
+            char path[64];
+            snprintf(path, sizeof path, "/proc/self/fd/%d", target);
+            proc_dir();   // the link below is the checked procfs's
+            if (mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0") < 0)
+                child_fail(0, "mask %s", p);
+        } else {
+            int tree = open_tree(null_device(), "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+            if (tree < 0 || move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                child_fail(0, "mask %s", p);
+            close(tree);
+        }
+        close(target);
     }
     for (int i = 0; i < c->nreadonly; i++) {
         const char *p = c->readonly_paths[i];
-        if (access(p, F_OK) < 0) continue;
-        int tree = open_tree(AT_FDCWD, p, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+        int target = open_no_symlinks(p);
+        if (target < 0) {
+            if (errno == ENOENT) continue;
+            child_fail(0, "read-only %s", p);
+        }
+        int tree = open_tree(target, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
         if (tree < 0) child_fail(0, "read-only %s", p);
         int late = set_mount_attrs(tree, MOUNT_ATTR_RDONLY, 1) < 0;
-        if (move_mount(tree, "", AT_FDCWD, p, MOVE_MOUNT_F_EMPTY_PATH) < 0) child_fail(0, "read-only %s", p);
-        if (late) remount_tree(tree, MOUNT_ATTR_RDONLY, 1, p);
+        if (move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) child_fail(0, "read-only %s", p);
+        if (late) { proc_dir(); remount_tree(tree, MOUNT_ATTR_RDONLY, 1, p); }
         close(tree);
+        close(target);
     }
 }
 
@@ -660,6 +782,7 @@ static void __attribute__((noreturn)) child_main(const struct mdl_container *c, 
     if (chdir("/") < 0) child_fail(0, "chdir /");
     close(rootfd);
 
+    if (c->nsysctls > 0) write_sysctls(c);
     mask_paths(c);
 
     char go;
@@ -683,8 +806,12 @@ static void __attribute__((noreturn)) child_main(const struct mdl_container *c, 
         if (setrlimit(c->rlimits[i].resource, &r) < 0) child_fail(0, "set rlimit %d", c->rlimits[i].resource);
     }
     if (c->oom_score_adj_set) {
-        int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-        if (fd >= 0) { dprintf(fd, "%d", c->oom_score_adj); close(fd); }
+        // A value below the current one needs CAP_SYS_RESOURCE: a refused write is not fatal,
+        // a /proc that is not the container's procfs is.
+        int fd = open_proc_file("self/oom_score_adj");
+        if (fd < 0) child_fail(0, "open /proc/self/oom_score_adj");
+        dprintf(fd, "%d", c->oom_score_adj);
+        close(fd);
     }
 
     finish_and_exec(c);

@@ -153,3 +153,7 @@ long mdl_fs_type(const char *path) {
 int mdl_rename_exchange(const char *a, const char *b) {
     return renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE);
 }
+
+ssize_t mdl_copy_file_range(int in, int out, size_t len) { return copy_file_range(in, NULL, out, NULL, len, 0); }
+
+int mdl_link_fd(int fd, int dirfd, const char *name) { return linkat(fd, "", dirfd, name, AT_EMPTY_PATH); }

@@ -33,6 +33,7 @@ public final class Runtime {
         md["_runtime"] = RuntimeBinding.module(vm)
         md["_registry"] = RegistryBinding.module(vm)
         md["_network"] = NetworkBinding.module(vm)
+        md["_volume"] = VolumeBinding.module(vm)
         md["fs"] = FSBinding.module(vm)
         md["_json"] = .record(["encode": vm.cFunction(mdl_push_json_encode)])
         md["_yaml"] = .record(["decode": vm.cFunction(mdl_push_yaml_decode)])

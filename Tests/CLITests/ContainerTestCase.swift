@@ -18,6 +18,8 @@ class ContainerTestCase: XCTestCase {
         addTeardownBlock { [unowned self] in
             let rm = md(["-e", "for _, c in ipairs(md.container.list{all=true}) do pcall(c.unpause, c); c:rm{force=true} end"])
             XCTAssertEqual(rm.status, 0, "every container is removed: \(rm.stderr)")
+            // Volumes with a file system of their own (tmpfs, a size limit) are mounted until removed.
+            _ = md(["-e", "for _, v in ipairs(md.volume.list()) do pcall(v.rm, v) end"])
             let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
             XCTAssertFalse(mounts.contains(dir.path), "a mount is left behind")
             // What ends with the containers may take a moment to exit.

@@ -228,6 +228,32 @@ fi
 md rm -f "$id"
 unblock
 
+# --- volumes and mounts (docs/volumes.md) -------------------------------------------------
+# On 5.10 a read-only bind has no mount_setattr (5.12): every submount is remounted.
+md run --rm -v data:/data busybox sh -c 'echo kept > /data/f'
+md run --rm -v data:/d busybox cat /d/f
+check "a named volume outlives its container" "0 kept" "$rc $out" "$err"
+mkdir -p /tmp/hostdir/sub && mount -t tmpfs tmpfs /tmp/hostdir/sub
+md run --rm -v /tmp/hostdir:/h:ro busybox sh -c 'touch /h/sub/x 2>/dev/null || echo refused'
+check ":ro holds in a submount of a bind" "0 refused" "$rc $out" "$err"
+umount /tmp/hostdir/sub
+md run --rm -v copied:/etc busybox cat /etc/group
+check_match "copy-in of the image's content" "0 root:*" "$rc $out" "$err"
+md run --rm -v devvol:/x busybox sh -c 'ln -s /proc/sys/kernel/core_pattern /x/null; mkdir /x/pts /x/shm /x/mqueue'
+md run --rm -v devvol:/dev busybox stat -c '%t:%T' /proc/keys
+check "masks take the real null device under a /dev volume" "0 1:3" "$rc $out" "$err"
+md run --rm -v data:/proc busybox true
+check "a volume over /proc is refused" 125 "$rc" "$err"
+md run --rm --sysctl kernel.shmmax=1048576 busybox cat /proc/sys/kernel/shmmax
+check "--sysctl in the container's namespace" "0 1048576" "$rc $out" "$err"
+md run --rm -v /tmp/hostdir:/h:rshared busybox sh -c 'grep -c " /h .*shared:" /proc/self/mountinfo'
+check "bind-propagation rshared" "0 1" "$rc $out" "$err"
+md create --name vols -v /anon busybox true
+md rm -v vols
+md volume rm data copied devvol
+md volume ls -q
+check "rm -v and volume rm leave no volume" "" "$out" "$err"
+
 # --- run -d, stop, rm ----------------------------------------------------------------------
 md run -d --name web busybox sleep 600
 started "run -d --name web"

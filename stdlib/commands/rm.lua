@@ -6,6 +6,7 @@ return {
   usage = "mdlua rm [OPTIONS] CONTAINER [CONTAINER...]",
   flags = {
     { name = "force", short = "f", type = "bool", help = "Force the removal of a running container (uses SIGKILL)" },
+    { name = "volumes", short = "v", type = "bool", help = "Remove anonymous volumes associated with the container" },
   },
   run = function(o, args)
     return require("mdlua.commands").each("rm", args, function(ref)
@@ -19,7 +20,7 @@ return {
         end
         error(c, 0)
       end
-      c:rm { force = o.force }
+      c:rm { force = o.force, volumes = o.volumes }
     end)
   end,
 }

@@ -36,7 +36,7 @@ md.sys = errors.guard(md.sys)
 -- md.image, md.layer, md.json load on first use: start-up stays cheap.
 local lazy = { image = "mdlua.image", layer = "mdlua.layer", json = "mdlua.json", format = "mdlua.format",
                container = "mdlua.container", network = "mdlua.network",
-               stack = "mdlua.stack", build = "mdlua.build" }
+               volume = "mdlua.volume", stack = "mdlua.stack", build = "mdlua.build" }
 local guarded = { json = true, format = true }
 -- md.commit is two things: the build's commit (a string until now: "%s" and tostring give
 -- it, as md.build_commit does) and md.commit(ref, o), c:commit of a container.

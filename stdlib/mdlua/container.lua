@@ -18,6 +18,7 @@ local options = require "mdlua.options"
 local M = {}
 -- The binding's errors as errors.lua's tables (code not_found, conflict, engine).
 local runtime = errors.guard(md._runtime)
+local volume_binding = errors.guard(md._volume)
 
 local function root() return md.config.root end
 
@@ -105,8 +106,8 @@ function M.create(o, fn, level, starting)
   md.sys.trace("create: image found")
   local id = random_hex(64)
   local image_config = image:config().config
-  local s, files = spec.build(image_config, o, id, runtime.path(root(), id))
-  local config = spec.config(image_config, o)
+  local s, files, mounts = spec.build(image_config, o, id, runtime.path(root(), id))
+  local config = spec.config(image_config, o, mounts)
   md.sys.trace("create: spec built")
   local args = { id = id, image = image.id, image_name = o.image, spec = json.encode(s), command = s.process.args,
                  files = files, config = config, starting = starting == true }
@@ -114,17 +115,43 @@ function M.create(o, fn, level, starting)
   -- create gives it back. A crash in between leaves a lease that the next change of the
   -- network drops (NetworkStore.reconcile).
   local netconf = require("mdlua.container_network")
-  for attempt = 0, 6 do
-    args.name = o.name or generated_name(id, attempt)
-    local hosts, resolv = files.hosts, files["resolv.conf"]
-    local endpoint = netconf.attach(o, id, args.name, image_config or {}, files)
-    md.sys.trace("create: network attached")
-    local ok, r = pcall(runtime.create, root(), args)
-    if ok then return wrap(r) end
-    if endpoint then pcall(require("mdlua.network").release, id) end
-    if o.name or not tostring(r):find("already in use", 1, true) or attempt == 6 then error(r, 0) end
-    files.hosts, files["resolv.conf"] = hosts, resolv
+  local made = M.create_volumes(config.mounts, id)
+  local ok, r = pcall(function()
+    for attempt = 0, 6 do
+      args.name = o.name or generated_name(id, attempt)
+      local hosts, resolv = files.hosts, files["resolv.conf"]
+      local endpoint = netconf.attach(o, id, args.name, image_config or {}, files)
+      md.sys.trace("create: network attached")
+      local ok, r = pcall(runtime.create, root(), args)
+      if ok then return wrap(r) end
+      if endpoint then pcall(require("mdlua.network").release, id) end
+      if o.name or not tostring(r):find("already in use", 1, true) or attempt == 6 then error(r, 0) end
+      files.hosts, files["resolv.conf"] = hosts, resolv
+    end
+  end)
+  if not ok then
+    -- The anonymous volumes made for a container that could not be created go too.
+    for _, name in ipairs(made) do pcall(md._volume.remove, root(), name) end
+    error(r, 0)
   end
+  return r
+end
+
+-- The named volumes of a new container's mounts (config.mounts, spec.lua), made when
+-- missing, as Docker's create does: an anonymous one records the container as its owner.
+-- Returns the names of the anonymous volumes made.
+function M.create_volumes(mounts, id)
+  local made, any = {}, false
+  for _, m in ipairs(mounts or {}) do
+    if m.type == "volume" then
+      any = true
+      local _, created = volume_binding.create(root(), { name = m.source, anonymous = m.anonymous == true,
+                                                         owner = m.anonymous and id or nil })
+      if created and m.anonymous then made[#made + 1] = m.source end
+    end
+  end
+  if any then md.sys.trace("create: volumes ready") end
+  return made
 end
 
 function M.get(ref)
@@ -173,9 +200,10 @@ function Container:start(opts)
   return r
 end
 
+-- c:rm{force=true, volumes=true}: volumes removes its anonymous volumes too (rm -v).
 function Container:rm(opts)
-  opts = errors.check_options(opts, "c:rm", { "force" })
-  return runtime.remove(root(), self.id, opts.force)
+  opts = errors.check_options(opts, "c:rm", { "force", "volumes" })
+  return runtime.remove(root(), self.id, opts.force, opts.volumes)
 end
 
 local signals = require "mdlua.signals"
@@ -620,6 +648,25 @@ local function resources(res)
   return r
 end
 
+-- Docker's Mounts: the volumes and bind mounts (and --mount tmpfs) of the user's
+-- (config.mounts, spec.lua), in the order they are mounted.
+local function inspect_mounts(list)
+  local out = json.array()
+  for _, m in ipairs(list or {}) do
+    local rw = m.readonly ~= true
+    if m.type == "volume" then
+      out[#out + 1] = { Type = "volume", Name = m.source, Source = md.config.root .. "/volumes/" .. tostring(m.source) .. "/_data",
+                        Destination = m.destination, Driver = "local", Mode = rw and "z" or "ro", RW = rw, Propagation = "" }
+    elseif m.type == "bind" then
+      out[#out + 1] = { Type = "bind", Source = m.source, Destination = m.destination, Mode = rw and "" or "ro", RW = rw,
+                        Propagation = (m.propagation and m.propagation ~= "") and m.propagation or "rprivate" }
+    else
+      out[#out + 1] = { Type = m.type, Source = "", Destination = m.destination, Mode = "", RW = rw, Propagation = "" }
+    end
+  end
+  return out
+end
+
 -- The writable layer's size in bytes (the container's upper dir), as Docker's SizeRw.
 function Container:size_rw() return md.fs.size(self:dir() .. "/upper") end
 
@@ -663,7 +710,7 @@ function Container:inspect(o)
   local cgroup_parent = ann["io.mdlua.cgroup-parent"]
 
   local host_config = {
-    Binds = tpl.nil_list, ContainerIDFile = "", LogConfig = { Type = "json-file", Config = log_config },
+    Binds = list_or_nil(config.volumes), ContainerIDFile = "", LogConfig = { Type = "json-file", Config = log_config },
     NetworkMode = network, PortBindings = (function()
       local pb = {}
       for _, p in ipairs(network ~= "none" and network ~= "host" and require("mdlua.container_network").ports(c) or {}) do
@@ -674,7 +721,7 @@ function Container:inspect(o)
       return pb
     end)(),
     RestartPolicy = { Name = restart:match("^[%a-]+") or "no", MaximumRetryCount = tonumber(restart:match(":(%d+)$")) or 0 },
-    AutoRemove = config.rm == true, VolumeDriver = "", VolumesFrom = tpl.nil_list,
+    AutoRemove = config.rm == true, VolumeDriver = "", VolumesFrom = list_or_nil(config.volumes_from),
     ConsoleSize = json.array({ 0, 0 }), CapAdd = cap_names(config.cap_add), CapDrop = cap_names(config.cap_drop),
     CgroupnsMode = namespaces.cgroup and "private" or "host", Dns = json.array(), DnsOptions = json.array(),
     DnsSearch = json.array(), ExtraHosts = tpl.nil_list, GroupAdd = tpl.nil_list, IpcMode = "private", Cgroup = "",
@@ -728,7 +775,7 @@ function Container:inspect(o)
     GraphDriver = { Name = "overlay", Data = { LowerDir = table.concat(lowers, ":"), MergedDir = dir .. "/rootfs",
                                               UpperDir = dir .. "/upper", WorkDir = dir .. "/work" } },
     -- Docker lists volumes and bind mounts here; --tmpfs is in HostConfig.Tmpfs.
-    Mounts = json.array(),
+    Mounts = inspect_mounts(config.mounts),
     Config = {
       Hostname = spec.hostname or "", Domainname = "", User = ann["io.mdlua.user"] or "",
       AttachStdin = attached and interactive, AttachStdout = attached, AttachStderr = attached,

@@ -89,6 +89,16 @@ M.entries = {
   { field = "dns_option", flag = "dns-option", type = "list", metavar = "OPT", help = "Set DNS options" },
   { field = "add_host", flag = "add-host", type = "list", metavar = "HOST:IP", help = "Add a custom host-to-IP mapping (host:ip, host:host-gateway)" },
 
+  -- Volumes and mounts (docs/volumes.md; spec.lua, M.volume_mounts), and sysctls.
+  { field = "volumes", flag = "volume", short = "v", type = "list", metavar = "[SRC:]DST[:OPTS]",
+    help = "Bind mount a host path or mount a volume (NAME:/path, /host:/path, /path; opts ro, rw, nocopy)" },
+  { field = "mounts", flag = "mount", type = "list", metavar = "SPEC",
+    help = "Attach a mount: type=bind|volume|tmpfs,source=,target=,readonly,..." },
+  { field = "volumes_from", flag = "volumes-from", type = "list", metavar = "CONTAINER[:ro|rw]",
+    help = "Mount the volumes of the container" },
+  { field = "sysctl", flag = "sysctl", type = "list", metavar = "K=V",
+    help = "Namespaced kernel parameters (kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*, net.*)" },
+
   { field = "cgroup_parent", flag = "cgroup-parent", type = "string", metavar = "PATH", help = "Parent cgroup (default mdlua)" },
   { field = "cgroupns", flag = "cgroupns", type = "string", default = "private", metavar = "MODE", help = "private or host" },
 

@@ -354,7 +354,7 @@ end
 -- The container's config (Sources/MDCore/Container/ContainerConfig.swift): what it was
 -- created with beyond its spec, for the engine (removal, restart, health check, log rotation)
 -- and for inspect. `image_config` is the image's config (the `config` object).
-function M.config(image_config, o)
+function M.config(image_config, o, mounts)
   local cfg = image_config or {}
   local log = M.log_options(o.log_opt)
   local labels = {}
@@ -371,11 +371,256 @@ function M.config(image_config, o)
     labels = labels, tty = o.tty == true, interactive = o.interactive == true, detach = o.detach == true,
     privileged = o.privileged == true, entrypoint = { table.unpack(entrypoint) }, cap_add = o.cap_add,
     cap_drop = o.cap_drop, security_opt = o.security_opt, tmpfs = o.tmpfs, network = o.network,
+    -- The user's mounts as spec.build made them (anonymous volumes named), docs/volumes.md.
+    volumes = o.volumes, volumes_from = o.volumes_from, mounts = json.array(mounts or {}),
   }
 end
 
+-- Volumes and mounts (docs/volumes.md) ------------------------------------------------
+-- -v, --mount, --volumes-from and the image's VOLUMEs become one list of user mounts,
+-- {type = "volume"|"bind"|"tmpfs", source = a volume's name or a host path, destination,
+-- readonly, nocopy, anonymous, propagation, tmpfs_size, tmpfs_mode}, kept in the
+-- container's config (`mounts`: the engine's VolumesHook sets up the volumes in it), and
+-- the spec's mounts made from it: binds of host paths and of volumes' data, tmpfs.
+
+local propagations = { shared = true, rshared = true, slave = true, rslave = true, private = true, rprivate = true }
+
+-- Docker's rule for a volume's name (Volume.isValidName in the engine).
+function M.is_volume_name(s) return s:match("^[%w][%w_.-]*$") ~= nil and #s <= 255 end
+
+local function check_destination(dst, flag, given)
+  if type(dst) ~= "string" or dst:sub(1, 1) ~= "/" then
+    errors.fail(("invalid %s %q: the container path must be absolute"):format(flag, given))
+  end
+  if dst:match("^/+$") then errors.fail(("invalid %s %q: the container path cannot be /"):format(flag, given)) end
+  if dst:match("^/+proc/*$") or dst:match("^/+proc/") then
+    errors.fail(("invalid %s %q: nothing but proc may be mounted on /proc"):format(flag, given))
+  end
+  for part in dst:gmatch("[^/]+") do
+    if part == ".." then errors.fail(("invalid %s %q: the container path cannot hold .."):format(flag, given)) end
+  end
+end
+
+local function check_host_path(src, flag, given)
+  if src:sub(1, 1) ~= "/" then
+    errors.fail(("invalid %s %q: the host path %s is not absolute"):format(flag, given, src))
+  end
+  local st = md.fs.stat(src)
+  if not st then errors.fail(("invalid %s %q: the host path %s does not exist"):format(flag, given, src)) end
+end
+
+-- -v [SRC:]DST[:OPTS]
+function M.parse_volume(v)
+  local parts = {}
+  for p in (v .. ":"):gmatch("([^:]*):") do parts[#parts + 1] = p end
+  if #parts < 1 or #parts > 3 or parts[1] == "" then
+    errors.fail(("invalid --volume %q: expected [SOURCE:]CONTAINER-PATH[:OPTIONS]"):format(v))
+  end
+  local m = { type = "volume" }
+  local opts
+  if #parts == 1 then
+    m.destination, m.anonymous = parts[1], true
+  elseif #parts == 2 and parts[1]:sub(1, 1) == "/" and parts[2]:sub(1, 1) ~= "/" then
+    m.destination, m.anonymous, opts = parts[1], true, parts[2]
+  else
+    m.source, m.destination, opts = parts[1], parts[2], parts[3]
+  end
+  check_destination(m.destination, "--volume", v)
+  if m.source then
+    if m.source:sub(1, 1) == "/" then
+      m.type = "bind"
+      check_host_path(m.source, "--volume", v)
+    elseif not M.is_volume_name(m.source) then
+      errors.fail(("invalid --volume %q: %s is neither an absolute host path nor a volume name ([a-zA-Z0-9][a-zA-Z0-9_.-]*)"):format(v, m.source))
+    end
+  end
+  for o in (opts or ""):gmatch("[^,]+") do
+    if o == "ro" then m.readonly = true
+    elseif o == "rw" then m.readonly = false
+    elseif o == "nocopy" and m.type == "volume" then m.nocopy = true
+    elseif propagations[o] and m.type == "bind" then m.propagation = o
+    elseif o == "z" or o == "Z" then -- SELinux labels: no SELinux here
+    else errors.fail(("invalid --volume %q: unknown option %q (expected ro, rw, nocopy, or a propagation for a bind)"):format(v, o)) end
+  end
+  return m
+end
+
+local function truthy(v, spec_, key)
+  if v == nil or v == "" or v == "1" or v == "true" or v == true then return true end
+  if v == "0" or v == "false" or v == false then return false end
+  errors.fail(("invalid --mount %q: %s expects true or false"):format(spec_, key))
+end
+
+-- --mount type=bind|volume|tmpfs,source=,target=,readonly,... (a string), or from Lua a
+-- table with the same keys.
+function M.parse_mount(spec_)
+  local kv, given = {}, spec_
+  if type(spec_) == "table" then
+    for k, v in pairs(spec_) do kv[tostring(k)] = v end
+    given = json.encode(spec_)
+  elseif type(spec_) == "string" then
+    for field in spec_:gmatch("[^,]+") do
+      local k, v = field:match("^([^=]+)=(.*)$")
+      kv[k or field] = k and v or true
+    end
+  else
+    errors.fail("invalid --mount: expected a string or a table")
+  end
+  local m = { type = kv.type or "volume" }
+  if m.type ~= "bind" and m.type ~= "volume" and m.type ~= "tmpfs" then
+    errors.fail(("invalid --mount %q: type must be bind, volume or tmpfs"):format(given))
+  end
+  local src = kv.source or kv.src
+  local dst = kv.target or kv.destination or kv.dst
+  m.destination = dst
+  check_destination(dst, "--mount", given)
+  for k, v in pairs(kv) do
+    if k == "type" or k == "source" or k == "src" or k == "target" or k == "destination" or k == "dst" then
+    elseif k == "readonly" or k == "ro" then m.readonly = truthy(v, given, k)
+    elseif k == "bind-propagation" and m.type == "bind" then
+      if not propagations[v] then errors.fail(("invalid --mount %q: bind-propagation must be one of shared, rshared, slave, rslave, private, rprivate"):format(given)) end
+      m.propagation = v
+    elseif k == "volume-nocopy" and m.type == "volume" then m.nocopy = truthy(v, given, k)
+    elseif k == "tmpfs-size" and m.type == "tmpfs" then
+      m.tmpfs_size = M.memory_bytes(tostring(v):match("^%d+$") and (v .. "b") or v, "--mount tmpfs-size")
+    elseif k == "tmpfs-mode" and m.type == "tmpfs" then
+      if not tostring(v):match("^[0-7]+$") then errors.fail(("invalid --mount %q: tmpfs-mode must be octal"):format(given)) end
+      m.tmpfs_mode = tostring(v)
+    else
+      errors.fail(("invalid --mount %q: unknown or misplaced key %q"):format(given, k))
+    end
+  end
+  if m.type == "bind" then
+    if not src or src == "" then errors.fail(("invalid --mount %q: a bind needs source"):format(given)) end
+    m.source = src
+    check_host_path(src, "--mount", given)
+  elseif m.type == "volume" then
+    if src and src ~= "" then
+      if not M.is_volume_name(src) then errors.fail(("invalid --mount %q: %s is not a volume name"):format(given, src)) end
+      m.source = src
+    else
+      m.anonymous = true
+    end
+  elseif src then
+    errors.fail(("invalid --mount %q: a tmpfs has no source"):format(given))
+  end
+  return m
+end
+
+-- A container's user mounts (its config's), for --volumes-from.
+function M.container_mounts(c)
+  local list = c.config and c.config.mounts
+  return type(list) == "table" and list or {}
+end
+
+-- The user mounts of a container from its options and image config, in order; anonymous
+-- volumes get their names later (M.name_anonymous). Later entries with the same
+-- destination replace earlier ones, -v and --mount over --volumes-from over the image.
+function M.user_mounts(cfg, o)
+  local list, at = {}, {}
+  local function add(m, replace)
+    if at[m.destination] then
+      if not replace then return end
+      list[at[m.destination]] = m
+    else
+      list[#list + 1] = m
+      at[m.destination] = #list
+    end
+  end
+  local given = {}
+  for _, v in ipairs(o.volumes or {}) do
+    if type(v) ~= "string" then options.fail("invalid --volume: expected strings like NAME:/path") end
+    local m = M.parse_volume(v)
+    if given[m.destination] then errors.fail(("duplicate mount point %s"):format(m.destination)) end
+    given[m.destination] = true
+    add(m, true)
+  end
+  for _, v in ipairs(o.mounts or {}) do
+    local m = M.parse_mount(v)
+    if given[m.destination] then errors.fail(("duplicate mount point %s"):format(m.destination)) end
+    given[m.destination] = true
+    add(m, true)
+  end
+  for _, ref in ipairs(o.volumes_from or {}) do
+    local name, mode = tostring(ref):match("^([^:]+):?(.*)$")
+    if mode ~= "" and mode ~= "ro" and mode ~= "rw" then
+      errors.fail(("invalid --volumes-from %q: expected CONTAINER[:ro|rw]"):format(ref))
+    end
+    local c = md.container.get(name)
+    for _, m in ipairs(M.container_mounts(c)) do
+      if m.type ~= "tmpfs" then
+        local copy = {}
+        for k, v in pairs(m) do copy[k] = v end
+        if mode == "ro" then copy.readonly = true elseif mode == "rw" then copy.readonly = false end
+        -- The volume stays its first container's: removed with it, not with this one.
+        copy.anonymous = nil
+        add(copy, false)
+      end
+    end
+  end
+  local image_volumes = {}
+  for path in pairs(cfg.Volumes or {}) do image_volumes[#image_volumes + 1] = path end
+  table.sort(image_volumes)
+  for _, path in ipairs(image_volumes) do
+    if path:sub(1, 1) == "/" and not path:match("^/+$") then add({ type = "volume", destination = path, anonymous = true }, false) end
+  end
+  return list
+end
+
+-- An anonymous volume's name: 64 random hex digits, as Docker's.
+function M.anonymous_name()
+  local f = io.open("/dev/urandom", "rb")
+  local bytes = f:read(32)
+  f:close()
+  return (bytes:gsub(".", function(c) return ("%02x"):format(c:byte()) end))
+end
+
+-- The spec's mount of a user mount.
+function M.spec_mount(m, root)
+  if m.type == "tmpfs" then
+    local opts = { "nosuid", "nodev", "noexec" }
+    if m.tmpfs_size then opts[#opts + 1] = "size=" .. m.tmpfs_size end
+    if m.tmpfs_mode then opts[#opts + 1] = "mode=" .. m.tmpfs_mode end
+    if m.readonly then opts[#opts + 1] = "ro" end
+    return { destination = m.destination, type = "tmpfs", source = "tmpfs", options = opts }
+  end
+  local opts = { "rbind" }
+  if m.readonly then opts[#opts + 1] = "ro" end
+  if m.propagation then opts[#opts + 1] = m.propagation end
+  local source = m.type == "volume" and (root .. "/volumes/" .. m.source .. "/_data") or m.source
+  return { destination = m.destination, type = "bind", source = source, options = opts }
+end
+
+-- --sysctl K=V with Docker's rules: only keys the container's namespaces make its own.
+local ipc_sysctls = { ["kernel.msgmax"] = true, ["kernel.msgmnb"] = true, ["kernel.msgmni"] = true, ["kernel.sem"] = true,
+                      ["kernel.shmall"] = true, ["kernel.shmmax"] = true, ["kernel.shmmni"] = true,
+                      ["kernel.shm_rmid_forced"] = true }
+function M.sysctls(list, host_network)
+  local out
+  for _, kv in ipairs(list or {}) do
+    local k, v = tostring(kv):match("^([^=]*)=(.*)$")
+    if not k or k == "" or not k:match("^[%w_-]+%.[%w_.-]+$") or k:find("..", 1, true) or k:sub(-1) == "." then
+      errors.fail(("invalid --sysctl %q: expected KEY=VALUE with KEY like net.ipv4.ip_forward"):format(kv))
+    end
+    if v:find("[=+%c]") then
+      errors.fail(("invalid --sysctl %q: the value may not hold =, + or control characters"):format(kv))
+    end
+    local allowed = ipc_sysctls[k] or k:match("^fs%.mqueue%.") or k:match("^net%.")
+    if not allowed then
+      errors.fail(("invalid --sysctl %q: %s is not namespaced (allowed: kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*, net.*)"):format(kv, k))
+    end
+    if k:match("^net%.") and host_network then
+      errors.fail(("invalid --sysctl %q: net.* needs the container's own network namespace, not --network host"):format(kv))
+    end
+    out = out or {}
+    out[k] = v
+  end
+  return out
+end
+
 -- Builds the spec. `image_config` is the image's config (the `config` object);
--- `o` the run options; `id` the container ID. Returns spec and the generated files.
+-- `o` the run options; `id` the container ID. Returns spec, the generated files and the
+-- user's mounts (M.user_mounts, for the config).
 -- `dir`: the container's directory, where its root and generated files are.
 function M.build(image_config, o, id, dir)
   local cfg = image_config or {}
@@ -415,6 +660,21 @@ function M.build(image_config, o, id, dir)
     mounts[#mounts + 1] = { destination = "/etc/" .. f, type = "bind", source = dir .. "/" .. f, options = { "bind" } }
   end
   for _, t in ipairs(o.tmpfs or {}) do mounts[#mounts + 1] = tmpfs_mount(t) end
+  local user_mounts = M.user_mounts(cfg, o)
+  for _, m in ipairs(user_mounts) do
+    if m.anonymous and not m.source then m.source = M.anonymous_name() end
+    mounts[#mounts + 1] = M.spec_mount(m, md.config.root)
+  end
+
+  -- Parents before children, as Docker sorts them (a volume on /etc, then /etc/hosts):
+  -- a stable sort by the number of path components.
+  for i, m in ipairs(mounts) do m._order = i end
+  table.sort(mounts, function(a, b)
+    local da, db = select(2, a.destination:gsub("/[^/]+", "")), select(2, b.destination:gsub("/[^/]+", ""))
+    if da ~= db then return da < db end
+    return a._order < b._order
+  end)
+  for _, m in ipairs(mounts) do m._order = nil end
 
   local namespaces = { { type = "pid" }, { type = "ipc" }, { type = "uts" }, { type = "mount" } }
   if o.cgroupns == nil or o.cgroupns == "private" then namespaces[#namespaces + 1] = { type = "cgroup" }
@@ -455,6 +715,7 @@ function M.build(image_config, o, id, dir)
       readonlyPaths = json.array(o.privileged and {} or M.readonly_paths),
       seccomp = not o.privileged and seccomp_profile(sec.seccomp, caps) or nil,
       resources = M.resources(o.resources),
+      sysctl = M.sysctls(o.sysctl, host_network),
     },
     annotations = annotations,
   }
@@ -474,7 +735,7 @@ function M.build(image_config, o, id, dir)
       return s
     end)(),
   }
-  return spec, files
+  return spec, files, user_mounts
 end
 
 return M

@@ -29,6 +29,7 @@ do -- (not indented) everything up to the last two lines is local to this block
 ---@field network md.network loaded on first use
 ---@field stack md.stack loaded on first use
 ---@field build md.build loaded on first use (docs/builds.md)
+---@field volume md.volume loaded on first use
 local md = {}
 
 ---@class md.Config
@@ -294,8 +295,9 @@ function Container:inspect(o) end
 ---@return table
 function Container:spec() end
 
----Removes the container; force = true kills a running one first. Returns its ID.
----@param o? {force?: boolean}
+---Removes the container; force = true kills a running one first, volumes = true removes the
+---anonymous volumes it owns (rm -v). Returns its ID.
+---@param o? {force?: boolean, volumes?: boolean}
 ---@return string id
 function Container:rm(o) end
 
@@ -542,6 +544,64 @@ function layer.path(id) end
 ---@field created string
 ---@field comment string
 ---@field keep boolean
+
+-- md.volume -----------------------------------------------------------------------
+
+---Named volumes (docs/volumes.md).
+---@class md.volume
+local volume = {}
+md.volume = volume
+
+---Makes a volume, or returns the one of that name. Options are the local driver's:
+---type, device, o, size.
+---@param o? {name?: string, labels?: table<string, string>|string[], options?: table<string, string>|string[]}
+---@return md.Volume
+function volume.create(o) end
+
+---Every volume, by name.
+---@return md.Volume[]
+function volume.list() end
+
+---@param name string
+---@return md.Volume
+function volume.get(name) end
+
+---@param name string
+---@param o? {force?: boolean}
+function volume.rm(name, o) end
+
+---Removes the anonymous volumes no container uses (every unused one with all).
+---@param o? {all?: boolean, filter?: fun(v: md.Volume): boolean}
+---@return string[] removed
+---@return integer bytes
+function volume.prune(o) end
+
+---@class md.Volume
+---@field name string
+---@field mountpoint string its data on the host
+---@field driver string "local"
+---@field created string
+---@field labels table<string, string>
+---@field options table<string, string>
+---@field anonymous boolean made for one container (-v /path, an image's VOLUME)
+---@field owner string the container an anonymous volume belongs to
+local Volume = {}
+
+---Removes it; refused (conflict) while a container uses it.
+---@param o? {force?: boolean}
+function Volume:rm(o) end
+
+---The names of the containers that mount it.
+---@return string[]
+function Volume:users() end
+
+---Bytes in it.
+---@return integer
+function Volume:size() end
+
+---Docker's volume inspect document.
+---@return table
+function Volume:inspect() end
 
 -- md.fs ---------------------------------------------------------------------------
 
@@ -903,6 +963,10 @@ function format.template(tmpl, value) end
 ---@field dns_search? string[] Set custom DNS search domains
 ---@field dns_option? string[] Set DNS options
 ---@field add_host? string[] Add a custom host-to-IP mapping (host:ip, host:host-gateway)
+---@field volumes? string[] Bind mount a host path or mount a volume (NAME:/path, /host:/path, /path; opts ro, rw, nocopy)
+---@field mounts? string[] Attach a mount: type=bind|volume|tmpfs,source=,target=,readonly,...
+---@field volumes_from? string[] Mount the volumes of the container
+---@field sysctl? string[] Namespaced kernel parameters (kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*, net.*)
 ---@field cgroup_parent? string Parent cgroup (default mdlua)
 ---@field cgroupns? string private or host
 ---@field pull? string Pull image before running (always, missing, never)

@@ -8,6 +8,7 @@
 #include "mdl_devices.h"
 #include "mdl_attach.h"
 #include "mdl_netns.h"
+#include "mdl_loop.h"
 #include <sys/xattr.h>   // the stashed exit of a container (ContainerStore.stashExit)
 #include "mdl_rtnl.h"
 #include "mdl_nft.h"

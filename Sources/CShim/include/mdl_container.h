@@ -18,6 +18,7 @@ struct mdl_mount {
     uint64_t attrs;            // MOUNT_ATTR_* (read-only, nosuid, nodev, noexec)
     int recursive;             // BIND: rbind
     int file;                  // BIND: the destination is a file, not a directory
+    unsigned long propagation; // BIND: MS_SHARED/MS_SLAVE/MS_PRIVATE (| MS_REC) set on it once attached; 0: keep
 };
 
 struct mdl_rlimit { int resource; uint64_t soft, hard; };
@@ -70,6 +71,9 @@ struct mdl_container {
     int init;                           // a minimal init as pid 1 that runs argv as its child
     const int *netns;                   // a network namespace to enter (mdl_netns), NULL: keep
     int oom_score_adj_set, oom_score_adj;
+    const char *const *sysctl_keys;     // "net.ipv4.ip_forward": written under the container's
+    const char *const *sysctl_values;   // own /proc/sys before it is made read-only
+    int nsysctls;
     const struct mdl_cgroup_join *cgroup;   // NULL: stay in the caller's cgroups
 };
 

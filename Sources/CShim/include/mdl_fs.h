@@ -46,4 +46,9 @@ long mdl_fs_type(const char *path);
 // Swaps two existing paths atomically (renameat2 RENAME_EXCHANGE).
 int mdl_rename_exchange(const char *a, const char *b);
 
+// copy_file_range(2) from the current offsets.
+ssize_t mdl_copy_file_range(int in, int out, size_t len);
+// A new link `name` in dirfd to the file open as `fd` (linkat with AT_EMPTY_PATH).
+int mdl_link_fd(int fd, int dirfd, const char *name);
+
 #endif

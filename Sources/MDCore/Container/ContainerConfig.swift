@@ -37,6 +37,12 @@ public struct ContainerConfig: Equatable {
     public var tmpfs: [String] = []
     /// `--network` as given ("none", "host"; "" when not given).
     public var network = ""
+    /// `-v` and `--volumes-from` as given (Docker's HostConfig.Binds and VolumesFrom).
+    public var volumes: [String] = []
+    public var volumesFrom: [String] = []
+    /// The user's mounts as made (`-v`, `--mount`, `--volumes-from`, the image's VOLUMEs):
+    /// the named volumes among them are set up by VolumesHook; docs/volumes.md.
+    public var mounts: [ContainerMount] = []
 
     public init() {}
 
@@ -45,7 +51,8 @@ public struct ContainerConfig: Equatable {
 
     private static let keys: Set<String> = ["image", "rm", "restart", "healthcheck", "stop_signal", "log_max_size",
                                             "log_max_file", "labels", "tty", "interactive", "detach", "privileged",
-                                            "entrypoint", "cap_add", "cap_drop", "security_opt", "tmpfs", "network"]
+                                            "entrypoint", "cap_add", "cap_drop", "security_opt", "tmpfs", "network",
+                                            "volumes", "volumes_from", "mounts"]
 
     /// From its JSON form; a key this version does not know, or a value of the wrong type, is
     /// an error (the config comes from the stdlib's option table: a mistake there must show).
@@ -104,6 +111,12 @@ public struct ContainerConfig: Equatable {
         securityOpt = try strings("security_opt")
         tmpfs = try strings("tmpfs")
         network = try string("network", "")
+        volumes = try strings("volumes")
+        volumesFrom = try strings("volumes_from")
+        if let m = o["mounts"], m != .null, m.object?.isEmpty != true {
+            guard let list = m.array else { throw EngineError("container config field \"mounts\": expected a list") }
+            mounts = try list.map(ContainerMount.init(json:))
+        }
     }
 
     public var json: JSON {
@@ -114,7 +127,8 @@ public struct ContainerConfig: Equatable {
             "labels": .object(labels.mapValues { .string($0) }), "tty": .bool(tty), "interactive": .bool(interactive),
             "detach": .bool(detach), "privileged": .bool(privileged), "entrypoint": list(entrypoint),
             "cap_add": list(capAdd), "cap_drop": list(capDrop), "security_opt": list(securityOpt), "tmpfs": list(tmpfs),
-            "network": .string(network),
+            "network": .string(network), "volumes": list(volumes), "volumes_from": list(volumesFrom),
+            "mounts": .array(mounts.map(\.json)),
         ]
         if let h = healthcheck { o["healthcheck"] = h }
         return .object(o)

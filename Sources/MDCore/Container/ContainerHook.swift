@@ -57,7 +57,7 @@ public struct ContainerHookContext {
 
 /// The hooks of every container, in set-up order.
 public enum ContainerHooks {
-    public static let all: [ContainerHook] = [CgroupHook(), RootfsHook(), NetworkHook()]
+    public static let all: [ContainerHook] = [CgroupHook(), RootfsHook(), VolumesHook(), NetworkHook()]
 
     /// Sets up every hook in order; on a failure, tears down the ones set up, in reverse.
     static func setUp(_ c: inout ContainerHookContext) throws {

@@ -459,7 +459,7 @@ public struct ContainerLifecycle {
     /// `rm`: a running container only with `force` (killed first); one whose damaged record
     /// cannot say whether it runs only when its cgroups are empty, or with `force`. Returns
     /// the removed container's ID.
-    public func remove(_ ref: String, force: Bool) throws -> String {
+    public func remove(_ ref: String, force: Bool, volumes: Bool = false) throws -> String {
         var r = try store.find(ref)
         if r.status == .running || r.status == .restarting {
             guard force else { throw EngineError("container \(r.name) is running: stop it first, or use -f") }
@@ -473,7 +473,7 @@ public struct ContainerLifecycle {
                 throw EngineError("container \(r.name) (\(r.id.prefix(12))) still has processes, though its record is damaged: use -f")
             }
         }
-        try store.remove(r)
+        try store.remove(r, volumes: volumes)
         return r.id
     }
 

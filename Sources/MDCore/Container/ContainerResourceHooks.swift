@@ -48,3 +48,29 @@ struct RootfsHook: ContainerHook {
         try? c.store.unmountRootfs(c.record)
     }
 }
+
+/// The container's named volumes (ContainerConfig.mounts): each one made ready (its own
+/// file system mounted, for a volume with one) and, when it is empty and the image has
+/// content where it goes, that content copied in (VolumeCopyIn). The spec's bind mounts of
+/// their `_data` are the process's. Nothing to tear down: a volume outlives its containers,
+/// and its one teardown is its removal (VolumeStore.remove; `rm -v` for anonymous ones).
+struct VolumesHook: ContainerHook {
+    var name: String { "volumes" }
+
+    func setUp(_ c: inout ContainerHookContext) throws {
+        let uses = ContainerMount.volumes(c.record.config)
+        guard !uses.isEmpty, let rootfs = c.rootfs else { return }
+        let volumes = VolumeStore(store: c.store.store)
+        for use in uses {
+            let v: Volume
+            do { v = try volumes.get(use.source) } catch {
+                throw EngineError("container \(c.record.name): its volume \(use.source) (on \(use.destination)) is gone")
+            }
+            try volumes.prepare(v)
+            if !use.nocopy { try VolumeCopyIn.populate(volumes, use.source, rootfs: rootfs, destination: use.destination) }
+        }
+        Trace.mark("volumes ready")
+    }
+
+    func tearDown(_ c: inout ContainerHookContext) {}
+}

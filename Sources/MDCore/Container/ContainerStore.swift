@@ -495,7 +495,8 @@ public struct ContainerStore {
     ///
     /// It works from what is on disk, whatever the record says: a damaged record's monitor
     /// (found through /proc) is killed, and so is whatever runs in the container's cgroups.
-    public func remove(_ r: ContainerRecord) throws {
+    /// `volumes` (`rm -v`; always for a `--rm` container): its anonymous volumes go too.
+    public func remove(_ r: ContainerRecord, volumes: Bool = false) throws {
         if r.damaged { for m in ContainerReaper.monitors(root: store.root, id: r.id) { kill(m, SIGKILL) } }
         // Every per-container resource, whatever a start, an exit or a crash left of it.
         var hooks = ContainerHookContext(store: self, record: r, spec: try? self.spec(r), afterCrash: true)
@@ -513,6 +514,8 @@ public struct ContainerStore {
         }
         // Its address leases (and the default network's bridge with the last one).
         NetworkStore(root: store.root).releaseAll(containerID: r.id)
+        // Before the record goes: a removal killed in between is finished by the next `rm`.
+        if volumes || r.config.remove { removeAnonymousVolumes(of: r) }
         try FileSystem.removeTree(path(r.id), last: ["config.json", "container.json"])
         event("destroy", r)
     }

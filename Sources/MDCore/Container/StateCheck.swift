@@ -271,7 +271,8 @@ public enum StateCheck {
 
     /// Disk usage: images (their layers, each counted once; reclaimable: layers only unused
     /// images have), containers (their writable layers; reclaimable: those not running) and
-    /// staging under ROOT/tmp (reclaimable: that of writers that are gone).
+    /// volumes (their data; reclaimable: those no container mounts) and staging under
+    /// ROOT/tmp (reclaimable: that of writers that are gone).
     public static func usage(_ cs: ContainerStore) -> [Usage] {
         let store = cs.store
         let images = (try? store.images.load()) ?? [:]
@@ -294,6 +295,18 @@ public enum StateCheck {
             if runs(r) { running += 1 } else { creclaim += size }
         }
         rows.append(Usage(type: "Containers", total: containers.count, active: running, size: csize, reclaimable: creclaim))
+        // Volumes: active when a container (any, as Docker counts them) mounts one.
+        var inUse: Set<String> = []
+        for r in containers { for u in ContainerMount.volumes(r.config) { inUse.insert(u.source) } }
+        let volumes = VolumeStore(store: store)
+        var vsize: UInt64 = 0, vreclaim: UInt64 = 0, vactive = 0
+        let allVolumes = volumes.list()
+        for v in allVolumes {
+            let size = volumes.size(v.name)
+            vsize += size
+            if inUse.contains(v.name) { vactive += 1 } else { vreclaim += size }
+        }
+        rows.append(Usage(type: "Local Volumes", total: allVolumes.count, active: vactive, size: vsize, reclaimable: vreclaim))
         var ssize: UInt64 = 0, sreclaim: UInt64 = 0, writing = 0, count = 0
         for name in FileSystem.list(store.tmp) {
             let dir = store.tmp + "/" + name

@@ -27,8 +27,12 @@ public enum ContainerProcess {
     ]
     static let attrFlags: [String: UInt64] = ["ro": MDL_MOUNT_ATTR_RDONLY, "nosuid": MDL_MOUNT_ATTR_NOSUID,
                                               "nodev": MDL_MOUNT_ATTR_NODEV, "noexec": MDL_MOUNT_ATTR_NOEXEC]
-    static let ignoredOptions: Set<String> = ["rw", "private", "rprivate", "slave", "rslave", "shared", "rshared",
-                                              "relatime", "strictatime", "noatime", "suid", "dev", "exec"]
+    static let ignoredOptions: Set<String> = ["rw", "relatime", "strictatime", "noatime", "suid", "dev", "exec"]
+    /// A bind's propagation (`-v /src:/dst:rshared`, `--mount bind-propagation=`).
+    static let propagationFlags: [String: UInt] = [
+        "shared": UInt(MS_SHARED), "rshared": UInt(MS_SHARED | MS_REC), "slave": UInt(MS_SLAVE),
+        "rslave": UInt(MS_SLAVE | MS_REC), "private": UInt(MS_PRIVATE), "rprivate": UInt(MS_PRIVATE | MS_REC),
+    ]
 
     /// Waits for a started process in the foreground: signals to this process are
     /// forwarded (block them with `mdl_block_forwarded_signals` before the start, so that
@@ -81,6 +85,9 @@ public enum ContainerProcess {
         c.nmasked = Int32(spec.maskedPaths.count)
         c.readonly_paths = setup.arena.array(spec.readonlyPaths)
         c.nreadonly = Int32(spec.readonlyPaths.count)
+        c.sysctl_keys = setup.arena.array(spec.sysctls.map(\.key))
+        c.sysctl_values = setup.arena.array(spec.sysctls.map(\.value))
+        c.nsysctls = Int32(spec.sysctls.count)
 
         let limits = UnsafeMutablePointer<mdl_rlimit>.allocate(capacity: max(1, spec.rlimits.count))
         defer { limits.deallocate() }
@@ -111,12 +118,21 @@ public enum ContainerProcess {
             var data: [String] = []
             for o in m.options {
                 if let f = attrFlags[o] { cm.attrs |= f }
+                else if let p = propagationFlags[o] { if isBind { cm.propagation = p } }
                 else if o != "bind" && o != "rbind" && !ignoredOptions.contains(o) { data.append(o) }
             }
             cm.data = setup.arena.dup(data.joined(separator: ","))
             if isBind {
                 var st = stat()
                 cm.file = stat(m.source, &st) == 0 && (st.st_mode & S_IFMT) != S_IFDIR ? 1 : 0
+            }
+            // A directory target of the user's (a volume, a bind, a tmpfs) is made here first,
+            // resolved in the root as the kernel would: through a dangling symlink in the
+            // image it is made inside (the child refuses to follow one when it creates).
+            if cm.file == 0 && !["/proc", "/sys", "/dev"].contains(where: { m.destination == $0 || m.destination.hasPrefix($0 + "/") }),
+               let parts = try? RootedDirectory.components(m.destination, what: "mount point"),
+               let fd = try? root.openDirectory(parts, create: true) {
+                close(fd)
             }
             if m.destination == "/dev" && m.type == "tmpfs" { c.make_devices = 1 }
             cMounts[i] = cm

@@ -32,6 +32,8 @@ public struct RuntimeSpec {
     public var readonlyPaths: [String]
     public var seccomp: JSON?
     public var oomScoreAdj: Int?
+    /// linux.sysctl, sorted by key: written in the container's own /proc/sys.
+    public var sysctls: [(key: String, value: String)]
     public var annotations: [String: String]
     public var resources: CgroupResources
     /// Where the container's cgroup goes, under each hierarchy (`mdlua` unless --cgroup-parent).
@@ -73,6 +75,11 @@ public struct RuntimeSpec {
         maskedPaths = j["linux"]?["maskedPaths"]?.stringArray ?? []
         readonlyPaths = j["linux"]?["readonlyPaths"]?.stringArray ?? []
         seccomp = j["linux"]?["seccomp"]
+        sysctls = try (j["linux"]?["sysctl"]?.object ?? [:]).map { k, v in
+            guard let value = v.string else { throw EngineError("config.json: linux.sysctl \"\(k)\" is not a string") }
+            try RuntimeSpec.checkSysctl(k, value)
+            return (key: k, value: value)
+        }.sorted { $0.key < $1.key }
         var ann: [String: String] = [:]
         for (k, v) in j["annotations"]?.object ?? [:] { if let s = v.string { ann[k] = s } }
         annotations = ann
@@ -82,6 +89,19 @@ public struct RuntimeSpec {
         cgroupParent = ann[Annotation.cgroupParent] ?? "mdlua"
         guard !cgroupParent.split(separator: "/").contains(".."), !cgroupParent.isEmpty else {
             throw EngineError("invalid cgroup parent \"\(cgroupParent)\"")
+        }
+    }
+
+    /// A sysctl name is dot-separated words (letters, digits, `_`, `-`; no `..`, `/` or
+    /// other separator: it becomes a path under /proc/sys), and a value one line without `+`
+    /// `=`; anything else is refused rather than split.
+    static func checkSysctl(_ key: String, _ value: String) throws {
+        let parts = key.split(separator: ".", omittingEmptySubsequences: false)
+        let wordOK = { (p: Substring) in !p.isEmpty && p.utf8.allSatisfy { c in
+            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c == 0x5f || c == 0x2d } }
+        guard parts.count >= 2, parts.allSatisfy(wordOK) else { throw EngineError("invalid sysctl name \"\(key)\"") }
+        guard !value.utf8.contains(where: { $0 < 0x20 || $0 == 0x3d || $0 == 0x2b || $0 == 0x7f }) else {
+            throw EngineError("invalid sysctl value for \(key): \"\(value)\"")
         }
     }
 }

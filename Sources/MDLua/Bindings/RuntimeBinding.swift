@@ -177,7 +177,9 @@ enum RuntimeBinding {
                 [.integer(Int64(try ContainerLifecycle(try containers(args)).wait(try args.string(2))))]
             },
             "remove": vm.function("md.container.remove") { args in
-                [.str(try ContainerLifecycle(try containers(args)).remove(try args.string(2), force: args.boolean(3)))]
+                // (root, ref, force, volumes): volumes removes its anonymous volumes (rm -v)
+                [.str(try ContainerLifecycle(try containers(args)).remove(try args.string(2), force: args.boolean(3),
+                                                                          volumes: args.boolean(4)))]
             },
             "check": vm.function("md.system.check") { args in
                 // (root, repair): what `mdlua system check` reports, and what --repair did.
