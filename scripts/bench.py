@@ -539,6 +539,24 @@ def bench_network():
         subprocess.run(mdr + ["rm", "-f", "keep", "sink"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def bench_volumes():
+    """A run with one bind mount and one named volume against the same run without them,
+    in turns (docs/volumes.md; goal: under 1 ms added)."""
+    root = os.path.join(WORK, "vol-root")
+    host = os.path.join(WORK, "vol-host")
+    os.makedirs(host, exist_ok=True)
+    md("image", "bootstrap", "busybox", root=root)
+    md("volume", "create", "bench", root=root)
+    settle()
+    mdlua = [MDLUA, "--root", root]
+    plain = mdlua + ["run", "--rm", "busybox", "true"]
+    mounted = mdlua + ["run", "--rm", "-v", host + ":/h", "-v", "bench:/v", "busybox", "true"]
+    mine_ms, peer_ms = wall_ms_interleaved(mounted, plain, runs=100)
+    rows.append({"case": "`mdlua run --rm -v /host:/h -v vol:/v busybox true` vs the same without mounts (goal < 1 ms added)",
+                 "mine_ms": mine_ms, "peer": "mdlua run --rm busybox true", "peer_ms": peer_ms})
+    md("volume", "rm", "bench", root=root)
+
+
 def fmt(v, unit):
     return "–" if v is None else f"{v:.2f} {unit}"
 
@@ -604,11 +622,12 @@ def main():
     # while its inode table block is dirty, as the rows that follow keep it): every file made
     # in those minutes scans past them. After the image rows, mdlua's run row measured 19-23 ms
     # against 12-13 ms before them; crun keeps its state on tmpfs and does not see it.
-    areas = sys.argv[1:] or ["binary", "run", "resources", "lifecycle", "network", "stacks", "images", "registry"]
+    areas = sys.argv[1:] or ["binary", "run", "resources", "lifecycle", "volumes", "network", "stacks",
+                             "images", "registry"]
     try:
         benches = {"binary": bench_binary, "run": bench_run, "resources": bench_resources,
-                   "lifecycle": bench_lifecycle, "images": bench_images, "registry": bench_registry,
-                   "network": bench_network, "stacks": bench_stacks}
+                   "lifecycle": bench_lifecycle, "volumes": bench_volumes, "images": bench_images,
+                   "registry": bench_registry, "network": bench_network, "stacks": bench_stacks}
         for area in areas:
             if area not in benches:
                 sys.exit(f"bench: unknown area {area!r} (one of {', '.join(benches)})")

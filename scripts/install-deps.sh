@@ -25,6 +25,7 @@ packages=(
   # registries (docs/registries.md): the tests' local registry, its TLS certificates and
   # htpasswd file, and the token server's signatures
   docker-registry openssl apache2-utils
+  e2fsprogs          # mkfs.ext4 for volumes with a size limit (docs/volumes.md)
   # the VM test layer (scripts/vm/, docs/testing.md): Debian's kernels booted under qemu
   qemu-system-x86    # the emulator (TCG)
   cpio               # the guest's initramfs

@@ -656,25 +656,32 @@ function M.build(image_config, o, id, dir)
     mounts[2] = { destination = "/dev", type = "bind", source = "/dev", options = { "rbind", "nosuid" } }
     table.remove(mounts, 3)
   end
-  for _, f in ipairs { "hostname", "hosts", "resolv.conf" } do
-    mounts[#mounts + 1] = { destination = "/etc/" .. f, type = "bind", source = dir .. "/" .. f, options = { "bind" } }
-  end
-  for _, t in ipairs(o.tmpfs or {}) do mounts[#mounts + 1] = tmpfs_mount(t) end
+  -- --tmpfs and the user's mounts, parents before children (a volume on /etc before a
+  -- tmpfs on /etc/x): a stable sort by the number of path components, as Docker sorts them.
   local user_mounts = M.user_mounts(cfg, o)
+  local extra = {}
+  for _, t in ipairs(o.tmpfs or {}) do extra[#extra + 1] = tmpfs_mount(t) end
   for _, m in ipairs(user_mounts) do
     if m.anonymous and not m.source then m.source = M.anonymous_name() end
-    mounts[#mounts + 1] = M.spec_mount(m, md.config.root)
+    extra[#extra + 1] = M.spec_mount(m, md.config.root)
   end
-
-  -- Parents before children, as Docker sorts them (a volume on /etc, then /etc/hosts):
-  -- a stable sort by the number of path components.
-  for i, m in ipairs(mounts) do m._order = i end
-  table.sort(mounts, function(a, b)
-    local da, db = select(2, a.destination:gsub("/[^/]+", "")), select(2, b.destination:gsub("/[^/]+", ""))
-    if da ~= db then return da < db end
-    return a._order < b._order
+  local order, depth, taken = {}, {}, {}
+  for i, m in ipairs(extra) do
+    order[m], depth[m] = i, select(2, m.destination:gsub("/[^/]+", ""))
+    taken[m.destination:gsub("/+$", "")] = true
+  end
+  table.sort(extra, function(a, b)
+    if depth[a] ~= depth[b] then return depth[a] < depth[b] end
+    return order[a] < order[b]
   end)
-  for _, m in ipairs(mounts) do m._order = nil end
+  for _, m in ipairs(extra) do mounts[#mounts + 1] = m end
+  -- The engine's files last, so that a volume on /etc does not hide them; one the user
+  -- mounts something on himself is the user's.
+  for _, f in ipairs { "hostname", "hosts", "resolv.conf" } do
+    if not taken["/etc/" .. f] then
+      mounts[#mounts + 1] = { destination = "/etc/" .. f, type = "bind", source = dir .. "/" .. f, options = { "bind" } }
+    end
+  end
 
   local namespaces = { { type = "pid" }, { type = "ipc" }, { type = "uts" }, { type = "mount" } }
   if o.cgroupns == nil or o.cgroupns == "private" then namespaces[#namespaces + 1] = { type = "cgroup" }
