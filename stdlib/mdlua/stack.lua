@@ -468,9 +468,7 @@ function Stack:down(o)
     end
   end
   if o.volumes then
-    -- (md.volume is there once volumes are: until then a stack has none to remove.)
-    local okv, vols = pcall(function() return md.volume.list() end)
-    for _, v in ipairs(okv and vols or {}) do
+    for _, v in ipairs(md.volume.list()) do
       if (v.labels or {})[LABEL.project] == self.name then
         v:rm()
         removed.volumes[#removed.volumes + 1] = v.name
