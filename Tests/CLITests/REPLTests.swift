@@ -66,8 +66,18 @@ final class REPLTests: XCTestCase {
             let deadline = Date().addingTimeInterval(10)
             // (Foundation learns of the exit on the run loop: waitUntilExit runs it too.)
             while process.isRunning && Date() < deadline { RunLoop.current.run(until: Date().addingTimeInterval(0.02)) }
-            if process.isRunning { process.terminate() }
+            if process.isRunning {
+                // A hang-up reaches the REPL behind setsid too (signalling setsid does not).
+                hangUp()
+                process.terminate()
+            }
             process.waitUntilExit()
+        }
+
+        private var hungUp = false
+        func hangUp() {
+            if !hungUp { close(master) }
+            hungUp = true
         }
 
         func send(_ s: String) {
@@ -76,7 +86,7 @@ final class REPLTests: XCTestCase {
 
         deinit {
             if process.isRunning { process.terminate() }
-            close(master)
+            hangUp()
         }
     }
 
