@@ -3,10 +3,12 @@
 #include <errno.h>
 #include <lauxlib.h>
 #include <locale.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <unistd.h>
 #include <editline/readline.h>
 
@@ -65,9 +67,68 @@ static char **attempt_completion(const char *text, int start, int end) {
 // after a first EINTR and takes the second as the end of input.
 static volatile sig_atomic_t g_interrupted;
 
+// Input typed while the terminal was in cooked (canonical) mode, that is while a chunk ran or
+// between two lines; libedit reads it before the terminal. In cooked mode the line discipline
+// turns Ctrl-D into an end-of-file mark, which becomes a NUL byte (libedit's set-mark) once
+// the terminal leaves cooked mode: a Ctrl-D typed ahead was lost and the REPL waited for more.
+// libedit prints the prompt before it leaves cooked mode, so even a Ctrl-D typed right after
+// the prompt showed could be. take_typed_ahead reads the complete lines and marks while the
+// terminal is still cooked and keeps each mark as the terminal's EOF character, which libedit
+// takes as the end of input on an empty line. What the next line does not use waits here for
+// the lines after it (a chunk that reads the terminal itself does not see it). An interrupt
+// discards it, as the kernel discards its own queue.
+static unsigned char g_typed[16384];
+static size_t g_typed_start, g_typed_end;
+static volatile sig_atomic_t g_discard_typed;
+
 static void on_interrupt(int signo) {
     (void)signo;
     g_interrupted = 1;
+    g_discard_typed = 1;
+}
+
+static void forget_discarded_typed(void) {
+    if (!g_discard_typed) return;
+    g_discard_typed = 0;
+    g_typed_start = g_typed_end = 0;
+}
+
+// Takes what was typed in cooked mode from the terminal `fd` into g_typed and leaves the
+// terminal out of cooked mode, without echo, for libedit to make it raw. First the EOF
+// character is switched off, so that a Ctrl-D typed from then on stays a character; then
+// the lines already there are read (a read of 0 bytes is a mark, a line cut by a mark comes
+// without its newline). Returns 1 with the terminal's settings in `cooked` to restore after
+// readline(), or 0 when the terminal was not in cooked mode and nothing changed.
+static int take_typed_ahead(int fd, struct termios *cooked) {
+    if (tcgetattr(fd, cooked) != 0 || !(cooked->c_lflag & ICANON)) return 0;
+    struct termios t = *cooked;
+    t.c_cc[VEOF] = _POSIX_VDISABLE;
+    if (tcsetattr(fd, TCSANOW, &t) != 0) return 0;
+    forget_discarded_typed();
+    if (g_typed_start > 0) {
+        memmove(g_typed, g_typed + g_typed_start, g_typed_end - g_typed_start);
+        g_typed_end -= g_typed_start;
+        g_typed_start = 0;
+    }
+    // Room for a whole line (the line discipline holds at most 4095 bytes); a read never
+    // splits one. Past that (lines typed far ahead) the rest stays in the kernel.
+    while (sizeof g_typed - g_typed_end > 4096) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 0) != 1 || !(p.revents & POLLIN)) break;
+        ssize_t n = read(fd, g_typed + g_typed_end, sizeof g_typed - g_typed_end);
+        if (n < 0) break;
+        if (n > 0) { g_typed_end += (size_t)n; continue; }
+        if (cooked->c_cc[VEOF] != _POSIX_VDISABLE) g_typed[g_typed_end++] = cooked->c_cc[VEOF];
+        if (p.revents & (POLLHUP | POLLERR)) break;
+    }
+    t.c_lflag &= ~(tcflag_t)(ICANON | ECHO | ECHONL);
+    t.c_cc[VMIN] = 1;
+    t.c_cc[VTIME] = 0;
+    if (tcsetattr(fd, TCSANOW, &t) != 0) {
+        tcsetattr(fd, TCSANOW, cooked);
+        return 0;
+    }
+    return 1;
 }
 
 // One byte of input; -1 at the end, -2 after an interrupt.
@@ -75,6 +136,8 @@ static int read_byte(int fd) {
     unsigned char byte;
     for (;;) {
         if (g_interrupted) return -2;
+        forget_discarded_typed();
+        if (g_typed_start < g_typed_end) return g_typed[g_typed_start++];
         ssize_t n = read(fd, &byte, 1);
         if (n == 1) return byte;
         if (n == 0 || errno != EINTR) return -1;
@@ -120,9 +183,14 @@ static int l_readline(lua_State *L) {
     sigemptyset(&action.sa_mask);
     g_interrupted = 0;
     sigaction(SIGINT, &action, &previous);
+    int fd = fileno(rl_instream ? rl_instream : stdin);
+    struct termios cooked;
+    int took = isatty(fd) && take_typed_ahead(fd, &cooked);
     locale_t loc = utf8_locale(), before = loc ? uselocale(loc) : (locale_t)0;
     char *line = readline(prompt);
     if (loc) uselocale(before);
+    // Back to the settings a chunk runs with (libedit restores those it saw first).
+    if (took) tcsetattr(fd, TCSADRAIN, &cooked);
     sigaction(SIGINT, &previous, NULL);
     int interrupted = g_interrupted;
     g_interrupted = 0;
@@ -158,6 +226,7 @@ static void stop_hook(lua_State *L, lua_Debug *ar) {
 
 static void on_interrupt_while_running(int signo) {
     (void)signo;
+    g_discard_typed = 1;
     if (g_running) lua_sethook(g_running, stop_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
 }
 

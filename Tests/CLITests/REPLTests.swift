@@ -60,13 +60,16 @@ final class REPLTests: XCTestCase {
             return String(screen[cursor..<match.upperBound])
         }
 
-        /// Waits up to 10 s for the process to exit (then ends it, and the test fails on its
-        /// status): a hung REPL must not hang the suite.
-        func waitForExit() {
+        /// Waits up to 10 s for the process to exit, else fails the test and ends the process:
+        /// a hung REPL must not hang the suite.
+        func waitForExit(file: StaticString = #filePath, line: UInt = #line) {
             let deadline = Date().addingTimeInterval(10)
             // (Foundation learns of the exit on the run loop: waitUntilExit runs it too.)
             while process.isRunning && Date() < deadline { RunLoop.current.run(until: Date().addingTimeInterval(0.02)) }
             if process.isRunning {
+                // The hang-up makes the REPL read the end of input and exit 0: fail first.
+                XCTFail("the REPL did not exit in 10 s; its terminal showed \(String(screen[cursor...]).debugDescription)",
+                        file: file, line: line)
                 // A hang-up reaches the REPL behind setsid too (signalling setsid does not).
                 hangUp()
                 process.terminate()
@@ -129,8 +132,6 @@ final class REPLTests: XCTestCase {
         again.expect("> ")
         again.send("\u{1b}[A\r")
         again.expect("stdin:1: oops")
-        // At the prompt: between two lines libedit switches the terminal's mode, which
-        // drops what was typed meanwhile (a Ctrl-D sent then was lost, and the REPL waited).
         again.expect("> ")
         again.send("\u{04}")
         again.waitForExit()
@@ -213,6 +214,29 @@ final class REPLTests: XCTestCase {
         term.send("md.lay\t ~= nil\r")
         term.expect("true\r\n> ")
         term.send("\u{04}")
+        term.waitForExit()
+        XCTAssertEqual(term.process.terminationStatus, 0)
+    }
+
+    /// What is typed while a chunk runs (the terminal is then in cooked mode) is kept for the
+    /// prompts after it, Ctrl-D included: the line discipline takes a Ctrl-D typed then as
+    /// the end of a read, which was lost when libedit made the terminal raw (the REPL waited).
+    func testInputTypedWhileAChunkRunsIsKept() throws {
+        let home = try temporaryDirectory(self)
+        let go = home.appendingPathComponent("go").path
+        let term = try Terminal(environment: ["HOME": home.path, "TERM": "xterm", "GO": go, "PATH": "/usr/bin:/bin",
+                                              "MDLUA_HISTORY": home.appendingPathComponent("history").path])
+        term.expect("> ")
+        term.send("os.execute('echo \"wait\"ing; until [ -e \"$GO\" ]; do sleep 0.02; done') and 'ran'\r")
+        // The chunk runs (it said so); two lines and Ctrl-D typed meanwhile.
+        term.expect("waiting\r\n")
+        term.send("1 + 1\r20 + 22\r\u{04}")
+        // The terminal echoes the typed lines itself: they reached it while the chunk ran.
+        term.expect("20 + 22\r\n")
+        XCTAssertTrue(FileManager.default.createFile(atPath: go, contents: nil))
+        term.expect("\"ran\"\r\n")
+        term.expect("\r\n2\r\n")
+        term.expect("\r\n42\r\n")
         term.waitForExit()
         XCTAssertEqual(term.process.terminationStatus, 0)
     }
