@@ -241,8 +241,10 @@ final class ImageCommandTests: XCTestCase {
         XCTAssertEqual(ok(["image", "prune"]), "Total reclaimed space: 0B\n", "a tagged image is not pruned")
         ok(["rmi", "keep"])
         let layers = ok(["layer", "ls", "-q"]).split(separator: "\n").map(String.init)
-        XCTAssertEqual(layers.count, 2, "each bootstrap made its own layer (new mtimes)")
-        XCTAssertEqual(ok(["layer", "rm"] + layers).split(separator: "\n").count, 2)
+        // Each bootstrap made a layer: two, or one when both ran within the same second (the
+        // tar's mtimes are whole seconds: the same bytes, the same layer).
+        XCTAssertTrue((1...2).contains(layers.count), "\(layers)")
+        XCTAssertEqual(ok(["layer", "rm"] + layers).split(separator: "\n").count, layers.count)
         XCTAssertEqual(ok(["layer", "ls", "-q"]), "")
         let blobs = (try? FileManager.default.contentsOfDirectory(atPath: root + "/blobs/sha256")) ?? []
         XCTAssertEqual(blobs, [], "nothing left in the store")

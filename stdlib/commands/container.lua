@@ -6,17 +6,7 @@ local prune = {
   usage = "mdlua container prune [OPTIONS]",
   flags = { { name = "force", short = "f", type = "bool", help = "Do not prompt for confirmation" } },
   run = function()
-    local removed = {}
-    for _, c in ipairs(require("mdlua.container").stored()) do
-      if c.status == "exited" or c.status == "created" then
-        c:rm()
-        removed[#removed + 1] = c.id
-      elseif c.status == "dead" and pcall(c.rm, c) then
-        -- Dead ones too (a removal that did not finish, a damaged record), unless its
-        -- cgroups say it still runs: rm refuses those without -f.
-        removed[#removed + 1] = c.id
-      end
-    end
+    local removed = md.container.prune()
     if #removed > 0 then print("Deleted Containers:") end
     for _, id in ipairs(removed) do print(id) end
     return 0

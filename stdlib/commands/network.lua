@@ -129,10 +129,7 @@ local prune = {
   usage = "mdlua network prune [OPTIONS]",
   flags = { { name = "force", short = "f", type = "bool", help = "Do not prompt for confirmation" } },
   run = function()
-    local removed = {}
-    for _, n in ipairs(md.network.list()) do
-      if n.name ~= "bridge" and #n.endpoints == 0 and pcall(n.rm, n) then removed[#removed + 1] = n.name end
-    end
+    local removed = md.network.prune()
     if #removed > 0 then print("Deleted Networks:") end
     for _, name in ipairs(removed) do print(name) end
     return 0

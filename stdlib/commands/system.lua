@@ -36,15 +36,67 @@ local check = {
   end,
 }
 
--- `mdlua system df`: Docker's table, with a row for staging (what interrupted writers left
--- is reclaimable: `image prune` or `system check --repair` removes it).
+-- `mdlua system df [-v]`: Docker's table (images, containers, local volumes), with a row for
+-- staging (what interrupted writers left is reclaimable: `image prune` or `system check
+-- --repair` removes it); -v: each image, container and volume.
+local function df_verbose(format)
+  local images, layers = md.image.list(), {}
+  for _, l in ipairs(md.layer.list()) do layers[l.id] = l.size end
+  local users = {}
+  for _, img in ipairs(images) do for _, l in ipairs(img.layers) do users[l] = (users[l] or 0) + 1 end end
+  local containers = require("mdlua.container").stored()
+  local per_image, volume_links = {}, {}
+  for _, c in ipairs(containers) do
+    per_image[c.image] = (per_image[c.image] or 0) + 1
+    for _, m in ipairs((c.config or {}).mounts or {}) do
+      if m.type == "volume" then volume_links[m.source] = (volume_links[m.source] or 0) + 1 end
+    end
+  end
+  print("Images space usage:\n")
+  local rows = {}
+  for _, img in ipairs(images) do
+    local shared, unique = 0, 0
+    for _, l in ipairs(img.layers) do
+      if users[l] > 1 then shared = shared + (layers[l] or 0) else unique = unique + (layers[l] or 0) end
+    end
+    local name = img.names[1] or "<none>:<none>"
+    local repo, tag = name:match("^(.*):([^:/]+)$")
+    rows[#rows + 1] = { repo or name, tag or "<none>", img.id:sub(8, 19), format.ago(img.created), format.size(img.size),
+                        format.size(shared), format.size(unique), tostring(per_image[img.id] or 0) }
+  end
+  format.table({ "REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE", "SHARED SIZE", "UNIQUE SIZE", "CONTAINERS" }, rows)
+  print("\nContainers space usage:\n")
+  rows = {}
+  for _, c in ipairs(containers) do
+    local nvol = 0
+    for _, m in ipairs((c.config or {}).mounts or {}) do if m.type == "volume" then nvol = nvol + 1 end end
+    local cmd = table.concat(c.command or {}, " ")
+    if #cmd > 20 then cmd = cmd:sub(1, 19) .. "…" end
+    rows[#rows + 1] = { c.id:sub(1, 12), c.image_name, ("%q"):format(cmd), tostring(nvol), format.size(c:size_rw()),
+                        format.ago(c.created), c.status, c.name }
+  end
+  format.table({ "CONTAINER ID", "IMAGE", "COMMAND", "LOCAL VOLUMES", "SIZE", "CREATED", "STATUS", "NAMES" }, rows)
+  print("\nLocal Volumes space usage:\n")
+  rows = {}
+  for _, v in ipairs(md.volume.list()) do
+    rows[#rows + 1] = { v.name, tostring(volume_links[v.name] or 0), format.size(v:size()) }
+  end
+  format.table({ "VOLUME NAME", "LINKS", "SIZE" }, rows)
+end
+
 local df = {
-  summary = "Show disk usage: images, containers, staging",
-  usage = "mdlua system df",
-  flags = {},
-  run = function(_, args)
+  summary = "Show disk usage: images, containers, volumes, staging, the engine's own files",
+  usage = "mdlua system df [OPTIONS]",
+  flags = {
+    { name = "verbose", short = "v", type = "bool", help = "Show detailed information on space usage" },
+  },
+  run = function(o, args)
     if #args > 0 then errors.fail("system df: takes no arguments") end
     local format = require "mdlua.format"
+    if o.verbose then
+      df_verbose(format)
+      print()
+    end
     local rows = {}
     for _, u in ipairs(md._runtime.df(md.config.root)) do
       local pct = u.size > 0 and math.floor(u.reclaimable * 100 / u.size + 0.5) or 0
@@ -55,9 +107,53 @@ local df = {
   end,
 }
 
+-- `mdlua system prune [-a] [--volumes]`: what `container prune`, `network prune`, `image
+-- prune [-a]`, `volume prune [-a]` (with --volumes) and the removal of stale staging and of
+-- the seccomp cache give back. With -a --volumes and no container left, the state root holds nothing
+-- but its empty skeleton.
+local prune = {
+  summary = "Remove stopped containers, unused networks and images, staging, caches (and volumes with --volumes)",
+  usage = "mdlua system prune [OPTIONS]",
+  flags = {
+    { name = "all", short = "a", type = "bool", help = "Remove all unused images and layers (and volumes), not just dangling ones" },
+    { name = "volumes", type = "bool", help = "Prune anonymous volumes (all unused volumes with -a)" },
+    { name = "force", short = "f", type = "bool", help = "Do not prompt for confirmation" },
+  },
+  run = function(o, args)
+    if #args > 0 then errors.fail("system prune: takes no arguments") end
+    local format = require "mdlua.format"
+    local before = 0
+    for _, u in ipairs(md._runtime.df(md.config.root)) do before = before + u.size end
+    local function section(title, names)
+      if #names == 0 then return end
+      print(title)
+      for _, n in ipairs(names) do print(n) end
+      print()
+    end
+    section("Deleted Containers:", md.container.prune())
+    section("Deleted Networks:", md.network.prune())
+    if o.volumes then section("Deleted Volumes:", (md.volume.prune { all = o.all })) end
+    local images = {}
+    for i, img in ipairs(md.image.prune { all = o.all }) do images[i] = "deleted: " .. img.id end
+    section("Deleted Images:", images)
+    if o.all then
+      -- Layers made on their own (md.layer.create, image bootstrap) that no image uses.
+      local layers = {}
+      for i, l in ipairs(md.layer.prune()) do layers[i] = l.id end
+      section("Deleted Layers:", layers)
+    end
+    -- Stale staging and the caches: safe to drop (the engine makes them again when needed).
+    md._runtime.prune_caches(md.config.root)
+    local after = 0
+    for _, u in ipairs(md._runtime.df(md.config.root)) do after = after + u.size end
+    print("Total reclaimed space: " .. format.size(math.max(0, before - after)))
+    return 0
+  end,
+}
+
 return {
   summary = "Manage the engine's state",
   usage = "mdlua system COMMAND",
-  subcommands = { check = check, df = df },
+  subcommands = { check = check, df = df, prune = prune },
   run = function() return 0 end,
 }

@@ -169,6 +169,22 @@ function M.stored()
   return out
 end
 
+-- Removes every stopped container (`container prune`): exited and created ones, and dead
+-- ones (a removal that did not finish, a damaged record) unless their cgroups say they still
+-- run (rm refuses those without force). Returns the IDs removed.
+function M.prune()
+  local removed = {}
+  for _, c in ipairs(M.stored()) do
+    if c.status == "exited" or c.status == "created" then
+      c:rm()
+      removed[#removed + 1] = c.id
+    elseif c.status == "dead" and pcall(c.rm, c) then
+      removed[#removed + 1] = c.id
+    end
+  end
+  return removed
+end
+
 -- md.containers{all=true} and md.container.list{all=true}, one function: the running,
 -- paused and restarting containers (every one with all=true), newest first, as `ps`.
 function M.list(o)

@@ -1,6 +1,6 @@
 -- md.layer: layers made from host directories, and what the store holds.
 --   md.layer.create(dir, comment)  archive a directory into a layer; returns it
---   md.layer.list(), md.layer.get(id), md.layer.rm(id), md.layer.path(id)
+--   md.layer.list(), md.layer.get(id), md.layer.rm(id), md.layer.path(id), md.layer.prune()
 --   (md.layer.remove: the old name of md.layer.rm)
 local md = require "mdlua"
 local errors = require "mdlua.errors"
@@ -33,6 +33,22 @@ function M.get(id) return wrap(store.layer(root(), id)) end
 function M.rm(id)
   if type(id) == "table" and getmetatable(id) == Layer then id = id.id end
   return wrap(store.layer_remove(root(), id))
+end
+-- Removes every layer no image uses, kept ones too (`system prune -a`). Returns the layers
+-- removed. (One an image takes meanwhile is refused by rm and stays.)
+function M.prune()
+  local used = {}
+  for _, img in ipairs(require("mdlua.image").list()) do
+    for _, id in ipairs(img.layers) do used[id] = true end
+  end
+  local removed = {}
+  for _, l in ipairs(M.list()) do
+    if not used[l.id] then
+      local ok, gone = pcall(M.rm, l.id)
+      if ok then removed[#removed + 1] = gone end
+    end
+  end
+  return removed
 end
 -- Deprecated: the old name of md.layer.rm.
 M.remove = M.rm

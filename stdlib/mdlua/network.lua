@@ -41,6 +41,16 @@ function M.list()
   return out
 end
 
+-- Removes every network no container is on, but the default one (`network prune`).
+-- Returns the names removed.
+function M.prune()
+  local removed = {}
+  for _, n in ipairs(M.list()) do
+    if n.name ~= "bridge" and #n.endpoints == 0 and pcall(n.rm, n) then removed[#removed + 1] = n.name end
+  end
+  return removed
+end
+
 function M.get(ref)
   if type(ref) == "table" and getmetatable(ref) == Network then ref = ref.id end
   if type(ref) ~= "string" then

@@ -117,6 +117,10 @@ md.container = container
 ---@return md.Container
 function container.create(o) end
 
+---Removes every stopped container (exited, created, dead); `container prune`.
+---@return string[] ids the IDs removed
+function container.prune() end
+
 ---A container by name, ID or unique ID prefix; raises "no such container".
 ---@param ref string
 ---@return md.Container
@@ -334,6 +338,10 @@ function network.create(o) end
 ---@return md.Network[]
 function network.list() end
 
+---Removes every network no container is on, but the default one; `network prune`.
+---@return string[] names the names removed
+function network.prune() end
+
 ---A network by name, ID or unique ID prefix; raises "no such network".
 ---@param ref string
 ---@return md.Network
@@ -533,6 +541,10 @@ layer.remove = layer.rm
 ---@param id string
 ---@return string
 function layer.path(id) end
+
+---Deletes every layer no image uses, kept ones too (`system prune -a`).
+---@return md.Layer[]
+function layer.prune() end
 
 ---@class md.Layer
 ---@field id string the diff ID (sha256:...)

@@ -269,28 +269,43 @@ public enum StateCheck {
         public let reclaimable: UInt64
     }
 
-    /// Disk usage: images (their layers, each counted once; reclaimable: layers only unused
-    /// images have), containers (their writable layers; reclaimable: those not running) and
-    /// volumes (their data; reclaimable: those no container mounts) and staging under
-    /// ROOT/tmp (reclaimable: that of writers that are gone).
+    /// Disk usage, every byte under the state root in one row (as `du -x` counts them:
+    /// allocated blocks, directories included, a hard link once, nothing past a mount):
+    /// images (their unpacked layers and the blobs they came from, each counted once, their
+    /// configs and manifests; reclaimable: what only images no container uses hold),
+    /// containers (their directories: writable layer, logs, records; reclaimable: those not
+    /// running), volumes (reclaimable: those no container mounts; a volume's own file
+    /// system is its image file, or nothing for a tmpfs), staging under ROOT/tmp
+    /// (reclaimable: that of writers that are gone) and the engine's own files (records,
+    /// events, caches, the directories themselves; reclaimable: the seccomp cache).
     public static func usage(_ cs: ContainerStore) -> [Usage] {
         let store = cs.store
+        let du = DiskUsage(root: store.root)
         let images = (try? store.images.load()) ?? [:]
         let containers = cs.list()
         let usedImages = Set(containers.map(\.image))
-        var layerSize: [Digest: UInt64] = [:]
-        for l in store.layers.list() { layerSize[l.diffID] = l.size }
+        var blobOf: [Digest: Digest] = [:]
+        for l in store.layers.list() { blobOf[l.diffID] = l.blob }
         var all: Set<Digest> = [], active: Set<Digest> = []
         for image in images.values {
             all.formUnion(image.layers)
             if usedImages.contains(image.id) { active.formUnion(image.layers) }
         }
-        func sum(_ s: Set<Digest>) -> UInt64 { s.reduce(0) { $0 + (layerSize[$1] ?? 0) } }
+        func layerBytes(_ d: Digest) -> UInt64 {
+            du.measure(store.layers.path(d)) + (blobOf[d].map { du.measure(store.blobs.path($0)) } ?? 0)
+        }
+        func imageBytes(_ i: ImageRecord) -> UInt64 { du.measure(store.blobs.path(i.id)) + du.measure(store.blobs.path(i.manifest)) }
+        // The layers every used image holds first, so that what is left is what pruning frees.
+        var isize: UInt64 = 0, ireclaim: UInt64 = 0
+        for d in active { isize += layerBytes(d) }
+        for image in images.values where usedImages.contains(image.id) { isize += imageBytes(image) }
+        for d in all.subtracting(active) { let n = layerBytes(d); isize += n; ireclaim += n }
+        for image in images.values where !usedImages.contains(image.id) { let n = imageBytes(image); isize += n; ireclaim += n }
         var rows = [Usage(type: "Images", total: images.count, active: images.values.filter { usedImages.contains($0.id) }.count,
-                          size: sum(all), reclaimable: sum(all.subtracting(active)))]
+                          size: isize, reclaimable: ireclaim)]
         var csize: UInt64 = 0, creclaim: UInt64 = 0, running = 0
         for r in containers {
-            let size = FileSystem.treeSize(cs.path(r.id) + "/upper")
+            let size = du.measure(cs.path(r.id))
             csize += size
             if runs(r) { running += 1 } else { creclaim += size }
         }
@@ -302,7 +317,7 @@ public enum StateCheck {
         var vsize: UInt64 = 0, vreclaim: UInt64 = 0, vactive = 0
         let allVolumes = volumes.list()
         for v in allVolumes {
-            let size = volumes.size(v.name)
+            let size = du.measure(volumes.path(v.name))
             vsize += size
             if inUse.contains(v.name) { vactive += 1 } else { vreclaim += size }
         }
@@ -310,13 +325,25 @@ public enum StateCheck {
         var ssize: UInt64 = 0, sreclaim: UInt64 = 0, writing = 0, count = 0
         for name in FileSystem.list(store.tmp) {
             let dir = store.tmp + "/" + name
-            let size = FileSystem.treeSize(dir)
+            let size = du.measure(dir)
             count += 1
             ssize += size
             if isStale(dir, name: name).0 { sreclaim += size } else { writing += 1 }
         }
         rows.append(Usage(type: "Staging", total: count, active: writing, size: ssize, reclaimable: sreclaim))
+        // What is left: the engine's own (the walk of the whole root counts only what the
+        // rows above did not).
+        let cache = du.measure(store.seccompCache)
+        let other = cache + du.measure(store.root)
+        rows.append(Usage(type: "Engine", total: 0, active: 0, size: other, reclaimable: cache))
         return rows
+    }
+
+    /// What `system prune` drops besides containers, images and volumes: the staging of
+    /// writers that are gone and the compiled seccomp programs (made again when needed).
+    public static func pruneCaches(_ store: Store) {
+        _ = staging(store, repair: true)
+        for name in FileSystem.list(store.seccompCache) { unlink(store.seccompCache + "/" + name) }
     }
 
     static func bytes(_ n: UInt64) -> String {

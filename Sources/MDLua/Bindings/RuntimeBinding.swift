@@ -181,6 +181,10 @@ enum RuntimeBinding {
                 [.str(try ContainerLifecycle(try containers(args)).remove(try args.string(2), force: args.boolean(3),
                                                                           volumes: args.boolean(4)))]
             },
+            "prune_caches": vm.function("md.system.prune") { args in
+                StateCheck.pruneCaches(try containers(args).store)
+                return []
+            },
             "check": vm.function("md.system.check") { args in
                 // (root, repair): what `mdlua system check` reports, and what --repair did.
                 let cs = try containers(args)
