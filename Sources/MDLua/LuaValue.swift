@@ -103,3 +103,8 @@ public final class LuaReference {
         if let vm, let L = vm.state { mdl_unref(L, ref) }
     }
 }
+
+extension LuaValue {
+    /// The index of a list's entry (an integer key).
+    var integerKey: Int64? { if case .integer(let i) = self { return i }; return nil }
+}

@@ -87,7 +87,7 @@ local function rethrow(name, ok, ...)
   error(M.from((...), name), 0)
 end
 
--- A copy of a binding table (md._runtime, md._store) whose functions raise Errors instead
+-- A copy of a binding table (md._runtime, md._image) whose functions raise Errors instead
 -- of strings. `names`: key -> the name its messages should start with.
 function M.guard(binding, names)
   names = names or {}

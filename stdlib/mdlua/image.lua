@@ -1,4 +1,4 @@
--- md.image: images as Lua objects, over the store binding (md._store).
+-- md.image: images as Lua objects, over the image binding (md._image, ImageBinding.swift).
 --   md.image.list()            every image
 --   md.image.get(ref)          by name, name@digest, ID or unique ID prefix (error if none)
 --   md.image.load(path)        from a docker or OCI archive, or an OCI layout directory
@@ -17,7 +17,8 @@ local errors = require "mdlua.errors"
 
 local M = {}
 -- The binding's errors as errors.lua's tables (code not_found, conflict, engine).
-local store = errors.guard(md._store, { remove = "md.image.rm" })
+local store = errors.guard(md._image, { remove = "md.image.rm" })
+local layer_store = errors.guard(md._layer)
 
 local function root() return md.config.root end
 
@@ -71,7 +72,7 @@ end
 function Image:history()
   local cfg = self:config()
   local sizes = {}
-  for i, id in ipairs(self.layers) do sizes[i] = store.layer(root(), id).size end
+  for i, id in ipairs(self.layers) do sizes[i] = layer_store.get(root(), id).size end
   local entries, layer = {}, 0
   for _, h in ipairs(cfg.history or {}) do
     local size = 0
@@ -127,7 +128,7 @@ end
 function M.list(o)
   errors.check_options(o, "md.image.list", {})
   local out = {}
-  for i, r in ipairs(store.images(root())) do out[i] = wrap(r) end
+  for i, r in ipairs(store.list(root())) do out[i] = wrap(r) end
   return out
 end
 
@@ -136,7 +137,7 @@ function M.get(ref)
   if type(ref) ~= "string" then
     errors.raise("invalid_argument", "md.image.get: expected an image reference (string), got " .. type(ref), 2)
   end
-  local img = wrap(store.image(root(), ref))
+  local img = wrap(store.get(root(), ref))
   -- The name it was got by (not an ID or a prefix of one), for img:rm.
   local hex = ref:gsub("^sha256:", "")
   if not (hex:match("^%x+$") and img.id:sub(8, 7 + #hex) == hex) then got_by[img] = ref end
@@ -188,7 +189,7 @@ function M.assemble(name, layer_ids, opts)
   opts = errors.check_options(opts, "md.image.assemble", { "changes", "config" })
   local history, ids = {}, {}
   for i, id in ipairs(layer_ids) do
-    local l = store.layer(root(), id)
+    local l = layer_store.get(root(), id)
     ids[i] = l.id
     history[i] = { created = l.created, created_by = "mdlua layer create (" .. l.id:sub(8, 19) .. ")",
                    comment = l.comment ~= "" and l.comment or nil }

@@ -7,7 +7,7 @@ local errors = require "mdlua.errors"
 
 local M = {}
 -- The binding's errors as errors.lua's tables (code not_found, conflict, engine).
-local store = errors.guard(md._store, { layer_remove = "md.layer.rm" })
+local store = errors.guard(md._layer, { remove = "md.layer.rm" })
 
 local function root() return md.config.root end
 
@@ -22,17 +22,17 @@ local function wrap(l) return setmetatable(l, Layer) end
 
 function M.create(dir, comment)
   if type(dir) ~= "string" then errors.raise("invalid_argument", "md.layer.create: expected a directory path", 2) end
-  return wrap(store.layer_create(root(), dir, comment))
+  return wrap(store.create(root(), dir, comment))
 end
 function M.list()
   local out = {}
-  for i, l in ipairs(store.layers(root())) do out[i] = wrap(l) end
+  for i, l in ipairs(store.list(root())) do out[i] = wrap(l) end
   return out
 end
-function M.get(id) return wrap(store.layer(root(), id)) end
+function M.get(id) return wrap(store.get(root(), id)) end
 function M.rm(id)
   if type(id) == "table" and getmetatable(id) == Layer then id = id.id end
-  return wrap(store.layer_remove(root(), id))
+  return wrap(store.remove(root(), id))
 end
 -- Removes every layer no image uses, kept ones too (`system prune -a`). Returns the layers
 -- removed. (One an image takes meanwhile is refused by rm and stays.)
@@ -52,7 +52,7 @@ function M.prune()
 end
 -- Deprecated: the old name of md.layer.rm.
 M.remove = M.rm
-function M.path(id) return store.layer_path(root(), id) end
-function M.import(path) return wrap(store.layer_import(root(), path)) end
+function M.path(id) return store.path(root(), id) end
+function M.import(path) return wrap(store.import(root(), path)) end
 
 return M

@@ -105,11 +105,20 @@ public enum FileSystem {
     /// over the target. Without fsync the rename still makes it atomic for every reader and
     /// against a killed process; only a power loss can lose it.
     public static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644, durable: Bool = true) throws {
+        try writeAtomically(path, mode: mode, durable: durable) { fd in
+            try bytes.withUnsafeBytes { try writeAll(fd, $0, what: path) }
+        }
+    }
+
+    /// The same, with `body` writing the content to the temporary file's descriptor (an
+    /// archive streamed out): on any error the target is left as it was.
+    public static func writeAtomically(_ path: String, mode: mode_t = 0o644, durable: Bool = true,
+                                       _ body: (Int32) throws -> Void) throws {
         let tmp = path + ".tmp-\(getpid())"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         guard fd >= 0 else { throw EngineError.system("create \(tmp)") }
         do {
-            try bytes.withUnsafeBytes { try writeAll(fd, $0, what: tmp) }
+            try body(fd)
             guard !durable || fsync(fd) == 0 else { throw EngineError.system("fsync \(tmp)") }
             close(fd)
         } catch {

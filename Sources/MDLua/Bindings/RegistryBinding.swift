@@ -18,7 +18,7 @@ enum RegistryBinding {
                     "progress": opt(try args.optionalString(5))]))
                 let id = try Digest(parsing: r["image"]?.string ?? "")
                 guard let image = try Store(root: root).images.load()[id] else { throw EngineError("no such image: \(id)") }
-                return [StoreBinding.lua(image), .str(r["reference"]?.string ?? ""), .str(r["digest"]?.string ?? ""),
+                return [ImageBinding.lua(image), .str(r["reference"]?.string ?? ""), .str(r["digest"]?.string ?? ""),
                         .str(r["platform"]?.string ?? "")]
             },
             // tags(ref, tls_verify) -> {tag...}

@@ -208,7 +208,7 @@ enum RuntimeBinding {
                 let r = try cs.find(try args.string(2))
                 let rootfs = try cs.mountRootfs(r)
                 defer { if r.status != .running { try? cs.unmountRootfs(r) } }
-                try StoreBinding.withOutput(try args.optionalString(3)) { fd in
+                try OutputFile.write(to: try args.optionalString(3)) { fd in
                     _ = try LayerPacker.pack(directory: rootfs, to: fd)
                 }
                 return []

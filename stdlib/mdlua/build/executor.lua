@@ -14,7 +14,8 @@ local steps = require "mdlua.build.steps"
 
 local M = {}
 
-local store = errors.guard(md._store)
+local image_store = errors.guard(md._image)
+local layer_store = errors.guard(md._layer)
 local runtime = errors.guard(md._runtime)
 
 local function root() return md.config.root end
@@ -70,7 +71,7 @@ local function reload(state, img)
 end
 
 local function assemble(state, layer_ids, doc)
-  return store.assemble(root(), layer_ids, json.encode(doc), {}).id
+  return image_store.assemble(root(), layer_ids, json.encode(doc), {}).id
 end
 
 -- The uid and gid of USER[:GROUP] for COPY --chown: numbers as they are, names from the
@@ -135,7 +136,7 @@ local function copy_layer(state, step, src_root, entries, starts)
       end
       if uid then md.fs.chown(host, uid, gid) end
     end
-    return store.layer_create(root(), tmp, "", false)
+    return layer_store.create(root(), tmp, "", false)
   end)
   pcall(md.fs.remove, tmp)
   if not ok then error(res, 0) end

@@ -3,23 +3,21 @@ import Glibc
 #endif
 import MDCore
 
-/// `md._store`: the image and layer store, for stdlib/mdlua/image.lua and layer.lua, which
-/// build the user-facing API (`md.image`, `md.layer`) on top. Every function takes the state
-/// root first.
-enum StoreBinding {
+/// `md._image`: the image store, for stdlib/mdlua/image.lua, which builds `md.image` on
+/// top. Every function takes the state root first.
+enum ImageBinding {
     static func module(_ vm: LuaVM) -> LuaValue {
         func store(_ args: LuaArguments) throws -> Store { Store(root: try args.string(1)) }
         func strings(_ args: LuaArguments, _ i: Int) throws -> [String] {
             if args.isNil(i) { return [] }
-            return try args.table(i).sorted { ($0.key.integerKey ?? 0) < ($1.key.integerKey ?? 0) }
-                .compactMap { $0.value.stringValue }
+            return RuntimeBinding.strings(try args.value(i))
         }
         return .record([
-            "images": vm.function("md.image.list") { args in
+            "list": vm.function("md.image.list") { args in
                 let s = try store(args)
                 return [.array(try s.images.load().values.sorted { $0.added > $1.added }.map(lua))]
             },
-            "image": vm.function("md.image.get") { args in
+            "get": vm.function("md.image.get") { args in
                 [lua(try ImageLookup.find(try args.string(2), in: try store(args).images.load()))]
             },
             "blob": vm.function("md.image.blob") { args in
@@ -48,7 +46,7 @@ enum StoreBinding {
                 guard !chosen.isEmpty else { throw EngineError("no image to save") }
                 let format = ArchiveSaver.Format(rawValue: try args.optionalString(4) ?? "docker")
                 guard let format else { throw EngineError("unknown format \"\(try args.string(4))\" (docker or oci)") }
-                try withOutput(try args.optionalString(3)) { fd in
+                try OutputFile.write(to: try args.optionalString(3)) { fd in
                     try ArchiveSaver.save(from: s, images: chosen, format: format, to: fd)
                 }
                 for (image, names) in chosen {
@@ -102,33 +100,7 @@ enum StoreBinding {
                 s.events.record("image", "import", id: image.id.description, attributes: ["name": names.first ?? ""])
                 return [lua(image)]
             },
-            "layers": vm.function("md.layer.list") { args in
-                [.array(try store(args).layers.list().sorted { $0.created > $1.created }.map(lua))]
-            },
-            "layer": vm.function("md.layer.get") { args in
-                [lua(try ImageRemoval.findLayer(try args.string(2), in: try store(args)))]
-            },
-            "layer_create": vm.function("md.layer.create") { args in
-                // (root, dir, comment, keep): keep=false for a layer only its images hold (a build's).
-                [lua(try LayerCreator.create(in: try store(args), from: try args.string(2),
-                                             comment: try args.optionalString(3) ?? "",
-                                             keep: args.count < 4 || args.boolean(4)))]
-            },
-            "layer_import": vm.function("md.layer.import") { args in
-                let path = try args.optionalString(2) ?? "-"
-                let fd = path == "-" ? 0 : open(path, O_RDONLY | O_CLOEXEC)
-                guard fd >= 0 else { throw EngineError.system("open \(path)") }
-                defer { if fd != 0 { close(fd) } }
-                return [lua(try LayerCreator.import(in: try store(args), fd: fd, what: path == "-" ? "stdin" : path))]
-            },
-            "layer_remove": vm.function("md.layer.remove") { args in
-                [lua(try ImageRemoval.removeLayer(try args.string(2), from: try store(args)))]
-            },
-            "layer_path": vm.function("md.layer.path") { args in
-                let s = try store(args)
-                return [.str(s.layers.diffPath(try ImageRemoval.findLayer(try args.string(2), in: s).diffID))]
-            },
-            "mount": vm.function("md.rootfs.mount") { args in
+            "mount": vm.function("md.image.mount") { args in
                 // (root, image, dir): dir/upper, dir/work, dir/merged; returns merged.
                 let s = try store(args)
                 let image = try ImageLookup.find(try args.string(2), in: try s.images.load())
@@ -139,33 +111,11 @@ enum StoreBinding {
                                         links: s.layers.links)
                 return [.str(dir + "/merged")]
             },
-            "unmount": vm.function("md.rootfs.unmount") { args in
+            "unmount": vm.function("md.image.unmount") { args in
                 try OverlayRootfs.unmount(try args.string(1))
                 return []
             },
         ])
-    }
-
-    /// Runs `body` with a file descriptor for `path` (stdout when nil or "-"). A file is
-    /// written under a temporary name and renamed at the end: never half-written.
-    static func withOutput(_ path: String?, _ body: (Int32) throws -> Void) throws {
-        guard let path, path != "-" else {
-            try body(1)
-            return
-        }
-        let tmp = path + ".tmp-\(getpid())"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw EngineError.system("create \(path)") }
-        do {
-            try body(fd)
-            guard fsync(fd) == 0 else { throw EngineError.system("write \(path)") }
-            close(fd)
-            guard rename(tmp, path) == 0 else { throw EngineError.system("rename \(tmp)") }
-        } catch {
-            close(fd)
-            unlink(tmp)
-            throw error
-        }
     }
 
     static func lua(_ r: ImageRecord) -> LuaValue {
@@ -174,14 +124,4 @@ enum StoreBinding {
                  "created": .str(r.created), "size": .integer(Int64(r.size)), "added": .str(r.added)])
     }
 
-    static func lua(_ l: Layer) -> LuaValue {
-        .record(["id": .str(l.diffID.description), "blob": .str(l.blob.description), "media_type": .str(l.mediaType),
-                 "blob_size": .integer(Int64(l.blobSize)), "tar_size": .integer(Int64(l.tarSize)),
-                 "size": .integer(Int64(l.size)), "created": .str(l.created), "comment": .str(l.comment),
-                 "keep": .boolean(l.keep)])
-    }
-}
-
-extension LuaValue {
-    var integerKey: Int64? { if case .integer(let i) = self { return i }; return nil }
 }
