@@ -23,7 +23,7 @@ let package = Package(
 
         // C, split by concern. The kernel: the container's clone-to-exec path, mounts,
         // cgroup joins, seccomp, device filters, network namespaces, attach sockets.
-        .target(name: "CShim", linkerSettings: [.linkedLibrary("seccomp"), .linkedLibrary("util")]),
+        .target(name: "CKernel", linkerSettings: [.linkedLibrary("seccomp"), .linkedLibrary("util")]),
         // Streams: layer tars and their compression, SHA-256.
         .target(name: "CStream",
                 linkerSettings: [.linkedLibrary("archive"), .linkedLibrary("nettle"),
@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "CLuaGlue", dependencies: ["CLua", "CEdit"], linkerSettings: [.linkedLibrary("yaml")]),
 
         // The engine: the kernel and the disk, nothing about Lua.
-        .target(name: "MDCore", dependencies: ["CShim", "CStream"]),
+        .target(name: "MDCore", dependencies: ["CKernel", "CStream"]),
 
         // Registries: pull, push, login over HTTP (async-http-client). In an executable of
         // its own, started only by those commands: linked into mdlua, its protocol
@@ -49,7 +49,7 @@ let package = Package(
         .executableTarget(name: "mdlua-registry", dependencies: ["MDRegistry", "MDCore"]),
 
         // The Lua host: the VM, value conversion, one binding file per API area.
-        .target(name: "MDLua", dependencies: ["CLuaGlue", "CShim", "CLua", "MDCore"]),
+        .target(name: "MDLua", dependencies: ["CLuaGlue", "CKernel", "CLua", "MDCore"]),
 
         // stdlib/*.lua compiled to bytecode at build time and carried in the binary.
         .executableTarget(name: "EmbedStdlibTool", dependencies: ["CLua"]),
@@ -58,7 +58,7 @@ let package = Package(
 
         .executableTarget(name: "mdlua", dependencies: ["MDCore", "MDLua", "MDStdlib"]),
 
-        .testTarget(name: "MDCoreTests", dependencies: ["MDCore", "CShim", "CStream"]),
+        .testTarget(name: "MDCoreTests", dependencies: ["MDCore", "CKernel", "CStream"]),
         .testTarget(name: "MDLuaTests", dependencies: ["MDLua", "MDStdlib"]),
         .testTarget(name: "CLITests"),
     ],

@@ -38,7 +38,7 @@ final class HTTPTransport {
     /// Runs `body` (which starts threads) with every signal blocked in this thread, so that
     /// the threads it starts inherit that mask: signals for the process (SIGCHLD, the ones
     /// `run` forwards to a container) must reach the main thread, which waits for them with
-    /// sigwaitinfo and signalfd (Sources/CShim/mdl_container.c), never a helper thread.
+    /// sigwaitinfo and signalfd (Sources/CKernel/mdl_container.c), never a helper thread.
     static func withSignalsBlocked<T>(_ body: () throws -> T) rethrows -> T {
         var all = sigset_t(), old = sigset_t()
         sigfillset(&all)

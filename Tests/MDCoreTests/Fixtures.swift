@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-import CShim
+import CKernel
 import CStream
 @testable import MDCore
 

@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-import CShim
+import CKernel
 @testable import MDCore
 
 /// Hostile layers: nothing they hold may create or change anything outside the layer.

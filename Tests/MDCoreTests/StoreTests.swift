@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-import CShim
+import CKernel
 @testable import MDCore
 
 /// Load, save, verification and the overlay rootfs, against a store in a scratch root.

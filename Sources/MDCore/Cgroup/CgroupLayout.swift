@@ -1,4 +1,4 @@
-import CShim
+import CKernel
 
 /// Which cgroup hierarchies this host has, read from /proc/self/mountinfo: pure v2, pure
 /// v1, or hybrid (v1 controllers with a cgroup2 mount beside them, as on this machine).

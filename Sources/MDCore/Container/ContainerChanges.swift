@@ -1,4 +1,4 @@
-import CShim
+import CKernel
 #if canImport(Glibc)
 import Glibc
 #endif

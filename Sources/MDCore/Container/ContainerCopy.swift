@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CShim
+import CKernel
 import CStream
 
 /// `cp` between the host and a container, in both directions, as files or as a tar stream.

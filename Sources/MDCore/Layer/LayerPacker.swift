@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CShim
+import CKernel
 
 /// Writes a directory tree as a layer tar: sorted names (the same tree gives the same
 /// digest), hardlinks kept, xattrs kept, and overlayfs's whiteouts (0/0 character devices,

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CShim
+import CKernel
 import CStream
 
 /// Unpacks a layer tar (read by libarchive) into a directory, as overlayfs wants it:

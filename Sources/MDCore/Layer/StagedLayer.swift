@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CShim
+import CKernel
 import CStream
 
 /// A layer read from a stream into a staging directory: its blob copied byte for byte, its

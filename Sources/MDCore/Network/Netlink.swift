@@ -1,4 +1,4 @@
-import CShim
+import CKernel
 
 /// The engine's calls into mdl_rtnl.c: links through rtnetlink, in process.
 enum Netlink {

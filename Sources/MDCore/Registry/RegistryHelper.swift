@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CShim
+import CKernel
 
 /// Runs `mdlua-registry`, the program that talks to registries (Sources/MDRegistry): a
 /// request as JSON on its stdin, the answer as JSON on its fd 3, its progress on our

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CShim
+import CKernel
 
 /// A container's root filesystem: the image's unpacked layers as overlay lower dirs
 /// (shared, never written), plus the container's own upper and work dirs.

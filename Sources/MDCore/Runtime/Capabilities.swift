@@ -1,4 +1,4 @@
-import CShim
+import CKernel
 
 /// Linux capability names (as OCI writes them, `CAP_CHOWN`) and their numbers.
 public enum Capabilities {

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CShim
+import CKernel
 
 /// Small POSIX helpers. Paths here are the engine's own (the store, a state root); paths
 /// inside a rootfs or a layer go through `RootedDirectory` instead.

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CShim
+import CKernel
 
 /// A directory whose contents are untrusted (a layer being unpacked, a container's rootfs):
 /// every path inside it is resolved by the kernel with `RESOLVE_IN_ROOT`, so `..` and

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CShim
+import CKernel
 
 /// A size limit where the backing file system has no project quotas (this host's ext4): an
 /// ext4 image of that size, sparse, made once (mkfs, off the start path) and attached to a

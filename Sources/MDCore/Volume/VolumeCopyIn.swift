@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CShim
+import CKernel
 
 /// Docker's copy-in: a volume that is empty when a container mounts it over a directory
 /// that has content in the image gets that content first, owners, modes, times, extended

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CShim
+import CKernel
 
 /// The `local` driver's options, as Docker's: `type` (a file system type: tmpfs, ext4, ...),
 /// `device` (what to mount; a host path for a block device or a bind) and `o` (mount

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CShim
+import CKernel
 import MDCore
 
 /// `md.fs`: host file operations Lua's standard library lacks, for scripts that prepare

@@ -2,7 +2,7 @@
 import Glibc
 #endif
 import MDCore
-import CShim
+import CKernel
 
 /// `md._runtime`: containers on disk and their processes, for stdlib/mdlua/container.lua,
 /// which builds the user-facing `md.run` and `md.container`. Every function takes the

@@ -1,4 +1,4 @@
-import CShim
+import CKernel
 import MDCore
 #if canImport(Glibc)
 import Glibc
