@@ -104,7 +104,7 @@ final class StackTests: ContainerTestCase {
             """, "stack.lua")
         let up = md(["up", "-d", "-f", file, "-p", project])
         XCTAssertEqual(up.status, 125)
-        XCTAssertTrue(up.stderr.contains("service db is unhealthy: not ready"), up.stderr)
+        XCTAssertEqual(lastLine(up.stderr), "mdlua: service web needs db healthy: \(project)-db-1 is unhealthy: not ready", up.stderr)
         XCTAssertEqual(ids()["\(project)-web-1"], nil, "web was not started")
         XCTAssertEqual(md(["down", "-f", file, "-p", project]).status, 0)
     }
@@ -123,6 +123,75 @@ final class StackTests: ContainerTestCase {
         XCTAssertEqual(y.status, 125)
         XCTAssertTrue(y.stderr.hasPrefix("mdlua: \(yaml): line "), y.stderr)
         XCTAssertEqual(md(["ps", "-aq"]).stdout, "")
+    }
+
+    /// The last line of a command's stderr (`up` reports progress before it fails).
+    func lastLine(_ text: String) -> String {
+        String(text.split(separator: "\n").last ?? "")
+    }
+
+    func testDependencyThatFailsNamesBothServicesAndItsExitCode() {
+        let file = write("""
+            return { services = {
+              migrate = { image = "busybox", command = { "sh", "-c", "exit 3" } },
+              app = { image = "busybox", command = { "sleep", "600" }, depends_on = { migrate = "completed" } },
+            } }
+            """, "stack.lua")
+        let up = md(["up", "-d", "-f", file, "-p", project])
+        XCTAssertEqual(up.status, 125)
+        XCTAssertEqual(lastLine(up.stderr),
+                       "mdlua: service app needs migrate to complete successfully: \(project)-migrate-1 exited with code 3",
+                       up.stderr)
+        XCTAssertNil(ids()["\(project)-app-1"], "app was not created")
+        // A dependency that exits before it is healthy, named with its code.
+        let sick = write("""
+            return { services = {
+              db = { image = "busybox", command = { "sh", "-c", "exit 4" }, healthcheck = { test = "true", interval = "200ms" } },
+              web = { image = "busybox", command = { "sleep", "600" }, depends_on = { "db" } },
+            } }
+            """, "sick.lua")
+        let s = md(["up", "-d", "-f", sick, "-p", project + "s"])
+        XCTAssertEqual(s.status, 125)
+        XCTAssertEqual(lastLine(s.stderr),
+                       "mdlua: service web needs db healthy: \(project)s-db-1 is exited (exit code 4) before it was healthy", s.stderr)
+        XCTAssertNil(ids()["\(project)s-web-1"])
+        XCTAssertEqual(md(["down", "-f", file, "-p", project]).status, 0)
+        XCTAssertEqual(md(["down", "-f", sick, "-p", project + "s"]).status, 0)
+        XCTAssertEqual(md(["ps", "-aq"]).stdout, "")
+    }
+
+    /// What `up` needs and does not make (an external network or volume, an image, an env
+    /// file) is checked before it makes anything: one line, 125, nothing left behind, even
+    /// when what is missing belongs to a service that starts last.
+    func testMissingThingsFailBeforeAnythingIsMade() {
+        let cases: [(String, String)] = [
+            ("""
+             networks = { outside = { external = true, name = "\(project)-nonet" } },
+             services = { a = { image = "busybox", command = { "sleep", "600" } },
+                          b = { image = "busybox", command = { "sleep", "600" }, networks = { "outside" }, depends_on = { "a" } } },
+             """, "network \(project)-nonet is external but does not exist"),
+            ("""
+             networks = { back = {} }, volumes = { data = { external = true, name = "\(project)-novol" } },
+             services = { a = { image = "busybox", command = { "sleep", "600" }, networks = { "back" } },
+                          b = { image = "busybox", command = { "sleep", "600" }, depends_on = { "a" } } },
+             """, "volume \(project)-novol is external but does not exist"),
+            ("""
+             services = { a = { image = "busybox", command = { "sleep", "600" } },
+                          b = { image = "\(project)-noimage", depends_on = { "a" } } },
+             """, "service b: no such image: \(project)-noimage"),
+            ("""
+             services = { a = { image = "busybox", command = { "sleep", "600" } },
+                          b = { image = "busybox", env_file = { "missing.env" }, depends_on = { "a" } } },
+             """, "services.b.env_file: \(dir.path)/missing.env: No such file or directory"),
+        ]
+        for (i, (body, message)) in cases.enumerated() {
+            let file = write("return {\n\(body)\n}\n", "case\(i).lua")
+            let up = md(["up", "-d", "-f", file, "-p", project])
+            XCTAssertEqual(up.status, 125, "case \(i)")
+            XCTAssertEqual(up.stderr, "mdlua: \(message)\n", "case \(i)")
+            XCTAssertEqual(md(["ps", "-aq"]).stdout, "", "case \(i): no container")
+            XCTAssertFalse(md(["network", "ls"]).stdout.contains(project), "case \(i): no network")
+        }
     }
 
     /// `up` killed while it brings services up, then `up` again: the stack converges.
@@ -259,6 +328,38 @@ final class StackTests: ContainerTestCase {
         XCTAssertEqual(md(["down", "-f", bad, "-p", project]).status, 0)
     }
 
+    /// A service's env file gives the container and `mdlua kube`'s ConfigMap the same
+    /// variables: both read it as `run --env-file` does (values as written, a bare name from
+    /// the environment).
+    func testEnvFileIsReadAlikeByUpAndKube() throws {
+        _ = write("# settings\nA=1\n  B=two words\nQ=\"quoted\" # kept\nSTACK_BARE\n", "app.env")
+        let compose = write("""
+            services:
+              app:
+                image: busybox
+                command: ["sleep", "600"]
+                env_file: [app.env]
+            """, "compose.yaml")
+        let env = ["STACK_BARE": "from the host"]
+        let up = MDLuaBinary.run(["--root", root, "up", "-d", "-f", compose, "-p", project], env: env)
+        XCTAssertEqual(up.status, 0, up.stderr)
+        let inside = md(["exec", "\(project)-app-1", "env"]).stdout.split(separator: "\n").map(String.init)
+            .filter { ["A", "B", "Q", "STACK_BARE"].contains($0.split(separator: "=").first.map(String.init) ?? "") }.sorted()
+        XCTAssertEqual(inside, ["A=1", "B=two words", "Q=\"quoted\" # kept", "STACK_BARE=from the host"])
+        let out = dir.appendingPathComponent("kube").path
+        let k = MDLuaBinary.run(["--root", root, "kube", "-f", compose, "-p", project, "-o", out], env: env)
+        XCTAssertEqual(k.status, 0, k.stderr)
+        let data = md(["-e", """
+            local m = md._yaml.decode(md.fs.read("\(out)/configmap-app-env.yaml"), {})
+            local keys = {}
+            for k in pairs(m.data) do keys[#keys + 1] = k end
+            table.sort(keys)
+            for _, k in ipairs(keys) do print(k .. "=" .. m.data[k]) end
+            """])
+        XCTAssertEqual(data.stdout.split(separator: "\n").map(String.init), inside, data.stderr)
+        XCTAssertEqual(md(["down", "-t", "0", "-f", compose, "-p", project]).status, 0)
+    }
+
     /// Every stack of this suite as Kubernetes manifests, checked against the API's schemas.
     func testKubeManifestsValidate() throws {
         let stacks = [threeServices(), write("""
@@ -267,6 +368,7 @@ final class StackTests: ContainerTestCase {
                 image: busybox
                 command: httpd -f -p 8080
                 ports: ["80:8080", "127.0.0.1:9000:9000/udp"]
+                expose: ["8080"]
                 env_file: [app.env]
                 deploy: {replicas: 2, resources: {limits: {memory: 64m, cpus: "0.5"}}}
                 user: "1000"
@@ -275,7 +377,7 @@ final class StackTests: ContainerTestCase {
               other:
                 image: busybox
                 volumes: [shared:/data]
-            volumes: {shared: {}, own: {}}
+            volumes: {shared: {driver_opts: {size: 2g}}, own: {driver_opts: {size: 512m}}}
             """, "compose.yaml")]
         _ = write("A=1\nB=two words\n", "app.env")
         for (i, stack) in stacks.enumerated() {
@@ -290,8 +392,11 @@ final class StackTests: ContainerTestCase {
         }
         let kinds = md(["kube", "-f", stacks[1], "-p", project]).stdout
         for kind in ["kind: StatefulSet", "kind: Deployment", "kind: PersistentVolumeClaim", "kind: ConfigMap",
-                     "type: LoadBalancer", "livenessProbe:", "memory: \"64Mi\""] {
+                     "type: LoadBalancer", "livenessProbe:", "memory: \"64Mi\"", "storage: \"2Gi\"", "storage: \"512Mi\""] {
             XCTAssertTrue(kinds.contains(kind), "\(kind) in\n\(kinds)")
         }
+        // 8080 is published and exposed: one container port, one port of the ClusterIP Service.
+        XCTAssertEqual(kinds.components(separatedBy: "containerPort: 8080").count, 2, kinds)
+        XCTAssertEqual(kinds.components(separatedBy: "name: tcp-8080").count, 2, kinds)
     }
 }

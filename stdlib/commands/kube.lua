@@ -8,8 +8,7 @@ return {
   summary = "Write a stack as Kubernetes manifests (kubectl apply -f)",
   usage = "mdlua kube [OPTIONS] [STACK_FILE]",
   flags = {
-    { name = "file", short = "f", type = "string", metavar = "FILE", help = "The stack file (stack.lua or a Compose file)" },
-    { name = "project-name", short = "p", type = "string", metavar = "NAME", help = "Project name" },
+    cli.shared_flags.file, cli.shared_flags["project-name"],
     { name = "output", short = "o", type = "string", metavar = "DIR", help = "Write one file per object into DIR" },
   },
   run = function(o, args)

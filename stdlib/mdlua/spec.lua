@@ -5,6 +5,7 @@
 local md = require "mdlua"
 local json = require "mdlua.json"
 local options = require "mdlua.options"
+local envfile = require "mdlua.envfile"
 -- Messages name options in the CLI's words; options.fail turns them into fields for Lua.
 local errors = { fail = options.fail }
 
@@ -134,16 +135,7 @@ function M.environment(image_env, o, hostname)
   end
   for _, kv in ipairs(image_env or {}) do set(kv) end
   for _, file in ipairs(o.env_file or {}) do
-    local f, err = io.open(file, "r")
-    if not f then errors.fail("--env-file: " .. tostring(err)) end
-    for line in f:lines() do
-      line = line:gsub("^%s+", "")
-      if line ~= "" and not line:match("^#") then
-        if line:find("=", 1, true) then set(line)
-        else local v = os.getenv(line); if v then set(line .. "=" .. v) end end
-      end
-    end
-    f:close()
+    for _, kv in ipairs(envfile.read(file, { fail = errors.fail })) do set(kv) end
   end
   for _, kv in ipairs(o.env or {}) do
     if kv:find("=", 1, true) then set(kv)

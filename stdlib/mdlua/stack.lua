@@ -12,6 +12,7 @@
 local md = require "mdlua"
 local json = require "mdlua.json"
 local errors = require "mdlua.errors"
+local envfile = require "mdlua.envfile"
 local model = require "mdlua.stack.model"
 local order = require "mdlua.stack.order"
 
@@ -121,14 +122,25 @@ function Stack:volume_spec(v)
   return v
 end
 
+-- Service `s`'s env files, relative ones from the stack's directory.
+function Stack:env_files(s)
+  local out = {}
+  for i, f in ipairs(s.env_file) do out[i] = f:sub(1, 1) == "/" and f or self.dir .. "/" .. f end
+  return out
+end
+
 -- What decides whether a container is up to date: the service's definition (as the engine
--- gets it) and the image's ID.
+-- gets it), what its env files hold, and the image's ID.
 local function config_hash(opts, image_id)
   local copy = {}
   for k, v in pairs(opts) do
     if k ~= "name" and k ~= "label" and k ~= "detach" then copy[k] = v end
   end
   copy.image_id = image_id
+  if opts.env_file then
+    copy.env_file_vars = {}
+    for i, path in ipairs(opts.env_file) do copy.env_file_vars[i] = envfile.read(path, { what = "env_file" }) end
+  end
   return md.sys.sha256(json.encode(copy)):sub(8)
 end
 
@@ -149,10 +161,7 @@ function Stack:container_options(s, number)
     init = s.init, privileged = s.privileged,
   }
   if next(s.resources) then o.resources = s.resources end
-  if #s.env_file > 0 then
-    o.env_file = {}
-    for i, f in ipairs(s.env_file) do o.env_file[i] = f:sub(1, 1) == "/" and f or self.dir .. "/" .. f end
-  end
+  if #s.env_file > 0 then o.env_file = self:env_files(s) end
   if s.entrypoint then
     o.entrypoint = s.entrypoint[1] or ""
     local cmd = { table.unpack(s.entrypoint, 2) }
@@ -215,32 +224,43 @@ local function health_status(c)
   return c.health and c.health.Status or nil
 end
 
--- Waits until service `dep`'s containers meet `condition` (started, healthy, completed).
--- Fails with the dependency's last health output when it turns unhealthy, or exits when it
--- had to run.
-function Stack:wait_for(dep, condition, timeout)
-  local deadline = md.sys.monotonic() + (timeout or 300)
+-- Waits until service `dep`'s containers meet `condition` (started, healthy, completed);
+-- `by`: the service that needs it (nil for `up --wait`), named in the errors. Fails with
+-- the dependency's last health output when it turns unhealthy, with its exit code when it
+-- exits before it is healthy or completes with another code than 0. One-off containers
+-- (`stack run`) are not the service's.
+function Stack:wait_for(dep, condition, by, timeout)
+  timeout = timeout or 300
+  local deadline = md.sys.monotonic() + timeout
+  local function fail(msg)
+    if by then
+      local want = ({ completed = "to complete successfully", healthy = "healthy", started = "started" })[condition]
+      errors.raise("failed", ("service %s needs %s %s: %s"):format(by, dep, want, msg))
+    end
+    errors.raise("failed", ("service %s: %s"):format(dep, msg))
+  end
   while true do
-    local list = self:containers()[dep] or {}
+    local list = {}
+    for _, c in ipairs(self:containers()[dep] or {}) do
+      if c.labels[LABEL.oneoff] ~= "True" then list[#list + 1] = c end
+    end
     local ready = #list > 0
     for _, c in ipairs(list) do
       c = md.container.get(c.id)
       if condition == "completed" then
         if c.status == "exited" then
-          if c.exit_code ~= 0 then
-            errors.raise("failed", ("service %s exited with %d, and %s needs it to complete"):format(dep, c.exit_code, "a service"))
-          end
+          if c.exit_code ~= 0 then fail(("%s exited with code %d"):format(c.name, c.exit_code)) end
         else ready = false end
       elseif condition == "healthy" then
         local h = health_status(c)
         if h == "unhealthy" then
           local log = c.health.Log or {}
           local last = log[#log] or {}
-          errors.raise("failed", ("service %s is unhealthy: %s"):format(dep,
-            ((last.Output or ""):gsub("%s+$", "")) ~= "" and (last.Output:gsub("%s+$", "")) or ("its check exited with " .. tostring(last.ExitCode))))
+          local output = (last.Output or ""):gsub("%s+$", "")
+          fail(("%s is unhealthy: %s"):format(c.name, output ~= "" and output or ("its check exited with " .. tostring(last.ExitCode))))
         end
         if c.status ~= "running" then
-          errors.raise("failed", ("service %s is %s (exit code %d) before it was healthy"):format(dep, c.status, c.exit_code))
+          fail(("%s is %s (exit code %d) before it was healthy"):format(c.name, c.status, c.exit_code))
         end
         if h ~= "healthy" then ready = false end
       else
@@ -248,9 +268,7 @@ function Stack:wait_for(dep, condition, timeout)
       end
     end
     if ready then return end
-    if md.sys.monotonic() > deadline then
-      errors.raise("failed", ("service %s did not become %s in %d s"):format(dep, condition, timeout or 300))
-    end
+    if md.sys.monotonic() > deadline then fail(("not %s after %d s"):format(condition, timeout)) end
     md.sys.sleep(0.1)
   end
 end
@@ -270,8 +288,40 @@ function Stack:condition(d)
   return "started"
 end
 
+local function sorted_keys(t)
+  local out = {}
+  for k in pairs(t) do out[#out + 1] = k end
+  table.sort(out)
+  return out
+end
+
+-- What `up` needs and does not make, checked before it makes anything: the external
+-- networks (of `names`) and volumes; each service's image (`images[service]` is set to
+-- it), env files and options.
+function Stack:check_before_up(names, images)
+  for _, n in ipairs(sorted_keys(names)) do
+    if (self.networks[n] or {}).external and not pcall(md.network.get, self:network_name(n)) then
+      errors.raise("not_found", ("network %s is external but does not exist"):format(self:network_name(n)))
+    end
+  end
+  for _, n in ipairs(sorted_keys(self.volumes)) do
+    -- (md.volume is there once volumes are: until then no volume exists.)
+    if self.volumes[n].external and not (md.volume and pcall(md.volume.get, self:volume_name(n))) then
+      errors.raise("not_found", ("volume %s is external but does not exist"):format(self:volume_name(n)))
+    end
+  end
+  for _, n in ipairs(sorted_keys(images)) do
+    local s = self.services[n]
+    local ok, image = pcall(md.image.get, self:image_ref(n))
+    if not ok then errors.raise("not_found", ("service %s: no such image: %s"):format(n, self:image_ref(n))) end
+    images[n] = image
+    for _, path in ipairs(self:env_files(s)) do envfile.read(path, { what = ("services.%s.env_file"):format(n) }) end
+    self:container_options(s, 1)
+  end
+end
+
 function Stack:ensure_networks(names)
-  for n in pairs(names) do
+  for _, n in ipairs(sorted_keys(names)) do
     local full = self:network_name(n)
     local def = self.networks[n] or {}
     if not pcall(md.network.get, full) then
@@ -286,7 +336,8 @@ function Stack:ensure_networks(names)
 end
 
 function Stack:ensure_volumes()
-  for n, def in pairs(self.volumes) do
+  for _, n in ipairs(sorted_keys(self.volumes)) do
+    local def = self.volumes[n]
     local full = self:volume_name(n)
     if not pcall(md.volume.get, full) then
       if def.external then errors.raise("not_found", ("volume %s is external but does not exist"):format(full)) end
@@ -374,12 +425,14 @@ function Stack:up(o)
     for _, n in ipairs(level) do selected[#selected + 1] = n end
   end
   self:build { services = selected, missing = not o.build, progress = say }
-  local nets = {}
+  local nets, images = {}, {}
   for _, level in ipairs(levels) do
     for _, n in ipairs(level) do
       for _, net in ipairs(self.services[n].networks) do nets[net.name] = true end
+      images[n] = true
     end
   end
+  self:check_before_up(nets, images)
   self:ensure_networks(nets)
   if next(self.volumes) then self:ensure_volumes() end
   local existing = self:containers()
@@ -387,14 +440,13 @@ function Stack:up(o)
   for _, level in ipairs(levels) do
     for _, n in ipairs(level) do
       local s = self.services[n]
-      for _, d in ipairs(s.depends_on) do self:wait_for(d.service, self:condition(d)) end
+      for _, d in ipairs(s.depends_on) do self:wait_for(d.service, self:condition(d), n) end
       local want = (o.replicas and o.replicas[n]) or s.replicas
       local have = {}
       for _, c in ipairs(existing[n] or {}) do
         if c.labels[LABEL.oneoff] ~= "True" then have[tonumber(c.labels[LABEL.number]) or 0] = c end
       end
-      local image_ok, image = pcall(md.image.get, self:image_ref(n))
-      if not image_ok then errors.raise("not_found", ("service %s: no such image: %s"):format(n, self:image_ref(n))) end
+      local image = images[n]
       for i = 1, want do
         local hash = config_hash(self:container_options(s, i), image.id)
         local opts = self:labelled_options(s, i, hash, false)
@@ -563,7 +615,7 @@ function Stack:run(name, o)
     local deps = {}
     for _, d in ipairs(s.depends_on) do deps[#deps + 1] = d.service end
     self:up { services = deps }
-    for _, d in ipairs(s.depends_on) do self:wait_for(d.service, self:condition(d)) end
+    for _, d in ipairs(s.depends_on) do self:wait_for(d.service, self:condition(d), name) end
   else
     local nets = {}
     for _, net in ipairs(s.networks) do nets[net.name] = true end

@@ -10,15 +10,20 @@ local M = {}
 
 local defaults = { "stack.lua", "compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml" }
 
-local common = {
-  { name = "file", short = "f", type = "string", metavar = "FILE", help = "The stack file (stack.lua or a Compose file)" },
-  { name = "project-name", short = "p", type = "string", metavar = "NAME", help = "Project name (default: the stack's name, else its directory's)" },
+-- The flags several commands take, by name.
+local shared = {
+  file = { name = "file", short = "f", type = "string", metavar = "FILE", help = "The stack file (stack.lua or a Compose file)" },
+  ["project-name"] = { name = "project-name", short = "p", type = "string", metavar = "NAME",
+                       help = "Project name (default: the stack's name, else its directory's)" },
+  timeout = { name = "timeout", short = "t", type = "int", metavar = "SECONDS", help = "Shutdown timeout (default 10)" },
+  env = { name = "env", short = "e", type = "list", metavar = "K=V", help = "Set environment variables" },
 }
+M.shared_flags = shared
 
-local function flags(extra)
-  local out = {}
-  for _, f in ipairs(common) do out[#out + 1] = f end
-  for _, f in ipairs(extra or {}) do out[#out + 1] = f end
+-- A command's flags: -f and -p, then each of `list`, a shared flag's name or a flag's table.
+local function flags(list)
+  local out = { shared.file, shared["project-name"] }
+  for _, f in ipairs(list or {}) do out[#out + 1] = type(f) == "string" and assert(shared[f], f) or f end
   return out
 end
 
@@ -126,7 +131,7 @@ M.down = {
   flags = flags {
     { name = "volumes", short = "v", type = "bool", help = "Remove the stack's named volumes too" },
     { name = "rmi", type = "string", metavar = "TYPE", help = "Remove images: local (built ones) or all" },
-    { name = "timeout", short = "t", type = "int", metavar = "SECONDS", help = "Shutdown timeout (default 10)" },
+    "timeout",
   },
   run = function(o, args)
     local stack, rest = load(o, args)
@@ -172,7 +177,7 @@ M.logs = {
   summary = "Show the output of a stack's containers",
   usage = "mdlua stack logs [OPTIONS] [SERVICE...]",
   flags = flags {
-    { name = "follow", short = "f", type = "bool", help = "Follow log output" },
+    { name = "follow", type = "bool", help = "Follow log output (-f is the stack file here)" },
     { name = "tail", short = "n", type = "string", default = "all", metavar = "N", help = "Lines from the end of each log" },
     { name = "timestamps", short = "t", type = "bool", help = "Show timestamps" },
   },
@@ -189,7 +194,7 @@ local function each(verb, summary)
   return {
     summary = summary,
     usage = ("mdlua stack %s [OPTIONS] [SERVICE...]"):format(verb),
-    flags = flags(verb ~= "start" and { { name = "timeout", short = "t", type = "int", metavar = "SECONDS", help = "Shutdown timeout (default 10)" } } or nil),
+    flags = flags(verb ~= "start" and { "timeout" } or nil),
     run = function(o, args)
       local stack, rest = load(o, args)
       stack[verb](stack, { services = services(stack, rest), timeout = o.timeout })
@@ -207,7 +212,7 @@ M.exec = {
   interspersed = false,
   flags = flags {
     { name = "index", type = "int", default = 1, metavar = "N", help = "Which replica (default 1)" },
-    { name = "env", short = "e", type = "list", metavar = "K=V", help = "Set environment variables" },
+    "env",
     { name = "user", short = "u", type = "string", help = "Username or UID" },
     { name = "workdir", short = "w", type = "string", metavar = "DIR", help = "Working directory" },
   },
@@ -228,7 +233,7 @@ M.run = {
   interspersed = false,
   flags = flags {
     { name = "rm", type = "bool", help = "Remove the container when it exits" },
-    { name = "env", short = "e", type = "list", metavar = "K=V", help = "Set environment variables" },
+    "env",
   },
   run = function(o, args)
     local stack, rest = load(o, args)

@@ -11,6 +11,13 @@ local M = {}
 local NULL = setmetatable({}, { __name = "yaml.null" })
 
 -- The .env file: NAME=VALUE lines, # comments, optional quotes, `export ` allowed.
+-- This is not mdlua.envfile's reader on purpose: the two formats differ where it shows.
+-- The `.env` beside a Compose file holds the variables the file is interpolated with, and
+-- Compose reads it by the dotenv rules (its spec's "env file" syntax: quotes removed, `#`
+-- after a space starts a comment, `export ` allowed), as podman-compose does with
+-- python-dotenv. A service's `env_file` is what `run --env-file` reads (podman-compose
+-- passes it on as that flag): values taken as written, quotes and `#` included. So
+-- A="x y" # note  is `x y` here and `"x y" # note` in an env_file.
 function M.dotenv(text)
   local vars = {}
   for line in (text .. "\n"):gmatch("([^\n]*)\n") do

@@ -7,8 +7,8 @@
 --   limits resource limits. What has no equivalent (bind mounts of host paths, depends_on
 --   order) is left out with a warning. Images must be where the cluster pulls from
 --   (`mdlua push`).
-local md = require "mdlua"
 local errors = require "mdlua.errors"
+local envfile = require "mdlua.envfile"
 
 local M = {}
 
@@ -65,6 +65,26 @@ local function ports(list)
   return out
 end
 
+-- A service's container ports: each port and protocol once (a published port and an
+-- exposed one may name the same).
+local function container_ports(all)
+  local out, seen = {}, {}
+  for _, p in ipairs(all) do
+    local key = p.target .. "/" .. p.protocol
+    if not seen[key] then
+      seen[key] = true
+      out[#out + 1] = p
+    end
+  end
+  return out
+end
+
+-- The storage a claim for stack volume `v` requests: its `size` option, else 1Gi.
+local function claim_size(stack, v)
+  local size = (stack.volumes[v].driver_opts or stack.volumes[v].options or {}).size
+  return size and M.quantity(size) or "1Gi"
+end
+
 -- Which named volumes each service mounts, and which are shared.
 local function volume_use(stack)
   local users = {}
@@ -102,10 +122,9 @@ function M.manifests(stack, warn)
   for v in pairs(shared) do vnames[#vnames + 1] = v end
   table.sort(vnames)
   for _, v in ipairs(vnames) do
-    local size = (stack.volumes[v].driver_opts or stack.volumes[v].options or {}).size
     out[#out + 1] = { apiVersion = "v1", kind = "PersistentVolumeClaim",
       metadata = { name = M.name(v), labels = { ["app.kubernetes.io/part-of"] = M.name(stack.name) } },
-      spec = { accessModes = { "ReadWriteMany" }, resources = { requests = { storage = size and M.quantity(size) or "1Gi" } } } }
+      spec = { accessModes = { "ReadWriteMany" }, resources = { requests = { storage = claim_size(stack, v) } } } }
   end
   for _, n in ipairs(names) do
     local s = stack.services[n]
@@ -126,12 +145,13 @@ function M.manifests(stack, warn)
       end
     end
     if #s.env_file > 0 then
+      -- What `up` gives the container: the files read as `run --env-file` reads them.
       local data = {}
-      for _, f in ipairs(s.env_file) do
-        local path = f:sub(1, 1) == "/" and f or stack.dir .. "/" .. f
-        for line in (md.fs.read(path) .. "\n"):gmatch("([^\n]*)\n") do
-          local k, v = line:match("^%s*([%a_][%w_%.%-]*)=(.*)$")
-          if k then data[k] = v end
+      for _, path in ipairs(stack:env_files(s)) do
+        for _, kv in ipairs(envfile.read(path, { what = ("services.%s.env_file"):format(n) })) do
+          local k, v = kv:match("^([^=]*)=(.*)$")
+          if k:match("^[%w_%.%-]+$") then data[k] = v
+          else warn(("service %s: %s in %s is not a ConfigMap key: left out"):format(n, k, path)) end
         end
       end
       out[#out + 1] = { apiVersion = "v1", kind = "ConfigMap", metadata = { name = name .. "-env", labels = lbl }, data = data }
@@ -140,16 +160,10 @@ function M.manifests(stack, warn)
     if s.workdir then container.workingDir = s.workdir end
     local all_ports = ports(s.ports)
     for _, e in ipairs(ports(s.expose)) do all_ports[#all_ports + 1] = e end
-    if #all_ports > 0 then
+    local unique_ports = container_ports(all_ports)
+    if #unique_ports > 0 then
       container.ports = {}
-      local seen = {}
-      for _, p in ipairs(all_ports) do
-        local key = p.target .. "/" .. p.protocol
-        if not seen[key] then
-          seen[key] = true
-          container.ports[#container.ports + 1] = { containerPort = p.target, protocol = p.protocol }
-        end
-      end
+      for i, p in ipairs(unique_ports) do container.ports[i] = { containerPort = p.target, protocol = p.protocol } end
     end
     local limits = {}
     if s.resources.memory then limits.memory = M.quantity(s.resources.memory) end
@@ -180,9 +194,8 @@ function M.manifests(stack, warn)
         if shared[src] then
           pod_volumes[#pod_volumes + 1] = { name = M.name(src), persistentVolumeClaim = { claimName = M.name(src) } }
         else
-          local size = (stack.volumes[src].driver_opts or stack.volumes[src].options or {}).size
           claims[#claims + 1] = { metadata = { name = M.name(src) },
-            spec = { accessModes = { "ReadWriteOnce" }, resources = { requests = { storage = size and M.quantity(size) or "1Gi" } } } }
+            spec = { accessModes = { "ReadWriteOnce" }, resources = { requests = { storage = claim_size(stack, src) } } } }
         end
       else
         warn(("service %s: bind mount %s has no place in a cluster: left out"):format(n, v))
@@ -204,14 +217,12 @@ function M.manifests(stack, warn)
       workload.kind = "Deployment"
     end
     out[#out + 1] = workload
-    if #all_ports > 0 then
-      local svc_ports, published, seen = {}, {}, {}
+    if #unique_ports > 0 then
+      local svc_ports, published = {}, {}
+      for i, p in ipairs(unique_ports) do
+        svc_ports[i] = { name = M.name(p.protocol .. "-" .. p.target), port = p.target, targetPort = p.target, protocol = p.protocol }
+      end
       for _, p in ipairs(all_ports) do
-        local key = p.target .. "/" .. p.protocol
-        if not seen[key] then
-          seen[key] = true
-          svc_ports[#svc_ports + 1] = { name = M.name(p.protocol .. "-" .. p.target), port = p.target, targetPort = p.target, protocol = p.protocol }
-        end
         if p.published then
           published[#published + 1] = { name = M.name(p.protocol .. "-" .. p.published), port = p.published, targetPort = p.target, protocol = p.protocol }
         end
