@@ -44,7 +44,10 @@ describe("compose", function()
   it("reads .env files", function()
     assert_same(compose.dotenv('# c\nA=1\nexport B="two words"\nC=x # note\nD=\'$lit\'\n'),
                 { A = "1", B = "two words", C = "x", D = "$lit" })
+    assert_same(compose.dotenv('Q="quoted" # note\nS=\'it\\\'s\' # note\nE="a\\tb\\"c\\\\"\nH=a#b\n'),
+                { Q = "quoted", S = "it's", E = 'a\tb"c\\', H = "a#b" })
     assert_true(message(compose.dotenv, "not a line"):find("NAME=VALUE", 1, true) ~= nil, "bad line")
+    assert_eq(message(compose.dotenv, 'A=1\nB="open'), ".env, line 2: unterminated or trailing text after the quoted value of B")
   end)
   it("turns long forms into short ones and keeps unknown keys for the model to name", function()
     local t = compose.stack { services = { web = {
@@ -57,6 +60,15 @@ describe("compose", function()
     assert_eq(message(require("mdlua.stack.model").normalise, t), 'services.web: unknown key "bogus"')
     assert_eq(message(compose.stack, { services = {}, configs = {} }),
               'unknown top-level key "configs" (services, networks, volumes, name)')
+  end)
+  it("gives a variable with no value the environment's, or leaves it out", function()
+    local path = os.tmpname()
+    local f = assert(io.open(path, "w"))
+    f:write("services:\n  web:\n    image: busybox\n    environment:\n      SET: 1\n      FROM_HOST:\n      UNSET_HERE:\n")
+    f:close()
+    local t = compose.load(path, { env = { FROM_HOST = "host value" } })
+    os.remove(path)
+    assert_same(t.services.web.environment, { SET = 1, FROM_HOST = "host value", UNSET_HERE = false })
   end)
   it("writes a stack.lua that loads back to the same stack", function()
     local t = compose.stack { name = "p", services = { web = { image = "busybox", command = { "echo", "end" },

@@ -152,11 +152,25 @@ local function shell_join(words)
   return table.concat(out, " ")
 end
 
+-- A service's env with a bare NAME given the value `up` has (and left out when it has
+-- none), as `run -e NAME` would: so that the config hash sees the value.
+local function resolved_env(env)
+  local out = {}
+  for _, kv in ipairs(env) do
+    if kv:find("=", 1, true) then out[#out + 1] = kv
+    else
+      local v = os.getenv(kv)
+      if v then out[#out + 1] = kv .. "=" .. v end
+    end
+  end
+  return out
+end
+
 -- md.container.create's options for replica `number` of service `s`.
 function Stack:container_options(s, number)
   local o = {
     image = s.image or (self.name .. "-" .. s.name), name = self.name .. "-" .. s.name .. "-" .. number, detach = true,
-    env = s.env, ports = s.ports, restart = s.restart, user = s.user, workdir = s.workdir, hostname = s.hostname,
+    env = resolved_env(s.env), ports = s.ports, restart = s.restart, user = s.user, workdir = s.workdir, hostname = s.hostname,
     cap_add = s.cap_add, cap_drop = s.cap_drop, read_only = s.read_only, tmpfs = s.tmpfs, stop_signal = s.stop_signal,
     init = s.init, privileged = s.privileged,
   }

@@ -20,16 +20,33 @@ local NULL = setmetatable({}, { __name = "yaml.null" })
 -- A="x y" # note  is `x y` here and `"x y" # note` in an env_file.
 function M.dotenv(text)
   local vars = {}
+  local escapes = { n = "\n", r = "\r", t = "\t", ["\\"] = "\\", ['"'] = '"' }
+  local n = 0
   for line in (text .. "\n"):gmatch("([^\n]*)\n") do
+    n = n + 1
     line = line:gsub("^%s+", ""):gsub("%s+$", "")
     if line ~= "" and line:sub(1, 1) ~= "#" then
       line = line:gsub("^export%s+", "")
-      local k, v = line:match("^([%a_][%w_]*)%s*=%s*(.*)$")
-      if not k then errors.raise("invalid_option", (".env: not NAME=VALUE: %q"):format(line)) end
+      local k, v = line:match("^([%a_][%w_%.%-]*)%s*=%s*(.*)$")
+      if not k then errors.raise("invalid_option", (".env, line %d: not NAME=VALUE: %q"):format(n, line)) end
       local q = v:sub(1, 1)
-      if (q == '"' or q == "'") and v:sub(-1) == q and #v >= 2 then
-        v = v:sub(2, -2)
-        if q == '"' then v = v:gsub("\\n", "\n"):gsub('\\"', '"') end
+      if q == '"' or q == "'" then
+        -- A quoted value ends at its closing quote; a comment may follow it.
+        local out, i, closed = {}, 2, false
+        while i <= #v do
+          local ch = v:sub(i, i)
+          local e = v:sub(i + 1, i + 1)
+          if ch == "\\" and (q == '"' and escapes[e] or q == "'" and e == "'") then
+            out[#out + 1] = q == '"' and escapes[e] or e
+            i = i + 2
+          elseif ch == q then closed = true; break
+          else out[#out + 1] = ch; i = i + 1 end
+        end
+        local rest = v:sub(i + 1)
+        if not closed or not (rest == "" or rest:match("^%s+#")) then
+          errors.raise("invalid_option", (".env, line %d: unterminated or trailing text after the quoted value of %s"):format(n, k))
+        end
+        v = table.concat(out)
       else
         v = v:gsub("%s+#.*$", "")
       end
@@ -120,7 +137,7 @@ local function denull(v)
   return out
 end
 
-local function service(name, s)
+local function service(name, s, getenv)
   local where = "services." .. name
   if s == NULL then s = {} end
   if type(s) ~= "table" then errors.raise("invalid_option", where .. ": expected a mapping") end
@@ -129,8 +146,10 @@ local function service(name, s)
     if k == "environment" and type(v) == "table" then
       local env = {}
       if #v > 0 then env = v else
+        -- `NAME:` with no value takes the value of the environment `up` runs in, and is
+        -- left out when that has none (the spec's rule; podman-compose passes `-e NAME`).
         for ek, ev in pairs(v) do
-          if ev == NULL then env[ek] = false else env[ek] = ev end
+          if ev == NULL then env[ek] = getenv(ek) or false else env[ek] = ev end
         end
       end
       out.environment = env
@@ -160,15 +179,17 @@ local function service(name, s)
   return out
 end
 
--- A Compose document as a stack table (stack/model.lua normalises it).
-function M.stack(doc)
+-- A Compose document as a stack table (stack/model.lua normalises it). `getenv(name)`:
+-- the environment's variables (default: os.getenv).
+function M.stack(doc, getenv)
+  getenv = getenv or os.getenv
   if type(doc) ~= "table" then errors.raise("invalid_option", "a Compose file is a mapping with services") end
   local t = {}
   for k, v in pairs(doc) do
     if k == "services" then
       if type(v) ~= "table" then errors.raise("invalid_option", "services: expected a mapping") end
       t.services = {}
-      for n, s in pairs(v) do t.services[n] = service(n, s) end
+      for n, s in pairs(v) do t.services[n] = service(n, s, getenv) end
     elseif k == "networks" or k == "volumes" then
       t[k] = {}
       for n, x in pairs(v == NULL and {} or v) do t[k][n] = x == NULL and {} or denull(x) end
@@ -196,7 +217,10 @@ function M.load(path, o)
   end
   local ok, doc = pcall(md._yaml.decode, text, NULL)
   if not ok then errors.raise("invalid_option", path .. ": " .. errors.message(doc):gsub("^yaml: ", "")) end
-  return M.stack(walk(doc, lookup, path))
+  return M.stack(walk(doc, lookup, path), function(name)
+    if o.env and o.env[name] ~= nil then return o.env[name] end
+    return os.getenv(name)
+  end)
 end
 
 -- A stack table as the text of a stack.lua.

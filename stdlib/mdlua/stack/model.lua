@@ -65,8 +65,8 @@ local function command(v, what)
   return string_list(v, what)
 end
 
--- env as a map {A="1"} or a list {"A=1"}: a sorted list. A map value of false or nil (a
--- Compose "A:" with no value) is left out.
+-- env as a map {A="1"} or a list {"A=1", "B"}: a sorted list. A map value of false is left
+-- out; a bare name in a list takes the value `up` has (stack.lua, resolved_env).
 local function env_list(v, what)
   if v == nil then return {} end
   if type(v) ~= "table" then fail(what .. ": expected a map or a list") end
