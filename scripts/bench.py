@@ -256,15 +256,22 @@ def busybox_bundle(root, name, args, resources=None):
 
 
 @contextlib.contextmanager
-def podman_with_image(name, root):
+def podman_with_image(name, root, own_networks=False):
     """podman with its own root, this host's settings (docs/design.md, "Running the peers
-    here") and the busybox image loaded; reset afterwards. Yields the podman command line."""
+    here") and the busybox image loaded; reset afterwards. Yields the podman command line.
+    `own_networks`: its network configuration and tmp dir under WORK too (a reset removes
+    every network of the configuration dir, and podman-compose makes some), and runc, as
+    crun needs a system-wide hugetlb mount on this host (crun_can_run)."""
     conf = os.path.join(WORK, "containers.conf")
     with open(conf, "w") as f:
         f.write('[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]\n'
                 '[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n')
     proot = os.path.join(WORK, name)
     podman = ["podman", "--root", proot + "/root", "--runroot", proot + "/run", "--storage-driver", "overlay"]
+    if own_networks:
+        os.makedirs(proot + "/net", exist_ok=True)
+        os.makedirs(proot + "/tmp", exist_ok=True)
+        podman += ["--network-config-dir", proot + "/net", "--tmpdir", proot + "/tmp", "--runtime", "runc"]
     archive = os.path.join(WORK, name + ".tar")
     md("save", "-o", archive, "busybox", root=root)
     os.environ["CONTAINERS_CONF"] = conf
@@ -569,19 +576,28 @@ def bench_stacks():
     d = os.path.join(WORK, "stack10")
     os.makedirs(d, exist_ok=True)
     plain, healthy = os.path.join(d, "compose.yaml"), os.path.join(d, "healthy.yaml")
+    # A service that stops on SIGTERM (a shell as PID 1 ignores it without a trap): `down`
+    # then measures stopping, not the stop timeout.
+    command = "command: [\"sh\", \"-c\", \"trap 'exit 0' TERM; sleep 600 & wait\"]"
     with open(plain, "w") as f:
-        f.write("services:\n" + "".join(
-            f"  s{i}:\n    image: busybox\n    command: [\"sleep\", \"600\"]\n" for i in range(10)))
+        f.write("services:\n" + "".join(f"  s{i}:\n    image: busybox\n    {command}\n" for i in range(10)))
     with open(healthy, "w") as f:
         f.write("services:\n" + "".join(
-            f"  s{i}:\n    image: busybox\n    command: [\"sleep\", \"600\"]\n"
+            f"  s{i}:\n    image: busybox\n    {command}\n"
             f"    healthcheck: {{test: [\"CMD\", \"true\"], interval: 100ms}}\n" for i in range(10)))
     stack = [MDLUA, "--root", root]
-    down = " ".join(stack + ["down", "-f", plain, "-p", "bench"])
+    down = " ".join(stack + ["down", "-t", "0", "-f", plain, "-p", "bench"])
     settle()
-    with podman_with_image("podman-stack", root) as podman:
+    with podman_with_image("podman-stack", root, own_networks=True) as podman:
         compose = ["podman-compose", "--podman-args", " ".join(podman[1:]), "-f", plain, "-p", "benchpc"]
-        peer_down = " ".join(shlex_quote(a) for a in compose + ["down"]) + " >/dev/null 2>&1"
+        peer_down = " ".join(shlex_quote(a) for a in compose + ["down", "-t", "0"]) + " >/dev/null 2>&1"
+        # podman-compose exits 0 when a container failed to start: check that all ten run.
+        subprocess.run(compose + ["up", "-d"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        running = subprocess.run(podman + ["ps", "-q", "--filter", "label=com.docker.compose.project=benchpc"],
+                                 capture_output=True, text=True).stdout.split()
+        if len(running) != 10:
+            sys.exit(f"bench: podman-compose up -d ran {len(running)} of 10 containers here")
+        subprocess.run(peer_down, shell=True)
         row("`mdlua up -d` of 10 services (until running) vs `podman-compose up -d`",
             stack + ["up", "-d", "-f", plain, "-p", "bench"], runs=5, warmup=1, prepare=down, rss=False,
             peer=compose + ["up", "-d"], peer_prepare=peer_down, peer_name="podman-compose up -d")
@@ -590,10 +606,11 @@ def bench_stacks():
         row("`mdlua down` of 10 services vs `podman-compose down`",
             stack + ["down", "-f", plain, "-p", "bench"], runs=5, warmup=0, rss=False,
             prepare=" ".join(stack + ["up", "-d", "-f", plain, "-p", "bench"]) + " 2>/dev/null",
-            peer=compose + ["down"], peer_prepare=" ".join(shlex_quote(a) for a in compose + ["up", "-d"]) + " >/dev/null 2>&1",
+            peer=compose + ["down"],
+            peer_prepare=" ".join(shlex_quote(a) for a in compose + ["up", "-d"]) + " >/dev/null 2>&1",
             peer_name="podman-compose down")
         subprocess.run(peer_down, shell=True)
-    hdown = " ".join(stack + ["down", "-f", healthy, "-p", "benchh"])
+    hdown = " ".join(stack + ["down", "-t", "0", "-f", healthy, "-p", "benchh"])
     row("`mdlua up -d --wait` of 10 services with health checks (until all healthy)",
         stack + ["up", "-d", "--wait", "-f", healthy, "-p", "benchh"], runs=5, warmup=1, prepare=hdown, rss=False)
     subprocess.run(hdown, shell=True, stderr=subprocess.DEVNULL)

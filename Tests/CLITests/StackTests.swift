@@ -153,7 +153,7 @@ final class StackTests: ContainerTestCase {
         let s = md(["up", "-d", "-f", sick, "-p", project + "s"])
         XCTAssertEqual(s.status, 125)
         XCTAssertEqual(lastLine(s.stderr),
-                       "mdlua: service web needs db healthy: \(project)s-db-1 is exited (exit code 4) before it was healthy", s.stderr)
+                       "mdlua: service web needs db healthy: \(project)s-db-1 exited with code 4 before it was healthy", s.stderr)
         XCTAssertNil(ids()["\(project)s-web-1"])
         XCTAssertEqual(md(["down", "-f", file, "-p", project]).status, 0)
         XCTAssertEqual(md(["down", "-f", sick, "-p", project + "s"]).status, 0)
@@ -357,6 +357,9 @@ final class StackTests: ContainerTestCase {
             for _, k in ipairs(keys) do print(k .. "=" .. m.data[k]) end
             """])
         XCTAssertEqual(data.stdout.split(separator: "\n").map(String.init), inside, data.stderr)
+        // `stack logs -f FILE` is the file, not --follow: it returns while app runs.
+        let logs = Process.run("/usr/bin/timeout", ["20", MDLuaBinary.path, "--root", root, "stack", "logs", "-f", compose, "-p", project])
+        XCTAssertEqual(logs, 0, "stack logs -f FILE returned (124: it followed)")
         XCTAssertEqual(md(["down", "-t", "0", "-f", compose, "-p", project]).status, 0)
     }
 

@@ -273,9 +273,8 @@ function Stack:wait_for(dep, condition, by, timeout)
           local output = (last.Output or ""):gsub("%s+$", "")
           fail(("%s is unhealthy: %s"):format(c.name, output ~= "" and output or ("its check exited with " .. tostring(last.ExitCode))))
         end
-        if c.status ~= "running" then
-          fail(("%s is %s (exit code %d) before it was healthy"):format(c.name, c.status, c.exit_code))
-        end
+        if c.status == "exited" then fail(("%s exited with code %d before it was healthy"):format(c.name, c.exit_code)) end
+        if c.status ~= "running" then fail(("%s is %s before it was healthy"):format(c.name, c.status)) end
         if h ~= "healthy" then ready = false end
       else
         if c.status ~= "running" and c.status ~= "exited" then ready = false end
