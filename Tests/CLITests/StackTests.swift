@@ -337,7 +337,7 @@ final class StackTests: ContainerTestCase {
             services:
               app:
                 image: busybox
-                command: ["sleep", "600"]
+                command: ["sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"]
                 env_file: [app.env]
             """, "compose.yaml")
         let env = ["STACK_BARE": "from the host"]
@@ -357,6 +357,16 @@ final class StackTests: ContainerTestCase {
             for _, k in ipairs(keys) do print(k .. "=" .. m.data[k]) end
             """])
         XCTAssertEqual(data.stdout.split(separator: "\n").map(String.init), inside, data.stderr)
+        // What the env file holds is part of the config hash: the same is left alone, a change
+        // recreates the service.
+        let before = ids()["\(project)-app-1"]
+        XCTAssertEqual(MDLuaBinary.run(["--root", root, "up", "-d", "-f", compose, "-p", project], env: env).status, 0)
+        XCTAssertEqual(ids()["\(project)-app-1"], before)
+        _ = write("A=2\n", "app.env")
+        let again = MDLuaBinary.run(["--root", root, "up", "-d", "-f", compose, "-p", project], env: env)
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertNotEqual(ids()["\(project)-app-1"], before)
+        XCTAssertEqual(md(["exec", "\(project)-app-1", "sh", "-c", "echo $A"]).stdout, "2\n")
         // `stack logs -f FILE` is the file, not --follow: it returns while app runs.
         let logs = Process.run("/usr/bin/timeout", ["20", MDLuaBinary.path, "--root", root, "stack", "logs", "-f", compose, "-p", project])
         XCTAssertEqual(logs, 0, "stack logs -f FILE returned (124: it followed)")
