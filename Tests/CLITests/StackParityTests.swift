@@ -14,7 +14,7 @@ final class StackParityTests: ContainerTestCase {
     var podmanArgs: [String] {
         ["--root", podmanDir + "/root", "--runroot", podmanDir + "/run", "--storage-driver", "overlay",
          "--network-config-dir", podmanDir + "/net", "--tmpdir", podmanDir + "/tmp", "--runtime", "runc",
-         "--cgroup-manager", "cgroupfs", "--events-backend", "file"]
+         "--cgroup-manager", "cgroupfs", "--events-backend", "none"]
     }
     var suffix: String { String(dir.lastPathComponent.suffix(6)).lowercased().filter { $0.isLetter || $0.isNumber } }
     var mine: String { "pm" + suffix }
@@ -40,7 +40,7 @@ final class StackParityTests: ContainerTestCase {
             default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
             [engine]
             cgroup_manager = "cgroupfs"
-            events_logger = "file"
+            events_logger = "none"
 
             """.utf8).write(to: URL(fileURLWithPath: podmanDir + "/containers.conf"))
         let chainsBefore = portChains()
