@@ -615,9 +615,8 @@ function Volume:size() end
 ---@return table
 function Volume:inspect() end
 
--- md.fs ---------------------------------------------------------------------------
+-- md.stack ------------------------------------------------------------------------
 
----Host file operations (host paths only). Failures raise, except stat's.
 ---Stacks (docs/stacks.md): md.stack{...} checks a definition and gives a stack.
 ---@class md.stack
 ---@overload fun(t: table): md.Stack
@@ -674,6 +673,9 @@ function Stack:run(name, o) end
 ---@return table
 function Stack:config() end
 
+-- md.fs ---------------------------------------------------------------------------
+
+---Host file operations (host paths only). Failures raise, except stat's.
 ---@class md.fs
 local fs = {}
 md.fs = fs
