@@ -1,7 +1,7 @@
 -- Runs a stage's steps in order, each through the cache (build/cache.lua): a hit takes the
 -- image a step made before; a miss runs it. RUN runs a container from the image so far and
--- commits its changes as a layer; COPY makes a layer from the files; the other steps change
--- the config only. Every step's result is an image, so any step can be the parent of the
+-- commits its changes as a layer; COPY makes a layer from the files; WORKDIR one of the
+-- directory when the image lacks it; the other steps change the config only. Every step's result is an image, so any step can be the parent of the
 -- next build's. Whatever a step made on the way (a container, a mount, a staging
 -- directory) is removed whether it succeeds or fails; a failed step publishes nothing.
 local md = require "mdlua"
@@ -112,6 +112,9 @@ local function copy_layer(state, step, src_root, entries, starts)
   dst = "/" .. paths.clean(dst)
   local uid, gid
   if step.chown then uid, gid = owner(state, step.chown) end
+  -- From a stage, files keep their owners (as Docker's COPY --from); from the context they
+  -- are root's.
+  local keep_owner = not uid and not context.is(step.from)
   local mode = step.chmod and tonumber(step.chmod, 8)
   local tmp = md.fs.tempdir("/tmp/mdlua-build-")
   local ok, res = pcall(function()
@@ -134,7 +137,11 @@ local function copy_layer(state, step, src_root, entries, starts)
       else
         errors.fail(("%s: %s is a %s; COPY takes files, directories and symlinks"):format(step.where, e.rel, e.st.type))
       end
-      if uid then md.fs.chown(host, uid, gid) end
+      if uid then md.fs.chown(host, uid, gid)
+      elseif keep_owner and e.name ~= "" and (e.st.uid ~= 0 or e.st.gid ~= 0) then
+        -- (A directory copied gives its contents: the destination it lands in is root's.)
+        md.fs.chown(host, e.st.uid, e.st.gid)
+      end
     end
     return layer_store.create(root(), tmp, "", false)
   end)
@@ -169,6 +176,66 @@ local function run_step(state, step, instruction, history, event, o)
   if c then pcall(c.rm, c, { force = true }) end
   if not ok then step_error(step, e, errors.is(e) and e.code == "start_failed" and 1 or nil) end
   return e
+end
+
+-- WORKDIR: the directory made when the image lacks it, as Docker and Buildah make it (a
+-- layer of the missing components, owned by USER; the ancestors that exist keep their
+-- mode and owner). Returns the new image's ID, and whether it added a layer.
+local function workdir_step(state, step, history)
+  steps.apply(step, state)
+  local dir = paths.clean(state.doc.config.WorkingDir)
+  local parts = {}
+  for c in dir:gmatch("[^/]+") do parts[#parts + 1] = c end
+  -- The deepest component that exists, resolved inside the image (symlinks followed).
+  local real, existing, found = "", {}, 0
+  if state.image and #parts > 0 then
+    local mnt = md.fs.tempdir("/tmp/mdlua-build-wd-")
+    local ok, merged = pcall(md.image.mount, state.image, mnt)
+    if not ok then pcall(md.fs.remove, mnt); step_error(step, merged) end
+    local ok2, e2 = pcall(function()
+      for i = 1, #parts do
+        local r, st = context.resolve(merged, table.concat(parts, "/", 1, i), "WORKDIR " .. dir, true)
+        if not r or not st then break end
+        if st.type ~= "directory" then
+          errors.fail(("WORKDIR %s: /%s is a %s in the image, not a directory"):format(dir, r, st.type))
+        end
+        real, found = r, i
+        existing[#existing + 1] = { rel = r, st = st }
+      end
+    end)
+    pcall(md.image.unmount, merged)
+    pcall(md.fs.remove, mnt)
+    if not ok2 then step_error(step, e2, 125) end
+  end
+  if found == #parts then
+    history.empty_layer = true
+    return assemble(state, state.layers, image_doc(state, history))
+  end
+  local uid, gid = 0, 0
+  local user = state.doc.config.User or ""
+  if user ~= "" then uid, gid = owner(state, user) end
+  local tmp = md.fs.tempdir("/tmp/mdlua-build-")
+  local ok, layer = pcall(function()
+    for _, a in ipairs(existing) do
+      local host = tmp .. "/" .. a.rel
+      md.fs.mkdir(host)
+      md.fs.chmod(host, a.st.mode)
+      md.fs.chown(host, a.st.uid, a.st.gid)
+    end
+    local at = real
+    for i = found + 1, #parts do
+      at = at == "" and parts[i] or at .. "/" .. parts[i]
+      md.fs.mkdir(tmp .. "/" .. at)
+      md.fs.chmod(tmp .. "/" .. at, 493)   -- 0755
+      md.fs.chown(tmp .. "/" .. at, uid, gid)
+    end
+    return layer_store.create(root(), tmp, "", false)
+  end)
+  pcall(md.fs.remove, tmp)
+  if not ok then step_error(step, layer) end
+  local layers = { table.unpack(state.layers) }
+  layers[#layers + 1] = layer.id
+  return assemble(state, layers, image_doc(state, history))
 end
 
 -- COPY: the files as a new layer. A stage's files are read from its image, mounted for
@@ -213,7 +280,7 @@ function M.build(stage, o)
     local t0 = md.sys.monotonic()
     local instruction = steps.instruction(step, state)
     local event = { stage = stage, n = n, total = #stage.steps, step = step, instruction = instruction,
-                    config = step.kind ~= "run" and step.kind ~= "copy" }
+                    config = step.kind ~= "run" and step.kind ~= "copy" and step.kind ~= "workdir" }
 
     -- The inputs: files of the context, or the image of the stage copied from.
     local inputs, each, src_root, entries, starts, unmount = "", {}, nil, nil, nil, nil
@@ -241,7 +308,7 @@ function M.build(stage, o)
     local key = cache.key(state.key, description, inputs)
     local probe = cache.probe(state.key, description)
     local history = { created = now(), created_by = steps.created_by(step, state, inputs) }
-    if step.kind ~= "run" and step.kind ~= "copy" then
+    if step.kind ~= "run" and step.kind ~= "copy" and step.kind ~= "workdir" then
       -- A config step changes the config only: no image of its own (the next RUN or COPY,
       -- or the end of the stage, makes one), and nothing to run, so it is as cached as its
       -- parent was.
@@ -271,6 +338,8 @@ function M.build(stage, o)
         parent_missed = true
         if step.kind == "run" then
           state.image = run_step(state, step, instruction, history, event, o)
+        elseif step.kind == "workdir" then
+          state.image = workdir_step(state, step, history)
         else
           state.image = copy_step(state, step, src_root, entries, starts, history, o)
         end
