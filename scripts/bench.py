@@ -617,6 +617,75 @@ def bench_stacks():
     subprocess.run(down, shell=True, stderr=subprocess.DEVNULL)
 
 
+# Builds (docs/builds.md) -------------------------------------------------------------------
+
+BUILD_DOCKERFILE = """FROM busybox AS build
+ARG WHO=bench
+ENV MODE=prod
+WORKDIR /work
+COPY src/ ./
+RUN cat *.txt > all.txt && echo "made by $WHO" >> all.txt && mkdir out && cp all.txt out/
+FROM busybox
+COPY --from=build /work/out/ /app/
+LABEL org.example.bench=1
+USER nobody
+ENTRYPOINT ["cat"]
+CMD ["/app/all.txt"]
+"""
+
+
+def bench_build():
+    """A two-stage Dockerfile (ARG, ENV, WORKDIR, COPY, RUN; COPY --from, LABEL, USER,
+    ENTRYPOINT, CMD) from busybox, built by `mdlua build` and by `buildah bud --layers` (with
+    runc: crun refuses this host's hybrid cgroups), each with its own store: every step run
+    (--no-cache), no change (every step cached), and one copied file changed."""
+    if not available(["buildah"]):
+        rows.append({"case": "builds", "mine_ms": None, "peer": "buildah not installed"})
+        return
+    q = shlex_quote
+    root = os.path.join(WORK, "build-root")
+    md("image", "bootstrap", "busybox", root=root)
+    ctx = os.path.join(WORK, "build-ctx")
+    os.makedirs(os.path.join(ctx, "src"))
+    with open(os.path.join(ctx, "Dockerfile"), "w") as f:
+        f.write(BUILD_DOCKERFILE)
+    for i in range(20):
+        with open(os.path.join(ctx, "src", f"f{i}.txt"), "w") as f:
+            f.write(f"file {i}\n" * 100)
+    broot = os.path.join(WORK, "buildah")
+    buildah = ["buildah", "--root", broot + "/root", "--runroot", broot + "/run", "--storage-driver", "overlay"]
+    archive = os.path.join(WORK, "build-busybox.tar")
+    md("save", "-o", archive, "busybox", root=root)
+    try:
+        image = subprocess.run(buildah + ["pull", "-q", "docker-archive:" + archive], check=True,
+                               capture_output=True, text=True).stdout.strip()
+        subprocess.run(buildah + ["tag", image, "docker.io/library/busybox:latest"], check=True)
+        mine = [MDLUA, "--root", root, "build", "-q", "-t", "bench-build:1", ctx]
+        peer = buildah + ["bud", "--runtime", "runc", "--pull=never", "--layers", "-q", "-t", "bench-build:1", ctx]
+        # Warm both caches.
+        subprocess.run(mine, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(peer, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        settle()
+        row("`mdlua build --no-cache` of a two-stage Dockerfile vs `buildah bud --no-cache`",
+            mine[:3] + ["build", "--no-cache"] + mine[4:], runs=5, warmup=1, rss=False,
+            peer=peer[:7] + ["bud", "--no-cache"] + peer[8:], peer_name="buildah bud --no-cache")
+        row("`mdlua build`, nothing changed (every step cached) vs `buildah bud --layers`",
+            mine, runs=10, warmup=1, rss=False, peer=peer, peer_name="buildah bud --layers")
+        change = os.path.join(ctx, "src", "f0.txt")
+        touch = f"date +%s%N >> {q(change)}"
+        row("`mdlua build`, one copied file changed vs `buildah bud --layers`",
+            mine, runs=5, warmup=1, rss=False, prepare=touch, peer=peer, peer_prepare=touch,
+            peer_name="buildah bud --layers")
+    finally:
+        subprocess.run(buildah + ["rm", "--all"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(buildah + ["rmi", "--all", "--force"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # The overlay driver's own mounts of its home, if it left any.
+        with open("/proc/self/mountinfo") as f:
+            left = [line.split()[4] for line in f if line.split()[4].startswith(broot + "/")]
+        for m in sorted(left, reverse=True):
+            subprocess.run(["umount", "-l", m], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def report():
     print("| case | mdlua | peer | peer time | time ratio | mdlua peak RSS | peer peak RSS |")
     print("|---|---|---|---|---|---|---|")
@@ -640,11 +709,12 @@ def main():
     # in those minutes scans past them. After the image rows, mdlua's run row measured 19-23 ms
     # against 12-13 ms before them; crun keeps its state on tmpfs and does not see it.
     areas = sys.argv[1:] or ["binary", "run", "resources", "lifecycle", "volumes", "network", "stacks",
-                             "images", "registry"]
+                             "build", "images", "registry"]
     try:
         benches = {"binary": bench_binary, "run": bench_run, "resources": bench_resources,
                    "lifecycle": bench_lifecycle, "volumes": bench_volumes, "images": bench_images,
-                   "registry": bench_registry, "network": bench_network, "stacks": bench_stacks}
+                   "registry": bench_registry, "network": bench_network, "stacks": bench_stacks,
+                   "build": bench_build}
         for area in areas:
             if area not in benches:
                 sys.exit(f"bench: unknown area {area!r} (one of {', '.join(benches)})")
