@@ -192,6 +192,17 @@ final class StackTests: ContainerTestCase {
             XCTAssertEqual(md(["ps", "-aq"]).stdout, "", "case \(i): no container")
             XCTAssertFalse(md(["network", "ls"]).stdout.contains(project), "case \(i): no network")
         }
+        // A missing external network fails before a service's build runs: no image is made.
+        try? FileManager.default.createDirectory(at: dir.appendingPathComponent("ctx"), withIntermediateDirectories: true)
+        _ = write("FROM busybox\nRUN touch /built\n", "ctx/Dockerfile")
+        let built = write("""
+            return { networks = { outside = { external = true, name = "\(project)-nonet" } },
+                     services = { b = { build = "ctx", command = { "sleep", "600" }, networks = { "outside" } } } }
+            """, "built.lua")
+        let up = md(["up", "-d", "-f", built, "-p", project])
+        XCTAssertEqual(up.status, 125)
+        XCTAssertEqual(up.stderr, "mdlua: network \(project)-nonet is external but does not exist\n")
+        XCTAssertFalse(md(["images"]).stdout.contains("\(project)-b"), "no image built")
     }
 
     /// `up` killed while it brings services up, then `up` again: the stack converges.

@@ -308,10 +308,9 @@ local function sorted_keys(t)
   return out
 end
 
--- What `up` needs and does not make, checked before it makes anything: the external
--- networks (of `names`) and volumes; each service's image (`images[service]` is set to
--- it), env files and options.
-function Stack:check_before_up(names, images)
+-- What `up` needs and does not make, checked before it builds or makes anything: the
+-- external networks (of `names`) and volumes.
+function Stack:check_externals(names)
   for _, n in ipairs(sorted_keys(names)) do
     if (self.networks[n] or {}).external and not pcall(md.network.get, self:network_name(n)) then
       errors.raise("not_found", ("network %s is external but does not exist"):format(self:network_name(n)))
@@ -323,6 +322,11 @@ function Stack:check_before_up(names, images)
       errors.raise("not_found", ("volume %s is external but does not exist"):format(self:volume_name(n)))
     end
   end
+end
+
+-- What `up` needs once the builds are done, checked before it makes anything: each
+-- service's image (`images[service]` is set to it), env files and options.
+function Stack:check_services(images)
   for _, n in ipairs(sorted_keys(images)) do
     local s = self.services[n]
     local ok, image = pcall(md.image.get, self:image_ref(n))
@@ -431,21 +435,20 @@ function Stack:up(o)
     for _, n in ipairs(o.services) do only[n] = true end
   end
   local levels = order.levels(self.services, only)
-  -- Images first, so that a failed build leaves nothing made: every build with o.build,
-  -- else those whose image is missing.
-  local selected = {}
-  for _, level in ipairs(levels) do
-    for _, n in ipairs(level) do selected[#selected + 1] = n end
-  end
-  self:build { services = selected, missing = not o.build, progress = say }
-  local nets, images = {}, {}
+  local selected, nets, images = {}, {}, {}
   for _, level in ipairs(levels) do
     for _, n in ipairs(level) do
+      selected[#selected + 1] = n
       for _, net in ipairs(self.services[n].networks) do nets[net.name] = true end
       images[n] = true
     end
   end
-  self:check_before_up(nets, images)
+  -- A missing external network or volume fails before any build runs; then the images,
+  -- so that a failed build leaves nothing made: every build with o.build, else those whose
+  -- image is missing.
+  self:check_externals(nets)
+  self:build { services = selected, missing = not o.build, progress = say }
+  self:check_services(images)
   self:ensure_networks(nets)
   if next(self.volumes) then self:ensure_volumes() end
   local existing = self:containers()
