@@ -20,7 +20,13 @@ int mdl_openat2(int dirfd, const char *path, int flags, mode_t mode, uint64_t re
     how.flags = (uint64_t)flags;
     how.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0;
     how.resolve = resolve;
-    return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+    // With RESOLVE_IN_ROOT or RESOLVE_BENEATH the kernel answers EAGAIN when a rename or a
+    // mount anywhere on the host raced its walk over `..` (openat2(2)): the lookup is safe
+    // to repeat, and a busy host (containers starting, builds renaming) makes it happen.
+    for (int attempt = 0;; attempt++) {
+        int fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+        if (fd >= 0 || errno != EAGAIN || attempt == 127) return fd;
+    }
 }
 
 // The fs context's log holds the kernel's reason ("overlayfs: ..."); keep the last line.
