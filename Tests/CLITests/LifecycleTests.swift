@@ -33,7 +33,7 @@ final class LifecycleTests: ContainerTestCase {
         let start = Date()
         XCTAssertEqual(md(["stop", "-t", "1", "stubborn"]).status, 0)
         XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(start), 1.0)
-        XCTAssertEqual(md(["inspect", "-f", "{{.State.ExitCode}}", "stubborn"]).stdout, "137\n")
+        XCTAssertEqual(md(["inspect", "-f", "{{.State.ExitCode}} {{.State.Error}}", "stubborn"]).stdout, "137 \n")
     }
 
     func testKillWaitAndRemoveForce() {

@@ -232,7 +232,7 @@ final class RunTests: XCTestCase {
         term.expect("# ")
         term.send("exit 5\r")
         term.process.waitUntilExit()
-        XCTAssertEqual(term.process.terminationStatus, 5)
+        XCTAssertEqual(term.process.terminationStatus, 5, "the terminal showed \(term.shown())")
         XCTAssertTrue(containers().isEmpty)
     }
 

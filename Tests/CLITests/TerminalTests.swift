@@ -17,7 +17,7 @@ final class TerminalTests: ContainerTestCase {
             term.drain()
             usleep(20_000)
         }
-        XCTAssertFalse(term.process.isRunning, "the command ended", file: file, line: line)
+        XCTAssertFalse(term.process.isRunning, "the command ended; the terminal showed \(term.shown())", file: file, line: line)
         return term.process.isRunning ? -1 : term.process.terminationStatus
     }
 
@@ -142,5 +142,11 @@ extension REPLTests.Terminal {
             if n <= 0 { break }
             screen += String(decoding: buf[0..<n], as: UTF8.self)
         }
+    }
+
+    /// What the terminal showed after the last match: for a failure's message.
+    func shown() -> String {
+        drain()
+        return String(screen[cursor...]).debugDescription
     }
 }

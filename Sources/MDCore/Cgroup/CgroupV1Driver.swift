@@ -125,11 +125,13 @@ public struct CgroupV1Driver: CgroupDriver {
 
     public func freeze(_ frozen: Bool) throws {
         guard let d = dir("freezer") else { throw EngineError("no freezer cgroup on this host") }
-        try Cgroups.write(d + "/freezer.state", frozen ? "FROZEN" : "THAWED")
-        // The kernel freezes asynchronously: wait until it says so.
-        for _ in 0..<1000 {
-            let s = Cgroups.read(d + "/freezer.state")
-            if s == (frozen ? "FROZEN" : "THAWED") { return }
+        let want = frozen ? "FROZEN" : "THAWED"
+        // The kernel freezes asynchronously: wait until it says so (up to 5 s: a busy host
+        // takes more than a second). A v1 freeze can stall in FREEZING while tasks fork;
+        // writing the state again restarts it.
+        for i in 0..<5000 {
+            if i % 500 == 0 { try Cgroups.write(d + "/freezer.state", want) }
+            if Cgroups.read(d + "/freezer.state") == want { return }
             usleep(1000)
         }
         throw EngineError("the freezer did not settle")

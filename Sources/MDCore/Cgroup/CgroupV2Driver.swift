@@ -64,7 +64,7 @@ public struct CgroupV2Driver: CgroupDriver {
 
     public func freeze(_ frozen: Bool) throws {
         try Cgroups.write(dir + "/cgroup.freeze", frozen ? "1" : "0")
-        for _ in 0..<1000 {
+        for _ in 0..<5000 {   // up to 5 s, as the v1 driver
             if Cgroups.keyed(dir + "/cgroup.events")["frozen"] == (frozen ? 1 : 0) { return }
             usleep(1000)
         }
