@@ -116,6 +116,14 @@ final class SubcommandTests: XCTestCase {
         let r = MDLuaBinary.run(["broken"], env: ["MDLUA_PATH": path])
         XCTAssertEqual(r.status, 125)
         XCTAssertTrue(r.stderr.contains("must return a table with a run function"), r.stderr)
+        // Two flags with one letter: the parser would keep the last one without a word.
+        try? write("""
+            return { flags = { { name = "debug", short = "d", type = "bool" }, { name = "detach", short = "d", type = "bool" } },
+                     run = function() return 0 end }
+            """, to: URL(fileURLWithPath: path).appendingPathComponent("twice.lua"))
+        let twice = MDLuaBinary.run(["twice", "-d"], env: ["MDLUA_PATH": path])
+        XCTAssertEqual(twice.status, 125)
+        XCTAssertEqual(twice.stderr, "mdlua: command twice (\(path)/twice.lua) defines the flag -d twice\n")
     }
 
     func testUserCommandOverridesBuiltin() throws {

@@ -23,6 +23,16 @@ local function check(cmd, name, origin)
   cmd.name = name
   cmd.origin = origin
   cmd.flags = cmd.flags or {}
+  -- Two flags with one spelling: the parser would take the last one silently.
+  local seen = {}
+  for _, f in ipairs(cmd.flags) do
+    for _, spelling in ipairs { f.name and ("--" .. f.name) or false, f.short and ("-" .. f.short) or false } do
+      if spelling and seen[spelling] then
+        errors.fail(("command %s (%s) defines the flag %s twice"):format(name, origin, spelling))
+      end
+      if spelling then seen[spelling] = true end
+    end
+  end
   return cmd
 end
 
