@@ -21,7 +21,7 @@ public struct ImagePuller {
         public var platform = Descriptor.Platform.host
         public var tlsVerify = true
         public var concurrency = 3
-        public var progress = PullProgress(mode: .quiet)
+        public var progress = ProgressEvents()
         public init() {}
     }
 

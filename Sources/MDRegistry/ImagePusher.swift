@@ -22,12 +22,12 @@ public struct ImagePusher {
     let store: Store
     let reference: Reference
     let session: RegistrySession
-    let progress: PullProgress
+    let progress: ProgressEvents
     var source: String { reference.description }
 
     /// Pushes `image` (a name or ID in the store) as `destination` (its name when nil).
     public static func push(_ image: String, as destination: String?, from store: Store, tlsVerify: Bool = true,
-                            progress: PullProgress = PullProgress(mode: .quiet)) throws -> Result {
+                            progress: ProgressEvents = ProgressEvents()) throws -> Result {
         let record = try ImageLookup.find(image, in: try store.images.load())
         let ref = try Reference(parsing: destination ?? image)
         guard ref.digest == nil else { throw EngineError("invalid push target \"\(destination ?? image)\": a digest cannot be pushed to") }

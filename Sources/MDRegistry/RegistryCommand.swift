@@ -4,7 +4,8 @@ import Glibc
 import MDCore
 
 /// `mdlua-registry`: one request as JSON on stdin, one answer as JSON on fd 3
-/// (`{"error": MESSAGE}` when it failed), progress on stdout. mdlua starts it
+/// (`{"error": MESSAGE}` when it failed), progress events on fd 4 (ProgressEvents) when
+/// the request asks for them (`"events": true`). mdlua starts it
 /// (Sources/MDCore/Registry/RegistryHelper.swift) for pull, push, login and logout.
 public enum RegistryCommand {
     public static func main() -> Int32 {
@@ -20,13 +21,8 @@ public enum RegistryCommand {
         return answer["error"] == nil ? 0 : 1
     }
 
-    static func progress(_ j: JSON) throws -> PullProgress {
-        switch j["progress"]?.string ?? "quiet" {
-        case "terminal": return PullProgress(mode: .terminal)
-        case "plain": return PullProgress(mode: .plain)
-        case "quiet": return PullProgress(mode: .quiet)
-        case let m: throw EngineError("invalid progress \"\(m)\": expected terminal, plain or quiet")
-        }
+    static func progress(_ j: JSON) -> ProgressEvents {
+        ProgressEvents(fd: j["events"] == .bool(true) ? 4 : -1)
     }
 
     static func string(_ j: JSON, _ key: String) throws -> String {
@@ -41,7 +37,7 @@ public enum RegistryCommand {
             var o = ImagePuller.Options()
             if let p = j["platform"]?.string { o.platform = try Descriptor.Platform(parsing: p) }
             o.tlsVerify = tlsVerify
-            o.progress = try progress(j)
+            o.progress = progress(j)
             let r = try ImagePuller.pull(try string(j, "ref"), into: Store(root: try string(j, "root")), options: o)
             return .object(["image": .string(r.image.id.description), "reference": .string(r.reference.description),
                             "digest": .string(r.digest.description), "platform": .string(r.platform.description)])
@@ -50,7 +46,7 @@ public enum RegistryCommand {
         case "push":
             let r = try ImagePusher.push(try string(j, "image"), as: j["destination"]?.string,
                                          from: Store(root: try string(j, "root")), tlsVerify: tlsVerify,
-                                         progress: try progress(j))
+                                         progress: progress(j))
             return .object(["reference": .string(r.reference.description), "digest": .string(r.digest.description),
                             "size": .int(Int64(r.size))])
         case "login":

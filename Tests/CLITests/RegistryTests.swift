@@ -141,6 +141,61 @@ final class RegistryTests: ContainerTestCase {
         assertEmptyStore(freshRoot("s390x"))
     }
 
+    /// `md.pull`'s and `md.push`'s progress function: every event, Docker's fields; an error
+    /// in it stops the pull, stores nothing, and is raised as it was.
+    func testProgressEventsReachALuaFunction() throws {
+        let reg = try LocalRegistry(in: dir, test: self)
+        let (archive, _) = busyboxArchive()
+        try reg.put("oci-archive:\(archive)", as: "test/bb:1")
+        let manifest = try JSONSerialization.jsonObject(with: Data(sh("skopeo inspect --raw --tls-verify=false docker://\(reg.host)/test/bb:1").utf8)) as! [String: Any]
+        let layer = (manifest["layers"] as! [[String: Any]])[0]
+        let short = String((layer["digest"] as! String).dropFirst(7).prefix(12))
+        let size = (layer["size"] as! NSNumber).intValue
+        let show = """
+            local function show(ev)
+              print(("%s|%s|%s|%s"):format(ev.id or "-", ev.status, ev.current or "", ev.total or ""))
+            end
+
+            """
+        let out = ok(["-e", show + """
+            local img = md.pull("\(reg.host)/test/bb:1", { progress = show })
+            print(img.pulled.reference)
+            """], root: freshRoot("events"))
+        let lines = out.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.first, "-|1: Pulling from test/bb||", out)
+        for state in ["Waiting", "Pulling fs layer", "Verifying Checksum", "Download complete", "Extracting", "Pull complete"] {
+            XCTAssertTrue(lines.contains("\(short)|\(state)||"), "\(state): \(out)")
+        }
+        XCTAssertTrue(lines.contains("\(short)|Downloading|\(size)|\(size)"), "the last bytes event is the whole layer: \(out)")
+        for l in lines where l.contains("|Downloading|") {
+            let f = l.split(separator: "|", omittingEmptySubsequences: false)
+            XCTAssertLessThanOrEqual(Int(f[2])!, Int(f[3])!, l)
+        }
+        XCTAssertTrue(lines.contains { $0.hasPrefix("-|Digest: sha256:") }, out)
+        XCTAssertEqual(Array(lines.suffix(2)), ["-|Status: Downloaded newer image for \(reg.host)/test/bb:1||", "\(reg.host)/test/bb:1"])
+        // An error in the function stops the pull: raised as it was, nothing stored; the
+        // next pull is whole.
+        let stopped = freshRoot("stopped")
+        XCTAssertEqual(ok(["-e", """
+            local ok, err = pcall(md.pull, "\(reg.host)/test/bb:1", { progress = function(ev)
+              if ev.status == "Extracting" then error({ mine = "stop here" }) end
+            end })
+            print(ok, type(err) == "table" and err.mine)
+            """], root: stopped), "false\tstop here\n")
+        XCTAssertEqual(ok(["images", "-q"], root: stopped), "")
+        XCTAssertEqual(ok(["layer", "ls", "-q"], root: stopped), "")
+        XCTAssertTrue(ok(["pull", "-q", "\(reg.host)/test/bb:1"], root: stopped).hasSuffix("\(reg.host)/test/bb:1\n"))
+        XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: stopped + "/partial")) ?? [], [])
+        // Push: the same events.
+        let pushed = ok(["-e", show + """
+            md.push("\(reg.host)/test/bb:1", { destination = "\(reg.host)/test/copy:1", progress = show })
+            """], root: stopped)
+        XCTAssertTrue(pushed.hasPrefix("-|The push refers to repository [\(reg.host)/test/copy]||\n"), pushed)
+        XCTAssertTrue(pushed.contains("\(short)|Mounted from test/bb||\n"), pushed)
+        XCTAssertTrue(pushed.contains("-|1: digest: sha256:"), pushed)
+        refused(["-e", "md.pull('\(reg.host)/test/bb:1', { progress = 3 })"], "field \"progress\" must be a function")
+    }
+
     // MARK: auth
 
     func testBasicAuthLoginLogoutAndPodmanAuthFile() throws {

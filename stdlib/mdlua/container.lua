@@ -95,7 +95,8 @@ local function find_or_pull(o)
     if not (errors.is(img) and img.code == "not_found") then error(img, 0) end
     if md.sys.isatty(2) then io.stderr:write(("Unable to find image '%s' locally\n"):format(o.image)) end
   end
-  return md.pull(o.image, { platform = o.platform, progress = md.sys.isatty(2) and "terminal" or "quiet" })
+  return md.pull(o.image, { platform = o.platform,
+                            progress = md.sys.isatty(2) and require("mdlua.pull_progress").new("terminal", io.stderr) or nil })
 end
 
 -- `starting`: this process starts the container in the foreground right after (run): the

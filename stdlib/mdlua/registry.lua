@@ -1,22 +1,45 @@
 -- md.pull, md.push, md.login, md.logout: registries (docs/registries.md), over the
 -- engine's md._registry.
---   md.pull(ref, {platform="linux/amd64", tls_verify=true, progress=true|"terminal"|"plain"|"quiet"})
---       -> the image (img.pulled = {reference=, digest=, platform=})
+--   md.pull(ref, {platform="linux/amd64", tls_verify=true,
+--                 progress=function(ev) end|true|"terminal"|"plain"|"quiet"})
+--       -> the image (img.pulled = {reference=, digest=, platform=}); a progress function
+--          gets each event {status=, id=, current=, total=} (Docker's JSON progress fields)
 --   md.pull(ref, {all_tags=true, ...})  -> a list of images, one per tag
 --   md.push(ref, {destination=, tls_verify=, progress=}) -> {reference=, digest=, size=}
+--       (progress as md.pull's: a function or a mode)
 --   md.login{registry=, username=, password=, tls_verify=} -> where the credentials went
 --   md.logout(registry) -> false when none were stored
 local md = require "mdlua"
 local errors = require "mdlua.errors"
+local pull_progress = require "mdlua.pull_progress"
 
 local M = {}
 local reg = errors.guard(md._registry)
 
-local function progress_mode(p, fn)
-  if p == nil or p == false then return "quiet" end
-  if p == true then return md.sys.isatty(1) and "terminal" or "plain" end
-  if p == "terminal" or p == "plain" or p == "quiet" then return p end
-  errors.raise("invalid_option", fn .. ': field "progress" must be true, "terminal", "plain" or "quiet"', 4)
+-- The function that gets the events: the user's, or a drawing of them on stdout.
+local function progress_function(p, fn)
+  if type(p) == "function" then return p end
+  if p == nil or p == false then return nil end
+  if p == true then p = md.sys.isatty(1) and "terminal" or "plain" end
+  if p == "terminal" or p == "plain" or p == "quiet" then return pull_progress.new(p, io.stdout) end
+  errors.raise("invalid_option", fn .. ': field "progress" must be a function, true, "terminal", "plain" or "quiet"', 4)
+end
+
+-- Hands a running request's events to `progress`, then returns its result. An error in
+-- `progress` stops the request (nothing of a pull is stored) and is raised as it was.
+local function finish(request, progress)
+  while true do
+    local ev = reg.next(request)
+    if ev == nil then break end
+    if progress then
+      local ok, err = pcall(progress, ev)
+      if not ok then
+        reg.cancel(request)
+        error(err, 0)
+      end
+    end
+  end
+  return reg.finish(request)
 end
 
 local function check_string(v, fn, what, level)
@@ -25,8 +48,8 @@ local function check_string(v, fn, what, level)
   end
 end
 
-local function pull_one(ref, o, mode)
-  local rec, full, digest, platform = reg.pull(md.config.root, ref, o.platform, o.tls_verify ~= false, mode)
+local function pull_one(ref, o, progress)
+  local rec, full, digest, platform = finish(reg.pull(md.config.root, ref, o.platform, o.tls_verify ~= false), progress)
   local img = md.image.get(rec.id)
   img.pulled = { reference = full, digest = digest, platform = platform }
   return img
@@ -38,14 +61,14 @@ function M.pull(ref, o)
     errors.raise("invalid_argument", "md.pull: expected an image reference (string), got " .. type(ref), 2)
   end
   check_string(o.platform, "md.pull", "platform")
-  local mode = progress_mode(o.progress, "md.pull")
-  if not o.all_tags then return pull_one(ref, o, mode) end
+  local progress = progress_function(o.progress, "md.pull")
+  if not o.all_tags then return pull_one(ref, o, progress) end
   if ref:find("@", 1, true) or ref:match("[^/]*$"):find(":", 1, true) then
     errors.raise("invalid_argument", "md.pull: tag can't be used with all_tags", 2)
   end
   local out = {}
   for _, tag in ipairs(reg.tags(ref, o.tls_verify ~= false)) do
-    out[#out + 1] = pull_one(ref .. ":" .. tag, o, mode)
+    out[#out + 1] = pull_one(ref .. ":" .. tag, o, progress)
   end
   return out
 end
@@ -57,8 +80,8 @@ function M.push(ref, o)
     errors.raise("invalid_argument", "md.push: expected an image reference (string), got " .. type(ref), 2)
   end
   check_string(o.destination, "md.push", "destination")
-  local full, digest, size = reg.push(md.config.root, ref, o.destination, o.tls_verify ~= false,
-                                      progress_mode(o.progress, "md.push"))
+  local progress = progress_function(o.progress, "md.push")
+  local full, digest, size = finish(reg.push(md.config.root, ref, o.destination, o.tls_verify ~= false), progress)
   return { reference = full, digest = digest, size = size }
 end
 

@@ -1022,10 +1022,16 @@ md = md
 
 -- md.pull, md.push, md.login, md.logout (stdlib/mdlua/registry.lua) -------------------
 
+---@class md.ProgressEvent
+---@field status string "Waiting", "Pulling fs layer", "Downloading", "Pull complete", "Pushed", ... or a line of its own ("Digest: sha256:...")
+---@field id? string the layer's short digest (absent on a line of its own)
+---@field current? integer bytes downloaded so far (with "Downloading")
+---@field total? integer the layer's size (with "Downloading")
+
 ---@class md.PullOptions
 ---@field platform? string "os/arch[/variant]", default "linux/amd64"
 ---@field tls_verify? boolean false: plain HTTP and unverified TLS allowed (default true)
----@field progress? boolean|"terminal"|"plain"|"quiet" progress on stdout (default "quiet")
+---@field progress? fun(ev: md.ProgressEvent)|boolean|"terminal"|"plain"|"quiet" a function called with each event, or how to draw them on stdout (default "quiet"); an error in the function stops the pull
 ---@field all_tags? boolean every tag of the repository (returns a list)
 
 ---@class md.Pulled
@@ -1042,7 +1048,7 @@ function md.pull(ref, o) end
 ---@class md.PushOptions
 ---@field destination? string push under this name instead of the image's
 ---@field tls_verify? boolean
----@field progress? boolean|"terminal"|"plain"|"quiet"
+---@field progress? fun(ev: md.ProgressEvent)|boolean|"terminal"|"plain"|"quiet"
 
 ---Pushes an image of the store to a registry.
 ---@param ref string|md.Image

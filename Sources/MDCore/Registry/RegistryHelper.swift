@@ -4,25 +4,49 @@ import Glibc
 import CKernel
 
 /// Runs `mdlua-registry`, the program that talks to registries (Sources/MDRegistry): a
-/// request as JSON on its stdin, the answer as JSON on its fd 3, its progress on our
-/// stdout. It is a program of its own so that mdlua's start-up does not pay for the HTTP
-/// stack (docs/registries.md). Found as `MDLUA_REGISTRY_HELPER`, else next to this
-/// binary, else in this binary's `.mdlua_registry` section (a release build made by `make
-/// build` carries it: one file to install), run from memory.
+/// request as JSON on its stdin, the answer as JSON on its fd 3, progress events (one JSON
+/// object a line, Sources/MDRegistry/ProgressEvents.swift) on its fd 4. It is a program of
+/// its own so that mdlua's start-up does not pay for the HTTP stack (docs/registries.md).
+/// Found as `MDLUA_REGISTRY_HELPER`, else next to this binary, else in this binary's
+/// `.mdlua_registry` section (a release build made by `make build` carries it: one file to
+/// install), run from memory.
 public enum RegistryHelper {
     static let section = ".mdlua_registry"
 
+    /// Runs a request to its end, its events dropped.
     public static func call(_ request: JSON) throws -> JSON {
+        let c = try start(request)
+        while try c.nextEvent() != nil {}
+        return try c.finish()
+    }
+
+    /// Starts a request; its caller reads the events (`nextEvent`) until there are no more,
+    /// then the answer (`finish`).
+    public static func start(_ request: JSON) throws -> Call {
         let (path, memfd) = try locate()
         defer { if memfd >= 0 { close(memfd) } }
-        var input: [Int32] = [0, 0], answer: [Int32] = [0, 0]
-        guard pipe(&input) == 0, pipe(&answer) == 0 else { throw EngineError.system("pipe") }
-        for fd in input + answer { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        // The ends the child gets are first moved above 4, so that putting them at 3 and
+        // 4 cannot overwrite one with the other.
+        var pipes: [[Int32]] = []
+        defer { for p in pipes { for fd in p where fd >= 0 { close(fd) } } }
+        for _ in 0..<3 {
+            var p: [Int32] = [0, 0]
+            guard pipe(&p) == 0 else { throw EngineError.system("pipe") }
+            for fd in p { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+            pipes.append(p)
+        }
+        for (i, end) in [(0, 0), (1, 1), (2, 1)] {
+            let moved = fcntl(pipes[i][end], F_DUPFD_CLOEXEC, 10)
+            guard moved >= 0 else { throw EngineError.system("fcntl") }
+            close(pipes[i][end]); pipes[i][end] = moved
+        }
+        let (input, answer, events) = (pipes[0], pipes[1], pipes[2])
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_adddup2(&actions, input[0], 0)
         posix_spawn_file_actions_adddup2(&actions, answer[1], 3)
+        posix_spawn_file_actions_adddup2(&actions, events[1], 4)
         // The child starts with no signal blocked, whatever this thread blocks.
         var attr = posix_spawnattr_t()
         posix_spawnattr_init(&attr)
@@ -35,24 +59,78 @@ public enum RegistryHelper {
         let argv: [UnsafeMutablePointer<CChar>?] = [strdup("mdlua-registry"), nil]
         defer { for a in argv { free(a) } }
         let rc = posix_spawn(&pid, path, &actions, &attr, argv, environ)
-        close(input[0]); close(answer[1])
         guard rc == 0 else {
-            close(input[1]); close(answer[0])
             throw EngineError("cannot start the registry helper \(path): \(String(cString: strerror(rc)))")
         }
+        close(input[0]); close(answer[1]); close(events[1])
+        let call = Call(pid: pid, answer: answer[0], events: events[0])
+        pipes = []
         let body = Array(request.serialized().utf8)
         _ = body.withUnsafeBytes { try? FileSystem.writeAll(input[1], $0, what: "the registry helper's stdin") }
         close(input[1])
-        let out = (try? FileSystem.readAll(answer[0], what: "the registry helper's answer")) ?? []
-        close(answer[0])
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        guard let reply = try? JSON.parse(out) else {
-            let how = (status & 0x7f) == 0 ? "exited with \((status >> 8) & 0xff)" : "was killed by signal \(status & 0x7f)"
-            throw EngineError("the registry helper \(how) without an answer")
+        return call
+    }
+
+    /// A running request.
+    public final class Call {
+        let pid: pid_t
+        var answer: Int32, events: Int32
+        var buffer: [UInt8] = []
+        var done = false
+
+        init(pid: pid_t, answer: Int32, events: Int32) { (self.pid, self.answer, self.events) = (pid, answer, events) }
+
+        /// The next progress event, or nil when the helper has no more (it is finishing).
+        public func nextEvent() throws -> JSON? {
+            while events >= 0 {
+                if let nl = buffer.firstIndex(of: 10) {
+                    let line = Array(buffer[..<nl])
+                    buffer.removeSubrange(...nl)
+                    if let e = try? JSON.parse(line) { return e }
+                    continue
+                }
+                var chunk = [UInt8](repeating: 0, count: 16384)
+                let n = chunk.withUnsafeMutableBytes { read(events, $0.baseAddress, $0.count) }
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { close(events); events = -1; break }
+                buffer += chunk[0..<n]
+            }
+            return nil
         }
-        if let e = reply["error"]?.string { throw EngineError(e) }
-        return reply
+
+        /// The answer: what the request made, or its error thrown.
+        public func finish() throws -> JSON {
+            while try nextEvent() != nil {}
+            let out = (try? FileSystem.readAll(answer, what: "the registry helper's answer")) ?? []
+            let status = reap()
+            guard let reply = try? JSON.parse(out) else {
+                let how = (status & 0x7f) == 0 ? "exited with \((status >> 8) & 0xff)" : "was killed by signal \(status & 0x7f)"
+                throw EngineError("the registry helper \(how) without an answer")
+            }
+            if let e = reply["error"]?.string { throw EngineError(e) }
+            return reply
+        }
+
+        /// Stops the request (its progress callback failed): the helper is killed; what a
+        /// pull had downloaded stays resumable, nothing half-made is published (the
+        /// helper publishes under the store lock, all or nothing).
+        public func cancel() {
+            if !done { kill(pid, SIGTERM) }
+            _ = reap()
+        }
+
+        @discardableResult
+        func reap() -> Int32 {
+            if events >= 0 { close(events); events = -1 }
+            if answer >= 0 { close(answer); answer = -1 }
+            guard !done else { return 0 }
+            done = true
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            return status
+        }
+
+        deinit { if !done { cancel() } }
     }
 
     /// The program's path (and the memfd holding it, to close after the start, or -1).
@@ -71,8 +149,13 @@ public enum RegistryHelper {
         guard let (offset, size) = EmbeddedFile.find(section, in: fd), size > 0 else {
             throw EngineError("no registry helper: mdlua-registry is neither beside this binary nor inside it (make build puts it inside)")
         }
-        let mem = mdl_memfd("mdlua-registry")
-        guard mem >= 0 else { throw EngineError.system("memfd_create") }
+        let created = mdl_memfd("mdlua-registry")
+        guard created >= 0 else { throw EngineError.system("memfd_create") }
+        // Above the descriptors the child gets (0-4): it is run by its /proc/self/fd path,
+        // which the child resolves after they are in place.
+        let mem = fcntl(created, F_DUPFD_CLOEXEC, 10)
+        close(created)
+        guard mem >= 0 else { throw EngineError.system("fcntl") }
         var copied = 0
         var chunk = [UInt8](repeating: 0, count: 1 << 20)
         while copied < size {
