@@ -110,7 +110,7 @@ public struct ImagePuller {
                 if let s { layers.append(try s.publish(to: store)) } else { layers.append(try store.layers.get(diffIDs[i])) }
             }
             return try ImageAssembler.record(in: store, configBytes: config, layers: layers, names: names,
-                                             manifestBytes: manifest.bytes)
+                                             manifestBytes: manifest.bytes, digests: [reference.name + "@" + digest.description])
         }
         for (i, s) in staged.enumerated() where s != nil { unlinkPartial(manifest.layers[i]) }
         p.say("Digest: \(digest)")

@@ -85,6 +85,12 @@ public struct ImagePusher {
             throw EngineError("\(source): the registry stored the manifest as \(h), not \(digest)")
         }
         progress.say("\(tag): digest: \(digest) size: \(manifestBytes.count)")
+        // As Docker: the pushed digest is one of the image's RepoDigests.
+        try store.locked {
+            var all = try store.images.load()
+            ImageRecord.addDigest(reference.name + "@" + digest.description, to: image.id, in: &all)
+            try store.images.save(all)
+        }
         store.events.record("image", "push", id: image.id.description, attributes: ["name": reference.description])
         return Result(reference: reference, digest: digest, size: manifestBytes.count)
     }

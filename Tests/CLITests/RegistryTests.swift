@@ -110,6 +110,17 @@ final class RegistryTests: ContainerTestCase {
         XCTAssertEqual(ok(["pull", "-q", "\(reg.host)/test/bb@\(digest)"], root: byDigest), "\(reg.host)/test/bb@\(digest)\n")
         XCTAssertEqual(ok(["layer", "ls", "-q", "--no-trunc"], root: byDigest), sourceLayers)
         XCTAssertEqual(ok(["image", "inspect", "-f", "{{.Id}}", "\(reg.host)/test/bb@\(digest)"], root: byDigest).count, 72)
+        // The digest is kept (Docker's RepoDigests), and `images` shows the repository,
+        // untagged, with it.
+        XCTAssertEqual(ok(["image", "inspect", "-f", "{{json .RepoDigests}} {{json .RepoTags}}", "\(reg.host)/test/bb@\(digest)"],
+                          root: byDigest), "[\"\(reg.host)/test/bb@\(digest)\"] []\n")
+        XCTAssertEqual(ok(["images", "--digests", "--format", "{{.Repository}} {{.Tag}} {{.Digest}}"], root: byDigest),
+                       "\(reg.host)/test/bb <none> \(digest)\n")
+        // By tag: the tag's digest, in the DIGEST column of its row.
+        let table = ok(["images", "--digests"], root: freshRoot("v2s2")).split(separator: "\n")
+        XCTAssertEqual(table.count, 2)
+        XCTAssertTrue(table[0].hasPrefix("REPOSITORY") && table[0].contains("DIGEST"), "\(table)")
+        XCTAssertTrue(table[1].hasPrefix("\(reg.host)/test/bb") && table[1].contains(" v2s2 ") && table[1].contains(digest), "\(table)")
         // A missing tag, a missing repository, a bad reference: one line, nothing stored.
         let missing = freshRoot("missing")
         refused(["pull", "\(reg.host)/test/bb:nope"], "\(reg.host)/test/bb:nope: not found", root: missing)
@@ -130,6 +141,10 @@ final class RegistryTests: ContainerTestCase {
         XCTAssertTrue(out.hasSuffix("\(reg.host)/test/multi:1\n"), out)
         let index = sh("skopeo inspect --raw --tls-verify=false docker://\(reg.host)/test/multi:1 | sha256sum").prefix(64)
         XCTAssertTrue(out.contains("Digest: sha256:\(index)"), "the index's digest is reported: \(out)")
+        XCTAssertEqual(ok(["image", "inspect", "-f", "{{json .RepoDigests}}", "\(reg.host)/test/multi:1"], root: r),
+                       "[\"\(reg.host)/test/multi@sha256:\(index)\"]\n", "and kept as the RepoDigest, as Docker does")
+        XCTAssertEqual(ok(["image", "inspect", "-f", "{{.Id}}", "\(reg.host)/test/multi@sha256:\(index)"], root: r),
+                       ok(["image", "inspect", "-f", "{{.Id}}", "\(reg.host)/test/multi:1"], root: r), "found by it")
         let arm = freshRoot("arm")
         let lua = ok(["-e", """
             local img = md.pull("\(reg.host)/test/multi:1", { platform = "linux/arm64" })
@@ -351,6 +366,8 @@ final class RegistryTests: ContainerTestCase {
         let digest = String(out.split(separator: " ").first { $0.hasPrefix("sha256:") } ?? "")
         XCTAssertEqual(digest.count, 71, out)
         XCTAssertEqual(ok(["image", "inspect", "-f", "{{.ManifestDigest}}", target]), digest + "\n", "pushed as stored")
+        XCTAssertEqual(ok(["image", "inspect", "-f", "{{json .RepoDigests}}", target]), "[\"\(reg.host)/mine/bb@\(digest)\"]\n",
+                       "the pushed digest is kept, as Docker does")
         // skopeo reads it, with the same digest.
         let inspect = sh("skopeo inspect --tls-verify=false docker://\(target)")
         XCTAssertTrue(inspect.contains("\"Digest\": \"\(digest)\""), inspect)
@@ -359,12 +376,15 @@ final class RegistryTests: ContainerTestCase {
         let back = freshRoot("back")
         XCTAssertTrue(ok(["pull", target], root: back).contains("Digest: \(digest)\n"))
         XCTAssertEqual(ok(["images", "-q", "--no-trunc"], root: back), id + "\n")
+        XCTAssertEqual(ok(["image", "inspect", "-f", "{{json .RepoDigests}}", target], root: back), "[\"\(reg.host)/mine/bb@\(digest)\"]\n")
         // Again: the registry has every blob.
         XCTAssertTrue(ok(["push", target]).contains(": Layer already exists\n"))
         // Another repository of the same registry: mounted, not uploaded.
         let other = "\(reg.host)/other/bb:1"
         ok(["tag", "busybox", other])
         XCTAssertTrue(ok(["push", other]).contains(": Mounted from mine/bb\n"))
+        XCTAssertEqual(ok(["image", "inspect", "-f", "{{json .RepoDigests}}", other]),
+                       "[\"\(reg.host)/mine/bb@\(digest)\",\"\(reg.host)/other/bb@\(digest)\"]\n", "one per repository")
         // A committed image pushes, and its digest comes back.
         ok(["run", "--name", "c1", "busybox", "sh", "-c", "echo hi > /greeting"])
         ok(["commit", "c1", "\(reg.host)/mine/committed:1"])

@@ -82,14 +82,32 @@ return {
     local rows, seen = {}, {}
     for _, img in ipairs(md.image.list()) do
       local id = o["no-trunc"] and img.id or img:short_id()
-      local names = #img.names > 0 and img.names or { false }
+      -- The digest of each repository (Docker's RepoDigests), and a row for a repository
+      -- the image has a digest but no tag of (pulled by digest), as Docker shows it.
+      local digest_of, tagged, names = {}, {}, {}
+      for _, d in ipairs(img.digests or {}) do
+        local repo, digest = md.image.familiar_digest(d)
+        digest_of[repo] = digest_of[repo] or digest
+      end
+      for _, n in ipairs(img.names) do
+        names[#names + 1] = n
+        tagged[(md.image.familiar(n))] = true
+      end
+      for _, d in ipairs(img.digests or {}) do
+        local repo = md.image.familiar_digest(d)
+        if not tagged[repo] then
+          tagged[repo] = true
+          names[#names + 1] = { repo = repo }
+        end
+      end
+      if #names == 0 then names[1] = false end
       for _, n in ipairs(names) do
         local repo, tag = "<none>", "<none>"
-        if n then repo, tag = md.image.familiar(n) end
+        if type(n) == "table" then repo, n = n.repo, false elseif n then repo, tag = md.image.familiar(n) end
         local match = (not args[1] or repo == args[1] or (repo .. ":" .. tag) == args[1]
           or (n and n == args[1])) and keep(img, n, repo, tag)
         if match then
-          rows[#rows + 1] = { repo = repo, tag = tag, id = id, digest = img.manifest_digest, created = img.created,
+          rows[#rows + 1] = { repo = repo, tag = tag, id = id, digest = digest_of[repo] or "<none>", created = img.created,
                               size = img.size, image = img }
         end
       end
@@ -103,7 +121,7 @@ return {
     if o.format and o.format ~= "table" then
       local views = {}
       for i, r in ipairs(rows) do
-        views[i] = template.struct({ Repository = r.repo, Tag = r.tag, ID = r.id, Digest = r.digest or "<none>",
+        views[i] = template.struct({ Repository = r.repo, Tag = r.tag, ID = r.id, Digest = r.digest,
           CreatedSince = format.ago(r.created), CreatedAt = r.created, Size = format.size(r.size),
           VirtualSize = format.size(r.size), SharedSize = "N/A", UniqueSize = "N/A", Containers = "N/A" })
       end

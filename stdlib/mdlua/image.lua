@@ -7,7 +7,8 @@
 --   md.image.assemble(name, {layer ids}, {changes={}, config={}})
 --   md.image.rm(ref, {force=})  untag a name, or delete an image (md.image.remove: the old name)
 --   md.image.prune{all=false}
--- Image objects: img.id, img.names, img.layers, img.size, img.created, img.manifest_digest,
+-- Image objects: img.id, img.names, img.digests (RepoDigests: "NAME@sha256:..."), img.layers,
+-- img.size, img.created, img.manifest_digest,
 -- and methods img:tag(name), img:config(), img:manifest(), img:history(), img:inspect(),
 -- img:rm{force=}.
 local md = require "mdlua"
@@ -28,6 +29,12 @@ function M.familiar(name)
   n = n:gsub("^docker%.io/", "")
   local repo, tag = n:match("^(.*):([%w_][%w_.%-]*)$")
   return repo or n, tag or "latest"
+end
+
+-- "docker.io/library/busybox@sha256:..." (an entry of img.digests) -> "busybox", "sha256:..."
+function M.familiar_digest(entry)
+  local name, digest = entry:match("^(.*)@(.*)$")
+  return (M.familiar(name or entry)), digest
 end
 
 local Image = {}
@@ -98,6 +105,10 @@ function Image:inspect()
   for _, n in ipairs(self.names) do
     local repo, tag = M.familiar(n)
     tags[#tags + 1] = repo .. ":" .. tag
+  end
+  for _, d in ipairs(self.digests or {}) do
+    local repo, digest = M.familiar_digest(d)
+    digests[#digests + 1] = repo .. "@" .. digest
   end
   return {
     Id = self.id,

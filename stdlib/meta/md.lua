@@ -463,10 +463,17 @@ function image.unmount(merged) end
 ---@return string tag
 function image.familiar(name) end
 
+---"docker.io/library/busybox@sha256:..." (an entry of img.digests) -> "busybox", "sha256:...".
+---@param entry string
+---@return string repo
+---@return string digest
+function image.familiar_digest(entry) end
+
 ---@class md.Image
 ---@field id string sha256:... (the config's digest)
 ---@field manifest_digest string the manifest's digest (img:manifest() is the document)
 ---@field names string[] full names, docker.io/library/busybox:latest
+---@field digests string[] Docker's RepoDigests, full: docker.io/library/busybox@sha256:... (what a pull resolved to, or a push stored)
 ---@field layers string[] layer IDs (diff IDs), bottom first
 ---@field size integer bytes unpacked
 ---@field created string

@@ -4,7 +4,7 @@ public enum ImageAssembler {
     /// `config` is an OCI image config object; `rootfs` is set here, `created`,
     /// `architecture` and `os` only when missing. Call with the store lock held.
     public static func create(in store: Store, layers: [Layer], config: JSON, names: [String],
-                              manifestBytes: [UInt8]? = nil) throws -> ImageRecord {
+                              manifestBytes: [UInt8]? = nil, digests: [String] = []) throws -> ImageRecord {
         guard var c = config.object else { throw EngineError("image config must be a JSON object") }
         c["rootfs"] = .object(["type": .string("layers"),
                                "diff_ids": .array(layers.map { .string($0.diffID.description) })])
@@ -18,7 +18,7 @@ public enum ImageAssembler {
     /// Records an image whose config bytes are given as they are (a loaded image keeps its
     /// config byte for byte, so its ID stays the same). Call with the store lock held.
     public static func record(in store: Store, configBytes: [UInt8], layers: [Layer], names: [String],
-                              manifestBytes: [UInt8]? = nil) throws -> ImageRecord {
+                              manifestBytes: [UInt8]? = nil, digests: [String] = []) throws -> ImageRecord {
         let config = try JSON.parse(configBytes)
         let id = try store.blobs.put(configBytes)
         let manifest = try manifestBytes ?? Array(JSON.object([
@@ -45,8 +45,10 @@ public enum ImageAssembler {
             other.names.removeAll { names.contains($0) }
             if other.names.count != before { all[otherID] = other }
         }
+        if let existing { record.digests = existing.digests }
         all[id] = record
+        for d in digests { ImageRecord.addDigest(d, to: id, in: &all) }
         try store.images.save(all)
-        return record
+        return all[id]!
     }
 }

@@ -4,6 +4,8 @@ public enum ImageLookup {
     public static func find(_ text: String, in images: [Digest: ImageRecord]) throws -> ImageRecord {
         if let ref = try? Reference(parsing: text) {
             if let digest = ref.digest {
+                let entry = ref.description
+                if let r = images.values.first(where: { $0.digests.contains(entry) }) { return r }
                 if let r = images.values.first(where: { $0.manifest == digest || $0.id == digest }) { return r }
             } else {
                 let name = ref.description

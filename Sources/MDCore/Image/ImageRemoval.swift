@@ -33,6 +33,7 @@ public enum ImageRemoval {
                 // As Docker: the names go, the image stays for its containers.
                 result.untagged = image.names
                 image.names = []
+                image.digests = []
                 all[image.id] = image
                 try store.images.save(all)
                 return result

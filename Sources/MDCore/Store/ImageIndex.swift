@@ -6,6 +6,9 @@ public struct ImageRecord: Equatable {
     public var layers: [Digest]
     /// Normalized references (`docker.io/library/busybox:latest`).
     public var names: [String]
+    /// Docker's RepoDigests, normalized: `NAME@DIGEST`, the digest a pull of NAME resolved
+    /// to (an index's when it was one) or a push of it was stored as.
+    public var digests: [String] = []
     public var created: String
     /// Unpacked size of all layers.
     public var size: UInt64
@@ -13,10 +16,25 @@ public struct ImageRecord: Equatable {
     public var added: String
 
     public var json: JSON {
-        .object(["id": .string(id.description), "manifest": .string(manifest.description),
-                 "layers": .array(layers.map { .string($0.description) }),
-                 "names": .array(names.map { .string($0) }), "created": .string(created),
-                 "size": .int(Int64(size)), "added": .string(added)])
+        var o: [String: JSON] = ["id": .string(id.description), "manifest": .string(manifest.description),
+                                 "layers": .array(layers.map { .string($0.description) }),
+                                 "names": .array(names.map { .string($0) }), "created": .string(created),
+                                 "size": .int(Int64(size)), "added": .string(added)]
+        if !digests.isEmpty { o["digests"] = .array(digests.map { .string($0) }) }
+        return .object(o)
+    }
+
+    /// Records `NAME@DIGEST` as this image's in `images`; it belongs to one image, so it
+    /// leaves any other.
+    public static func addDigest(_ entry: String, to id: Digest, in images: inout [Digest: ImageRecord]) {
+        for (other, var r) in images where other != id && r.digests.contains(entry) {
+            r.digests.removeAll { $0 == entry }
+            images[other] = r
+        }
+        if var r = images[id], !r.digests.contains(entry) {
+            r.digests.append(entry)
+            images[id] = r
+        }
     }
 
     init(json j: JSON) throws {
@@ -25,6 +43,7 @@ public struct ImageRecord: Equatable {
         manifest = try Digest(parsing: m)
         layers = try (j["layers"]?.stringArray ?? []).map { try Digest(parsing: $0) }
         names = j["names"]?.stringArray ?? []
+        digests = j["digests"]?.stringArray ?? []
         created = j["created"]?.string ?? ""
         size = UInt64(j["size"]?.int ?? 0)
         added = j["added"]?.string ?? ""

@@ -120,7 +120,7 @@ enum ImageBinding {
 
     static func lua(_ r: ImageRecord) -> LuaValue {
         .record(["id": .str(r.id.description), "manifest": .str(r.manifest.description),
-                 "names": .array(r.names.map { .str($0) }), "layers": .array(r.layers.map { .str($0.description) }),
+                 "names": .array(r.names.map { .str($0) }), "digests": .array(r.digests.map { .str($0) }), "layers": .array(r.layers.map { .str($0.description) }),
                  "created": .str(r.created), "size": .integer(Int64(r.size)), "added": .str(r.added)])
     }
 
