@@ -744,6 +744,7 @@ function Container:inspect(o)
     DnsSearch = json.array(), ExtraHosts = tpl.nil_list, GroupAdd = tpl.nil_list, IpcMode = "private", Cgroup = "",
     Links = tpl.nil_list, OomScoreAdj = 0, PidMode = "", Privileged = privileged == true, PublishAllPorts = false,
     ReadonlyRootfs = (spec.root or {}).readonly == true, SecurityOpt = list_or_nil(config.security_opt),
+    StorageOpt = next(config.storage_opt or {}) and config.storage_opt or nil,
     Tmpfs = tmpfs_map(config.tmpfs, spec.mounts), UTSMode = "", UsernsMode = "", ShmSize = 65536 * 1024,
     Runtime = "mdlua", Isolation = "", CgroupParent = (cgroup_parent and cgroup_parent ~= "mdlua") and cgroup_parent or "",
     CpuRealtimePeriod = 0, CpuRealtimeRuntime = 0, Devices = json.array(), DeviceCgroupRules = tpl.nil_list,
@@ -759,6 +760,8 @@ function Container:inspect(o)
   local interactive = config.interactive == true
   local attached = not config.detach
   local dir = c:dir()
+  -- A size-limited writable layer is on its own file system (WritableLayer.swift).
+  local layer = next(config.storage_opt or {}) and dir .. "/layer" or dir
   local lowers = { md.config.root .. "/mountpoints" }
   if image_ok then
     for i = #(image.layers or {}), 1, -1 do
@@ -790,7 +793,7 @@ function Container:inspect(o)
     ExecIDs = tpl.nil_list,
     HostConfig = host_config,
     GraphDriver = { Name = "overlay", Data = { LowerDir = table.concat(lowers, ":"), MergedDir = dir .. "/rootfs",
-                                              UpperDir = dir .. "/upper", WorkDir = dir .. "/work" } },
+                                              UpperDir = layer .. "/upper", WorkDir = layer .. "/work" } },
     -- Docker lists volumes and bind mounts here; --tmpfs is in HostConfig.Tmpfs.
     Mounts = inspect_mounts(config.mounts),
     Config = {

@@ -89,7 +89,7 @@ M.entries = {
   { field = "dns_option", flag = "dns-option", type = "list", metavar = "OPT", help = "Set DNS options" },
   { field = "add_host", flag = "add-host", type = "list", metavar = "HOST:IP", help = "Add a custom host-to-IP mapping (host:ip, host:host-gateway)" },
 
-  -- Volumes and mounts (docs/volumes.md; spec.lua, M.volume_mounts), and sysctls.
+  -- Volumes and mounts (docs/volumes.md; spec.lua, M.volume_mounts), sysctls, the writable layer's size.
   { field = "volumes", flag = "volume", short = "v", type = "list", metavar = "[SRC:]DST[:OPTS]",
     help = "Bind mount a host path or mount a volume (NAME:/path, /host:/path, /path; opts ro, rw, nocopy)" },
   { field = "mounts", flag = "mount", type = "list", metavar = "SPEC",
@@ -98,6 +98,8 @@ M.entries = {
     help = "Mount the volumes of the container" },
   { field = "sysctl", flag = "sysctl", type = "list", metavar = "K=V",
     help = "Namespaced kernel parameters (kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*, net.*)" },
+  { field = "storage_opt", flag = "storage-opt", type = "list", metavar = "size=SIZE",
+    help = "Limit the container's writable layer (size=1g; its own file system, docs/volumes.md)" },
 
   { field = "cgroup_parent", flag = "cgroup-parent", type = "string", metavar = "PATH", help = "Parent cgroup (default mdlua)" },
   { field = "cgroupns", flag = "cgroupns", type = "string", default = "private", metavar = "MODE", help = "private or host" },

@@ -365,7 +365,23 @@ function M.config(image_config, o, mounts)
     cap_drop = o.cap_drop, security_opt = o.security_opt, tmpfs = o.tmpfs, network = o.network,
     -- The user's mounts as spec.build made them (anonymous volumes named), docs/volumes.md.
     volumes = o.volumes, volumes_from = o.volumes_from, mounts = json.array(mounts or {}),
+    storage_opt = M.storage_options(o.storage_opt),
   }
+end
+
+-- --storage-opt size=SIZE (Docker's overlay2 option, the only one): the writable layer's
+-- limit (Container/WritableLayer.swift), checked with the engine's own size rules.
+function M.storage_options(list)
+  local out = {}
+  for _, kv in ipairs(list or {}) do
+    local k, v = kv:match("^([^=]*)=(.*)$")
+    if not k then errors.fail(("invalid --storage-opt %q: expected size=SIZE"):format(kv)) end
+    if k ~= "size" then errors.fail(("invalid --storage-opt %q: unknown option %q (only size= is known)"):format(kv, k)) end
+    local problem = md._volume.size_problem(v)
+    if problem then errors.fail(("invalid --storage-opt %q: %s"):format(kv, problem)) end
+    out[k] = v
+  end
+  return next(out) and out or nil
 end
 
 -- Volumes and mounts (docs/volumes.md) ------------------------------------------------

@@ -988,6 +988,7 @@ function format.template(tmpl, value) end
 ---@field mounts? string[] Attach a mount: type=bind|volume|tmpfs,source=,target=,readonly,...
 ---@field volumes_from? string[] Mount the volumes of the container
 ---@field sysctl? string[] Namespaced kernel parameters (kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*, net.*)
+---@field storage_opt? string[] Limit the container's writable layer (size=1g; its own file system, docs/volumes.md)
 ---@field cgroup_parent? string Parent cgroup (default mdlua)
 ---@field cgroupns? string private or host
 ---@field pull? string Pull image before running (always, missing, never)

@@ -11,7 +11,7 @@ public enum ContainerChanges {
     /// Mount points the runtime made (an empty /etc/hosts for its bind mount, say) that the
     /// image did not have: not the container's changes. Relative paths.
     static func mountPoints(_ store: ContainerStore, _ r: ContainerRecord, inLower: ([String]) -> Bool) -> Set<String> {
-        guard let spec = try? store.spec(r), let upper = try? RootedDirectory(path: store.path(r.id) + "/upper") else { return [] }
+        guard let spec = try? store.spec(r), let upper = try? RootedDirectory(path: WritableLayer(store, r).upper) else { return [] }
         var out: Set<String> = []
         for m in spec.mounts {
             guard let parts = try? RootedDirectory.components(m.destination, what: "mount"), !parts.isEmpty,
@@ -51,9 +51,11 @@ public enum ContainerChanges {
 
     /// Changed paths, sorted, as `docker diff` lists them.
     public static func list(_ store: ContainerStore, _ r: ContainerRecord) throws -> [(Kind, String)] {
+        let layer = WritableLayer(store, r)
+        try layer.ready()
         let inLower = try lowerCheck(store, r)
         let skip = mountPoints(store, r, inLower: inLower)
-        let upper = store.path(r.id) + "/upper"
+        let upper = layer.upper
         var out: [(Kind, String)] = []
         func walk(_ dirfd: Int32, _ parts: [String]) throws {
             for (name, isDir) in try FileSystem.entries(dirfd, path: upper) {
@@ -89,9 +91,11 @@ public enum ContainerChanges {
                               comment: String) throws -> ImageRecord {
         guard let image = try store.store.images.load()[r.image] else { throw EngineError("the image of \(r.name) is gone") }
         let base = try image.layers.map { try store.store.layers.get($0) }
+        let layer = WritableLayer(store, r)
+        try layer.ready()
         let staging = try store.store.staging("commit")
         let skip = mountPoints(store, r, inLower: try lowerCheck(store, r))
-        let staged = try LayerCreator.pack(directory: store.path(r.id) + "/upper", staging: staging,
+        let staged = try LayerCreator.pack(directory: layer.upper, staging: staging,
                                            what: "changes of \(r.name)", excluding: skip)
         return try store.store.locked {
             let layer = try staged.publish(to: store.store, comment: comment)

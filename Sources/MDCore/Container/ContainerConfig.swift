@@ -43,6 +43,9 @@ public struct ContainerConfig: Equatable {
     /// The user's mounts as made (`-v`, `--mount`, `--volumes-from`, the image's VOLUMEs):
     /// the named volumes among them are set up by VolumesHook; docs/volumes.md.
     public var mounts: [ContainerMount] = []
+    /// `--storage-opt` (Docker's HostConfig.StorageOpt): "size" limits the writable layer
+    /// (WritableLayer.swift).
+    public var storageOpt: [String: String] = [:]
 
     public init() {}
 
@@ -52,7 +55,7 @@ public struct ContainerConfig: Equatable {
     private static let keys: Set<String> = ["image", "rm", "restart", "healthcheck", "stop_signal", "log_max_size",
                                             "log_max_file", "labels", "tty", "interactive", "detach", "privileged",
                                             "entrypoint", "cap_add", "cap_drop", "security_opt", "tmpfs", "network",
-                                            "volumes", "volumes_from", "mounts"]
+                                            "volumes", "volumes_from", "mounts", "storage_opt"]
 
     /// From its JSON form; a key this version does not know, or a value of the wrong type, is
     /// an error (the config comes from the stdlib's option table: a mistake there must show).
@@ -92,15 +95,18 @@ public struct ContainerConfig: Equatable {
         stopSignal = try string("stop_signal", "SIGTERM")
         logMaxSize = try int("log_max_size", 10 << 20)
         logMaxFiles = try int("log_max_file", 3)
-        if let l = o["labels"], l != .null {
-            if l.array?.isEmpty == true { labels = [:] } else {
-                guard let m = l.object else { throw EngineError("container config field \"labels\": expected a map") }
-                for (k, v) in m {
-                    guard let s = v.string else { throw EngineError("container config label \"\(k)\": expected a string") }
-                    labels[k] = s
-                }
+        func map(_ k: String) throws -> [String: String] {
+            guard let l = o[k], l != .null, l.array?.isEmpty != true else { return [:] }
+            guard let m = l.object else { throw EngineError("container config field \"\(k)\": expected a map") }
+            var out: [String: String] = [:]
+            for (mk, v) in m {
+                guard let s = v.string else { throw EngineError("container config field \"\(k)\", \"\(mk)\": expected a string") }
+                out[mk] = s
             }
+            return out
         }
+        labels = try map("labels")
+        storageOpt = try map("storage_opt")
         tty = try bool("tty")
         interactive = try bool("interactive")
         detach = try bool("detach")
@@ -128,7 +134,7 @@ public struct ContainerConfig: Equatable {
             "detach": .bool(detach), "privileged": .bool(privileged), "entrypoint": list(entrypoint),
             "cap_add": list(capAdd), "cap_drop": list(capDrop), "security_opt": list(securityOpt), "tmpfs": list(tmpfs),
             "network": .string(network), "volumes": list(volumes), "volumes_from": list(volumesFrom),
-            "mounts": .array(mounts.map(\.json)),
+            "mounts": .array(mounts.map(\.json)), "storage_opt": .object(storageOpt.mapValues { .string($0) }),
         ]
         if let h = healthcheck { o["healthcheck"] = h }
         return .object(o)

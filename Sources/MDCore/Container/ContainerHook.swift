@@ -7,9 +7,10 @@
 ///   before it are torn down in reverse order and the error is thrown.
 /// - `tearDown` runs in reverse order after the process is gone (`ContainerLaunch.release`),
 ///   after a crash from the reaper (`ContainerStore.repaired`), and at `rm`
-///   (`ContainerStore.remove`); the last two set `afterCrash`: what the start made may be
-///   half there, the spec may be unreadable. It must be idempotent: it runs again after a
-///   teardown that was killed, and for a resource that was never set up.
+///   (`ContainerStore.remove`, which also sets `removing`); the last two set `afterCrash`:
+///   what the start made may be half there, the spec may be unreadable. It must be
+///   idempotent: it runs again after a teardown that was killed, and for a resource that
+///   was never set up.
 public protocol ContainerHook {
     /// For traces and errors.
     var name: String { get }
@@ -27,6 +28,9 @@ public struct ContainerHookContext {
     /// Set after a crash (the reaper) and at `rm`: the teardown cannot count on what the
     /// start made.
     public let afterCrash: Bool
+    /// Set at `rm`: what lasts as long as the container (its writable layer's own file
+    /// system) goes too.
+    public let removing: Bool
     /// The mounted root file system, once the root hook has set it up.
     public var rootfs: String?
     /// The container's cgroup, once the cgroup hook has set it up.
@@ -47,11 +51,13 @@ public struct ContainerHookContext {
         return netns
     }
 
-    public init(store: ContainerStore, record: ContainerRecord, spec: RuntimeSpec?, afterCrash: Bool = false) {
+    public init(store: ContainerStore, record: ContainerRecord, spec: RuntimeSpec?, afterCrash: Bool = false,
+                removing: Bool = false) {
         self.store = store
         self.record = record
         self.spec = spec
         self.afterCrash = afterCrash
+        self.removing = removing
     }
 }
 

@@ -34,8 +34,9 @@ struct CgroupHook: ContainerHook {
 }
 
 /// The container's root: the overlay of the image's layers, the shared mount-point layer and
-/// its upper dir on `rootfs/` (Rootfs/OverlayRootfs.swift). Torn down by unmounting
-/// everything stacked there; not mounted is fine.
+/// its writable layer on `rootfs/` (Rootfs/OverlayRootfs.swift, WritableLayer.swift). Torn
+/// down by unmounting everything stacked there; not mounted is fine. A size-limited
+/// writable layer's file system lasts until the container is removed.
 struct RootfsHook: ContainerHook {
     var name: String { "rootfs" }
 
@@ -46,6 +47,7 @@ struct RootfsHook: ContainerHook {
 
     func tearDown(_ c: inout ContainerHookContext) {
         try? c.store.unmountRootfs(c.record)
+        if c.removing { try? WritableLayer(c.store, c.record).release() }
     }
 }
 

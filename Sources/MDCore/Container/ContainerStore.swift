@@ -101,8 +101,9 @@ public struct ContainerRecord {
 }
 
 /// Containers under ROOT/containers/<id>/: config.json (the OCI runtime spec),
-/// container.json (this record), the overlay's upper/ and work/, the rootfs/ mount point, and
-/// the generated hostname, hosts and resolv.conf.
+/// container.json (this record), the overlay's upper/ and work/ (or, with a size limit, the
+/// image they live on and its layer/ mount point: WritableLayer.swift), the rootfs/ mount
+/// point, and the generated hostname, hosts and resolv.conf.
 public struct ContainerStore {
     public let store: Store
     public var dir: String { store.root + "/containers" }
@@ -312,6 +313,7 @@ public struct ContainerStore {
         guard isValidName(name) else {
             throw EngineError("invalid container name \"\(name)\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
         }
+        let layerSize = try WritableLayer.size(config.storageOpt)
         let l = try lock()
         defer { withExtendedLifetime(l) {} }
         if let other = list().first(where: { $0.name == name }) {
@@ -322,7 +324,8 @@ public struct ContainerStore {
         try? FileSystem.removeTree(staging)
         guard mkdir(staging, 0o700) == 0 else { throw EngineError.system("mkdir \(staging)") }
         do {
-            for d in ["upper", "work", "rootfs"] { guard mkdir(staging + "/" + d, 0o755) == 0 else { throw EngineError.system("mkdir \(d)") } }
+            guard mkdir(staging + "/rootfs", 0o755) == 0 else { throw EngineError.system("mkdir rootfs") }
+            try WritableLayer.make(in: staging, size: layerSize)
             // Nobody reads the staging dir, which appears whole by its rename: plain writes,
             // flushed together (one journal commit) when the container must survive a crash.
             for (name, content) in files {
@@ -463,10 +466,11 @@ public struct ContainerStore {
         guard let image = try store.images.load()[r.image] else {
             throw EngineError("container \(r.id.prefix(12)): its image \(r.image.short) is gone")
         }
-        let work = path(r.id) + "/work"
-        rmdir(work + "/work/incompat/volatile")
+        let layer = WritableLayer(self, r)
+        try layer.ready()
+        rmdir(layer.work + "/work/incompat/volatile")
         let lowers = [try store.mountPointLayer()] + (try OverlayRootfs.lowerDirs(image, in: store, reserving: 1))
-        try OverlayRootfs.mount(lowers: lowers, upper: path(r.id) + "/upper", work: work, target: target, volatile: ephemeral,
+        try OverlayRootfs.mount(lowers: lowers, upper: layer.upper, work: layer.work, target: target, volatile: ephemeral,
                                 links: store.layers.links)
         return target
     }
@@ -499,9 +503,10 @@ public struct ContainerStore {
     public func remove(_ r: ContainerRecord, volumes: Bool = false) throws {
         if r.damaged { for m in ContainerReaper.monitors(root: store.root, id: r.id) { kill(m, SIGKILL) } }
         // Every per-container resource, whatever a start, an exit or a crash left of it.
-        var hooks = ContainerHookContext(store: self, record: r, spec: try? self.spec(r), afterCrash: true)
+        var hooks = ContainerHookContext(store: self, record: r, spec: try? self.spec(r), afterCrash: true, removing: true)
         ContainerHooks.tearDown(&hooks)
         try unmountRootfs(r)   // an unmount that failed is an error here
+        try WritableLayer(self, r).release()
         guard hooks.cgroupsLeft.isEmpty else {
             throw EngineError("container \(r.name) (\(r.id.prefix(12))): its cgroup \(hooks.cgroupsLeft[0]) still holds processes that do not die")
         }

@@ -126,7 +126,8 @@ public enum StateCheck {
         (r.status == .running || r.status == .paused || r.status == .restarting || r.status == .created) && r.monitorAlive
     }
 
-    /// Overlay mounts on a container's rootfs/ while it does not run (or has no directory).
+    /// Overlay mounts on a container's rootfs/ while it does not run (or has no directory), and
+    /// writable-layer mounts of containers that are gone.
     static func mounts(_ cs: ContainerStore, _ all: [ContainerRecord], repair: Bool) -> [Finding] {
         let byID = Dictionary(all.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         let text = (try? FileSystem.readFile("/proc/self/mountinfo")).map { String(decoding: $0, as: UTF8.self) } ?? ""
@@ -141,6 +142,8 @@ public enum StateCheck {
             let rest = point.dropFirst(prefix.count).split(separator: "/")
             guard let id = rest.first.map(String.init), ContainerStore.isID(id) else { continue }
             if let r = byID[id], runs(r) || r.damaged { continue }   // a damaged one is reported as a container
+            // A size-limited writable layer is mounted while its container exists (WritableLayer.swift).
+            if byID[id] != nil && rest.count == 2 && rest[1] == "layer" { continue }
             seen.insert(point)
             var f = Finding(kind: "mount", path: point,
                             detail: byID[id] == nil ? "its container is gone" : "its container \(byID[id]!.name) does not run")

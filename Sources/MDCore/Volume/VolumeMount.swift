@@ -51,11 +51,11 @@ enum VolumeMount {
 
     /// Mounts the volume's file system on `target` unless it is mounted already.
     static func mount(_ v: Volume, at target: String, image: String) throws {
-        guard !isMounted(target) else { return }
         if v.options["size"] != nil {
-            try LoopDevice.mount(image: image, at: target)
+            try LoopDevice.mountIfNeeded(image: image, at: target)
             return
         }
+        guard !isMounted(target) else { return }
         var flags: UInt = 0
         var data: [String] = []
         for opt in (v.options["o"] ?? "").split(separator: ",").map(String.init) where !opt.isEmpty {
@@ -71,10 +71,7 @@ enum VolumeMount {
 
     /// Unmounts everything on `target` (a volume's `_data`); none is fine. A loop device
     /// goes with its last mount (LO_FLAGS_AUTOCLEAR).
-    static func unmount(_ target: String) throws {
-        while mdl_umount(target, Int32(MNT_DETACH)) == 0 {}
-        guard errno == EINVAL || errno == ENOENT else { throw EngineError.system("unmount \(target)") }
-    }
+    static func unmount(_ target: String) throws { try LoopDevice.unmountAll(target) }
 
     static func makeImage(_ path: String, size: String) throws {
         try LoopDevice.makeImage(path, bytes: try LoopDevice.parseSize(size))

@@ -1,7 +1,7 @@
 import MDCore
 
 /// `md._volume`: the volumes of a state root, for stdlib/mdlua/volume.lua, which builds
-/// `md.volume` on top. Every function takes the state root first.
+/// `md.volume` on top. Every function takes the state root first (size_problem: no root).
 enum VolumeBinding {
     static func module(_ vm: LuaVM) -> LuaValue {
         func volumes(_ args: LuaArguments) throws -> VolumeStore { VolumeStore(store: Store(root: try args.string(1))) }
@@ -39,6 +39,11 @@ enum VolumeBinding {
             "remove": vm.function("md.volume.rm") { args in
                 try containers(args).removeVolume(try args.string(2))
                 return []
+            },
+            // (size) -> nil, or why it is not a size a file system image can have ("1g", "512m")
+            "size_problem": vm.function("md.volume.size_problem") { args in
+                if case .failure(let p) = LoopDevice.size(try args.string(1)) { return [.str(p.reason)] }
+                return [.null]
             },
             "size": vm.function("md.volume.size") { args in
                 [.integer(Int64(try volumes(args).size(try args.string(2))))]
