@@ -63,7 +63,7 @@ final class CrashSafetyTests: ContainerTestCase {
         rm.waitUntilExit()
         XCTAssertEqual(md(["-e", "for _, c in ipairs(md.container.list{all=true}) do c:rm{force=true} end"]).status, 0)
         XCTAssertEqual(md(["ps", "-aq"]).stdout, "")
-        XCTAssertEqual(md(["image", "prune"]).status, 0)
+        XCTAssertEqual(md(["image", "prune", "-f"]).status, 0)
         // A killed commit may have left a staging dir: the next writer removes it.
         let empty = dir.appendingPathComponent("empty")
         try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)

@@ -214,7 +214,7 @@ final class FaultTests: XCTestCase {
             let check = md(["system", "check"])
             XCTAssertTrue(check.status == 0 || check.stdout.contains("staging ") || check.stdout.contains("blob ")
                           || check.stdout.contains("layer "), check.stdout)
-            XCTAssertEqual(md(["image", "prune"]).status, 0)
+            XCTAssertEqual(md(["image", "prune", "-f"]).status, 0)
             XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: root + "/tmp")) ?? [], [], "delay \(delay)")
             XCTAssertEqual(md(["system", "check", "--repair"]).status, 0)
             XCTAssertEqual(md(["system", "check"]).stdout, "no problems found\n")
@@ -519,7 +519,7 @@ final class FaultTests: XCTestCase {
         let df = md(["system", "df"]).stdout.split(separator: "\n").first { $0.hasPrefix("Staging") }
             .map { $0.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ") }
         XCTAssertEqual(df, "Staging 2 1 1.06MB 1.06MB (100%)")
-        XCTAssertEqual(md(["image", "prune"]).status, 0)
+        XCTAssertEqual(md(["image", "prune", "-f"]).status, 0)
         XCTAssertFalse(FileManager.default.fileExists(atPath: stale))
         XCTAssertTrue(FileManager.default.fileExists(atPath: live))
     }

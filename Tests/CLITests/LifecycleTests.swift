@@ -250,7 +250,7 @@ final class LifecycleTests: ContainerTestCase {
         XCTAssertNotEqual(md(["inspect", "-f", "{{.State.Pid}}", "b"]).stdout, pid1)
         XCTAssertEqual(md(["inspect", "-f", "{{.State.Status}}", "b"]).stdout, "running\n")
         XCTAssertEqual(md(["create", "busybox", "true"]).status, 0)
-        let pruned = md(["container", "prune"]).stdout
+        let pruned = md(["container", "prune", "-f"]).stdout
         XCTAssertTrue(pruned.hasPrefix("Deleted Containers:\n"), pruned)
         XCTAssertEqual(md(["ps", "-aq"]).stdout.split(separator: "\n").count, 1, "the running one stays")
         XCTAssertEqual(md(["container", "ls", "-q"]).stdout, md(["ps", "-q"]).stdout)

@@ -1,11 +1,15 @@
 local md = require "mdlua"
 local errors = require "mdlua.errors"
+local prompt = require "mdlua.prompt"
 
 local prune = {
   summary = "Remove all stopped containers",
   usage = "mdlua container prune [OPTIONS]",
   flags = { { name = "force", short = "f", type = "bool", help = "Do not prompt for confirmation" } },
-  run = function()
+  run = function(o)
+    if not o.force and not prompt.confirm("WARNING! This will remove all stopped containers.\nAre you sure you want to continue?") then
+      return 0
+    end
     local removed = md.container.prune()
     if #removed > 0 then print("Deleted Containers:") end
     for _, id in ipairs(removed) do print(id) end

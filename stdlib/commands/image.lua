@@ -1,5 +1,6 @@
 local md = require "mdlua"
 local errors = require "mdlua.errors"
+local prompt = require "mdlua.prompt"
 local format = require "mdlua.format"
 
 local inspect = {
@@ -22,6 +23,9 @@ local prune = {
     { name = "force", short = "f", type = "bool", help = "Do not prompt for confirmation" },
   },
   run = function(o)
+    local warning = o.all and "WARNING! This will remove all images without at least one container associated to them."
+      or "WARNING! This will remove all dangling images."
+    if not o.force and not prompt.confirm(warning .. "\nAre you sure you want to continue?") then return 0 end
     local removed = md.image.prune { all = o.all }
     if #removed > 0 then print("Deleted Images:") end
     local total = 0

@@ -1,5 +1,6 @@
 local md = require "mdlua"
 local errors = require "mdlua.errors"
+local prompt = require "mdlua.prompt"
 local format = require "mdlua.format"
 local json = require "mdlua.json"
 
@@ -128,7 +129,11 @@ local prune = {
   summary = "Remove all unused networks",
   usage = "mdlua network prune [OPTIONS]",
   flags = { { name = "force", short = "f", type = "bool", help = "Do not prompt for confirmation" } },
-  run = function()
+  run = function(o)
+    if not o.force and not prompt.confirm("WARNING! This will remove all custom networks not used by at least one container.\n"
+                                          .. "Are you sure you want to continue?") then
+      return 0
+    end
     local removed = md.network.prune()
     if #removed > 0 then print("Deleted Networks:") end
     for _, name in ipairs(removed) do print(name) end

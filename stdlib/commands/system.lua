@@ -1,5 +1,6 @@
 local md = require "mdlua"
 local errors = require "mdlua.errors"
+local prompt = require "mdlua.prompt"
 
 -- `mdlua system check [--repair]`: fsck for the state root (docs/containers.md, "Checking the
 -- state root"). Exit status 0 when nothing is wrong (or --repair fixed all of it), 1 otherwise.
@@ -121,6 +122,19 @@ local prune = {
   },
   run = function(o, args)
     if #args > 0 then errors.fail("system prune: takes no arguments") end
+    if not o.force then
+      -- Docker's list, with what mdlua prunes besides (layers with -a, staging and caches).
+      local lines = { "all stopped containers", "all networks not used by at least one container" }
+      if o.volumes then
+        lines[#lines + 1] = o.all and "all volumes not used by at least one container"
+          or "all anonymous volumes not used by at least one container"
+      end
+      lines[#lines + 1] = o.all and "all images without at least one container associated to them" or "all dangling images"
+      if o.all then lines[#lines + 1] = "all layers not used by an image" end
+      lines[#lines + 1] = "the staging of interrupted writes and the caches"
+      local text = "WARNING! This will remove:\n  - " .. table.concat(lines, "\n  - ") .. "\n\nAre you sure you want to continue?"
+      if not prompt.confirm(text) then return 0 end
+    end
     local format = require "mdlua.format"
     local before = 0
     for _, u in ipairs(md._runtime.df(md.config.root)) do before = before + u.size end

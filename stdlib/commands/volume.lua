@@ -1,5 +1,6 @@
 local md = require "mdlua"
 local errors = require "mdlua.errors"
+local prompt = require "mdlua.prompt"
 local json = require "mdlua.json"
 local format = require "mdlua.format"
 local template = require "mdlua.template"
@@ -141,7 +142,11 @@ return {
         { name = "force", short = "f", type = "bool", help = "Do not prompt for confirmation" },
       },
       run = function(o)
-        local removed, freed = md.volume.prune { all = o.all, filter = filters(o.filter, "volume prune") }
+        local filter = filters(o.filter, "volume prune")
+        local warning = o.all and "WARNING! This will remove all local volumes not used by at least one container."
+          or "WARNING! This will remove anonymous local volumes not used by at least one container."
+        if not o.force and not prompt.confirm(warning .. "\nAre you sure you want to continue?") then return 0 end
+        local removed, freed = md.volume.prune { all = o.all, filter = filter }
         if #removed > 0 then
           print("Deleted Volumes:")
           for _, n in ipairs(removed) do print(n) end
