@@ -102,7 +102,7 @@ public enum ContainerCopy {
             let s = openat(srcDir, hostName, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
             guard s >= 0 else { throw EngineError.system("cp: open \(host)") }
             defer { close(s) }
-            try view.pump(s, what: host) { try FileSystem.writeAll(fd, $0, what: path) }
+            try TreeCopier.pump(s, context: "cp", what: host) { try FileSystem.writeAll(fd, $0, what: path) }
             return
         }
         let dst = try view.destination(path, defaultName: host.split(separator: "/").last.map(String.init) ?? hostName)
@@ -319,58 +319,15 @@ public enum ContainerCopy {
         }
 
         /// Copies one entry (and a directory's tree) between two directory fds, never
-        /// following a symlink on either side. An existing non-directory at the target is
-        /// replaced. `owner`: the target's owner for every entry, nil to keep the source's.
+        /// following a symlink on either side (TreeCopier), the children of a container's
+        /// directory read where the container sees them (`child`). An existing
+        /// non-directory at the target is replaced. `owner`: the target's owner for every
+        /// entry, nil to keep the source's.
         func copy(from srcDir: Int32, _ name: String, containerPath: String?, to dstDir: Int32, _ dstName: String,
                   what: String, owner: (uid_t, gid_t)?) throws {
-            var st = stat()
-            guard fstatat(srcDir, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { throw EngineError.system("cp: \(what)") }
-            let (uid, gid) = owner ?? (st.st_uid, st.st_gid)
-            let type = UInt32(st.st_mode) & FileType.mask
-            var existing = stat()
-            let exists = fstatat(dstDir, dstName, &existing, AT_SYMLINK_NOFOLLOW) == 0
-            if exists && !(type == FileType.directory && (UInt32(existing.st_mode) & FileType.mask) == FileType.directory) {
-                if (UInt32(existing.st_mode) & FileType.mask) == FileType.directory {
-                    throw EngineError("cp: cannot overwrite directory \(dstName) with a file")
-                }
-                unlinkat(dstDir, dstName, 0)
-            }
-            switch type {
-            case FileType.directory:
-                if !exists && mkdirat(dstDir, dstName, mode_t(st.st_mode & 0o7777)) != 0 { throw EngineError.system("cp: mkdir \(dstName)") }
-                let s = openat(srcDir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-                let d = openat(dstDir, dstName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-                guard s >= 0, d >= 0 else {
-                    if s >= 0 { close(s) }
-                    if d >= 0 { close(d) }
-                    throw EngineError.system("cp: open \(name)")
-                }
-                defer { close(s); close(d) }
-                for (entry, _) in try FileSystem.entries(s, path: what) {
-                    let path = containerPath.map { ($0 == "/" ? "" : $0) + "/" + entry }
-                    let (dir, n, owned) = child(s, entry, containerPath: path)
-                    defer { if owned { close(dir) } }
-                    try copy(from: dir, n, containerPath: path, to: d, entry, what: what + "/" + entry, owner: owner)
-                }
-                fchown(d, uid, gid)
-                fchmod(d, mode_t(st.st_mode & 0o7777))
-            case FileType.regular:
-                let s = openat(srcDir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-                guard s >= 0 else { throw EngineError.system("cp: open \(what)") }
-                defer { close(s) }
-                let d = openat(dstDir, dstName, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-                guard d >= 0 else { throw EngineError.system("cp: create \(dstName)") }
-                defer { close(d) }
-                try pump(s, what: what) { try FileSystem.writeAll(d, $0, what: dstName) }
-                fchown(d, uid, gid)
-                fchmod(d, mode_t(st.st_mode & 0o7777))
-            case FileType.symlink:
-                guard let target = readLink(srcDir, name) else { throw EngineError.system("cp: readlink \(what)") }
-                guard symlinkat(target, dstDir, dstName) == 0 else { throw EngineError.system("cp: symlink \(dstName)") }
-                fchownat(dstDir, dstName, uid, gid, AT_SYMLINK_NOFOLLOW)
-            default:
-                return   // devices, fifos, sockets: not copied
-            }
+            var copier = TreeCopier(options: TreeCopier.Options(owner: owner), context: "cp", top: dstDir)
+            copier.child = { [self] dir, name, path in self.child(dir, name, containerPath: path) }
+            try copier.copy(from: srcDir, name, sourcePath: containerPath, to: dstDir, dstName, path: dstName, what: what)
         }
 
         /// One entry (and a directory's tree) as tar entries named from `tarName`.
@@ -405,7 +362,7 @@ public enum ContainerCopy {
                 var now = stat()
                 fstat(s, &now)
                 h.size = UInt64(now.st_size)
-                try tar.append(h) { sink in try pump(s, what: what, limit: h.size, sink) }
+                try tar.append(h) { sink in try TreeCopier.pump(s, context: "cp", what: what, limit: h.size, sink) }
             case FileType.symlink:
                 guard let target = readLink(srcDir, name) else { throw EngineError.system("cp: readlink \(what)") }
                 h.linkName = target
@@ -424,20 +381,6 @@ public enum ContainerCopy {
             let n = readlinkat(dir, name, &target, 4096)
             guard n >= 0 else { return nil }
             return String(decoding: target[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        }
-
-        /// Reads `fd` to its end (or `limit` bytes) into `sink`.
-        func pump(_ fd: Int32, what: String, limit: UInt64 = .max, _ sink: (UnsafeRawBufferPointer) throws -> Void) throws {
-            var buf = [UInt8](repeating: 0, count: 1 << 20)
-            var left = limit
-            while left > 0 {
-                let want = Int(min(UInt64(buf.count), left))
-                let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, want) }
-                if n < 0 { if errno == EINTR { continue }; throw EngineError.system("cp: read \(what)") }
-                if n == 0 { break }
-                left -= UInt64(n)
-                try buf.withUnsafeBytes { try sink(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-            }
         }
     }
 }
