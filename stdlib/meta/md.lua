@@ -164,6 +164,10 @@ function container.containers(o) end
 ---@field security_opt string[]
 ---@field tmpfs string[]
 ---@field network string "" when not given
+---@field volumes string[] -v as given
+---@field volumes_from string[]
+---@field mounts table[] the user's mounts as made (docs/volumes.md)
+---@field storage_opt table<string, string> --storage-opt (size: the writable layer's limit)
 
 ---@class md.Container
 ---@field id string 64 hex digits

@@ -313,7 +313,7 @@ public struct ContainerStore {
         guard isValidName(name) else {
             throw EngineError("invalid container name \"\(name)\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
         }
-        let layerSize = try WritableLayer.size(config.storageOpt)
+        let layerImage = try WritableLayer.size(config.storageOpt).map { try WritableLayer.makeImage(in: store, bytes: $0) }
         let l = try lock()
         defer { withExtendedLifetime(l) {} }
         if let other = list().first(where: { $0.name == name }) {
@@ -325,7 +325,7 @@ public struct ContainerStore {
         guard mkdir(staging, 0o700) == 0 else { throw EngineError.system("mkdir \(staging)") }
         do {
             guard mkdir(staging + "/rootfs", 0o755) == 0 else { throw EngineError.system("mkdir rootfs") }
-            try WritableLayer.make(in: staging, size: layerSize)
+            try WritableLayer.make(in: staging, image: layerImage)
             // Nobody reads the staging dir, which appears whole by its rename: plain writes,
             // flushed together (one journal commit) when the container must survive a crash.
             for (name, content) in files {

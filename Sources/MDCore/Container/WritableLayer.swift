@@ -41,15 +41,23 @@ public struct WritableLayer {
         return try options["size"].map(LoopDevice.parseSize)
     }
 
-    /// What `create` makes in the container's staging dir: upper/ and work/, or, with a
-    /// size, the image (mkfs) and its mount point.
-    static func make(in staging: String, size: UInt64?) throws {
-        guard let bytes = size else {
+    /// A new image of `bytes` (mkfs.ext4, tens of ms), made in staging of its own before
+    /// `create` takes the containers lock, so that other creates do not wait for it.
+    static func makeImage(in store: Store, bytes: UInt64) throws -> Staging {
+        let staging = try store.staging("layer")
+        try LoopDevice.makeImage(staging.path + "/disk.img", bytes: bytes)
+        return staging
+    }
+
+    /// What `create` makes in the container's staging dir: upper/ and work/, or the image
+    /// made by `makeImage` moved in, with its mount point.
+    static func make(in staging: String, image: Staging?) throws {
+        guard let image else {
             for d in ["upper", "work"] { guard mkdir(staging + "/" + d, 0o755) == 0 else { throw EngineError.system("mkdir \(d)") } }
             return
         }
         guard mkdir(staging + "/layer", 0o700) == 0 else { throw EngineError.system("mkdir layer") }
-        try LoopDevice.makeImage(staging + "/disk.img", bytes: bytes)
+        guard rename(image.path + "/disk.img", staging + "/disk.img") == 0 else { throw EngineError.system("move the layer's image") }
     }
 
     /// Makes upper/ and work/ reachable: a limited layer's image mounted (unless it is) with
