@@ -9,6 +9,11 @@ import MDCore
 /// (Sources/MDCore/Registry/RegistryHelper.swift) for pull, push, login and logout.
 public enum RegistryCommand {
     public static func main() -> Int32 {
+        // A credential helper that exits without reading its stdin must not kill us with
+        // SIGPIPE (a write gets EPIPE), and it must not hold our answer and event pipes
+        // open (mdlua reads them to their end).
+        signal(SIGPIPE, SIG_IGN)
+        for fd: Int32 in [3, 4] { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         var answer: JSON
         do {
             let request = try JSON.parse(try FileSystem.readAll(0, what: "stdin"))
