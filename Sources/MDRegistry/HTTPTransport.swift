@@ -92,6 +92,10 @@ final class HTTPTransport {
                 timeout: .init(connect: HTTPTransport.connectTimeout, read: HTTPTransport.readTimeout),
                 proxy: proxy, decompression: .disabled)
             config.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 8
+            // A connection that cannot be made fails the request at once: RegistrySession
+            // retries with its own backoff (1.75 s in all), where the pool's own retrying
+            // held every request to a dead host (a dead mirror) for the whole connect timeout.
+            config.connectionPool.retryConnectionEstablishment = false
             let c = HTTPClient(eventLoopGroupProvider: .shared(group), configuration: config)
             clients[key] = c
             return c

@@ -45,19 +45,21 @@ public struct ImagePuller {
 
     public static func pull(_ text: String, into store: Store, options: Options = Options()) throws -> Result {
         let ref = try Reference(parsing: text)
-        let session = try RegistryClient.session(for: ref.domain, repository: ref.path, actions: "pull", tlsVerify: options.tlsVerify)
-        return try ImagePuller(store: store, reference: ref, options: options, session: session).run()
+        return try RegistryClient.reading(ref.domain, repository: ref.path, tlsVerify: options.tlsVerify) { session in
+            try ImagePuller(store: store, reference: ref, options: options, session: session).run()
+        }
     }
 
     /// Every tag of a repository (`pull -a`).
     public static func tags(_ text: String, tlsVerify: Bool) throws -> [String] {
         let ref = try Reference(parsing: text)
-        let session = try RegistryClient.session(for: ref.domain, repository: ref.path, actions: "pull", tlsVerify: tlsVerify)
-        let r = try session.send(.GET, "/v2/\(ref.path)/tags/list")
-        guard r.status == 200 else {
-            throw RegistryError.notFound("\(ref.name): cannot list tags (\(r.status))" + RegistryError.detail(r.body))
+        return try RegistryClient.reading(ref.domain, repository: ref.path, tlsVerify: tlsVerify) { session in
+            let r = try session.send(.GET, "/v2/\(ref.path)/tags/list")
+            guard r.status == 200 else {
+                throw RegistryError.notFound("\(ref.name): cannot list tags (\(r.status))" + RegistryError.detail(r.body))
+            }
+            return (try? JSON.parse(r.body))?["tags"]?.stringArray ?? []
         }
-        return (try? JSON.parse(r.body))?["tags"]?.stringArray ?? []
     }
 
     func fetchManifest(_ what: String, accept: [String]) throws -> (bytes: [UInt8], type: String, digest: String?) {

@@ -10,7 +10,7 @@ import NIOHTTP1
 /// (layers, then the config) is asked for first (`HEAD`); one the registry lacks is
 /// mounted from another repository of the same registry when an image of the store came
 /// from there, and uploaded otherwise (`POST` for a session, then one `PUT` with the whole
-/// blob and its digest). The manifest goes last, as stored, so the pushed digest is the
+/// blob and its digest, or for a large blob `PATCH`es of chunks and a `PUT` of the digest). The manifest goes last, as stored, so the pushed digest is the
 /// image's own manifest digest.
 public struct ImagePusher {
     public struct Result {
@@ -113,37 +113,83 @@ public struct ImagePusher {
         return loc.hasPrefix("http") ? loc : session.base + loc
     }
 
+    /// Blobs larger than this go in chunks of this size (`MDLUA_REGISTRY_CHUNK_SIZE`, bytes;
+    /// 0: always monolithic).
+    static let chunkSize = Int64(HTTPTransport.env("MDLUA_REGISTRY_CHUNK_SIZE") ?? "") ?? 64 << 20
+
     func upload(_ d: Descriptor) throws {
         let start = try session.send(.POST, "/v2/\(reference.path)/blobs/uploads/")
         guard start.status == 202 else {
             throw EngineError("\(source): the registry refused an upload (\(start.status))" + RegistryError.detail(start.body))
         }
-        let loc = try location(start)
-        let url = loc + (loc.contains("?") ? "&" : "?") + "digest=" + RegistrySession.escape(d.digest.description)
+        var loc = try location(start)
         let path = store.blobs.path(d.digest)
-        let r = try session.send(.PUT, url, headers: HTTPHeaders([("Content-Type", "application/octet-stream")]),
-                                 body: { ImagePusher.fileBody(path, size: d.size) })
+        var body: () -> HTTPClient.Body? = { ImagePusher.fileBody(path, from: 0, size: d.size) }
+        if ImagePusher.chunkSize > 0 && d.size > ImagePusher.chunkSize {
+            loc = try uploadChunks(d, path: path, at: loc)
+            body = { .bytes([]) }
+        }
+        let url = loc + (loc.contains("?") ? "&" : "?") + "digest=" + RegistrySession.escape(d.digest.description)
+        let r = try session.send(.PUT, url, headers: HTTPHeaders([("Content-Type", "application/octet-stream")]), body: body)
         guard r.status == 201 else {
             throw EngineError("\(source): upload of blob \(d.digest) failed (\(r.status))" + RegistryError.detail(r.body))
         }
     }
 
-    /// A file as a request body, read a MiB at a time as the connection takes it.
-    static func fileBody(_ path: String, size: Int64) -> HTTPClient.Body {
+    /// A chunked upload, as the distribution spec has it: `PATCH` after `PATCH`, each with
+    /// `Content-Range: FIRST-LAST` of the next chunk, each answered with where the upload
+    /// continues. A chunk the registry refuses as out of order (416, as after a retried
+    /// chunk it had partly taken) makes us ask it how much it has (`GET` of the upload:
+    /// `Range: 0-LAST`) and go on from there. Returns where to `PUT` the digest.
+    func uploadChunks(_ d: Descriptor, path: String, at start: String) throws -> String {
+        var loc = start
+        var offset: Int64 = 0
+        var refusals = 0
+        let id = d.digest.short
+        while offset < d.size {
+            let n = min(ImagePusher.chunkSize, d.size - offset)
+            let at = offset
+            let r = try session.send(.PATCH, loc, headers: HTTPHeaders([
+                ("Content-Type", "application/octet-stream"), ("Content-Range", "\(at)-\(at + n - 1)"),
+            ]), body: { ImagePusher.fileBody(path, from: at, size: n) })
+            if r.status == 416 && refusals < 3 {
+                refusals += 1
+                let status = try session.send(.GET, loc)
+                guard status.status == 204, let range = status.header("Range"), let last = Int64(range.split(separator: "-").last ?? "") else {
+                    throw EngineError("\(source): upload of blob \(d.digest): the registry refused a chunk and did not say how much it has (\(status.status))")
+                }
+                offset = last + 1
+                loc = (try? location(status)) ?? loc
+                continue
+            }
+            guard r.status == 202 else {
+                throw EngineError("\(source): upload of blob \(d.digest) failed at byte \(at) (\(r.status))" + RegistryError.detail(r.body))
+            }
+            loc = try location(r)
+            offset = at + n
+            progress.transferred(id, "Pushing", offset, of: d.size)
+        }
+        return loc
+    }
+
+    /// `size` bytes of a file from `from` as a request body, read a MiB at a time as the
+    /// connection takes it.
+    static func fileBody(_ path: String, from start: Int64, size: Int64) -> HTTPClient.Body {
         if size == 0 { return .bytes([]) }
         return .stream(contentLength: size) { writer in
             let fd = open(path, O_RDONLY | O_CLOEXEC)
-            func next(_ at: Int64) -> EventLoopFuture<Void> {
-                let want = Int(min(Int64(1 << 20), size - at))
+            func next(_ done: Int64) -> EventLoopFuture<Void> {
+                let at = start + done
+                let want = Int(min(Int64(1 << 20), size - done))
                 var buffer = ByteBuffer()
                 buffer.reserveCapacity(want)
                 let n = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: want) { p in
                     max(0, pread(fd, p.baseAddress, want, off_t(at)))
                 }
-                if n <= 0 || at + Int64(n) >= size {
+                if n <= 0 || done + Int64(n) >= size {
                     return writer.write(.byteBuffer(buffer)).always { _ in close(fd) }
                 }
-                return writer.write(.byteBuffer(buffer)).flatMap { next(at + Int64(n)) }
+                return writer.write(.byteBuffer(buffer)).flatMap { next(done + Int64(n)) }
             }
             return next(0)
         }

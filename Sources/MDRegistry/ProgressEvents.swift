@@ -9,7 +9,7 @@ import NIOConcurrencyHelpers
 /// `{"status": "Digest: sha256:..."}` for a line of its own, `{"id": SHORT, "status":
 /// "Pull complete"}` for a layer's state, and while it downloads `{"id": SHORT, "status":
 /// "Downloading", "current": BYTES, "total": BYTES}`, at most 10 a second per layer and
-/// always at the end. The fields are Docker's JSON progress stream's. The drawing (Docker's
+/// always at the end (`"Pushing"` with bytes after each chunk of a chunked upload). The fields are Docker's JSON progress stream's. The drawing (Docker's
 /// lines on a terminal, plain lines, nothing) is stdlib/mdlua/pull_progress.lua's, from the
 /// same events a Lua `progress` function gets. Called from several threads.
 public final class ProgressEvents {
@@ -28,7 +28,7 @@ public final class ProgressEvents {
         emit(["id": .string(id), "status": .string(state)])
     }
 
-    /// A layer's bytes so far.
+    /// A layer's bytes so far, downloading: at most 10 events a second, and the last.
     public func downloading(_ id: String, _ done: Int64, of total: Int64) {
         guard fd >= 0 else { return }
         let now = ProgressEvents.millis()
@@ -37,9 +37,12 @@ public final class ProgressEvents {
             lastBytes[id] = now
             return true
         }
-        if due {
-            emit(["id": .string(id), "status": .string("Downloading"), "current": .int(done), "total": .int(total)])
-        }
+        if due { transferred(id, "Downloading", done, of: total) }
+    }
+
+    /// A layer's bytes so far, going in `direction` ("Downloading", "Pushing"), each time.
+    public func transferred(_ id: String, _ direction: String, _ done: Int64, of total: Int64) {
+        emit(["id": .string(id), "status": .string(direction), "current": .int(done), "total": .int(total)])
     }
 
     private func emit(_ event: [String: JSON]) {

@@ -7,10 +7,31 @@ public enum RegistryClient {
     static func session(for registry: String, repository: String, actions: String, tlsVerify: Bool,
                         extraScopes: [String] = []) throws -> RegistrySession {
         let config = try RegistryConfig.load()
-        let host = RegistryHost(registry, config: config, tlsVerify: tlsVerify)
-        let creds = try CredentialStore().lookup(registry)
-        return RegistrySession(host: host, credentials: creds,
-                               scopes: ["repository:\(repository):\(actions)"] + extraScopes)
+        return try session(at: RegistryHost(registry, config: config, tlsVerify: tlsVerify), repository: repository,
+                           actions: actions, extraScopes: extraScopes)
+    }
+
+    /// A session with `host`, with the credentials stored for its name.
+    static func session(at host: RegistryHost, repository: String, actions: String,
+                        extraScopes: [String] = []) throws -> RegistrySession {
+        RegistrySession(host: host, credentials: try CredentialStore().lookup(host.name),
+                        scopes: ["repository:\(repository):\(actions)"] + extraScopes)
+    }
+
+    /// Runs `body` with a session for reading `repository` of `registry`: for Docker Hub,
+    /// with each of its mirrors in turn (`registry-mirrors`), then Docker Hub itself when
+    /// every mirror failed, whatever the failure (unreachable, missing, refused, a blob
+    /// that does not match), as Docker does; for another registry, with it alone.
+    static func reading<T>(_ registry: String, repository: String, tlsVerify: Bool,
+                           _ body: (RegistrySession) throws -> T) throws -> T {
+        let config = try RegistryConfig.load()
+        if registry == Reference.defaultDomain {
+            for mirror in try config.mirrorHosts() {
+                do { return try body(try session(at: mirror, repository: repository, actions: "pull")) } catch {}
+            }
+        }
+        return try body(try session(at: RegistryHost(registry, config: config, tlsVerify: tlsVerify),
+                                    repository: repository, actions: "pull"))
     }
 
     /// `login`: the credentials must be accepted by the registry (for a token registry:

@@ -3,7 +3,8 @@ import NIOSSL
 
 /// Where a registry named in a reference is reached, and how: Docker Hub's name
 /// (`docker.io`) maps to its API host, loopback registries and listed insecure ones may
-/// speak plain HTTP, a registry's own CA comes from the certs directory.
+/// speak plain HTTP, a registry's own CA comes from the certs directory. A mirror of
+/// Docker Hub (`registry-mirrors`) is a URL: its scheme is the one used.
 public struct RegistryHost {
     /// The name as in references (`docker.io`, `127.0.0.1:5000`).
     public let name: String
@@ -14,13 +15,40 @@ public struct RegistryHost {
     public let insecure: Bool
     /// A CA from `certs.d/HOST[:PORT]/ca.crt`, when there is one.
     public let caFile: String?
+    /// A mirror's scheme ("http" or "https"): the only one tried.
+    public let scheme: String?
 
     public init(_ name: String, config: RegistryConfig, tlsVerify: Bool = true) {
         self.name = name
-        apiHost = name == Reference.defaultDomain ? "registry-1.docker.io" : name
-        insecure = !tlsVerify || RegistryHost.isLoopback(RegistryHost.stripPort(name)) || config.isListedInsecure(name)
-        let dir = config.certsDirectory + "/" + name
-        caFile = FileSystem.exists(dir + "/ca.crt") ? dir + "/ca.crt" : nil
+        apiHost = name == Reference.defaultDomain ? config.dockerHubHost : name
+        insecure = !tlsVerify || RegistryHost.isLoopback(RegistryHost.stripPort(apiHost)) || config.isListedInsecure(name)
+            || config.isListedInsecure(apiHost)
+        caFile = RegistryHost.ca(for: apiHost, config: config) ?? RegistryHost.ca(for: name, config: config)
+        scheme = nil
+    }
+
+    /// A mirror, `http://HOST[:PORT]` or `https://HOST[:PORT]` (a trailing `/` allowed).
+    public init(mirror url: String, config: RegistryConfig) throws {
+        var rest = Substring(url)
+        let scheme: String
+        if rest.hasPrefix("https://") { scheme = "https" } else if rest.hasPrefix("http://") { scheme = "http" } else {
+            throw EngineError("invalid registry mirror \"\(url)\": expected http://HOST[:PORT] or https://HOST[:PORT]")
+        }
+        rest = rest.dropFirst(scheme.count + 3)
+        if rest.hasSuffix("/") { rest = rest.dropLast() }
+        guard !rest.isEmpty, !rest.contains("/"), !rest.contains("?"), !rest.contains("@") else {
+            throw EngineError("invalid registry mirror \"\(url)\": expected http://HOST[:PORT] or https://HOST[:PORT]")
+        }
+        name = String(rest)
+        apiHost = name
+        insecure = RegistryHost.isLoopback(RegistryHost.stripPort(name)) || config.isListedInsecure(name)
+        caFile = RegistryHost.ca(for: name, config: config)
+        self.scheme = scheme
+    }
+
+    static func ca(for host: String, config: RegistryConfig) -> String? {
+        let file = config.certsDirectory + "/" + host + "/ca.crt"
+        return FileSystem.exists(file) ? file : nil
     }
 
     /// The schemes to try, in order. With a CA of its own, a registry is always verified
@@ -30,6 +58,7 @@ public struct RegistryHost {
     /// attempt on it hangs until the connect timeout, while a TLS server answers a plain
     /// request at once (400).
     var attempts: [(scheme: String, tls: TLSConfiguration?)] {
+        if scheme == "http" { return [("http", nil)] }
         if let caFile {
             var t = TLSConfiguration.makeClientConfiguration()
             t.trustRoots = .file(caFile)
@@ -38,7 +67,7 @@ public struct RegistryHost {
         if insecure {
             var t = TLSConfiguration.makeClientConfiguration()
             t.certificateVerification = .none
-            return [("http", nil), ("https", t)]
+            return scheme == "https" ? [("https", t)] : [("http", nil), ("https", t)]
         }
         return [("https", nil)]
     }

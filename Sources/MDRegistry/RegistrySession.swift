@@ -39,7 +39,7 @@ public final class RegistrySession {
         var last: Error = EngineError("\(host.name): unreachable")
         for (s, t) in host.attempts {
             do {
-                let r = try HTTPTransport.shared.send(.GET, s + "://" + host.apiHost + "/v2/", headers: userAgent(), tls: t)
+                let r = try withRetry { try HTTPTransport.shared.send(.GET, s + "://" + host.apiHost + "/v2/", headers: userAgent(), tls: t) }
                 // A TLS server's answer to plain HTTP: try the next scheme.
                 if s == "http" && r.status == 400 { last = EngineError("\(host.name): answered 400 over HTTP"); continue }
                 scheme = s; tls = t; pinged = true

@@ -7,10 +7,15 @@ import XCTest
 final class RegistryTests: ContainerTestCase {
     override var bootstrapsBusybox: Bool { false }
     var home: String { dir.appendingPathComponent("home").path }
+    /// Where Docker Hub is reached: never Docker Hub itself in a test, port 1 of loopback
+    /// (nothing listens) unless a test makes a local registry stand in for it.
+    var hubHost = "127.0.0.1:1"
     var env: [String: String] {
         ["HOME": home, "DOCKER_CONFIG": home + "/.docker", "XDG_RUNTIME_DIR": home + "/run",
-         "MDLUA_CERTS_D": home + "/certs.d", "MDLUA_REGISTRIES_CONF": home + "/registries.json"]
+         "MDLUA_CERTS_D": home + "/certs.d", "MDLUA_REGISTRIES_CONF": home + "/registries.json",
+         "MDLUA_DOCKER_HUB_HOST": hubHost].merging(extraEnv) { $1 }
     }
+    var extraEnv: [String: String] = [:]
 
     override func setUpWithError() throws {
         try super.setUpWithError()
@@ -211,6 +216,57 @@ final class RegistryTests: ContainerTestCase {
         refused(["-e", "md.pull('\(reg.host)/test/bb:1', { progress = 3 })"], "field \"progress\" must be a function")
     }
 
+    func testPullAllTags() throws {
+        let reg = try LocalRegistry(in: dir, test: self)
+        let (archive, id) = busyboxArchive()
+        for tag in ["1", "2", "latest"] { try reg.put("oci-archive:\(archive)", as: "test/all:\(tag)") }
+        let r = freshRoot("all")
+        let out = ok(["pull", "-a", "\(reg.host)/test/all"], root: r)
+        // The references last, in the registry's order.
+        XCTAssertEqual(out.split(separator: "\n").suffix(3).sorted(), ["1", "2", "latest"].map { "\(reg.host)/test/all:\($0)" }, out)
+        XCTAssertFalse(out.contains("Using default tag"), out)
+        XCTAssertEqual(ok(["images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}"], root: r).split(separator: "\n").sorted(),
+                       ["1", "2", "latest"].map { "\(reg.host)/test/all:\($0) \(id.dropFirst(7).prefix(12))" })
+        XCTAssertEqual(ok(["-e", "for _, img in ipairs(md.pull('\(reg.host)/test/all', { all_tags = true })) do print(img.pulled.reference) end"],
+                          root: r).split(separator: "\n").sorted(), ["1", "2", "latest"].map { "\(reg.host)/test/all:\($0)" })
+        refused(["pull", "-a", "\(reg.host)/test/all:1"], "tag can't be used with all_tags", root: r)
+        refused(["pull", "-a", "\(reg.host)/test/none"], "cannot list tags", root: freshRoot("none"))
+    }
+
+    /// Docker Hub's pulls go to each `registry-mirrors` entry in turn, and to Docker Hub
+    /// itself when every one failed: here a local registry stands in for it
+    /// (MDLUA_DOCKER_HUB_HOST), so that nothing leaves 127.0.0.1.
+    func testDockerHubPullsTryTheMirrorsInTurn() throws {
+        let empty = try LocalRegistry(in: dir, test: self)
+        let mirror = try LocalRegistry(in: dir, test: self)
+        let (archive, id) = busyboxArchive()
+        try mirror.put("oci-archive:\(archive)", as: "mdtest/bb:1")
+        try mirror.put("oci-archive:\(archive)", as: "mdtest/bb:2")
+        let conf = URL(fileURLWithPath: home + "/registries.json")
+        // A dead mirror, one without the image (404), one with it.
+        try write(#"{"registry-mirrors": ["http://127.0.0.1:1", "http://\#(empty.host)/", "http://\#(mirror.host)"]}"#, to: conf)
+        let r = freshRoot("mirror")
+        let out = ok(["pull", "mdtest/bb:1"], root: r)
+        XCTAssertTrue(out.hasSuffix("Status: Downloaded newer image for mdtest/bb:1\ndocker.io/mdtest/bb:1\n"), out)
+        XCTAssertEqual(ok(["images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}"], root: r), "mdtest/bb:1 \(id.dropFirst(7).prefix(12))\n")
+        XCTAssertTrue(ok(["image", "inspect", "-f", "{{json .RepoDigests}}", "mdtest/bb:1"], root: r).hasPrefix("[\"mdtest/bb@sha256:"))
+        XCTAssertEqual(ok(["pull", "-q", "-a", "mdtest/bb"], root: r).split(separator: "\n").sorted(),
+                       ["docker.io/mdtest/bb:1", "docker.io/mdtest/bb:2"], "tags from the mirror")
+        // Every mirror failing: Docker Hub itself.
+        try write(#"{"registry-mirrors": ["http://127.0.0.1:1", "http://\#(empty.host)"]}"#, to: conf)
+        hubHost = mirror.host
+        XCTAssertEqual(ok(["pull", "-q", "mdtest/bb:2"], root: freshRoot("hub")), "docker.io/mdtest/bb:2\n")
+        // Nobody has it: Docker Hub's own answer, nothing stored.
+        hubHost = empty.host
+        refused(["pull", "mdtest/bb:2"], "docker.io/mdtest/bb:2: not found", root: freshRoot("nowhere"))
+        assertEmptyStore(freshRoot("nowhere"))
+        // Another registry than Docker Hub: no mirror.
+        XCTAssertEqual(ok(["pull", "-q", "\(mirror.host)/mdtest/bb:1"], root: freshRoot("direct")), "\(mirror.host)/mdtest/bb:1\n")
+        // A mirror that is not a URL: refused, naming it.
+        try write(#"{"registry-mirrors": ["mirror.example:5000"]}"#, to: conf)
+        refused(["pull", "mdtest/bb:1"], "invalid registry mirror \"mirror.example:5000\"", root: freshRoot("bad"))
+    }
+
     // MARK: auth
 
     func testBasicAuthLoginLogoutAndPodmanAuthFile() throws {
@@ -398,6 +454,53 @@ final class RegistryTests: ContainerTestCase {
         refused(["push", "nothere:1"], "no such image: nothere:1")
     }
 
+    /// A blob larger than the chunk size goes up in chunks (`PATCH` with Content-Range,
+    /// then `PUT` of the digest); what comes back, and what skopeo reads, is identical.
+    func testChunkedUploadOfALargeLayer() throws {
+        let reg = try LocalRegistry(in: dir, test: self)
+        let tree = dir.appendingPathComponent("big")
+        try FileManager.default.createDirectory(at: tree, withIntermediateDirectories: true)
+        _ = sh("head -c 6000000 /dev/urandom > '\(tree.path)/random'")
+        let layer = ok(["layer", "create", tree.path]).trimmingCharacters(in: .newlines)
+        ok(["image", "assemble", "\(reg.host)/test/chunked:1", layer])
+        let manifest = try JSONSerialization.jsonObject(with: Data(ok(["-e", "io.write(md.json.encode(md.image.get('\(reg.host)/test/chunked:1'):manifest()))"]).utf8)) as! [String: Any]
+        let blob = (manifest["layers"] as! [[String: Any]])[0]
+        let (digest, size) = (blob["digest"] as! String, (blob["size"] as! NSNumber).intValue)
+        XCTAssertGreaterThan(size, 5 << 20)
+        extraEnv["MDLUA_REGISTRY_CHUNK_SIZE"] = "1048576"
+        let out = ok(["-e", """
+            local r = md.push("\(reg.host)/test/chunked:1", { progress = function(ev)
+              if ev.status == "Pushing" and ev.current then print(ev.current, ev.total) end
+            end })
+            print(r.digest)
+            """])
+        let lines = out.split(separator: "\n").map(String.init)
+        let chunks = (1...(size >> 20)).map { "\($0 << 20)\t\(size)" } + (size % (1 << 20) == 0 ? [] : ["\(size)\t\(size)"])
+        XCTAssertEqual(Array(lines.dropLast()), chunks, "one event per chunk of 1 MiB")
+        let pushed = lines.last ?? ""
+        XCTAssertEqual(ok(["image", "inspect", "-f", "{{.ManifestDigest}}", "\(reg.host)/test/chunked:1"]), pushed + "\n")
+        // The registry holds the blob whole, under its digest.
+        let hex = digest.dropFirst(7)
+        XCTAssertEqual(String(sh("sha256sum '\(reg.storage)/docker/registry/v2/blobs/sha256/\(hex.prefix(2))/\(hex)/data'").prefix(64)), String(hex))
+        // Pulled back: the same layer and manifest; skopeo reads it with the same digests.
+        let back = freshRoot("back")
+        XCTAssertTrue(ok(["pull", "\(reg.host)/test/chunked:1"], root: back).contains("Digest: \(pushed)\n"))
+        XCTAssertEqual(ok(["layer", "ls", "-q", "--no-trunc"], root: back), layer + "\n")
+        let copy = dir.appendingPathComponent("skopeo-copy").path
+        _ = sh("skopeo copy -q --src-tls-verify=false docker://\(reg.host)/test/chunked:1 oci:'\(copy):x'")
+        XCTAssertEqual(String(sh("sha256sum '\(copy)/blobs/sha256/\(hex)'").prefix(64)), String(hex))
+        // Chunks off (0): one PUT, no chunk events.
+        let other = try LocalRegistry(in: dir, test: self)
+        extraEnv["MDLUA_REGISTRY_CHUNK_SIZE"] = "0"
+        XCTAssertEqual(ok(["-e", """
+            local n = 0
+            md.push("\(reg.host)/test/chunked:1", { destination = "\(other.host)/test/whole:1", progress = function(ev)
+              if ev.current then n = n + 1 end
+            end })
+            print(n)
+            """]), "0\n")
+    }
+
     /// A binary copied alone carries the registry helper inside (scripts/embed-registry.sh,
     /// as `make build` does) and runs it from memory.
     func testOneFileBinaryCarriesTheHelper() throws {
@@ -441,7 +544,8 @@ final class RegistryTests: ContainerTestCase {
         XCTAssertFalse(((try? String(contentsOfFile: home + "/.docker/config.json", encoding: .utf8)) ?? "").contains("auths"))
         let pull = MDLuaBinary.run(["--root", freshRoot("helper"), "pull", "-q", "\(reg.host)/private/bb:1"], env: e)
         XCTAssertEqual(pull.status, 0, pull.stderr)
-        XCTAssertEqual(MDLuaBinary.run(["--root", root, "logout", reg.host], env: e).status, 0)
+        let logout = MDLuaBinary.run(["--root", root, "logout", reg.host], env: e)
+        XCTAssertEqual(logout.status, 0, logout.stderr + logout.stdout)
         XCTAssertFalse(FileManager.default.fileExists(atPath: store), "erased by the helper")
     }
 

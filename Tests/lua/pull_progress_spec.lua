@@ -20,6 +20,7 @@ describe("pull progress", function()
     assert_eq(pull_progress.bar(0, 100), "Downloading [" .. (" "):rep(50) .. "] 0B/100B")
     assert_eq(pull_progress.bar(50, 100), "Downloading [" .. ("="):rep(24) .. ">" .. (" "):rep(25) .. "] 50B/100B")
     assert_eq(pull_progress.bar(100, 100), "Downloading [" .. ("="):rep(49) .. ">] 100B/100B")
+    assert_eq(pull_progress.bar(1000, 2000, "Pushing"), "Pushing [" .. ("="):rep(24) .. ">" .. (" "):rep(25) .. "] 1.0kB/2.0kB")
   end)
   it("prints a line per state change when plain, no bytes", function()
     local out = sink()
@@ -28,6 +29,7 @@ describe("pull progress", function()
     draw { id = "abc", status = "Waiting" }
     draw { id = "abc", status = "Downloading", current = 5, total = 10 }
     draw { id = "abc", status = "Downloading", current = 10, total = 10 }
+    draw { id = "abc", status = "Pushing", current = 10, total = 10 }
     draw { id = "abc", status = "Pull complete" }
     draw { id = "abc", status = "Pull complete" }
     draw { status = "Digest: sha256:00" }

@@ -1,6 +1,6 @@
 -- Draws a pull's or push's progress events (docs/registries.md, "Progress") as Docker
 -- does: on a terminal one line per layer (its short digest, state, and while it downloads
--- a bar and bytes), rewritten in place at most 20 times a second; as plain lines, one per
+-- or is pushed a bar and bytes), rewritten in place at most 20 times a second; as plain lines, one per
 -- state change, when output is not a terminal; nothing when quiet. The events are what
 -- md.pull's `progress` function gets: {status=, id=, current=, total=}.
 --
@@ -22,11 +22,11 @@ function M.size(n)
   return ("%dB"):format(n)
 end
 
--- "Downloading [=====>        ] 1.2MB/5.0MB", the bar 50 wide.
-function M.bar(current, total)
+-- "Downloading [=====>        ] 1.2MB/5.0MB" (or another status: "Pushing"), the bar 50 wide.
+function M.bar(current, total, status)
   local width = 50
   local filled = total > 0 and math.min(width, width * current // total) or 0
-  return "Downloading [" .. ("="):rep(math.max(0, filled - 1)) .. (filled > 0 and ">" or "")
+  return (status or "Downloading") .. " [" .. ("="):rep(math.max(0, filled - 1)) .. (filled > 0 and ">" or "")
     .. (" "):rep(width - filled) .. "] " .. M.size(current) .. "/" .. M.size(total)
 end
 
@@ -43,7 +43,7 @@ function M.new(mode, out, clock)
     local states = {}
     return function(ev)
       if not ev.id then return emit(ev.status .. "\n") end
-      if ev.status == "Downloading" or states[ev.id] == ev.status then return end
+      if ev.current or states[ev.id] == ev.status then return end
       states[ev.id] = ev.status
       emit(ev.id .. ": " .. ev.status .. "\n")
     end
@@ -63,10 +63,10 @@ function M.new(mode, out, clock)
       return
     end
     if not lines[ev.id] then ids[#ids + 1] = ev.id end
-    local downloading = ev.status == "Downloading" and ev.current and ev.total
-    lines[ev.id] = downloading and M.bar(ev.current, ev.total) or ev.status
+    local bytes = ev.current and ev.total
+    lines[ev.id] = bytes and M.bar(ev.current, ev.total, ev.status) or ev.status
     local now = clock()
-    if not downloading or now - last >= 0.05 then
+    if not bytes or now - last >= 0.05 then
       redraw()
       last = now
     end
