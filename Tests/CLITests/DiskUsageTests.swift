@@ -64,6 +64,36 @@ final class DiskUsageTests: ContainerTestCase {
         XCTAssertEqual(md(["system", "df", "extra"]).status, 125)
     }
 
+    /// "Total reclaimed space: 2.1MB" -> bytes (format.size: decimal units, 3 digits).
+    func reclaimed(_ out: String) -> Double? {
+        guard let line = out.split(separator: "\n").last(where: { $0.hasPrefix("Total reclaimed space: ") }) else { return nil }
+        let text = line.dropFirst("Total reclaimed space: ".count)
+        let units: [(String, Double)] = [("kB", 1e3), ("MB", 1e6), ("GB", 1e9), ("B", 1)]
+        for (u, m) in units where text.hasSuffix(u) { return Double(text.dropLast(u.count)).map { $0 * m } }
+        return nil
+    }
+
+    func testSystemPruneReclaimedSpaceIsWhatDuSaysWentAway() throws {
+        // Pruned: a stopped container with 2 MiB written, a dangling image with 3 MiB more;
+        // kept: a running container with 1 MiB written (its layer is not walked again).
+        XCTAssertEqual(md(["run", "--name", "wrote", "busybox", "dd", "if=/dev/zero", "of=/big", "bs=1M", "count=2"]).status, 0)
+        XCTAssertEqual(md(["run", "--name", "src", "busybox", "dd", "if=/dev/urandom", "of=/img", "bs=1M", "count=3"]).status, 0)
+        XCTAssertEqual(md(["commit", "src"]).status, 0)
+        XCTAssertEqual(md(["run", "-d", "--name", "up", "busybox", "sh", "-c", "dd if=/dev/zero of=/kept bs=1M count=1; sleep 600"]).status, 0)
+        XCTAssertEqual(md(["exec", "up", "sh", "-c", "while [ $(stat -c %s /kept 2>/dev/null || echo 0) -lt 1048576 ]; do sleep 0.05; done"]).status, 0)
+        let before = du(root)
+        let r = md(["system", "prune", "-f"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let after = du(root)
+        let said = try XCTUnwrap(reclaimed(r.stdout), r.stdout)
+        XCTAssertGreaterThan(said, 5e6, r.stdout)
+        // Three significant digits, and the events the prune itself logged.
+        let gone = Double(before) - Double(after)
+        let slack: Double = gone * 0.01 + 16384
+        XCTAssertEqual(said, gone, accuracy: slack, r.stdout)
+        XCTAssertEqual(md(["exec", "up", "stat", "-c", "%s", "/kept"]).stdout, "1048576\n", "the running one is untouched")
+    }
+
     func testSystemPruneAllVolumesLeavesTheEmptySkeleton() throws {
         let net = "dut\(getpid() % 100_000)"
         XCTAssertEqual(md(["network", "create", "--subnet", "10.251.\(getpid() % 200).0/24", net]).status, 0)

@@ -136,8 +136,8 @@ local prune = {
       if not prompt.confirm(text) then return 0 end
     end
     local format = require "mdlua.format"
-    local before = 0
-    for _, u in ipairs(md._runtime.df(md.config.root)) do before = before + u.size end
+    -- The one walk of the root: what is gone afterwards is what was reclaimed (PruneAccount).
+    local account = md._runtime.prune_account(md.config.root)
     local function section(title, names)
       if #names == 0 then return end
       print(title)
@@ -158,9 +158,7 @@ local prune = {
     end
     -- Stale staging and the caches: safe to drop (the engine makes them again when needed).
     md._runtime.prune_caches(md.config.root)
-    local after = 0
-    for _, u in ipairs(md._runtime.df(md.config.root)) do after = after + u.size end
-    print("Total reclaimed space: " .. format.size(math.max(0, before - after)))
+    print("Total reclaimed space: " .. format.size(md._runtime.reclaimed(md.config.root, account)))
     return 0
   end,
 }

@@ -281,9 +281,9 @@ public enum StateCheck {
     /// system is its image file, or nothing for a tmpfs), staging under ROOT/tmp
     /// (reclaimable: that of writers that are gone) and the engine's own files (records,
     /// events, caches, the directories themselves; reclaimable: the seccomp cache).
-    public static func usage(_ cs: ContainerStore) -> [Usage] {
+    public static func usage(_ cs: ContainerStore, du: DiskUsage? = nil) -> [Usage] {
         let store = cs.store
-        let du = DiskUsage(root: store.root)
+        let du = du ?? DiskUsage(root: store.root)
         let images = (try? store.images.load()) ?? [:]
         let containers = cs.list()
         let usedImages = Set(containers.map(\.image))

@@ -13,6 +13,16 @@ public final class DiskUsage {
     private var measured: Set<[UInt64]> = []
     private let device: UInt64
 
+    /// A tree measured: its path, its device and inode, and the bytes counted for it.
+    public struct Tree {
+        public let path: String
+        public let key: [UInt64]
+        public let bytes: UInt64
+        public init(path: String, key: [UInt64], bytes: UInt64) { self.path = path; self.key = key; self.bytes = bytes }
+    }
+    /// Every tree measured, in order.
+    public private(set) var trees: [Tree] = []
+
     /// For trees on the file system that holds `root`.
     public init(root: String) {
         var st = stat()
@@ -20,7 +30,24 @@ public final class DiskUsage {
     }
 
     /// The bytes of the tree at `path` not counted yet; 0 when it is missing.
-    public func measure(_ path: String) -> UInt64 { walk(AT_FDCWD, path, top: true) }
+    public func measure(_ path: String) -> UInt64 {
+        let bytes = walk(AT_FDCWD, path, top: true)
+        if let key = DiskUsage.key(path) { trees.append(Tree(path: path, key: key, bytes: bytes)) }
+        return bytes
+    }
+
+    /// Counts the tree at `path` as measured already, without a walk (a later measure of a
+    /// tree above it skips it).
+    public func skip(_ path: String) {
+        if let key = DiskUsage.key(path) { measured.insert(key) }
+    }
+
+    /// Device and inode of `path`, not following a symlink; nil when it is missing.
+    public static func key(_ path: String) -> [UInt64]? {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return nil }
+        return [UInt64(st.st_dev), UInt64(st.st_ino)]
+    }
 
     private func walk(_ dirfd: Int32, _ name: String, top: Bool) -> UInt64 {
         var st = stat()

@@ -203,6 +203,23 @@ enum RuntimeBinding {
                              "reclaimable": .integer(Int64(truncatingIfNeeded: u.reclaimable))])
                 })]
             },
+            // (root) -> the state root noted for `reclaimed` (PruneAccount: system prune's one walk)
+            "prune_account": vm.function("md.system.prune") { args in
+                [.array(PruneAccount(try containers(args)).trees.map { t in
+                    .record(["path": .str(t.path), "dev": .integer(Int64(bitPattern: t.key[0])),
+                             "ino": .integer(Int64(bitPattern: t.key[1])), "bytes": .integer(Int64(truncatingIfNeeded: t.bytes))])
+                })]
+            },
+            // (root, account) -> the bytes the root holds less than when the account was made
+            "reclaimed": vm.function("md.system.prune") { args in
+                let trees = try args.table(2).sorted { ($0.key.integerKey ?? 0) < ($1.key.integerKey ?? 0) }.compactMap { e -> DiskUsage.Tree? in
+                    guard case .table(let t) = e.value, let path = t[.str("path")]?.stringValue,
+                          case .integer(let dev)? = t[.str("dev")], case .integer(let ino)? = t[.str("ino")],
+                          case .integer(let bytes)? = t[.str("bytes")] else { return nil }
+                    return DiskUsage.Tree(path: path, key: [UInt64(bitPattern: dev), UInt64(bitPattern: ino)], bytes: UInt64(max(0, bytes)))
+                }
+                return [.integer(Int64(truncatingIfNeeded: PruneAccount(trees: trees).reclaimed(try containers(args))))]
+            },
             "export": vm.function("md.container.export") { args in
                 let cs = try containers(args)
                 let r = try cs.find(try args.string(2))
