@@ -27,7 +27,6 @@ final class StorageOptTests: ContainerTestCase {
     }
 
     func testWritingPastTheLimitGivesENOSPCInsideAndNothingOutside() {
-        let free = hostFreeBytes()
         let r = md(["run", "--name", "full", "--storage-opt", "size=16m", "busybox", "sh", "-c",
                     "df -k / | tail -1; dd if=/dev/zero of=/big bs=1M count=64 2>&1 | grep -o 'No space left on device'; stat -c %s /big"])
         XCTAssertEqual(r.status, 0, r.stderr)
@@ -38,21 +37,16 @@ final class StorageOptTests: ContainerTestCase {
         XCTAssertTrue(total > 12 << 10 && total <= 16 << 10, lines.first ?? "")
         XCTAssertEqual(lines.dropFirst().first, "No space left on device")
         XCTAssertLessThan(Int(lines.last ?? "") ?? .max, 16 << 20)
-        // The host holds at most the image's 16 MiB for it; its own file system is unharmed.
+        // The host holds at most the image's 16 MiB of the 64 written (its free space is no
+        // measure here: other writers share the disk).
         var st = stat()
         XCTAssertEqual(stat(root + "/containers/" + id("full") + "/disk.img", &st), 0)
         XCTAssertLessThanOrEqual(Int(st.st_blocks) * 512, 16 << 20)
-        XCTAssertGreaterThan(hostFreeBytes(), free - (64 << 20), "the host did not take the 64 MiB written")
+        XCTAssertEqual(st.st_size, 16 << 20, "the image is the size asked")
         // A run without a limit next to it writes as it always did.
         XCTAssertEqual(md(["run", "--rm", "busybox", "sh", "-c", "dd if=/dev/zero of=/big bs=1M count=20 2>/dev/null && stat -c %s /big"]).stdout,
                        "\(20 << 20)\n")
         XCTAssertEqual(md(["rm", "full"]).status, 0)
-    }
-
-    func hostFreeBytes() -> Int {
-        var s = statvfs()
-        statvfs(root, &s)
-        return Int(s.f_bavail) * Int(s.f_frsize)
     }
 
     func testDiffCommitCpExportSeeTheLayerRunningAndStopped() throws {
