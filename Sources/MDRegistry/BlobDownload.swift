@@ -28,6 +28,11 @@ final class BlobDownload: ResumableSink {
     var progress: ((Int64) -> Void)?
     /// The lock that keeps a second pull of the same blob from writing the same file.
     let lock: FileLock
+    /// A pipe that gets every byte too, in order, from the first (an unpacking of the
+    /// download as it arrives, ImagePuller), or -1. A resumed download keeps it; one that
+    /// starts over, or a failed write to it, closes it and clears `teeWhole`.
+    private var tee: Int32 = -1
+    private(set) var teeWhole = false
 
     init(_ descriptor: Descriptor, directory: String, source: String) throws {
         self.descriptor = descriptor
@@ -61,7 +66,24 @@ final class BlobDownload: ResumableSink {
         }
     }
 
-    deinit { close(fd) }
+    deinit {
+        close(fd)
+        if tee >= 0 { close(tee) }
+    }
+
+    /// Copies every byte to `fd` (which this download closes) from now on; only from the
+    /// first byte.
+    func teeing(to fd: Int32) {
+        precondition(offset == 0)
+        tee = fd
+        teeWhole = true
+    }
+
+    /// Closes the tee: the reader sees its end. Whole or not, it says no more.
+    func endTee(whole: Bool) {
+        if tee >= 0 { close(tee); tee = -1 }
+        if !whole { teeWhole = false }
+    }
 
     var complete: Bool { offset == descriptor.size }
 
@@ -81,6 +103,7 @@ final class BlobDownload: ResumableSink {
     }
 
     func restart() {
+        if offset > 0 { endTee(whole: false) }
         ftruncate(fd, 0)
         offset = 0
         hash = SHA256()
@@ -97,6 +120,15 @@ final class BlobDownload: ResumableSink {
             done += n
         }
         hash.update(bytes)
+        if tee >= 0 {
+            var sent = 0
+            while sent < bytes.count {
+                let n = Glibc.write(tee, bytes.baseAddress! + sent, bytes.count - sent)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { endTee(whole: false); break }   // the unpacking stopped: the file is read after
+                sent += n
+            }
+        }
         offset += Int64(bytes.count)
         progress?(offset)
     }

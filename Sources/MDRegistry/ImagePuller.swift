@@ -178,12 +178,18 @@ public struct ImagePuller {
         }
         // Worker threads of our own, made with signals blocked (HTTPTransport.withSignalsBlocked),
         // each downloading and unpacking one layer at a time.
-        let pool = HTTPTransport.withSignalsBlocked { () -> NIOThreadPool in
-            let p = NIOThreadPool(numberOfThreads: max(1, min(options.concurrency, todo.count)))
+        // And as many that unpack a download as it arrives.
+        let (pool, unpackers) = HTTPTransport.withSignalsBlocked { () -> (NIOThreadPool, NIOThreadPool) in
+            let n = max(1, min(options.concurrency, todo.count))
+            let p = NIOThreadPool(numberOfThreads: n), u = NIOThreadPool(numberOfThreads: n)
             p.start()
-            return p
+            u.start()
+            return (p, u)
         }
-        defer { try? pool.syncShutdownGracefully() }
+        defer {
+            try? pool.syncShutdownGracefully()
+            try? unpackers.syncShutdownGracefully()
+        }
         let group = DispatchGroup()
         var failed = false
         for i in todo {
@@ -192,7 +198,8 @@ public struct ImagePuller {
                 defer { group.leave() }
                 if lock.withLock({ failed }) { return }
                 do {
-                    let s = try self.fetchLayer(manifest.layers[i], diffID: diffIDs[i], into: staging.path + "/layer-\(i)")
+                    let s = try self.fetchLayer(manifest.layers[i], diffID: diffIDs[i], into: staging.path + "/layer-\(i)",
+                                                unpackers: unpackers)
                     lock.withLock { results[i] = s }
                 } catch {
                     lock.withLock { errors[i] = error; failed = true }
@@ -205,11 +212,47 @@ public struct ImagePuller {
         return results
     }
 
-    func fetchLayer(_ d: Descriptor, diffID: Digest, into dir: String) throws -> StagedLayer {
+    /// One layer: downloaded into its partial file, verified, unpacked into `dir`. A
+    /// download from its first byte is unpacked as it arrives, on one of `unpackers`,
+    /// through a pipe the download copies every byte to: into `dir`, a staging directory
+    /// that is kept only if the whole blob then matches its digest (the unpacking is the
+    /// store's one safe path, StagedLayer, whatever the bytes). When the copy was not whole
+    /// (the download started over, or resumed from an earlier pull's partial file), the
+    /// verified file is unpacked after, as a resumed one always is.
+    func fetchLayer(_ d: Descriptor, diffID: Digest, into dir: String, unpackers: NIOThreadPool) throws -> StagedLayer {
         let p = options.progress
         let id = d.digest.short
+        let what = "\(source): layer \(d.digest)"
         let download = try BlobDownload(d, directory: partialDirectory, source: source)
         download.progress = { p.downloading(id, $0, of: d.size) }
+        var streamed: (done: DispatchSemaphore, result: () -> Swift.Result<StagedLayer?, Error>)?
+        if !download.complete && download.offset == 0 {
+            var ends: [Int32] = [0, 0]
+            guard pipe(&ends) == 0 else { throw EngineError.system("pipe") }
+            for fd in ends { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+            _ = fcntl(ends[1], 1031 /* F_SETPIPE_SZ */, 1 << 20)   // fewer wake-ups per MB
+            download.teeing(to: ends[1])
+            let done = DispatchSemaphore(value: 0)
+            let box = NIOLockedValueBox<Swift.Result<StagedLayer?, Error>>(.success(nil))
+            unpackers.submit { _ in
+                defer { close(ends[0]); done.signal() }
+                guard let s = mdl_stream_from_fd(ends[0]) else { box.withLockedValue { $0 = .failure(EngineError("out of memory")) }; return }
+                defer { mdl_stream_free(s) }
+                let r = Swift.Result(catching: { try StagedLayer.stage(s, into: dir, what: what, copyBlob: false) })
+                box.withLockedValue { $0 = r }
+            }
+            streamed = (done, { box.withLockedValue { $0 } })
+        }
+        // The unpacking as it streamed, if it took every byte and made a layer; else its
+        // directory goes.
+        func streamedLayer() -> StagedLayer? {
+            guard let streamed else { return nil }
+            download.endTee(whole: true)
+            streamed.done.wait()
+            if download.teeWhole, case .success(let staged?) = streamed.result() { return staged }
+            try? FileSystem.removeTree(dir)
+            return nil
+        }
         do {
             if !download.complete {
                 p.layer(id, "Pulling fs layer")
@@ -221,21 +264,29 @@ public struct ImagePuller {
             p.layer(id, "Verifying Checksum")
             try download.verify()
         } catch let e as TransportError {
+            download.endTee(whole: false)
+            _ = streamedLayer()
             throw e   // what arrived is kept: the next pull resumes it
         } catch {
+            download.endTee(whole: false)
+            _ = streamedLayer()
             download.discard()
             throw error
         }
         p.layer(id, "Download complete")
         p.layer(id, "Extracting")
-        let fd = open(download.path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw EngineError.system("open \(download.path)") }
-        defer { close(fd) }
-        guard let s = mdl_stream_from_fd(fd) else { throw EngineError("out of memory") }
-        defer { mdl_stream_free(s) }
-        guard let staged = try StagedLayer.stage(s, into: dir, what: "\(source): layer \(d.digest)") else {
-            throw EngineError("\(source): layer \(d.digest) is not a tar archive")
+        var staged = streamedLayer()
+        if staged == nil {
+            let fd = open(download.path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw EngineError.system("open \(download.path)") }
+            defer { close(fd) }
+            guard let s = mdl_stream_from_fd(fd) else { throw EngineError("out of memory") }
+            defer { mdl_stream_free(s) }
+            staged = try StagedLayer.stage(s, into: dir, what: what, copyBlob: false)
         }
+        guard let staged else { throw EngineError("\(what) is not a tar archive") }
+        // The verified download is the blob: linked in (its partial file goes once published).
+        guard link(download.path, staged.blobFile) == 0 else { throw EngineError.system("link \(download.path)") }
         try d.verify(layer: staged, source: source)
         guard staged.diffID == diffID else {
             throw EngineError("\(source): layer \(d.digest) does not match diff ID \(diffID) (content is \(staged.diffID))")

@@ -28,17 +28,18 @@ public struct StagedLayer {
     /// Reads a layer from `stream` into `dir` (created here). `what` names it in errors.
     /// Returns nil, having read nothing past the first bytes, when the stream is not a
     /// layer (JSON, say): the caller reads it as data. A layer that fails part way throws
-    /// `Unreadable`, the input read to its end for the blob digest.
-    public static func stage(_ stream: OpaquePointer, into dir: String, what: String) throws -> StagedLayer? {
+    /// `Unreadable`, the input read to its end for the blob digest. Without `copyBlob`,
+    /// the caller puts the blob at `blobFile` itself (a pull has it in a file already).
+    public static func stage(_ stream: OpaquePointer, into dir: String, what: String, copyBlob: Bool = true) throws -> StagedLayer? {
         let kind = mdl_stream_kind(stream)
         guard kind >= 0 else { throw EngineError("\(what): \(String(cString: mdl_stream_error(stream)))") }
         guard kind == MDL_KIND_TAR || kind == MDL_KIND_GZIP || kind == MDL_KIND_ZSTD else { return nil }
         guard mkdir(dir, 0o700) == 0, mkdir(dir + "/diff", 0o755) == 0 else { throw EngineError.system("mkdir \(dir)") }
-        let blobFd = open(dir + "/blob", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard blobFd >= 0 else { throw EngineError.system("create \(dir)/blob") }
-        defer { close(blobFd) }
+        let blobFd = copyBlob ? open(dir + "/blob", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600) : -1
+        guard blobFd >= 0 || !copyBlob else { throw EngineError.system("create \(dir)/blob") }
+        defer { if blobFd >= 0 { close(blobFd) } }
         do {
-            guard mdl_stream_copy_to(stream, blobFd) == 0, let tar = mdl_stream_tar(stream) else {
+            guard blobFd < 0 || mdl_stream_copy_to(stream, blobFd) == 0, let tar = mdl_stream_tar(stream) else {
                 throw EngineError("\(what): \(String(cString: mdl_stream_error(stream)))")
             }
             let size: UInt64
