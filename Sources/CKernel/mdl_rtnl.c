@@ -175,6 +175,11 @@ int mdl_rtnl_veth_attach(int netns_fd, const char *host, const char *bridge, con
     struct ifinfomsg peer_ifi = { .ifi_family = AF_UNSPEC };
     mdl_nl_put_raw(&b, &peer_ifi, sizeof peer_ifi);   // (the peer starts with its own header)
     mdl_nl_put_str(&b, IFLA_IFNAME, peer);
+    // Docker's MAC for an address, 02:42 and its four bytes: a container that gets an
+    // address another had just before answers with the same MAC, so the neighbours' ARP
+    // entries for it (the host's, other containers') stay right.
+    uint8_t mac[6] = { 0x02, 0x42, (uint8_t)(addr >> 24), (uint8_t)(addr >> 16), (uint8_t)(addr >> 8), (uint8_t)addr };
+    mdl_nl_put(&b, IFLA_ADDRESS, mac, sizeof mac);
     mdl_nl_put_u32(&b, IFLA_NET_NS_FD, (uint32_t)netns_fd);
     mdl_nl_nest_end(&b, p);
     mdl_nl_nest_end(&b, data);

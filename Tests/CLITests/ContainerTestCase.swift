@@ -16,8 +16,15 @@ class ContainerTestCase: XCTestCase {
         dir = try temporaryDirectory(self)
         // Runs before the directory's removal (teardown blocks run last in, first out).
         addTeardownBlock { [unowned self] in
+            let ids = md(["ps", "-aq", "--no-trunc"]).stdout.split(separator: "\n").map(String.init)
             let rm = md(["-e", "for _, c in ipairs(md.container.list{all=true}) do pcall(c.unpause, c); c:rm{force=true} end"])
             XCTAssertEqual(rm.status, 0, "every container is removed: \(rm.stderr)")
+            // User networks go with the test; then nothing of the root's networking may stay
+            // (the bridges and table are checked again with the directory: temporaryDirectory).
+            _ = md(["-e", "for _, n in ipairs(md.network.list()) do if n.name ~= 'bridge' then pcall(n.rm, n) end end"])
+            let networking = NetworkLeaks.left(root: root, containerIDs: ids + containerIDs)
+            XCTAssertEqual(networking, [], "networking left behind")
+            if !networking.isEmpty { NetworkLeaks.clean(root: root, containerIDs: ids + containerIDs) }
             // Volumes with a file system of their own (tmpfs, a size limit) are mounted until removed.
             _ = md(["-e", "for _, v in ipairs(md.volume.list()) do pcall(v.rm, v) end"])
             let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
@@ -36,6 +43,9 @@ class ContainerTestCase: XCTestCase {
 
     /// A class's own checks, after the containers are removed.
     func checkNothingLeft() {}
+
+    /// IDs of containers that are gone before the teardown (`--rm`) whose veths it checks.
+    var containerIDs: [String] = []
 
     /// Processes whose command line names this test's root (and `text`): monitors, and what
     /// a test started with its root.

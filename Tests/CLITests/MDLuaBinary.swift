@@ -66,7 +66,22 @@ func temporaryDirectory(_ test: XCTestCase) throws -> URL {
     let dir = FileManager.default.temporaryDirectory
         .appendingPathComponent("mdlua-test-\(UUID().uuidString.prefix(8))")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    test.addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+    test.addTeardownBlock {
+        // Its state roots' networks: nothing of them may stay on the host.
+        let roots = ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? [])
+            .map { dir.appendingPathComponent($0).path }
+            .filter { FileManager.default.fileExists(atPath: $0 + "/networks") }
+        for root in roots {
+            // A test may leave containers in its root (the root goes with the directory):
+            // their leases would keep the root's bridge.
+            _ = MDLuaBinary.run(["--root", root, "-e",
+                                 "for _, c in ipairs(md.container.list{all=true}) do pcall(c.unpause, c); pcall(c.rm, c, {force=true}) end"])
+            let left = NetworkLeaks.left(root: root)
+            XCTAssertEqual(left, [], "networking of \(root) left behind")
+            if !left.isEmpty { NetworkLeaks.clean(root: root) }
+        }
+        try? FileManager.default.removeItem(at: dir)
+    }
     return dir
 }
 

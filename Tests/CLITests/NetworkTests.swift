@@ -8,33 +8,21 @@ import XCTest
 /// table); the teardown checks that no link, table, lease or DNS server of it is left.
 final class NetworkTests: ContainerTestCase {
     /// The bridges, the table and the veth host ends of this root (NetworkStore.tag).
-    var tag: String {
-        var h: UInt32 = 2166136261
-        for b in root.utf8 { h = (h ^ UInt32(b)) &* 16777619 }
-        let s = String(h, radix: 16)
-        return String(repeating: "0", count: 8 - s.count) + s
-    }
-    var containerIDs: [String] = []
+    var tag: String { NetworkLeaks.tag(root) }
     var namespaces: [String] = []
 
     override func setUpWithError() throws {
         try super.setUpWithError()
-        // Runs first at teardown (last in, first out): containers, networks, then the checks.
+        // Runs first at teardown (last in, first out): the containers, the outside
+        // namespaces; ContainerTestCase's teardown checks what the root's networking left.
         addTeardownBlock { [unowned self] in
             let ids = md(["ps", "-aq", "--no-trunc"]).stdout.split(separator: "\n").map(String.init)
             containerIDs += ids
             _ = md(["-e", "for _, c in ipairs(md.container.list{all=true}) do pcall(c.unpause, c); c:rm{force=true} end"])
-            _ = md(["-e", "for _, n in ipairs(md.network.list()) do if n.name ~= 'bridge' then n:rm() end end"])
             for ns in namespaces {
                 _ = Process.run("/usr/sbin/ip", ["netns", "del", ns])
                 _ = Process.run("/usr/sbin/ip", ["link", "del", "o" + ns])
             }
-            let links = host("/usr/sbin/ip", ["-o", "link", "show"]).out
-            XCTAssertFalse(links.contains("md" + tag), "a bridge is left behind:\n\(links)")
-            for id in containerIDs { XCTAssertFalse(links.contains("vm" + id.prefix(11)), "a veth is left behind") }
-            XCTAssertFalse(host("/usr/sbin/nft", ["list", "tables"]).out.contains("mdlua_" + tag), "the nf_tables table is left behind")
-            let leases = (try? String(contentsOfFile: root + "/networks/bridge.json", encoding: .utf8)) ?? ""
-            XCTAssertFalse(leases.contains("\"container_id\""), "a lease is left behind")
             XCTAssertEqual(aardvarks(), 0, "an aardvark-dns is left behind")
         }
     }
@@ -347,7 +335,10 @@ final class NetworkTests: ContainerTestCase {
         assert(c:ports()[1].host_port == 18941)
         local other = md.container.create{image="busybox", cmd={"true"}}
         net:connect(other, {aliases={"buddy"}})
-        assert(other:networks()[1].aliases[1] == "buddy")
+        -- On the default network too (eth0): the second network is eth1.
+        local on = other:networks()
+        assert(#on == 2 and on[1].network == "bridge" and on[2].network == "lua" and on[2].interface == "eth1")
+        assert(on[2].aliases[1] == "buddy")
         net:disconnect(other)
         local ok, err = pcall(net.rm, net)
         assert(not ok and err.code == "conflict", tostring(err and err.message))
@@ -360,5 +351,170 @@ final class NetworkTests: ContainerTestCase {
         """
         let r = md(["-e", script])
         XCTAssertEqual(r.stdout, "ok\n", r.stderr)
+    }
+
+    // MARK: - The default network, modes, hot-plugging
+
+    /// The address of a container on a network.
+    func address(_ name: String, on network: String = "bridge") -> String {
+        md(["inspect", "-f", "{{.NetworkSettings.Networks.\(network).IPAddress}}", name]).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    func testRunWithoutNetworkIsOnTheDefaultBridge() throws {
+        // No --network: the default network, its bridge named after the root.
+        let r = md(["run", "--rm", "busybox", "sh", "-c", "ip -4 -o addr show eth0; ip route; cat /etc/hosts"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("inet 10."), r.stdout)
+        XCTAssertTrue(r.stdout.contains("default via"), r.stdout)
+        server("one", [], port: 7200, reply: "from-one")
+        waitForListener("one", port: 7200)
+        XCTAssertEqual(md(["inspect", "-f", "{{.HostConfig.NetworkMode}}", "one"]).stdout, "bridge\n")
+        let bridge = md(["network", "inspect", "-f", "{{index .Options \"com.docker.network.bridge.name\"}}", "bridge"]).stdout
+        XCTAssertEqual(bridge, "md\(tag)0\n")
+        XCTAssertTrue(NetworkLeaks.links().contains("md\(tag)0"))
+        XCTAssertEqual(try String(contentsOfFile: "/proc/sys/net/ipv4/ip_forward", encoding: .utf8), "1\n")
+        // By address, yes; by name, no (Docker's rule for the default network).
+        XCTAssertEqual(request([], address("one"), 7200), "from-one\n")
+        // (No query leaves the host in a test: what would answer is checked instead. The
+        // default network has no DNS server of its own, so resolv.conf names the host's.)
+        XCTAssertEqual(md(["-e", "print(md.network.get('bridge').dns)"]).stdout, "false\n")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: root + "/networks/aardvark/bridge"))
+        let gateway = md(["network", "inspect", "-f", "{{range .IPAM.Config}}{{.Gateway}}{{end}}", "bridge"]).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertFalse(gateway.isEmpty)
+        let resolv = md(["run", "--rm", "busybox", "cat", "/etc/resolv.conf", "/etc/hosts"]).stdout
+        XCTAssertFalse(resolv.contains("nameserver " + gateway), resolv)
+        XCTAssertFalse(resolv.contains(address("one")), resolv)
+        // none: lo only; host: the host's links.
+        XCTAssertEqual(md(["run", "--rm", "--network", "none", "busybox", "ls", "/sys/class/net"]).stdout, "lo\n")
+        XCTAssertTrue(md(["run", "--rm", "--network", "host", "busybox", "ls", "/sys/class/net"]).stdout.contains("md\(tag)0"))
+        // network ls shows the three predefined networks, and rm refuses them.
+        let ls = md(["network", "ls", "--format", "{{.Name}} {{.Driver}}"]).stdout
+        XCTAssertEqual(ls, "bridge bridge\nhost host\nnone null\n")
+        for name in ["bridge", "host", "none"] {
+            let rm = md(["network", "rm", name])
+            XCTAssertNotEqual(rm.status, 0)
+            XCTAssertTrue(rm.stderr.contains("\(name) is a pre-defined network"), rm.stderr)
+        }
+        XCTAssertEqual(md(["network", "inspect", "-f", "{{.Driver}}", "none"]).stdout, "null\n")
+        // The bridge goes with the last lease (no container left of this root).
+        XCTAssertEqual(md(["rm", "-f", "one"]).status, 0)
+        XCTAssertFalse(NetworkLeaks.links().contains("md\(tag)0"), "the default bridge stays without containers")
+    }
+
+    func testTwoRootsHaveTheirOwnDefaultBridgesAndSubnets() throws {
+        let other = dir.appendingPathComponent("other").path
+        XCTAssertEqual(MDLuaBinary.run(["--root", other, "image", "bootstrap", "busybox"]).status, 0)
+        server("here", [], port: 7300, reply: "here")
+        let there = MDLuaBinary.run(["--root", other, "run", "-d", "--name", "there", "busybox", "sh", "-c",
+                                     "while true; do echo there | nc -l -p 7300 >/dev/null; done"])
+        XCTAssertEqual(there.status, 0, there.stderr)
+        defer { _ = MDLuaBinary.run(["--root", other, "rm", "-f", "there"]) }
+        let subnet = { (root: String) -> String in
+            MDLuaBinary.run(["--root", root, "network", "inspect", "-f", "{{range .IPAM.Config}}{{.Subnet}}{{end}} {{index .Options \"com.docker.network.bridge.name\"}}",
+                             "bridge"]).stdout
+        }
+        let a = subnet(root), b = subnet(other)
+        XCTAssertNotEqual(a.split(separator: " ").first, b.split(separator: " ").first, "\(a) \(b)")
+        XCTAssertEqual(b, subnet(other))
+        XCTAssertTrue(b.hasSuffix("md\(NetworkLeaks.tag(other))0\n"), b)
+        // Each container reaches its own; both answer.
+        waitForListener("here", port: 7300)
+        XCTAssertEqual(request([], address("here"), 7300), "here\n")
+        let thereIP = MDLuaBinary.run(["--root", other, "inspect", "-f", "{{.NetworkSettings.IPAddress}}", "there"]).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        var got = ""
+        for _ in 0..<50 where got.isEmpty {
+            got = MDLuaBinary.run(["--root", other, "run", "--rm", "busybox", "sh", "-c", "echo | nc -w 3 \(thereIP) 7300"]).stdout
+            if got.isEmpty { usleep(100_000) }
+        }
+        XCTAssertEqual(got, "there\n")
+    }
+
+    func testAPortPublishedByAnotherRootIsTaken() throws {
+        let other = dir.appendingPathComponent("other").path
+        XCTAssertEqual(MDLuaBinary.run(["--root", other, "image", "bootstrap", "busybox"]).status, 0)
+        let first = MDLuaBinary.run(["--root", other, "run", "-d", "--name", "holder", "-p", "18951:80", "-p", "18952:53/udp",
+                                     "busybox", "sleep", "60"])
+        XCTAssertEqual(first.status, 0, first.stderr)
+        defer { _ = MDLuaBinary.run(["--root", other, "rm", "-f", "holder"]) }
+        for (flag, port) in [("18951:80", "18951"), ("127.0.0.1:18951:80", "18951"), ("18952:53/udp", "18952")] {
+            let r = md(["run", "--rm", "-p", flag, "busybox", "true"])
+            XCTAssertEqual(r.status, 125, flag)
+            XCTAssertTrue(r.stderr.contains("port is already allocated") && r.stderr.contains(port), r.stderr)
+            XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+        }
+        XCTAssertEqual(md(["ps", "-aq"]).stdout, "", "nothing half-made")
+        // Any other program's bind() fails too while it runs; after it, the port is free.
+        let probe = host("/usr/bin/python3", ["-c", "import socket; s=socket.socket(); s.bind(('127.0.0.1', 18951))"])
+        XCTAssertNotEqual(probe.status, 0, "a program could bind the published port")
+        XCTAssertEqual(MDLuaBinary.run(["--root", other, "rm", "-f", "holder"]).status, 0)
+        XCTAssertEqual(md(["run", "--rm", "-p", "18951:80", "busybox", "true"]).status, 0)
+    }
+
+    func testContainerNetworkModeSharesTheNamespace() throws {
+        server("base", ["-h", "basehost"], port: 7400, reply: "shared")
+        waitForListener("base", port: 7400)
+        let id = md(["inspect", "-f", "{{.Id}}", "base"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        // Its loopback is the other's, and so are its address, host name and /etc/hosts.
+        let r = md(["run", "--rm", "--network", "container:base", "busybox", "sh", "-c",
+                    "echo | nc -w 3 127.0.0.1 7400; hostname; ip -4 -o addr show eth0 | wc -l; grep -c basehost /etc/hosts"])
+        XCTAssertEqual(r.stdout, "shared\nbasehost\n1\n1\n", r.stderr)
+        XCTAssertEqual(md(["create", "--name", "joiner", "--network", "container:base", "busybox", "true"]).status, 0)
+        XCTAssertEqual(md(["inspect", "-f", "{{.HostConfig.NetworkMode}}", "joiner"]).stdout, "container:\(id)\n")
+        // Docker's conflicts, and a target that is missing or stopped: one line, 125.
+        for (args, text) in [(["-p", "80"], "port publishing"), (["--hostname", "h"], "hostname"), (["--dns", "1.1.1.1"], "dns"),
+                             (["--add-host", "a:1.2.3.4"], "host-to-IP"), (["--ip", "10.1.1.1"], "--ip")] {
+            let bad = md(["run", "--rm", "--network", "container:base"] + args + ["busybox", "true"])
+            XCTAssertEqual(bad.status, 125, "\(args)")
+            XCTAssertTrue(bad.stderr.contains("conflicting options") && bad.stderr.contains(text), bad.stderr)
+            XCTAssertEqual(bad.stderr.split(separator: "\n").count, 1, bad.stderr)
+        }
+        let missing = md(["run", "--rm", "--network", "container:nosuch", "busybox", "true"])
+        XCTAssertEqual(missing.status, 125)
+        XCTAssertTrue(missing.stderr.contains("nosuch"), missing.stderr)
+        XCTAssertEqual(md(["create", "--name", "stopped", "busybox", "true"]).status, 0)
+        let stopped = md(["run", "--rm", "--network", "container:stopped", "busybox", "true"])
+        XCTAssertEqual(stopped.status, 125)
+        XCTAssertTrue(stopped.stderr.contains("non running container: stopped"), stopped.stderr)
+        // A joiner outliving the container it joined: the other's veth goes at its exit all the same.
+        let baseID = id
+        XCTAssertEqual(md(["run", "-d", "--name", "long", "--network", "container:base", "busybox", "sleep", "60"]).status, 0)
+        XCTAssertEqual(md(["stop", "-t", "0", "base"]).status, 0)
+        XCTAssertFalse(NetworkLeaks.links().contains { $0.hasPrefix("vm" + baseID.prefix(11)) }, "the joined container's veth")
+    }
+
+    func testConnectAndDisconnectARunningContainer() throws {
+        XCTAssertEqual(md(["network", "create", "--dns", "127.0.0.1", "hot"]).status, 0)
+        server("svc", ["--network", "hot"], port: 7500, reply: "hot-svc")
+        waitForListener("svc", port: 7500)
+        XCTAssertEqual(md(["run", "-d", "--name", "late", "busybox", "sleep", "60"]).status, 0)
+        let lateID = md(["inspect", "-f", "{{.Id}}", "late"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        // Before: no way to the other network.
+        let svc = address("svc", on: "hot")
+        XCTAssertEqual(md(["exec", "late", "sh", "-c", "echo | nc -w 2 \(svc) 7500"]).stdout, "")
+        let c = md(["network", "connect", "--alias", "latecomer", "hot", "late"])
+        XCTAssertEqual(c.status, 0, c.stderr)
+        let eth1 = md(["exec", "late", "ip", "-4", "-o", "addr", "show", "eth1"]).stdout
+        XCTAssertTrue(eth1.contains("inet " + address("late", on: "hot") + "/"), eth1)
+        XCTAssertEqual(md(["exec", "late", "sh", "-c", "echo | nc -w 3 \(svc) 7500"]).stdout, "hot-svc\n")
+        // Its name and alias resolve on that network at once.
+        let look = md(["exec", "svc", "sh", "-c", "nslookup late; nslookup latecomer"])
+        XCTAssertEqual(look.stdout.components(separatedBy: "Address: " + address("late", on: "hot")).count, 3, look.stdout)
+        // Disconnected: the link goes at once, the lease and the name with it.
+        XCTAssertEqual(md(["network", "disconnect", "hot", "late"]).status, 0)
+        XCTAssertEqual(md(["exec", "late", "ls", "/sys/class/net"]).stdout, "eth0\nlo\n")
+        XCTAssertFalse(NetworkLeaks.links().contains("vm" + lateID.prefix(11) + "1"))
+        XCTAssertFalse(md(["network", "inspect", "hot"]).stdout.contains(lateID))
+        // Connected again, then stopped and started: the start attaches it as eth1 again.
+        XCTAssertEqual(md(["network", "connect", "hot", "late"]).status, 0)
+        XCTAssertEqual(md(["restart", "-t", "0", "late"]).status, 0)
+        XCTAssertEqual(md(["exec", "late", "sh", "-c", "echo | nc -w 3 \(svc) 7500"]).stdout, "hot-svc\n")
+        // Modes that have no network of their own cannot be connected.
+        XCTAssertEqual(md(["run", "-d", "--name", "alone", "--network", "none", "busybox", "sleep", "60"]).status, 0)
+        let none = md(["network", "connect", "hot", "alone"])
+        XCTAssertNotEqual(none.status, 0)
+        XCTAssertTrue(none.stderr.contains("--network none"), none.stderr)
     }
 }

@@ -39,8 +39,9 @@ final class RunTests: XCTestCase {
         XCTAssertEqual(sh("ps -o pid > /tmp/p; wc -l < /tmp/p"), "3\n", "only the container's processes (header, sh, ps)")
         XCTAssertEqual(sh("hostname", ["-h", "box"]), "box\n")
         XCTAssertEqual(sh("cat /etc/hostname", ["--hostname", "box"]), "box\n")
-        XCTAssertEqual(sh("ls /sys/class/net"), "lo\n", "a network namespace of its own")
-        XCTAssertEqual(sh("cat /sys/class/net/lo/operstate; grep -c . /proc/net/dev"), "unknown\n3\n")
+        XCTAssertEqual(sh("ls /sys/class/net"), "eth0\nlo\n", "a network namespace of its own (on the default network)")
+        XCTAssertEqual(sh("ls /sys/class/net", ["--network", "none"]), "lo\n", "--network none: lo only")
+        XCTAssertEqual(sh("cat /sys/class/net/lo/operstate; grep -c . /proc/net/dev", ["--network", "none"]), "unknown\n3\n")
         XCTAssertEqual(sh("cat /sys/class/net/lo/flags"), "0x9\n", "lo is up")
         let mounts = sh("cut -d' ' -f5 /proc/self/mountinfo | tr '\\n' ' '")
         XCTAssertEqual(mounts, "/ /proc /dev /dev/pts /dev/shm /dev/mqueue /sys /etc/hostname /etc/hosts /etc/resolv.conf "

@@ -46,7 +46,7 @@ describe("options.from_flags", function()
     assert_same(f.health, { cmd = "true" })
     assert_same(f.env, { "A=1" })
     assert_eq(f.rm, nil, "an unset bool is not a field")
-    assert_eq(f.network, "none", "defaults stay")
+    assert_eq(f.network, "bridge", "defaults stay")
   end)
 
   it("gives update an empty resources table when no limit was given", function()

@@ -7,8 +7,10 @@
 #   /guest-suite.sh       scripts/vm/guest-suite.sh
 #   /bin/busybox          the host's busybox-static (also what `mdlua image bootstrap busybox` copies)
 #   /bin/mdlua            the static release binary
-#   /lib/modules/...      overlay, veth, bridge, nf_tables and what they depend on, uncompressed,
-#                         and load-order, the order to insmod them in
+#   /lib/modules/...      overlay, veth, bridge, nf_tables, the nf_tables expressions and NAT
+#                         the networks use (docs/networking.md) and what they depend on,
+#                         uncompressed; load-order, the order to insmod them in (bridge.ko is
+#                         last: the suite loads it itself after checking the error without it)
 # plus, when MDLUA_VM_BENCH=1, /guest-bench.sh and crun with its libraries (scripts/vm/guest-bench.sh).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -40,7 +42,9 @@ strip --remove-section=.mdlua_registry -o "$stage/bin/mdlua" "$mdlua"
 
 # The modules the guest needs, each after the modules it depends on (modules.dep lists a
 # module's dependencies, deepest last, so reversing each line gives a load order).
-wanted=(overlay veth bridge nf_tables virtio_pci virtio_blk)
+# The networks' rules (Sources/MDCore/Network/Firewall.swift) use nat chains, ct, fib and
+# masquerade; meta, payload, cmp, bitwise, lookup and immediate are in nf_tables itself.
+wanted=(overlay veth nf_tables nft_chain_nat nft_nat nft_masq nft_ct nft_fib_ipv4 virtio_pci virtio_blk bridge)
 declare -A seen=()
 order=()
 for m in "${wanted[@]}"; do

@@ -44,7 +44,9 @@ ip link set lo up 2>/dev/null
 
 exec 3>/dev/ttyS1
 # The module list is written by build-initramfs.sh in load order (dependencies first).
+# bridge.ko is left to the suite, which first checks what a run says without it.
 for m in $(cat /lib/modules/load-order 2>/dev/null); do
+  [ "$m" = bridge.ko ] && continue
   insmod "/lib/modules/$m" 2>/tmp/insmod.err || echo "# insmod $m: $(cat /tmp/insmod.err)" >&3
 done
 

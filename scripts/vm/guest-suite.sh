@@ -55,14 +55,43 @@ wait_for() {
   return 1
 }
 
-# The modules guest-init.sh loaded (overlay for every container; veth, bridge and nf_tables
-# for the networks to come).
+# The modules guest-init.sh loaded (overlay for every container; veth, nf_tables and its
+# NAT for the default network; bridge comes below).
 missing=
-for m in overlay veth bridge nf_tables; do grep -q "^$m " /proc/modules || missing="$missing $m"; done
+for m in overlay veth nf_tables nft_chain_nat nft_masq nft_ct nft_fib_ipv4; do
+  grep -q "^$m " /proc/modules || missing="$missing $m"
+done
 check "kernel modules loaded" "" "$missing"
 
 md image bootstrap busybox
 check "image bootstrap busybox" 0 "$rc" "$err"
+
+# --- the default network (docs/networking.md) ---------------------------------------------
+# Without the bridge module (and no modprobe to load it), a run on the default network
+# fails before it starts, in one line that names what is missing; --network none runs.
+md run --rm busybox true
+check_match "no bridge support: run fails with 125 in one line naming it" "125 1 *bridge*" \
+  "$rc $(printf '%s\n' "$err" | wc -l | tr -d ' ') $err" "$err"
+md run --rm --network none busybox true
+check "no bridge support: --network none runs" 0 "$rc" "$err"
+md ps -aq
+check "no bridge support: nothing left of the failed run" "" "$out" "$err"
+insmod /lib/modules/bridge.ko 2>/tmp/insmod.err
+check "insmod bridge" 0 "$?" "$(cat /tmp/insmod.err)"
+md run --rm busybox sh -c 'ip -4 -o addr show eth0 | awk "{print \$4}"; ip route | grep -c "^default via"'
+check_match "the default network: eth0 with an address, a default route" "0 10.*/24?1" "$rc $(echo $out | tr ' ' '?')" "$err"
+check "ip_forward on with the first bridge" 1 "$(cat /proc/sys/net/ipv4/ip_forward)"
+md run -d --name web -p 8080:80 busybox sh -c 'while true; do echo hello | nc -l -p 80 >/dev/null; done'
+started "run -d -p 8080:80 on the default network"
+got=
+wait_for 'got=$(echo | nc -w 2 127.0.0.1 8080 2>/dev/null); [ "$got" = hello ]' 50
+check "a published port answers on 127.0.0.1 (nf_tables DNAT)" hello "$got"
+md run --rm busybox sh -c "echo | nc -w 2 \$(ip route | awk '/^default/ {print \$3}') 8080"
+check "a published port answers from another container (hairpin)" "0 hello" "$rc $out" "$err"
+md rm -f web
+unblock
+wait_for '[ "$(ls /sys/class/net | grep -vc "^lo$")" = 0 ]' 50
+check "no bridge or veth left after the last container" "lo" "$(ls /sys/class/net | tr '\n' ' ' | sed 's/ $//')"
 
 # --- run, exit codes -------------------------------------------------------------------
 md run --rm busybox echo hi

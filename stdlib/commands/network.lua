@@ -52,6 +52,7 @@ local ls = {
   },
   run = function(o)
     local rows = {}
+    md.network.get("bridge")   -- (listed from the start, as Docker's)
     for _, n in ipairs(md.network.list()) do
       local show = true
       for _, f in ipairs(o.filter or {}) do
@@ -61,7 +62,7 @@ local ls = {
         elseif k == "label" then
           local lk, lv = v:match("^([^=]+)=?(.*)$")
           show = show and n.labels[lk] ~= nil and (lv == "" or n.labels[lk] == lv)
-        elseif k == "driver" then show = show and v == "bridge"
+        elseif k == "driver" then show = show and v == n.driver
         else errors.fail(("invalid filter %q"):format(f)) end
       end
       if show then rows[#rows + 1] = n end
@@ -74,7 +75,7 @@ local ls = {
     local template = require "mdlua.template"
     local views = {}
     for i, n in ipairs(rows) do
-      views[i] = template.struct { ID = trunc and n.id:sub(1, 12) or n.id, Name = n.name, Driver = "bridge", Scope = "local",
+      views[i] = template.struct { ID = trunc and n.id:sub(1, 12) or n.id, Name = n.name, Driver = n.driver, Scope = "local",
                                    IPv6 = "false", Internal = tostring(n.internal), CreatedAt = n.created, Labels = "" }
     end
     format.rows(o.format, views, {
@@ -82,7 +83,7 @@ local ls = {
                   CreatedAt = "CREATED AT", Labels = "LABELS" },
       default = function()
         local out = {}
-        for _, n in ipairs(rows) do out[#out + 1] = { trunc and n.id:sub(1, 12) or n.id, n.name, "bridge", "local" } end
+        for _, n in ipairs(rows) do out[#out + 1] = { trunc and n.id:sub(1, 12) or n.id, n.name, n.driver, "local" } end
         format.table({ "NETWORK ID", "NAME", "DRIVER", "SCOPE" }, out)
       end,
     })

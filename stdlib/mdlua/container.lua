@@ -78,7 +78,8 @@ local function check_options(o, fn, level)
   options.check(o, fn, level + 1)
   -- env may be a map {A="1"} or a list {"A=1"}.
   o.env = env_list(o.env)
-  require("mdlua.container_network").mode(o)
+  -- The mode as given or defaulted (bridge), so that the record says which.
+  o.network = (require("mdlua.container_network").mode(o))
 end
 
 -- The image of a new container, pulled first as o.pull asks: "always", "missing" (when
@@ -107,7 +108,9 @@ function M.create(o, fn, level, starting)
   md.sys.trace("create: image found")
   local id = random_hex(64)
   local image_config = image:config().config
-  local s, files, mounts = spec.build(image_config, o, id, runtime.path(root(), id))
+  local netconf = require("mdlua.container_network")
+  local joined = netconf.joined(o)
+  local s, files, mounts = spec.build(image_config, netconf.spec_options(o, joined), id, runtime.path(root(), id))
   local config = spec.config(image_config, o, mounts)
   md.sys.trace("create: spec built")
   local args = { id = id, image = image.id, image_name = o.image, spec = json.encode(s), command = s.process.args,
@@ -115,7 +118,6 @@ function M.create(o, fn, level, starting)
   -- The network lease comes before the record (its address goes into /etc/hosts); a failed
   -- create gives it back. A crash in between leaves a lease that the next change of the
   -- network drops (NetworkStore.reconcile).
-  local netconf = require("mdlua.container_network")
   local made = M.create_volumes(config.mounts, id)
   local ok, r = pcall(function()
     for attempt = 0, 6 do

@@ -7,12 +7,28 @@ local ports = require "mdlua.ports"
 
 local M = {}
 
--- none, host, or a network's name ("bridge": the default network).
+-- none, host, or a network's name ("bridge": the default network, Docker's default too).
 function M.mode(o)
-  local net = o.network or "none"
+  local net = o.network or "bridge"
   if net == "" then options.fail("invalid --network \"\": expected bridge, a network's name, none or host") end
   if net:match("^container:") then
-    options.fail(("invalid --network %q: container:NAME is not supported yet"):format(net))
+    if net == "container:" then options.fail("invalid --network \"container:\": expected container:NAME or container:ID") end
+    -- Docker's rules: what the other container's network already decides.
+    if (o.ports and #o.ports > 0) or o.publish_all then
+      options.fail("conflicting options: port publishing and the container type network mode (--network " .. net .. ")")
+    end
+    if o.hostname then options.fail("conflicting options: hostname and the network mode (--network " .. net .. ")") end
+    if (o.dns and #o.dns > 0) or (o.dns_search and #o.dns_search > 0) or (o.dns_option and #o.dns_option > 0) then
+      options.fail("conflicting options: dns and the network mode (--network " .. net .. ")")
+    end
+    if o.add_host and #o.add_host > 0 then
+      options.fail("conflicting options: custom host-to-IP mapping and the network mode (--network " .. net .. ")")
+    end
+    if o.ip then options.fail("conflicting options: --ip and the network mode (--network " .. net .. ")") end
+    if o.network_alias and #o.network_alias > 0 then
+      options.fail("conflicting options: --network-alias and the network mode (--network " .. net .. ")")
+    end
+    return net, false
   end
   local bridged = net ~= "none" and net ~= "host"
   if not bridged then
@@ -81,9 +97,39 @@ function M.extra_hosts(list, gateway)
   return out
 end
 
+-- --network container:REF: the container whose network namespace a new one joins (nil for
+-- other modes); it must exist (it must run when the new one starts). o.network becomes
+-- container:ID, as the record keeps it.
+function M.joined(o)
+  local ref = (o.network or ""):match("^container:(.+)$")
+  if not ref then return nil end
+  local c = md.container.get(ref)
+  o.network = "container:" .. c.id
+  return c
+end
+
+-- The options the spec of a container that joins `target`'s network is built with: its
+-- host name is the other's, as Docker gives it.
+function M.spec_options(o, target)
+  if not target then return o end
+  local copy = {}
+  for k, v in pairs(o) do copy[k] = v end
+  copy.hostname = target:spec().hostname
+  return copy
+end
+
 -- After the spec is built (files: its generated files, which this completes), before the
 -- record: the lease on the network. Returns the endpoint (nil without a bridge network).
+-- A container that joins another's network shares its /etc/hosts and /etc/resolv.conf
+-- (copies of them, taken now).
 function M.attach(o, id, name, image_config, files)
+  local joined = (o.network or ""):match("^container:(.+)$")
+  if joined then
+    local dir = md.container.get(joined):dir()
+    files.hosts = read(dir .. "/hosts") or files.hosts
+    files["resolv.conf"] = read(dir .. "/resolv.conf") or files["resolv.conf"]
+    return nil
+  end
   local net, bridged = M.mode(o)
   local endpoint
   if bridged then
@@ -112,16 +158,20 @@ end
 function M.settings(c, mode)
   local json = require "mdlua.json"
   local tpl = require "mdlua.template"
-  local endpoints = (mode ~= "none" and mode ~= "host") and require("mdlua.network").endpoints(c.id) or {}
+  local own = mode ~= "none" and mode ~= "host" and not mode:match("^container:")
+  local endpoints = own and require("mdlua.network").endpoints(c.id) or {}
   local running = c.status == "running" or c.status == "paused"
   local networks, port_map = {}, {}
   local first
+  -- As Docker's, the addresses show while the container runs (mdlua keeps the lease from
+  -- create to rm, Docker from start to stop).
   for _, e in ipairs(endpoints) do
     first = first or e
     networks[e.network] = { IPAMConfig = json.null, Links = tpl.nil_list,
-      Aliases = #e.aliases > 0 and json.array({ table.unpack(e.aliases) }) or tpl.nil_list, MacAddress = "",
-      NetworkID = e.network_id, EndpointID = running and e.host_link or "", Gateway = e.gateway, IPAddress = e.ip,
-      IPPrefixLen = e.prefix, IPv6Gateway = "", GlobalIPv6Address = "", GlobalIPv6PrefixLen = 0, DriverOpts = tpl.nil_map }
+      Aliases = #e.aliases > 0 and json.array({ table.unpack(e.aliases) }) or tpl.nil_list,
+      MacAddress = running and M.mac(e.ip) or "", NetworkID = e.network_id, EndpointID = running and e.host_link or "",
+      Gateway = running and e.gateway or "", IPAddress = running and e.ip or "", IPPrefixLen = running and e.prefix or 0,
+      IPv6Gateway = "", GlobalIPv6Address = "", GlobalIPv6PrefixLen = 0, DriverOpts = tpl.nil_map }
     for _, p in ipairs(e.ports) do
       local key = p.container_port .. "/" .. p.proto
       port_map[key] = port_map[key] or json.array()
@@ -129,7 +179,7 @@ function M.settings(c, mode)
       list[#list + 1] = { HostIp = p.host_ip ~= "" and p.host_ip or "0.0.0.0", HostPort = tostring(p.host_port) }
     end
   end
-  if not first then
+  if not first and not mode:match("^container:") then
     networks[mode] = { IPAMConfig = json.null, Links = tpl.nil_list, Aliases = tpl.nil_list, MacAddress = "",
       NetworkID = mode, EndpointID = "", Gateway = "", IPAddress = "", IPPrefixLen = 0, IPv6Gateway = "",
       GlobalIPv6Address = "", GlobalIPv6PrefixLen = 0, DriverOpts = tpl.nil_map }
@@ -138,9 +188,17 @@ function M.settings(c, mode)
   return { Bridge = "", SandboxID = "", SandboxKey = "", HairpinMode = false, LinkLocalIPv6Address = "",
            LinkLocalIPv6PrefixLen = 0, Ports = port_map, SecondaryIPAddresses = tpl.nil_list,
            SecondaryIPv6Addresses = tpl.nil_list, EndpointID = shown and first.host_link or "",
-           Gateway = first and first.gateway or "", GlobalIPv6Address = "", GlobalIPv6PrefixLen = 0,
-           IPAddress = first and first.ip or "", IPPrefixLen = first and first.prefix or 0, IPv6Gateway = "",
-           MacAddress = "", Networks = networks }, port_map
+           Gateway = shown and first.gateway or "", GlobalIPv6Address = "", GlobalIPv6PrefixLen = 0,
+           IPAddress = shown and first.ip or "", IPPrefixLen = shown and first.prefix or 0, IPv6Gateway = "",
+           MacAddress = shown and M.mac(first.ip) or "", Networks = networks }, port_map
+end
+
+-- The MAC of a container's link for an address: Docker's, 02:42 and the address's bytes
+-- (mdl_rtnl.c sets it so).
+function M.mac(ip)
+  local a, b, c, d = ip:match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$")
+  if not a then return "" end
+  return ("02:42:%02x:%02x:%02x:%02x"):format(tonumber(a), tonumber(b), tonumber(c), tonumber(d))
 end
 
 -- Every published port of a container, as bindings.

@@ -77,8 +77,8 @@ M.entries = {
   { group = "health", field = "disable", flag = "no-healthcheck", type = "bool", help = "Disable any container-specified HEALTHCHECK" },
 
   -- Networking (docs/networking.md).
-  { field = "network", flag = "network", type = "string", default = "none", metavar = "NETWORK",
-    help = "Connect a container to a network: bridge, a network's name, none or host" },
+  { field = "network", flag = "network", type = "string", default = "bridge", metavar = "NETWORK",
+    help = "Connect a container to a network: bridge (the default), a network's name, none, host or container:NAME" },
   { field = "ports", flag = "publish", short = "p", type = "list", metavar = "[IP:][HOST:]PORT[/PROTO]",
     help = "Publish a container's port(s) to the host" },
   { field = "publish_all", flag = "publish-all", short = "P", type = "bool", help = "Publish all exposed ports to free host ports" },

@@ -338,7 +338,7 @@ md.network = network
 ---@return md.Network
 function network.create(o) end
 
----Every network, by name.
+---Every network, by name, with the predefined host and none.
 ---@return md.Network[]
 function network.list() end
 
@@ -371,7 +371,8 @@ function network.get(ref) end
 ---@class md.Network
 ---@field name string
 ---@field id string
----@field driver "bridge"
+---@field driver "bridge"|"host"|"null"
+---@field predefined? boolean host and none: modes, not networks to connect to
 ---@field subnet string
 ---@field gateway string
 ---@field ip_range string
@@ -384,15 +385,16 @@ function network.get(ref) end
 ---@field endpoints md.Endpoint[]
 local Network = {}
 
----Removes it; raises "conflict" while a container is on it.
+---Removes it; raises "conflict" while a container is on it, and for bridge, host and none.
 function Network:rm() end
 
----Gives a container that does not run an address on it.
+---Gives a container an address on it; a running one gets its link at once.
 ---@param c md.Container|string
 ---@param o? {aliases?: string[], ip?: string}
 ---@return md.Endpoint
 function Network:connect(c, o) end
 
+---Gives the address back; a running container loses its link at once.
 ---@param c md.Container|string
 function Network:disconnect(c) end
 
@@ -979,7 +981,7 @@ function format.template(tmpl, value) end
 ---@field security_opt? string[] no-new-privileges[=false], seccomp=unconfined|PROFILE.json
 ---@field ulimit? string[] Ulimit options
 ---@field stop_signal? string Signal to stop the container
----@field network? string Connect a container to a network: bridge, a network's name, none or host
+---@field network? string Connect a container to a network: bridge (the default), a network's name, none, host or container:NAME
 ---@field ports? string[] Publish a container's port(s) to the host
 ---@field publish_all? boolean Publish all exposed ports to free host ports
 ---@field network_alias? string[] Add network-scoped alias for the container

@@ -12,13 +12,16 @@ public enum ContainerLaunch {
     /// undone and the error thrown (a StartError when the process failed to start).
     public static func start(_ store: ContainerStore, _ record: inout ContainerRecord, spec: RuntimeSpec,
                              io: ProcessIO) throws -> ContainerProcess.Started {
-        // Made meanwhile, on a thread of its own (or made ahead already).
+        // Made meanwhile, on a thread of its own (or made ahead already); or another
+        // container's (--network container:ID).
         let ahead = NetworkNamespace.takeAhead()
-        let network = spec.namespaces.contains("network") ? try ahead ?? NetworkNamespace.Pending() : nil
+        let joined = try JoinedNetwork.target(record.config).map { try JoinedNetwork.namespace(store, $0) }
+        let network = spec.namespaces.contains("network") && joined == nil ? try ahead ?? NetworkNamespace.Pending() : nil
         // The per-container resources, in order (ContainerHook.swift): the cgroup, the root,
         // the network attachments (which wait for the namespace).
         var hooks = ContainerHookContext(store: store, record: record, spec: spec)
         hooks.pendingNetwork = network
+        hooks.netns = joined
         try ContainerHooks.setUp(&hooks)
         do {
             guard let rootfs = hooks.rootfs, let cg = hooks.cgroup else {

@@ -69,7 +69,8 @@ enum Firewall {
 
     private static func commit(_ n: OpaquePointer) throws {
         var err = [CChar](repeating: 0, count: 256)
-        if mdl_nft_commit(n, &err, err.count) < 0 { throw EngineError(String(cString: err)) }
+        let rc = mdl_nft_commit(n, &err, err.count)
+        if rc < 0 { throw KernelSupport.explain(NetlinkError(code: -rc, message: String(cString: err)), missing: .nfTables) }
     }
 
     private static func bytes(_ b: [UInt8], _ body: (UnsafeRawPointer) -> Void) {

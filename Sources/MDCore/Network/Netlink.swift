@@ -8,7 +8,8 @@ enum Netlink {
 
     static func bridgeUp(_ name: String, address: IPv4Address, prefix: Int) throws {
         var err = [CChar](repeating: 0, count: 256)
-        if mdl_rtnl_bridge_up(name, address.value, Int32(prefix), &err, err.count) < 0 { throw EngineError(String(cString: err)) }
+        let rc = mdl_rtnl_bridge_up(name, address.value, Int32(prefix), &err, err.count)
+        if rc < 0 { throw KernelSupport.explain(NetlinkError(code: -rc, message: String(cString: err)), missing: .bridge) }
     }
 
     static func deleteLink(_ name: String) throws {
@@ -23,7 +24,7 @@ enum Netlink {
                            gateway: IPv4Address?) throws {
         var err = [CChar](repeating: 0, count: 256)
         let rc = mdl_rtnl_veth_attach(netns, host, bridge, peer, address.value, Int32(prefix), gateway?.value ?? 0, &err, err.count)
-        if rc < 0 { throw NetlinkError(code: -rc, message: String(cString: err)) }
+        if rc < 0 { throw KernelSupport.explain(NetlinkError(code: -rc, message: String(cString: err)), missing: .veth) }
     }
 }
 

@@ -18,6 +18,9 @@ public struct Network {
     public var dns: Bool
     /// By container ID.
     public var endpoints: [String: NetworkEndpoint]
+    /// The address given out last: the next search starts after it, so that an address
+    /// freed by a `rm` is not given again at once (as Podman's allocator does).
+    public var lastAddress: IPv4Address?
 
     /// The default network's name, as Docker's.
     public static let defaultName = "bridge"
@@ -30,7 +33,8 @@ public struct Network {
                         "gateway": .string(gateway.description), "ip_range": .string(ipRange.description),
                         "internal": .bool(self.`internal`), "labels": .object(labels.mapValues(JSON.string)),
                         "options": .object(options.mapValues(JSON.string)), "bridge": .string(bridge),
-                        "created": .string(created), "dns": .bool(dns), "endpoints": .object(eps)])
+                        "created": .string(created), "dns": .bool(dns), "endpoints": .object(eps),
+                        "last_address": lastAddress.map { .string($0.description) } ?? .null])
     }
 
     init(name: String, id: String, subnet: IPv4Subnet, gateway: IPv4Address, ipRange: IPv4Subnet, `internal`: Bool,
@@ -67,5 +71,6 @@ public struct Network {
         var eps: [String: NetworkEndpoint] = [:]
         for (k, v) in j["endpoints"]?.object ?? [:] { if let e = NetworkEndpoint(json: v) { eps[k] = e } }
         endpoints = eps
+        lastAddress = j["last_address"]?.string.flatMap(IPv4Address.init)
     }
 }

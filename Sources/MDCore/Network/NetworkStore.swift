@@ -179,7 +179,7 @@ public final class NetworkStore {
     }
 
     /// The default network, made on first use; its subnet is MDLUA_BRIDGE_SUBNET when set.
-    func defaultNetwork() throws -> Network {
+    public func defaultNetwork() throws -> Network {
         if let n = try? get(Network.defaultName) { return n }
         var o = CreateOptions()
         if let s = getenv("MDLUA_BRIDGE_SUBNET").map({ String(cString: $0) }), !s.isEmpty {
@@ -278,15 +278,17 @@ public final class NetworkStore {
                 if used.contains(a) { throw EngineError("invalid --ip \(a): the address is in use on the network \(n.name)") }
                 ip = a
             } else {
+                // The first free one after the last given out, round the range.
                 var found: IPv4Address?
-                var v = n.ipRange.network.value
-                while v <= n.ipRange.broadcast.value {
-                    let a = IPv4Address(v)
+                let low = n.ipRange.network.value, count = n.ipRange.broadcast.value - low + 1
+                let after = n.lastAddress.map { n.ipRange.contains($0) ? $0.value - low + 1 : 0 } ?? 0
+                for k in 0..<count {
+                    let a = IPv4Address(low + (after + k) % count)
                     if a != n.subnet.network && a != n.subnet.broadcast && a != n.gateway && !used.contains(a) { found = a; break }
-                    v += 1
                 }
                 guard let a = found else { throw EngineError("no free address left on the network \(n.name) (\(n.ipRange))") }
                 ip = a
+                n.lastAddress = a
             }
             var interfaces = Set<String>()
             for m in all { if let e = m.endpoints[containerID] { interfaces.insert(e.interface) } }
@@ -331,7 +333,7 @@ public final class NetworkStore {
             guard let e = all[i].endpoints[containerID] else { continue }
             let before = !bridged([all[i]]).isEmpty
             all[i].endpoints[containerID] = nil
-            try? Netlink.deleteLink(e.hostLink)
+            // (The veth went with the container's namespace, or goes: NetworkHook.)
             if e.active { try? Firewall.publish(table: table, address: e.address, ports: e.ports, add: false) }
             try save(all[i])
             if before && bridged([all[i]]).isEmpty {

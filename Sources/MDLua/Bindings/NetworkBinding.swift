@@ -34,6 +34,8 @@ enum NetworkBinding {
             },
             "list": vm.function("md.network.list") { args in [.array(try store(args).list().map(lua))] },
             "get": vm.function("md.network.get") { args in [lua(try store(args).get(try args.string(2)))] },
+            // (root) -> the default network, its record made on first use
+            "default": vm.function("md.network.get") { args in [lua(try store(args).defaultNetwork())] },
             "remove": vm.function("md.network.rm") { args in
                 try store(args).remove(try args.string(2))
                 return []
@@ -62,8 +64,24 @@ enum NetworkBinding {
                                                      aliases: RuntimeBinding.strings(t[.str("aliases")]), ports: ports)
                 return [endpoint(n, e)]
             },
-            "disconnect": vm.function("md.network.disconnect") { args in
-                try store(args).disconnect(try args.string(2), containerID: try args.string(3))
+            // (root, network, container ref, {ip=, aliases={}}): a running container is attached at once.
+            "attach": vm.function("md.network.connect") { args in
+                let t = args.isNil(4) ? [:] : try args.table(4)
+                var address: IPv4Address?
+                if let v = t[.str("ip")]?.stringValue {
+                    guard let a = IPv4Address(v) else { throw EngineError("invalid --ip \(v): expected an IPv4 address") }
+                    address = a
+                }
+                let root = try args.string(1)
+                let (n, e) = try HotPlug.connect(ContainerStore(store: Store(root: root)), network: try args.string(2),
+                                                 container: try args.string(3), address: address,
+                                                 aliases: RuntimeBinding.strings(t[.str("aliases")]))
+                return [endpoint(n, e)]
+            },
+            // (root, network, container ref): a running container's link goes at once.
+            "detach": vm.function("md.network.disconnect") { args in
+                try HotPlug.disconnect(ContainerStore(store: Store(root: try args.string(1))), network: try args.string(2),
+                                       container: try args.string(3))
                 return []
             },
             "release": vm.function("md.network.release") { args in
