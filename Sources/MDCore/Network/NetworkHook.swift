@@ -14,7 +14,7 @@ import Glibc
 /// kernel then removes every link in it, the pair included, in its own worker. Deleting a
 /// veth by hand waits for RCU grace periods (25-65 ms measured here, docs/networking.md),
 /// most of a run's time; a link the kernel has yet to remove is deleted by the next start
-/// of the same container (set-up) before it makes its own.
+/// of the same container (set-up) when it finds the name taken.
 struct NetworkHook: ContainerHook {
     var name: String { "network" }
 
@@ -27,12 +27,16 @@ struct NetworkHook: ContainerHook {
         }
         Trace.mark("network ready")
         for (n, e) in endpoints {
-            try? Netlink.deleteLink(e.hostLink)   // left by a crash
             func attach() throws {
                 try Netlink.attachVeth(netns: netns.fd, host: e.hostLink, bridge: n.bridge, peer: e.interface, address: e.address,
                                        prefix: n.subnet.prefix, gateway: e.interface == "eth0" && !n.internal ? n.gateway : nil)
             }
             do {
+                try attach()
+            } catch let err as NetlinkError where err.code == EEXIST {
+                // Left by a crash, or by the last run of this container still going with its
+                // namespace (the kernel removes it in its own time).
+                try? Netlink.deleteLink(e.hostLink)
                 try attach()
             } catch let err as NetlinkError where err.code == ENODEV {
                 try store.restoreBridge(n.name)

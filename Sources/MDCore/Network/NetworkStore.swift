@@ -230,7 +230,7 @@ public final class NetworkStore {
     /// is refused, naming it; port 0 takes a free one.
     public func connect(_ ref: String, containerID: String, containerName: String, address: IPv4Address?,
                         aliases: [String], ports: [PortBinding]) throws -> (Network, NetworkEndpoint) {
-        if ref == Network.defaultName { _ = try defaultNetwork() }
+        if ref == Network.defaultName && !FileSystem.exists(path(ref)) { _ = try defaultNetwork() }
         return try locked {
             var all = list()
             guard let i = all.firstIndex(where: { $0.name == ref || $0.id == ref || (ref.count >= 3 && $0.id.hasPrefix(ref)) }) else {
