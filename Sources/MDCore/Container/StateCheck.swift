@@ -26,7 +26,18 @@ public enum StateCheck {
         out += mounts(cs, live, repair: repair)
         out += cgroups(cs, live, repair: repair)
         out += storage(cs.store, repair: repair)
+        out += leases(cs, repair: repair)
         return out
+    }
+
+    /// Network leases of containers that never got a record (a `create` killed in between):
+    /// they keep an address, and the default network's bridge while they last.
+    static func leases(_ cs: ContainerStore, repair: Bool) -> [Finding] {
+        NetworkStore(root: cs.store.root).orphanLeases(repair: repair).map { network, id in
+            Finding(kind: "lease", path: cs.store.root + "/networks/" + network + ".json",
+                    detail: "network \(network): an address leased to \(id.prefix(12)), which has no record",
+                    action: repair ? "given back" : nil)
+        }
     }
 
     // MARK: staging

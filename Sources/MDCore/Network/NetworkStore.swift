@@ -312,6 +312,23 @@ public final class NetworkStore {
         }
     }
 
+    /// The leases whose container is gone (no record, and no live taker: a `create` killed
+    /// between its lease and its record), as (network, container ID); with `repair` they are
+    /// given back, and the default network's bridge goes with its last lease (`system check`).
+    public func orphanLeases(repair: Bool) -> [(String, String)] {
+        (try? locked { () -> [(String, String)] in
+            var found: [(String, String)] = []
+            for n in list() {
+                for (id, e) in n.endpoints where !FileSystem.exists(root + "/containers/" + id) {
+                    if e.takerPid > 0 && kill(e.takerPid, 0) == 0 { continue }
+                    found.append((n.name, id))
+                }
+            }
+            if repair { for (_, id) in found { try disconnectLocked(containerID: id, from: nil) } }
+            return found
+        }) ?? []
+    }
+
     /// Gives back every lease of a container (rm).
     public func releaseAll(containerID: String) {
         _ = try? locked { try disconnectLocked(containerID: containerID, from: nil) }
@@ -326,22 +343,26 @@ public final class NetworkStore {
         }
     }
 
+    /// The files are written last: a process killed in between leaves the lease, and the
+    /// next `rm` does it all again (the rules and a bridge that is gone already are fine).
     private func disconnectLocked(containerID: String, from name: String?) throws {
         var all = list()
-        var bridgesChanged = false
+        var changed: [Int] = []
+        var goneBridges: [String] = []
         for i in all.indices where name == nil || all[i].name == name {
             guard let e = all[i].endpoints[containerID] else { continue }
             let before = !bridged([all[i]]).isEmpty
             all[i].endpoints[containerID] = nil
             // (The veth went with the container's namespace, or goes: NetworkHook.)
             if e.active { try? Firewall.publish(table: table, address: e.address, ports: e.ports, add: false) }
-            try save(all[i])
-            if before && bridged([all[i]]).isEmpty {
-                try? Netlink.deleteLink(all[i].bridge)
-                bridgesChanged = true
-            }
+            if before && bridged([all[i]]).isEmpty { goneBridges.append(all[i].bridge) }
+            changed.append(i)
         }
-        if bridgesChanged { try rewriteFirewall(all) }
+        if !goneBridges.isEmpty {
+            try rewriteFirewall(all)
+            for b in goneBridges { try? Netlink.deleteLink(b) }
+        }
+        for i in changed { try save(all[i]) }
         DNSServer.sync(root: root, networks: all)
     }
 
