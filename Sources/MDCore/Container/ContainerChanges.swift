@@ -32,9 +32,28 @@ public enum ContainerChanges {
                     close(dfd)
                 }
             }
-            if (!isDir && st.st_size == 0) || isEmptyDir { out.insert(parts.joined(separator: "/")) }
+            if (!isDir && st.st_size == 0) || isEmptyDir {
+                out.insert(parts.joined(separator: "/"))
+                // The directories made on the way to it (a build's /run/secrets for a
+                // secret): theirs too when they hold nothing else.
+                var up = Array(parts.dropLast())
+                while !up.isEmpty, !inLower(up), onlyHolds(upper, up, out) {
+                    out.insert(up.joined(separator: "/"))
+                    up.removeLast()
+                }
+            }
         }
         return out
+    }
+
+    /// Whether the directory `parts` of the upper dir holds only entries of `skipped`.
+    static func onlyHolds(_ upper: RootedDirectory, _ parts: [String], _ skipped: Set<String>) -> Bool {
+        let fd = upper.open(parts, flags: O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        guard let names = try? FileSystem.entries(fd, path: parts.joined(separator: "/")) else { return false }
+        let prefix = parts.joined(separator: "/") + "/"
+        return names.allSatisfy { skipped.contains(prefix + $0.0) }
     }
 
     static func lowerCheck(_ store: ContainerStore, _ r: ContainerRecord) throws -> ([String]) -> Bool {
@@ -87,8 +106,9 @@ public enum ContainerChanges {
 
     /// `commit`: the upper dir as a new layer (whiteouts back to `.wh.` entries) on top of
     /// the container's image, with `config` as the new image's config.
+    /// With `clampTime`, no entry of the layer is dated later than it (a reproducible build).
     public static func commit(_ store: ContainerStore, _ r: ContainerRecord, config: JSON, names: [String],
-                              comment: String) throws -> ImageRecord {
+                              comment: String, clampTime: Int64? = nil) throws -> ImageRecord {
         guard let image = try store.store.images.load()[r.image] else { throw EngineError("the image of \(r.name) is gone") }
         let base = try image.layers.map { try store.store.layers.get($0) }
         let layer = WritableLayer(store, r)
@@ -96,7 +116,8 @@ public enum ContainerChanges {
         let staging = try store.store.staging("commit")
         let skip = mountPoints(store, r, inLower: try lowerCheck(store, r))
         let staged = try LayerCreator.pack(directory: layer.upper, staging: staging,
-                                           what: "changes of \(r.name)", excluding: skip)
+                                           what: "changes of \(r.name)", excluding: skip,
+                                           clampTime: clampTime)
         return try store.store.locked {
             let layer = try staged.publish(to: store.store, comment: comment)
             return try ImageAssembler.create(in: store.store, layers: base + [layer], config: config, names: names)

@@ -7,10 +7,12 @@ import CStream
 public enum LayerCreator {
     /// Archives a directory into a layer (with `keep`, kept until `layer rm`, even when no
     /// image uses it).
-    public static func create(in store: Store, from directory: String, comment: String, keep: Bool = true) throws -> Layer {
+    /// With `clampTime`, no entry is dated later than it (LayerPacker.clampTime).
+    public static func create(in store: Store, from directory: String, comment: String, keep: Bool = true,
+                              clampTime: Int64? = nil) throws -> Layer {
         guard FileSystem.isDirectory(directory) else { throw EngineError("\(directory) is not a directory") }
         let staging = try store.staging("layer")
-        let staged = try pack(directory: directory, staging: staging, what: "layer of \(directory)")
+        let staged = try pack(directory: directory, staging: staging, what: "layer of \(directory)", clampTime: clampTime)
         return try store.locked { try staged.publish(to: store, comment: comment, keep: keep) }
     }
 
@@ -26,7 +28,8 @@ public enum LayerCreator {
     /// hashed again: the blob) and into the staged `diff/`, made entry by entry as the tar
     /// describes it, so the store's tree is exactly the tar even if the directory changes
     /// meanwhile (a file that changes size while read fails the layer).
-    public static func pack(directory: String, staging: Staging, what: String, excluding: Set<String> = []) throws -> StagedLayer {
+    public static func pack(directory: String, staging: Staging, what: String, excluding: Set<String> = [],
+                            clampTime: Int64? = nil) throws -> StagedLayer {
         let dir = staging.path + "/layer"
         guard mkdir(dir, 0o700) == 0, mkdir(dir + "/diff", 0o755) == 0 else { throw EngineError.system("mkdir \(dir)") }
         let blobFd = open(dir + "/blob", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
@@ -37,7 +40,8 @@ public enum LayerCreator {
         }
         defer { mdl_layer_writer_free(writer) }
         let tar = TarWriter(layer: writer, what: what)
-        let size = try LayerPacker.pack(directory: directory, into: tar, mirror: dir + "/diff", excluding: excluding)
+        let size = try LayerPacker.pack(directory: directory, into: tar, mirror: dir + "/diff", excluding: excluding,
+                                           clampTime: clampTime)
         try tar.finish()
         var blobHex = [CChar](repeating: 0, count: 65), diffHex = [CChar](repeating: 0, count: 65)
         var blobSize: UInt64 = 0, tarSize: UInt64 = 0

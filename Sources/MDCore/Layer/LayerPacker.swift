@@ -15,6 +15,9 @@ public struct LayerPacker {
     let tar: TarWriter
     var links: [String: String] = [:]   // "dev:ino" of multiply-linked files -> first path
     var exclude: Set<String> = []        // relative paths left out
+    /// With a value, no entry's time is later than it (SOURCE_DATE_EPOCH: a build that
+    /// makes the same files makes the same tar whenever it runs).
+    var clampTime: Int64?
     var mirrorRoot: Int32 = -1
     /// The sum of the regular files' sizes (hardlinks counted once).
     var fileBytes: UInt64 = 0
@@ -28,12 +31,14 @@ public struct LayerPacker {
 
     /// Writes the tree into `tar` (not finished here) and, with `mirror`, copies it there.
     /// Returns the bytes of the regular files.
-    public static func pack(directory: String, into tar: TarWriter, mirror: String?, excluding: Set<String>) throws -> UInt64 {
+    public static func pack(directory: String, into tar: TarWriter, mirror: String?, excluding: Set<String>,
+                            clampTime: Int64? = nil) throws -> UInt64 {
         let dirfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard dirfd >= 0 else { throw EngineError.system("open \(directory)") }
         defer { close(dirfd) }
         var p = LayerPacker(tar: tar)
         p.exclude = excluding
+        p.clampTime = clampTime
         if let mirror {
             p.mirrorRoot = open(mirror, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
             guard p.mirrorRoot >= 0 else { throw EngineError.system("open \(mirror)") }
@@ -58,6 +63,7 @@ public struct LayerPacker {
             h.uid = st.st_uid
             h.gid = st.st_gid
             h.mtime = Int64(st.st_mtim.tv_sec)
+            if let clampTime, h.mtime > clampTime { h.mtime = clampTime }
 
             if type == FileType.character && st.st_rdev == 0 {
                 // An overlay whiteout.

@@ -17,10 +17,12 @@ enum LayerBinding {
                 [lua(try ImageRemoval.findLayer(try args.string(2), in: try store(args)))]
             },
             "create": vm.function("md.layer.create") { args in
-                // (root, dir, comment, keep): keep=false for a layer only its images hold (a build's).
+                // (root, dir, comment, keep, clamp time): keep=false for a layer only its images
+                // hold (a build's); a clamp time dates no entry later (SOURCE_DATE_EPOCH).
                 [lua(try LayerCreator.create(in: try store(args), from: try args.string(2),
                                              comment: try args.optionalString(3) ?? "",
-                                             keep: args.count < 4 || args.boolean(4)))]
+                                             keep: args.count < 4 || args.boolean(4),
+                                             clampTime: try args.optionalInteger(5)))]
             },
             "import": vm.function("md.layer.import") { args in
                 let path = try args.optionalString(2) ?? "-"

@@ -163,13 +163,14 @@ enum RuntimeBinding {
                 return [.array(changes.map { .record(["kind": .str($0.0.rawValue), "path": .str($0.1)]) })]
             },
             "commit": vm.function("md.container.commit") { args in
-                // (root, ref, config json, name or nil, comment)
+                // (root, ref, config json, name or nil, comment, clamp time or nil)
                 let cs = try containers(args)
                 let r = try cs.find(try args.string(2))
                 let config = try JSON.parse(try args.string(3))
                 let names = try args.optionalString(4).map { [try ImageLookup.normalizedName($0)] } ?? []
                 let image = try ContainerChanges.commit(cs, r, config: config, names: names,
-                                                        comment: try args.optionalString(5) ?? "")
+                                                        comment: try args.optionalString(5) ?? "",
+                                                        clampTime: try args.optionalInteger(6))
                 cs.event("commit", r, ["imageID": image.id.description])
                 return [.str(image.id.description)]
             },
