@@ -146,8 +146,13 @@ final class BuildTests: ContainerTestCase {
             ("COPY passwd /x", "Dockerfile:2: COPY passwd: passwd is a symlink that points outside the build context"),
             ("COPY up/root/x /x", "Dockerfile:2: COPY up/root/x: up is a symlink that points outside the build context"),
             ("COPY nothere /x", "Dockerfile:2: COPY nothere: no such file or directory in the build context"),
-            ("ONBUILD RUN true", "Dockerfile:2: ONBUILD is not supported yet"),
-            ("RUN --mount=type=cache,target=/c true", "Dockerfile:2: RUN --mount is not supported yet"),
+            ("ONBUILD FROM busybox", "Dockerfile:2: stage:onbuild: FROM is not allowed as an ONBUILD trigger"),
+            ("RUN --mount=type=bind,source=../x,target=/x true", "Dockerfile:2: --mount source=../x: the path is outside the build context"),
+            ("RUN --mount=type=bind,source=passwd,target=/x true",
+             "Dockerfile:2: --mount source=passwd: passwd is a symlink that points outside the build context"),
+            ("RUN --mount=type=bind,target=/x,rw true", "Dockerfile:2: RUN --mount: rw is not supported"),
+            ("RUN --mount=type=secret,id=missing,required=true true", "Dockerfile:2: secret missing is required"),
+            ("RUN <<EOF\ntrue\n", "Dockerfile:2: heredoc EOF: no line \"EOF\" ends it"),
             ("ADD https://127.0.0.1/x /x", "Dockerfile:2: ADD from a URL is not supported"),
         ]
         for (line, message) in cases {
@@ -162,7 +167,200 @@ final class BuildTests: ContainerTestCase {
         XCTAssertTrue(long.stderr.contains("mdlua: Dockerfile:2: line longer than 1 MiB"), long.stderr)
         XCTAssertEqual(md(["build", "--progress", "fancy", context.path]).status, 125)
         XCTAssertEqual(md(["build", dir.appendingPathComponent("none").path]).status, 125)
+        for bad in [["--secret", "src=/etc/hostname"], ["--secret", "id=x,src=/nonexistent"], ["-o", "type=tar,dest=/tmp/x"],
+                    ["-o", "type=docker"], ["--timestamp", "yesterday"]] {
+            let r = md(["build"] + bad + [context.path])
+            XCTAssertEqual(r.status, 125, "\(bad): \(r.stderr)")
+            XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, "\(bad): \(r.stderr)")
+        }
         checkNoContainersOrStaging()
+    }
+
+    /// A build script that fails halfway: the error names its line, exit status 125, the
+    /// stage it built before stays (it is complete: a cache entry), the one tagged after is
+    /// not made, and nothing is left staged, mounted or running.
+    func testABuildScriptThatFailsHalfwayLeavesNothingHalfMade() throws {
+        try file("build.lua", """
+            local ctx = ...
+            local first = md.build.from("busybox"):run("echo one > /one")
+            first:build()
+            local second = first:run("echo two > /two"):tag("half:1")
+            error("stopped halfway")
+            """)
+        let r = md(["build", "--progress", "plain", context.path])
+        XCTAssertEqual(r.status, 125, r.stderr)
+        XCTAssertTrue(r.stderr.hasSuffix("mdlua: build.lua:5: stopped halfway\n") || r.stderr.contains("build.lua:5: stopped halfway"), r.stderr)
+        XCTAssertNotEqual(md(["inspect", "half:1"]).status, 0, "the stage tagged after the error is not built")
+        let check = md(["system", "check"])
+        XCTAssertEqual(check.status, 0, check.stdout)
+        checkNoContainersOrStaging()
+    }
+
+    /// RUN --mount: a cache mount kept between builds (and out of the image), a secret seen
+    /// by the step and absent from every layer and from the history, a bind of the context
+    /// (.dockerignore applies), a bind of another stage; heredocs, with and without #!.
+    func testRunMountsSecretsAndHeredocs() throws {
+        let secret = "s3cr3t-\(UUID().uuidString)"
+        let secretFile = dir.appendingPathComponent("token")
+        try write(secret + "\n", to: secretFile)
+        try file("src/a.txt", "a\n")
+        try file("src/skip.o", "o\n")
+        try file(".dockerignore", "**/*.o\n")
+        try file("Dockerfile", """
+            FROM busybox AS tools
+            RUN echo from-tools > /tool.txt
+            FROM busybox
+            RUN --mount=type=cache,target=/var/cache/app,id=app echo run >> /var/cache/app/log && wc -l < /var/cache/app/log > /runs
+            RUN --mount=type=secret,id=tok sha256sum /run/secrets/tok | cut -c1-64 > /tok.sum && stat -c '%a %u' /run/secrets/tok > /tok.stat
+            RUN --mount=type=secret,id=tok,target=/etc/tok,mode=0444 cat /etc/tok | wc -c > /tok.len
+            RUN --mount=type=bind,source=src,target=/src ls /src > /src.ls
+            RUN --mount=type=bind,from=tools,source=/tool.txt,target=/mnt/tool.txt cp /mnt/tool.txt /tool.copy
+            RUN <<EOF
+            echo heredoc > /hd
+            echo "second line" >> /hd
+            EOF
+            RUN <<-EOF
+            \t#!/bin/sh
+            \techo "by $0" > /sb
+            \tEOF
+            RUN cat > /cat.txt <<EOF
+            piped
+            EOF
+            """)
+        let (first, id1) = build(["-t", "mounts:1", "--secret", "id=tok,src=" + secretFile.path])
+        XCTAssertEqual(first.status, 0, first.stderr)
+        let run = md(["run", "--rm", "mounts:1", "sh", "-c",
+                      "cat /runs /tok.sum /tok.stat /tok.len /src.ls /tool.copy /hd /sb /cat.txt; ls -d /run /var/cache/app /src /mnt 2>&1"])
+        let digest = Process.capture("/usr/bin/sha256sum", [secretFile.path]).prefix(64)
+        XCTAssertEqual(run.stdout, """
+            1
+            \(digest)
+            400 0
+            \(secret.count + 1)
+            a.txt
+            from-tools
+            heredoc
+            second line
+            by /dev/pipes/EOF
+            piped
+            ls: /run: No such file or directory
+            ls: /var/cache/app: No such file or directory
+            ls: /src: No such file or directory
+            ls: /mnt: No such file or directory
+
+            """)
+        XCTAssertEqual(id1.isEmpty, false)
+
+        // The secret's bytes are in no layer, no config and no history entry.
+        let archive = dir.appendingPathComponent("mounts.tar").path
+        XCTAssertEqual(md(["save", "-o", archive, "mounts:1"]).status, 0)
+        let unpacked = dir.appendingPathComponent("saved").path
+        XCTAssertEqual(Process.run("/bin/sh", ["-c", "mkdir -p \"$0\" && tar -xf \"$1\" -C \"$0\"", unpacked, archive]), 0)
+        let everything = Process.capture("/bin/sh", ["-c", "find \"$0\" -type f -exec zcat -f {} + | grep -ac \"$1\" || true", unpacked, secret])
+        XCTAssertEqual(everything.trimmingCharacters(in: .whitespacesAndNewlines), "0", "the secret is in the saved image")
+        let history = md(["history", "--no-trunc", "mounts:1"]).stdout
+        XCTAssertFalse(history.contains(secret), history)
+        XCTAssertTrue(history.contains("sha256sum /run/secrets/tok"), history)
+
+        // The cache mount is kept between builds: a build that runs the step again sees it.
+        let (again, _) = build(["-t", "mounts:2", "--no-cache", "--secret", "id=tok,src=" + secretFile.path])
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertEqual(md(["run", "--rm", "mounts:2", "cat", "/runs"]).stdout, "2\n")
+        // A file read through a bind mount is an input: changing it reruns that step.
+        try file("src/b.txt", "b\n")
+        let (third, _) = build(["-t", "mounts:3", "--secret", "id=tok,src=" + secretFile.path])
+        XCTAssertEqual(third.status, 0, third.stderr)
+        XCTAssertTrue(third.stderr.contains("(changed: src/b.txt)"), third.stderr)
+        XCTAssertEqual(md(["run", "--rm", "mounts:3", "cat", "/src.ls"]).stdout, "a.txt\nb.txt\n")
+        checkNoContainersOrStaging()
+    }
+
+    /// ADD of a local archive unpacks it (gzip, bzip2, xz, zstd and plain, known by content),
+    /// owners and modes kept; a file that only looks like one is copied; ONBUILD triggers
+    /// are kept in the config and run by a build FROM the image; -o writes archives,
+    /// --label labels the image.
+    func testAddArchivesOnbuildAndOutputs() throws {
+        let tree = dir.appendingPathComponent("tree")
+        try FileManager.default.createDirectory(at: tree.appendingPathComponent("d"), withIntermediateDirectories: true)
+        try write("in the archive\n", to: tree.appendingPathComponent("d/f"))
+        try FileManager.default.createDirectory(at: context, withIntermediateDirectories: true)
+        for (name, flag) in [("a.tar", ""), ("b.tar.gz", "-z"), ("c.tbz", "-j"), ("d.txz", "-J"), ("e.tar.zst", "--zstd")] {
+            XCTAssertEqual(Process.run("/bin/tar", ["-c"] + (flag.isEmpty ? [] : [flag]) + ["--owner=7", "--group=8", "--numeric-owner",
+                           "-f", context.appendingPathComponent(name).path, "-C", tree.path, "d"]), 0)
+        }
+        try file("fake.tar.gz", "not an archive\n")
+        try file("Dockerfile", """
+            FROM busybox
+            ADD a.tar /plain/
+            ADD b.tar.gz c.tbz /many/
+            ADD d.txz /xz
+            ADD e.tar.zst /zst/
+            ADD fake.tar.gz /fake.tar.gz
+            ONBUILD RUN echo triggered > /triggered
+            ONBUILD ENV FROM_TRIGGER=yes
+            """)
+        let oci = dir.appendingPathComponent("oci.tar").path, docker = dir.appendingPathComponent("docker.tar").path
+        let (r, id) = build(["-t", "base:1", "--label", "made.by=test", "-o", "type=oci,dest=" + oci, "-o", "type=docker,dest=" + docker])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let ls = md(["run", "--rm", "base:1", "sh", "-c", "cd / && for f in plain/d/f many/d/f xz/d/f zst/d/f; do stat -c '%n %u:%g %a' $f; cat $f; done; cat fake.tar.gz"])
+        XCTAssertEqual(ls.stdout, ["plain", "many", "xz", "zst"].map { "\($0)/d/f 7:8 644\nin the archive\n" }.joined() + "not an archive\n", ls.stderr)
+        let config = md(["inspect", "--format", "{{json .Config}}", "base:1"]).stdout
+        XCTAssertTrue(config.contains("\"OnBuild\":[\"RUN echo triggered > /triggered\",\"ENV FROM_TRIGGER=yes\"]"), config)
+        XCTAssertTrue(config.contains("\"made.by\":\"test\""), config)
+        // The archives load as the same image.
+        for archive in [oci, docker] {
+            let other = dir.appendingPathComponent("other-\(archive.hasSuffix("oci.tar") ? "oci" : "docker")").path
+            let loaded = MDLuaBinary.run(["--root", other, "load", "-q", "-i", archive])
+            XCTAssertEqual(loaded.status, 0, loaded.stderr)
+            let found = MDLuaBinary.run(["--root", other, "inspect", "--format", "{{.Id}}", id])
+            XCTAssertEqual(found.stdout, id + "\n", "\(archive): \(found.stderr)")
+        }
+
+        try file("Dockerfile", "FROM base:1\nRUN cat /triggered\n")
+        let (child, _) = build(["-t", "child:1"])
+        XCTAssertEqual(child.status, 0, child.stderr)
+        XCTAssertTrue(child.stderr.contains("STEP 1/3: RUN echo triggered > /triggered"), child.stderr)
+        XCTAssertEqual(md(["run", "--rm", "child:1", "sh", "-c", "cat /triggered; echo $FROM_TRIGGER"]).stdout, "triggered\nyes\n")
+        XCTAssertFalse(md(["inspect", "--format", "{{json .Config}}", "child:1"]).stdout.contains("OnBuild\":["), "triggers are not inherited")
+        checkNoContainersOrStaging()
+    }
+
+    /// SOURCE_DATE_EPOCH (or --timestamp): two builds of the same inputs in two clean state
+    /// roots, at different times and with the context's files touched in between, make the
+    /// same image ID; another time makes another.
+    func testATimestampMakesTheBuildReproducible() throws {
+        try file("src/a.txt", "a\n")
+        try file("Dockerfile", """
+            FROM busybox AS build
+            RUN mkdir -p /out && echo built > /out/f && touch /out/g
+            FROM busybox
+            COPY src/ /app/
+            COPY --from=build /out/ /app/out/
+            RUN echo x > /app/x
+            WORKDIR /new/dir
+            ENV A=1
+            """)
+        let base = dir.appendingPathComponent("busybox.tar").path
+        XCTAssertEqual(md(["save", "-o", base, "busybox"]).status, 0)
+        func clean(_ name: String, _ extra: [String], env: [String: String]) -> String {
+            let other = dir.appendingPathComponent(name).path
+            XCTAssertEqual(MDLuaBinary.run(["--root", other, "load", "-q", "-i", base]).status, 0)
+            let r = MDLuaBinary.run(["--root", other, "build", "-q"] + extra + [context.path], env: env)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let one = clean("r1", [], env: ["SOURCE_DATE_EPOCH": "1700000000"])
+        sleep(1)
+        try file("src/a.txt", "a\n")
+        let two = clean("r2", [], env: ["SOURCE_DATE_EPOCH": "1700000000"])
+        let three = clean("r3", ["--timestamp", "1700000000"], env: [:])
+        let other = clean("r4", ["--timestamp", "1700000001"], env: [:])
+        XCTAssertTrue(one.hasPrefix("sha256:"), one)
+        XCTAssertEqual(one, two)
+        XCTAssertEqual(one, three)
+        XCTAssertNotEqual(one, other)
+        let created = MDLuaBinary.run(["--root", dir.appendingPathComponent("r1").path, "inspect", "--format", "{{.Created}}", one])
+        XCTAssertTrue(created.stdout.hasPrefix("2023-11-14T22:13:20"), created.stdout)
     }
 
     func testABuildScriptTagsWhatItReturnsAndReusesTheCache() throws {

@@ -128,4 +128,17 @@ extension Process {
         p.waitUntilExit()
         return p.terminationStatus
     }
+
+    /// Runs a host tool to its end; what it wrote to stdout.
+    static func capture(_ tool: String, _ args: [String]) -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: tool)
+        p.arguments = args
+        let out = Pipe()
+        p.standardOutput = out
+        do { try p.run() } catch { return "" }
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
 }

@@ -15,6 +15,60 @@ local function key_values(list, flag)
   return out
 end
 
+-- --secret id=ID,src=FILE | id=ID,env=VAR (type=file|env as Docker's; a bare id=ID reads
+-- the variable ID, as BuildKit).
+local function secrets(list)
+  local out = {}
+  for _, spec in ipairs(list or {}) do
+    local kv = {}
+    for field in spec:gmatch("[^,]+") do
+      local k, v = field:match("^([^=]+)=(.*)$")
+      if not k then errors.fail(("invalid --secret %q: expected id=ID,src=FILE"):format(spec)) end
+      kv[k] = v
+    end
+    local id = kv.id
+    if not id or id == "" or not id:match("^[%w_.-]+$") then errors.fail(("invalid --secret %q: expected id=ID,src=FILE"):format(spec)) end
+    for k in pairs(kv) do
+      if k ~= "id" and k ~= "src" and k ~= "source" and k ~= "env" and k ~= "type" then
+        errors.fail(("invalid --secret %q: unknown key %q"):format(spec, k))
+      end
+    end
+    local src = kv.src or kv.source
+    if kv.type and kv.type ~= "file" and kv.type ~= "env" then errors.fail(("invalid --secret %q: type is file or env"):format(spec)) end
+    if kv.type == "env" and not kv.env then kv.env, src = src or id, nil end
+    if src then
+      local st = md.fs.stat(src)
+      if not st or st.type ~= "file" then errors.fail(("invalid --secret %q: %s is not a file"):format(spec, src)) end
+      out[id] = { src = src }
+    else
+      out[id] = { env = kv.env or id }
+    end
+  end
+  return out
+end
+
+-- -o type=docker|oci,dest=FILE
+local function outputs(list)
+  local out = {}
+  for _, spec in ipairs(list or {}) do
+    local kv = {}
+    for field in spec:gmatch("[^,]+") do
+      local k, v = field:match("^([^=]+)=(.*)$")
+      if not k then errors.fail(("invalid --output %q: expected type=docker|oci,dest=FILE"):format(spec)) end
+      kv[k] = v
+    end
+    for k in pairs(kv) do
+      if k ~= "type" and k ~= "dest" then errors.fail(("invalid --output %q: unknown key %q"):format(spec, k)) end
+    end
+    if kv.type ~= "docker" and kv.type ~= "oci" then
+      errors.fail(("invalid --output %q: type must be docker or oci"):format(spec))
+    end
+    if not kv.dest or kv.dest == "" or kv.dest == "-" then errors.fail(("invalid --output %q: dest=FILE is required"):format(spec)) end
+    out[#out + 1] = kv
+  end
+  return out
+end
+
 return {
   summary = "Build an image from a build.lua script or a Dockerfile",
   usage = "mdlua build [OPTIONS] CONTEXT",
@@ -29,6 +83,9 @@ return {
     { name = "quiet", short = "q", type = "bool", help = "Show no progress; print the image ID" },
     { name = "iidfile", type = "string", metavar = "FILE", help = "Write the image ID to FILE" },
     { name = "explain", type = "bool", help = "After the build, list every step: cached, or why it ran" },
+    { name = "secret", type = "list", metavar = "id=ID,src=FILE", help = "A secret RUN --mount=type=secret can read (src=FILE or env=VAR); never in the image" },
+    { name = "output", short = "o", type = "list", metavar = "type=docker|oci,dest=FILE", help = "Also write the image to an archive" },
+    { name = "timestamp", type = "string", metavar = "SECONDS", help = "The time of everything the build makes (default: SOURCE_DATE_EPOCH)" },
   },
   run = function(o, args)
     if #args ~= 1 then errors.fail("build: requires exactly one argument (CONTEXT)") end
@@ -38,7 +95,14 @@ return {
     end
     local build_args = key_values(o["build-arg"], "build-arg")
     local labels = key_values(o.label, "label")
-    local opts = { no_cache = o["no-cache"], build_args = build_args, tags = o.tag, labels = labels, progress = progress }
+    local timestamp
+    if o.timestamp then
+      timestamp = math.tointeger(tonumber(o.timestamp))
+      if not timestamp or timestamp < 0 then errors.fail(("invalid --timestamp %q: expected seconds since 1970"):format(o.timestamp)) end
+    end
+    local exports = outputs(o.output)
+    local opts = { no_cache = o["no-cache"], build_args = build_args, tags = o.tag, labels = labels, progress = progress,
+                   secrets = secrets(o.secret), timestamp = timestamp }
     local stage = md.build.load(args[1], { file = o.file, target = o.target, build_args = build_args })
     local img, report = md.build.run(stage, opts)
     md.build.finish(nil, opts)
@@ -49,6 +113,7 @@ return {
       end
       md.format.table({ "LINE", "RESULT", "WHY", "STEP" }, rows)
     end
+    for _, e in ipairs(exports) do md.image.save { images = { img.id }, output = e.dest, format = e.type } end
     if o.iidfile then md.fs.write(o.iidfile, img.id) end
     if progress == "quiet" then print(img.id) end
     return 0

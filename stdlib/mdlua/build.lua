@@ -40,10 +40,14 @@ M.is_stage = stage.is
 local pending = {}
 function M.pending(s) pending[#pending + 1] = s end
 
-local option_names = { "no_cache", "build_args", "progress", "tags", "labels", "quiet" }
+local option_names = { "no_cache", "build_args", "progress", "tags", "labels", "quiet", "secrets", "timestamp" }
 
 -- Builds `s`: o.no_cache, o.build_args (a map), o.tags (more names), o.labels (a map, on the
--- final image), o.progress ("auto", "plain", "quiet" or a function(kind, event)).
+-- final image), o.progress ("auto", "plain", "quiet" or a function(kind, event)), o.secrets
+-- ({ ID = { src = FILE } or { env = NAME } }: what RUN's secret mounts show), o.timestamp
+-- (seconds since 1970: the time of every image, history entry and file the build makes,
+-- for an image that is the same whenever the same inputs are built; default
+-- SOURCE_DATE_EPOCH from the environment).
 -- Returns the image and the report: { steps = { { instruction, cached, reason, image,
 -- seconds, where } } }.
 function M.run(s, o)
@@ -59,10 +63,26 @@ function M.run(s, o)
     table.sort(out, function(a, b) return a[1] < b[1] end)
     return out
   end)(), where = "--label" }) end
+  if o.secrets ~= nil then
+    if type(o.secrets) ~= "table" then errors.raise("invalid_argument", "md.build.run: secrets: expected a table { ID = { src = FILE } }", 2) end
+    for id, v in pairs(o.secrets) do
+      if type(id) ~= "string" or not (type(v) == "string" or (type(v) == "table" and (type(v.src) == "string" or type(v.env) == "string"))) then
+        errors.raise("invalid_argument", ("md.build.run: secrets.%s: expected { src = FILE } or { env = NAME }"):format(tostring(id)), 2)
+      end
+    end
+  end
+  local timestamp = o.timestamp
+  if timestamp == nil and os.getenv("SOURCE_DATE_EPOCH") and os.getenv("SOURCE_DATE_EPOCH") ~= "" then
+    timestamp = math.tointeger(tonumber(os.getenv("SOURCE_DATE_EPOCH")))
+    if not timestamp or timestamp < 0 then errors.fail("invalid SOURCE_DATE_EPOCH: expected seconds since 1970") end
+  end
+  if timestamp ~= nil and (math.type(timestamp) ~= "integer" or timestamp < 0) then
+    errors.raise("invalid_argument", "md.build.run: timestamp: expected seconds since 1970 (an integer)", 2)
+  end
   local report = { steps = {} }
   local show = type(o.progress) == "function" and o.progress or progress.printer(o.progress or "auto")
   local state = executor.build(s, {
-    no_cache = o.no_cache, build_args = o.build_args,
+    no_cache = o.no_cache, build_args = o.build_args, secrets = o.secrets, timestamp = timestamp,
     progress = function(kind, e)
       if kind == "done" then
         report.steps[#report.steps + 1] = { instruction = e.instruction, cached = e.cached == true, reason = e.reason,

@@ -827,7 +827,10 @@ function build.context(dir, o) end
 function build.load(dir, o) end
 ---Builds the stage. o.progress: "auto", "plain", "quiet" or a function(kind, event).
 ---@param stage md.BuildStage
----@param o? {no_cache?: boolean, build_args?: table<string, string>, tags?: string[], labels?: table<string, string>, progress?: string|function}
+---o.secrets: { ID = { src = FILE } or { env = NAME } }, what RUN's secret mounts show (never
+---in the image); o.timestamp: seconds since 1970, the time of all the build makes (default
+---SOURCE_DATE_EPOCH), for the same image ID from the same inputs.
+---@param o? {no_cache?: boolean, build_args?: table<string, string>, tags?: string[], labels?: table<string, string>, progress?: string|function, secrets?: table<string, {src?: string, env?: string}>, timestamp?: integer}
 ---@return md.Image image
 ---@return {image: md.Image, steps: {instruction: string, cached: boolean, reason?: string, image: string, seconds: number, where: string, stage?: string}[]} report
 function build.run(stage, o) end
@@ -840,9 +843,14 @@ function build.run(stage, o) end
 ---@field base string the base image, or "scratch"
 ---@field name? string
 local Stage = {}
+---A RUN mount: { type = "cache", target, id?, mode?, uid?, gid? } (kept between builds),
+---{ type = "bind", from = context|stage, source?, target } (read-only; { from, target } too),
+---{ type = "secret", id, target? (/run/secrets/ID), required?, mode?, uid?, gid? },
+---{ type = "tmpfs", target, size? }, { type = "file", target, content, mode? }.
+---@alias md.BuildMount table
 ---RUN: a string runs with the stage's shell, a list is the exec form.
 ---@param cmd string|string[]
----@param o? {env?: table, network?: "none"|"host"}
+---@param o? {env?: table, network?: "none"|"host", mounts?: md.BuildMount[]}
 ---@return md.BuildStage
 function Stage:run(cmd, o) end
 ---COPY from a context or another stage.
@@ -852,6 +860,17 @@ function Stage:run(cmd, o) end
 ---@param o? {chown?: string, chmod?: string}
 ---@return md.BuildStage
 function Stage:copy(from, src, dst, o) end
+---ADD: as copy; a tar archive from a context (plain, gzip, bzip2, xz, zstd) is unpacked.
+---@param from md.BuildContext|md.BuildStage
+---@param src string|string[]
+---@param dst string
+---@param o? {chown?: string, chmod?: string}
+---@return md.BuildStage
+function Stage:add(from, src, dst, o) end
+---ONBUILD: an instruction kept in the image's config for the Dockerfiles built FROM it.
+---@param instruction string
+---@return md.BuildStage
+function Stage:onbuild(instruction) end
 ---@param vars table a map or a list of "K=V"
 ---@return md.BuildStage
 function Stage:env(vars) end

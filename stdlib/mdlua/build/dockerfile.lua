@@ -57,7 +57,7 @@ function M.parse(text, file)
       end
       local whole = table.concat(parts, "")
       local cmd, rest = whole:match("^%s*(%S+)%s*(.-)%s*$")
-      local ins = { cmd = cmd:upper(), args = rest, line = start, flags = {}, escape = escape }
+      local ins = { cmd = cmd:upper(), args = rest, line = start, flags = {}, all_flags = {}, escape = escape }
       -- --name=value flags before the arguments.
       while true do
         local name, value, after = ins.args:match("^%-%-([%w%-]+)=(%S*)%s*(.*)$")
@@ -68,11 +68,29 @@ function M.parse(text, file)
           else break end
         else
           ins.flags[name] = value
+          ins.all_flags[name] = ins.all_flags[name] or {}
+          table.insert(ins.all_flags[name], value)
           ins.args = after
         end
       end
-      if ins.args:match("<<%-?[%w\"']") and (ins.cmd == "RUN" or ins.cmd == "COPY" or ins.cmd == "ADD") then
-        fail(file, start, ins.cmd .. " with a heredoc is not supported yet")
+      if ins.cmd == "RUN" or ins.cmd == "COPY" or ins.cmd == "ADD" then
+        -- Heredocs (<<EOF, <<-EOF, <<"EOF"): the lines up to each one's end word, in order.
+        for dash, q, word in ins.args:gmatch("<<(%-?)([\"']?)([%a_][%w_]*)%2") do
+          if ins.cmd ~= "RUN" then fail(file, start, ins.cmd .. " with a heredoc is not supported yet") end
+          local body = {}
+          while true do
+            if i > #lines then fail(file, start, ("heredoc %s: no line %q ends it"):format(word, word)) end
+            local l = lines[i]
+            if #l > 1048576 then fail(file, i, "line longer than 1 MiB") end
+            i = i + 1
+            if dash == "-" then l = l:gsub("^\t+", "") end
+            if l == word then break end
+            body[#body + 1] = l
+          end
+          ins.heredocs = ins.heredocs or {}
+          ins.heredocs[#ins.heredocs + 1] = { name = word, data = table.concat(body, "\n") .. (#body > 0 and "\n" or ""),
+                                              quoted = q ~= "", strip = dash == "-" }
+        end
       end
       out[#out + 1] = ins
     end
@@ -168,7 +186,72 @@ local function key_values(ins, vars)
 end
 M.key_values = key_values
 
-local unsupported_flags = { RUN = { "mount", "network", "security" } }
+local unsupported_flags = { RUN = { "security" } }
+
+-- RUN --mount=type=...,key=value,... as a mount of stage:run (by_name: the stages so far,
+-- for from=; context: the build's).
+local mount_keys = { target = "target", dst = "target", destination = "target", source = "source", src = "source",
+                     id = "id", sharing = "sharing", mode = "mode", uid = "uid", gid = "gid", from = "from",
+                     required = "required", size = "size", type = "type" }
+local function run_mount(ins, spec, by_name, stages, o)
+  local m = {}
+  for field in spec:gmatch("[^,]+") do
+    local k, v = field:match("^([^=]+)=(.*)$")
+    k, v = (k or field):lower(), v
+    if k == "ro" or k == "readonly" then
+      if v ~= nil and v ~= "true" then fail(ins.file, ins.line, "RUN --mount: a bind mount is read-only here; rw is not supported") end
+    elseif k == "rw" or k == "readwrite" then
+      fail(ins.file, ins.line, "RUN --mount: rw is not supported (a bind mount is read-only)")
+    elseif not mount_keys[k] then
+      fail(ins.file, ins.line, ("RUN --mount: unknown option %q"):format(k))
+    else
+      m[mount_keys[k]] = v or "true"
+    end
+  end
+  m.type = m.type or "bind"
+  if m.type == "bind" or (m.type == "cache" and m.from) then
+    if m.type == "cache" then fail(ins.file, ins.line, "RUN --mount=type=cache,from= is not supported") end
+    local ref = m.from
+    if ref then
+      m.from = by_name[ref:lower()] or (ref:match("^%d+$") and stages[tonumber(ref) + 1])
+      if not m.from then
+        if ref:match("^%d+$") then fail(ins.file, ins.line, ("RUN --mount from=%s: no stage %s before this one"):format(ref, ref)) end
+        m.from = o.build.from(ref)
+        m.from.where = ("%s:%d"):format(ins.file, ins.line)
+      end
+    else
+      m.from = o.context
+    end
+  end
+  if m.required ~= nil then m.required = m.required == "true" end
+  for _, k in ipairs { "uid", "gid" } do
+    if m[k] ~= nil then
+      m[k] = math.tointeger(tonumber(m[k]))
+      if not m[k] then fail(ins.file, ins.line, ("RUN --mount: %s expects a number"):format(k)) end
+    end
+  end
+  if m.type == "tmpfs" and m.size then m.size = m.size .. (m.size:match("^%d+$") and "b" or "") end
+  return m
+end
+
+-- A RUN with heredocs as the command the shell runs (as BuildKit): a lone heredoc is the
+-- script itself (run by the interpreter its #! names, when it has one); otherwise the
+-- line and the heredocs are given to the shell whole, which reads them.
+local function heredoc_command(ins, mounts)
+  local docs = ins.heredocs
+  if #docs == 1 and ins.args:match("^<<%-?[\"']?[%a_][%w_]*[\"']?$") then
+    local data = docs[1].data
+    if data:match("^#!") then
+      local target = "/dev/pipes/" .. docs[1].name
+      mounts[#mounts + 1] = { type = "file", target = target, content = data, mode = "0755" }
+      return { target }
+    end
+    return data
+  end
+  local full = { ins.args }
+  for _, d in ipairs(docs) do full[#full + 1] = "\n" .. d.data .. d.name end
+  return table.concat(full)
+end
 
 local function check_flags(ins, allowed)
   for name in pairs(ins.flags) do
@@ -182,11 +265,10 @@ local function check_flags(ins, allowed)
   end
 end
 
-local tar_suffixes = { "%.tar$", "%.tar%.gz$", "%.tgz$", "%.tar%.xz$", "%.txz$", "%.tar%.bz2$", "%.tar%.zst$" }
-
 -- The stages of a parsed Dockerfile. o: build (md.build), context (md.build.context),
--- build_args (a map), target (a stage name), file (its name in errors), image_env (a
--- function(image) -> its Env list, for variables; optional). Returns the stage to build.
+-- build_args (a map), target (a stage name), file (its name in errors), image_config (a
+-- function(image) -> its config, for its Env and ONBUILD triggers; optional). Returns the
+-- stage to build.
 function M.stages(instructions, o)
   local build = o.build
   local file = o.file or "Dockerfile"
@@ -202,7 +284,21 @@ function M.stages(instructions, o)
     if #res.steps > #cur.steps then res.steps[#res.steps].where = at(ins) end
     cur = res
   end
-  for _, ins in ipairs(instructions) do
+  local dispatch
+  -- A base image's ONBUILD triggers, run as if they followed its FROM (whose line they
+  -- take in errors).
+  local function triggers(from, image)
+    local cfg = o.image_config and o.image_config(image)
+    for _, text in ipairs(cfg and cfg.OnBuild or {}) do
+      local ok, parsed = pcall(M.parse, text, file)
+      if not ok then fail(file, from.line, ("ONBUILD trigger of %s: %s"):format(image, errors.message(parsed))) end
+      for _, t in ipairs(parsed) do
+        t.line = from.line
+        dispatch(t)
+      end
+    end
+  end
+  function dispatch(ins)
     ins.file = file
     local c = ins.cmd
     if c ~= "FROM" and c ~= "ARG" and not cur then fail(file, ins.line, c .. " before the first FROM") end
@@ -216,14 +312,14 @@ function M.stages(instructions, o)
       cur.where = at(ins)
       cur.name = ws[3] and ws[3]:lower() or nil
       vars, declared = {}, {}
-      if not base and image ~= "scratch" and o.image_env then
-        for _, kv in ipairs(o.image_env(image) or {}) do
-          local k, v = kv:match("^([^=]*)=(.*)$")
-          if k then vars[k] = v end
-        end
+      local cfg = not base and image ~= "scratch" and o.image_config and o.image_config(image)
+      for _, kv in ipairs(cfg and cfg.Env or {}) do
+        local k, v = kv:match("^([^=]*)=(.*)$")
+        if k then vars[k] = v end
       end
       stages[#stages + 1] = cur
       cur.index = #stages - 1
+      if cfg then triggers(ins, image) end
     elseif c == "ARG" then
       check_flags(ins, {})
       local name, default = ins.args:match("^([%a_][%w_]*)=(.*)$")
@@ -241,9 +337,19 @@ function M.stages(instructions, o)
         vars[name] = args[name] or default
       end
     elseif c == "RUN" then
-      check_flags(ins, {})
-      local exec = json_array(ins.args)
-      step(ins, "run", exec or ins.args)
+      check_flags(ins, { "mount", "network" })
+      local mounts = {}
+      for _, spec in ipairs(ins.all_flags.mount or {}) do mounts[#mounts + 1] = run_mount(ins, spec, by_name, stages, o) end
+      local network = ins.flags.network
+      if network == "default" then network = nil end
+      if network and network ~= "none" and network ~= "host" then
+        fail(file, ins.line, ("RUN --network=%s: expected default, none or host"):format(network))
+      end
+      local cmd
+      if ins.heredocs then cmd = heredoc_command(ins, mounts)
+      else cmd = json_array(ins.args) or ins.args end
+      step(ins, "run", cmd, { mounts = #mounts > 0 and mounts or nil, network = network })
+      if ins.heredocs then cur.steps[#cur.steps].display = ins.args end
     elseif c == "COPY" or c == "ADD" then
       check_flags(ins, { "from", "chown", "chmod", "link" })
       if c == "ADD" and ins.flags.from then fail(file, ins.line, "ADD --from is not supported: use COPY --from") end
@@ -259,9 +365,8 @@ function M.stages(instructions, o)
       local dst = table.remove(list)
       if c == "ADD" then
         for _, s in ipairs(list) do
-          if s:match("^%a[%w+.-]*://") then fail(file, ins.line, "ADD from a URL is not supported") end
-          for _, suf in ipairs(tar_suffixes) do
-            if s:lower():match(suf) then fail(file, ins.line, "ADD of a local archive (auto-extraction) is not supported yet") end
+          if s:match("^%a[%w+.-]*://") or s:match("^git@") then
+            fail(file, ins.line, "ADD from a URL is not supported (a build reaches no network): download it, then ADD or COPY the file")
           end
         end
       end
@@ -275,7 +380,7 @@ function M.stages(instructions, o)
           from.where = at(ins)
         end
       end
-      step(ins, "copy", from, list, dst, { chown = ins.flags.chown and M.expand(ins.flags.chown, vars, ins.escape) or nil,
+      step(ins, c == "ADD" and from == o.context and "add" or "copy", from, list, dst, { chown = ins.flags.chown and M.expand(ins.flags.chown, vars, ins.escape) or nil,
                                           chmod = ins.flags.chmod })
     elseif c == "ENV" then
       check_flags(ins, {})
@@ -333,14 +438,19 @@ function M.stages(instructions, o)
       end
     elseif c == "MAINTAINER" then
       step(ins, "label", { "maintainer=" .. ins.args })
+    elseif c == "ONBUILD" then
+      check_flags(ins, {})
+      if ins.args == "" then fail(file, ins.line, "ONBUILD expects an instruction") end
+      step(ins, "onbuild", ins.args)
     else
-      fail(file, ins.line, ("%s is not supported%s"):format(c, c == "ONBUILD" and " yet" or ""))
+      fail(file, ins.line, ("%s is not supported"):format(c))
     end
     if cur and #stages > 0 then
       stages[#stages] = cur
       if cur.name then by_name[cur.name] = cur end
     end
   end
+  for _, ins in ipairs(instructions) do dispatch(ins) end
   if #stages == 0 then error(errors.new("invalid_argument", file .. ": no FROM instruction"), 0) end
   if o.target then
     local t = by_name[o.target:lower()]

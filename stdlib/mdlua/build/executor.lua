@@ -11,6 +11,8 @@ local cache = require "mdlua.build.cache"
 local context = require "mdlua.build.context"
 local paths = require "mdlua.build.paths"
 local steps = require "mdlua.build.steps"
+local archive = require "mdlua.build.archive"
+local mounts = require "mdlua.build.mounts"
 
 local M = {}
 
@@ -19,7 +21,9 @@ local layer_store = errors.guard(md._layer)
 local runtime = errors.guard(md._runtime)
 
 local function root() return md.config.root end
-local function now() return os.date("!%Y-%m-%dT%H:%M:%SZ") end
+-- The build's time: now, or o.timestamp (SOURCE_DATE_EPOCH, --timestamp) for a build
+-- that gives the same image whenever it runs.
+local function now(o) return os.date("!%Y-%m-%dT%H:%M:%SZ", o and o.timestamp or nil) end
 
 local function copy_table(t)
   if type(t) ~= "table" then return t end
@@ -38,24 +42,33 @@ local function step_error(step, e, status)
 end
 
 -- The state a stage starts from: its base image (or nothing, for scratch).
-local function base_state(stage)
+-- A stage's first key: its base, and the build's fixed time if it has one (the images
+-- made under another time differ).
+local function base_key(base, o)
+  return md.sys.sha256(base .. (o.timestamp and ("\ntimestamp " .. o.timestamp) or ""))
+end
+
+-- The state a stage starts from: its base image (or nothing, for scratch). A base image's
+-- ONBUILD triggers are not inherited (as Docker: the frontend ran them after FROM).
+local function base_state(stage, o)
   if stage.base == "scratch" then
     return { image = nil, layers = {}, doc = { architecture = "amd64", os = "linux", config = {}, history = json.array() },
-             key = md.sys.sha256("scratch"), args = {} }
+             key = base_key("scratch", o), args = {} }
   end
   local ok, img = pcall(md.image.get, stage.base)
   if not ok then step_error({ where = stage.where }, img) end
   local doc = img:config()
   doc.rootfs = nil
   doc.config = doc.config or {}
+  doc.config.OnBuild = nil
   doc.history = json.array(doc.history or {})
-  return { image = img.id, layers = img.layers, doc = doc, key = md.sys.sha256("from " .. img.id), args = {} }
+  return { image = img.id, layers = img.layers, doc = doc, key = base_key("from " .. img.id, o), args = {} }
 end
 
 -- A new image: the layers, and the state's config with one more history entry.
 local function image_doc(state, history)
   local doc = copy_table(state.doc)
-  doc.created = now()
+  doc.created = now(state.o)
   for _, h in ipairs(state.pending) do doc.history[#doc.history + 1] = h end
   doc.history[#doc.history + 1] = history
   return doc
@@ -116,6 +129,8 @@ local function copy_layer(state, step, src_root, entries, starts)
   -- are root's.
   local keep_owner = not uid and not context.is(step.from)
   local mode = step.chmod and tonumber(step.chmod, 8)
+  local started = {}
+  for _, rel in ipairs(starts) do started[rel] = true end
   local tmp = md.fs.tempdir("/tmp/mdlua-build-")
   local ok, res = pcall(function()
     for _, e in ipairs(entries) do
@@ -129,6 +144,10 @@ local function copy_layer(state, step, src_root, entries, starts)
       if e.st.type == "directory" then
         md.fs.mkdir(host)
         md.fs.chmod(host, mode or e.st.mode)
+      elseif e.st.type == "file" and step.extract and started[e.rel] and archive.is_tar(from) then
+        -- ADD of a local archive: its contents, with their owners and modes, in the
+        -- destination (a directory).
+        archive.extract(from, tmp .. dst)
       elseif e.st.type == "file" then
         md.fs.copy(from, host)
         md.fs.chmod(host, mode or e.st.mode)
@@ -143,7 +162,7 @@ local function copy_layer(state, step, src_root, entries, starts)
         md.fs.chown(host, e.st.uid, e.st.gid)
       end
     end
-    return layer_store.create(root(), tmp, "", false)
+    return layer_store.create(root(), tmp, "", false, state.o.timestamp)
   end)
   pcall(md.fs.remove, tmp)
   if not ok then error(res, 0) end
@@ -151,16 +170,19 @@ local function copy_layer(state, step, src_root, entries, starts)
 end
 
 -- RUN: a container from the image so far, its changes committed. Returns the new image's ID.
-local function run_step(state, step, instruction, history, event, o)
+local function run_step(state, step, instruction, history, event, o, bound)
   if not state.image then step_error(step, "RUN needs files to run: this stage is FROM scratch with nothing copied yet", 125) end
   local doc = image_doc(state, history)
   local c
+  local undo = {}
   local ok, e = pcall(function()
     local cfg = state.doc.config
+    local list = mounts.prepare(step, bound, o, undo)
     c = md.container.create { image = state.image, cmd = steps.argv(step, state), entrypoint = "",
                               env = steps.run_env(step, state),
                               workdir = cfg.WorkingDir ~= "" and cfg.WorkingDir or nil,
-                              user = cfg.User ~= "" and cfg.User or nil, network = step.network }
+                              user = cfg.User ~= "" and cfg.User or nil, network = step.network,
+                              mounts = #list > 0 and list or nil }
     local r = c:start { capture = true }
     event.output = (r.stdout or "") .. (r.stderr or "")
     o.progress("output", event)
@@ -171,9 +193,11 @@ local function run_step(state, step, instruction, history, event, o)
       error(errors.new("build_failed", ("%s: %s: exited with %d%s"):format(step.where, instruction, r.exit_code,
         tail ~= "" and ("\n" .. tail) or ""), 1), 0)
     end
-    return runtime.commit(root(), c.id, json.encode(doc), nil, instruction)
+    return runtime.commit(root(), c.id, json.encode(doc), nil, instruction, o.timestamp)
   end)
-  if c then pcall(c.rm, c, { force = true }) end
+  -- (volumes: the image's VOLUMEs, anonymous volumes of this container only.)
+  if c then pcall(c.rm, c, { force = true, volumes = true }) end
+  for i = #undo, 1, -1 do pcall(undo[i]) end
   if not ok then step_error(step, e, errors.is(e) and e.code == "start_failed" and 1 or nil) end
   return e
 end
@@ -229,7 +253,7 @@ local function workdir_step(state, step, history)
       md.fs.chmod(tmp .. "/" .. at, 493)   -- 0755
       md.fs.chown(tmp .. "/" .. at, uid, gid)
     end
-    return layer_store.create(root(), tmp, "", false)
+    return layer_store.create(root(), tmp, "", false, state.o.timestamp)
   end)
   pcall(md.fs.remove, tmp)
   if not ok then step_error(step, layer) end
@@ -272,7 +296,8 @@ end
 function M.build(stage, o)
   o.built = o.built or {}
   if o.built[stage] then return o.built[stage] end
-  local state = base_state(stage)
+  local state = base_state(stage, o)
+  state.o = o
   state.build_args = o.build_args or {}
   state.pending = {}
   local parent_missed = false
@@ -283,8 +308,31 @@ function M.build(stage, o)
                     config = step.kind ~= "run" and step.kind ~= "copy" and step.kind ~= "workdir" }
 
     -- The inputs: files of the context, or the image of the stage copied from.
-    local inputs, each, src_root, entries, starts, unmount = "", {}, nil, nil, nil, nil
-    if step.kind == "copy" then
+    local inputs, each, src_root, entries, starts, bound = "", {}, nil, nil, nil, nil
+    if step.kind == "run" and step.mounts then
+      -- What the bind mounts show: the context's files (digested as COPY's), a stage's image.
+      bound = {}
+      local parts = {}
+      for i, m in ipairs(step.mounts) do
+        if m.type == "bind" then
+          if context.is(m.from) then
+            local ok, es, ss = pcall(context.collect, m.from.dir, m.from.rules, m.source, "--mount source=" .. m.source)
+            if not ok then step_error(step, es, errors.is(es) and es.status or 125) end
+            local d, per = context.digest(m.from.dir, es)
+            bound[i] = { entries = es, starts = ss }
+            parts[#parts + 1] = d
+            for k, v in pairs(per) do each[k] = v end
+          else
+            local from = M.build(m.from, o)
+            if not from.image then step_error(step, "the stage mounted has no files (FROM scratch, no steps)") end
+            bound[i] = { image = from.image }
+            parts[#parts + 1] = from.image
+            each["stage " .. (m.from.name or m.from.base)] = from.image
+          end
+        end
+      end
+      inputs = table.concat(parts, "\n")
+    elseif step.kind == "copy" then
       if context.is(step.from) then
         src_root = step.from.dir
         entries, starts = {}, {}
@@ -307,7 +355,7 @@ function M.build(stage, o)
     local description = cache.describe(steps.describe(step, state))
     local key = cache.key(state.key, description, inputs)
     local probe = cache.probe(state.key, description)
-    local history = { created = now(), created_by = steps.created_by(step, state, inputs) }
+    local history = { created = now(o), created_by = steps.created_by(step, state, inputs) }
     if step.kind ~= "run" and step.kind ~= "copy" and step.kind ~= "workdir" then
       -- A config step changes the config only: no image of its own (the next RUN or COPY,
       -- or the end of the stage, makes one), and nothing to run, so it is as cached as its
@@ -337,7 +385,7 @@ function M.build(stage, o)
         end
         parent_missed = true
         if step.kind == "run" then
-          state.image = run_step(state, step, instruction, history, event, o)
+          state.image = run_step(state, step, instruction, history, event, o, bound)
         elseif step.kind == "workdir" then
           state.image = workdir_step(state, step, history)
         else
@@ -346,7 +394,7 @@ function M.build(stage, o)
         reload(state, md.image.get(state.image))
         steps.carry(step, state)
         cache.store(key, state.image, instruction)
-        if step.kind == "copy" then cache.remember_inputs(probe, each) end
+        if step.kind == "copy" or next(each) then cache.remember_inputs(probe, each) end
       end
       state.pending = {}
     end

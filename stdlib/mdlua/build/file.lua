@@ -43,9 +43,9 @@ function M.load(dir, o)
   local name = file:match("[^/]+$")
   return dockerfile.stages(dockerfile.parse(text, name), {
     build = md.build, context = ctx, build_args = build_args, target = o.target, file = name,
-    image_env = function(image)
+    image_config = function(image)
       local ok, img = pcall(md.image.get, image)
-      return ok and (img:config().config or {}).Env or nil
+      return ok and (img:config().config or {}) or nil
     end,
   }), file
 end

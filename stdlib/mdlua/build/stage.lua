@@ -36,6 +36,7 @@ function M.new(base, o)
 end
 
 -- A new stage: this one's steps plus `step`.
+-- (Methods call it in a tail call, so level 3 is the code that called the method.)
 local function add(self, step)
   local n = setmetatable({}, Stage)
   for k, v in pairs(self) do n[k] = v end
@@ -79,35 +80,123 @@ local function command(method, cmd)
   return { exec = strings(method, cmd, "the command") }
 end
 
--- RUN. o: env (a map or list, for this step only).
+-- A RUN's mounts, each checked and made a table of its own: cache (a directory kept
+-- between builds), bind (a context's or a stage's files, read-only), secret (a file given
+-- to the build, at /run/secrets/ID), tmpfs, file (inline content, read-only). `{ src,
+-- "/target" }` is a bind of a context's or a stage's whole tree.
+local mount_keys = {
+  cache = { type = true, target = true, id = true, sharing = true, mode = true, uid = true, gid = true },
+  bind = { type = true, target = true, from = true, source = true },
+  secret = { type = true, target = true, id = true, required = true, mode = true, uid = true, gid = true },
+  tmpfs = { type = true, target = true, size = true },
+  file = { type = true, target = true, content = true, mode = true },
+}
+
+local function source_kind(v)
+  local mt = getmetatable(v)
+  return mt and (mt.__name == "mdlua.build.context" or mt.__name == "mdlua.build.stage") and mt.__name or nil
+end
+
+local function mount(i, m)
+  if type(m) ~= "table" then bad("run", ("mounts[%d]: expected a table"):format(i)) end
+  if m[1] ~= nil then
+    if not source_kind(m[1]) or type(m[2]) ~= "string" then
+      bad("run", ("mounts[%d]: expected { context or stage, \"/target\" }"):format(i))
+    end
+    m = { type = "bind", from = m[1], target = m[2] }
+  end
+  local kind = m.type or "bind"
+  local keys = mount_keys[kind]
+  if not keys then bad("run", ("mounts[%d]: type %s: expected cache, bind, secret, tmpfs or file"):format(i, tostring(kind))) end
+  local out = { type = kind }
+  for k, v in pairs(m) do
+    if not keys[k] then bad("run", ("mounts[%d]: a %s mount takes no %s"):format(i, kind, tostring(k))) end
+    out[k] = v
+  end
+  if kind == "secret" then
+    if type(out.id) ~= "string" or not out.id:match("^[%w_.-]+$") then bad("run", ("mounts[%d]: a secret needs an id ([A-Za-z0-9_.-])"):format(i)) end
+    out.target = out.target or ("/run/secrets/" .. out.id)
+  end
+  if type(out.target) ~= "string" or out.target:sub(1, 1) ~= "/" then
+    bad("run", ("mounts[%d]: target: expected an absolute path"):format(i))
+  end
+  for part in out.target:gmatch("[^/]+") do
+    if part == ".." then bad("run", ("mounts[%d]: target %s holds .."):format(i, out.target)) end
+  end
+  if out.target:match("^/+$") then bad("run", ("mounts[%d]: target cannot be /"):format(i)) end
+  if kind == "cache" then
+    out.id = out.id or out.target
+    if type(out.id) ~= "string" or out.id == "" then bad("run", ("mounts[%d]: id: expected a string"):format(i)) end
+    out.sharing = out.sharing or "shared"
+    if out.sharing ~= "shared" then
+      bad("run", ("mounts[%d]: sharing=%s is not supported (a cache mount is shared)"):format(i, tostring(out.sharing)))
+    end
+  elseif kind == "bind" then
+    if not source_kind(out.from) then bad("run", ("mounts[%d]: from: expected a context (md.build.context) or a stage"):format(i)) end
+    out.source = out.source or "."
+    if type(out.source) ~= "string" then bad("run", ("mounts[%d]: source: expected a path"):format(i)) end
+  elseif kind == "file" then
+    if type(out.content) ~= "string" then bad("run", ("mounts[%d]: content: expected a string"):format(i)) end
+  end
+  if out.mode ~= nil and (type(out.mode) ~= "string" or not out.mode:match("^[0-7][0-7][0-7][0-7]?$")) then
+    bad("run", ("mounts[%d]: mode: expected an octal mode as a string (\"0400\")"):format(i))
+  end
+  for _, k in ipairs { "uid", "gid" } do
+    if out[k] ~= nil and math.type(out[k]) ~= "integer" then bad("run", ("mounts[%d]: %s: expected an integer"):format(i, k)) end
+  end
+  return out
+end
+
+-- RUN. o: env (a map or list, for this step only), mounts (above), network ("none", the
+-- default, or "host").
 function Stage:run(cmd, o)
-  o = errors.check_options(o, "stage:run", { "env", "mounts", "secrets", "network" })
-  if o.mounts and next(o.mounts) then bad("run", "mounts are not supported yet") end
-  if o.secrets and next(o.secrets) then bad("run", "secrets are not supported yet") end
+  o = errors.check_options(o, "stage:run", { "env", "mounts", "network" })
   if o.network ~= nil and o.network ~= "none" and o.network ~= "host" then bad("run", "network: expected none or host") end
   local step = command("run", cmd)
   step.kind = "run"
   step.env = o.env and pairs_of("run", o.env) or nil
   step.network = o.network
+  if o.mounts ~= nil then
+    if type(o.mounts) ~= "table" then bad("run", "mounts: expected a list") end
+    local seen = {}
+    step.mounts = {}
+    for i, m in ipairs(o.mounts) do
+      local checked = mount(i, m)
+      if seen[checked.target] then bad("run", ("mounts: two mounts on %s"):format(checked.target)) end
+      seen[checked.target] = true
+      step.mounts[i] = checked
+    end
+  end
   return add(self, step)
 end
 
 -- COPY: `from` is a context (md.build.context) or another stage; `src` a path or a list
 -- of paths in it (globs: * ? [...] in the last component); `dst` a path in this stage.
 function Stage:copy(from, src, dst, o)
-  o = errors.check_options(o, "stage:copy", { "chown", "chmod" })
+  return self:_copy("copy", from, src, dst, o)
+end
+
+-- ADD of local files: as COPY, and a tar archive (plain, gzip, bzip2, xz or zstd, known
+-- by its content, as Docker) from the context is unpacked into the destination.
+function Stage:add(from, src, dst, o)
+  return self:_copy("add", from, src, dst, o)
+end
+
+function Stage:_copy(method, from, src, dst, o)
+  o = errors.check_options(o, "stage:" .. method, { "chown", "chmod" })
   local kind = getmetatable(from) and getmetatable(from).__name
   if kind ~= "mdlua.build.context" and kind ~= "mdlua.build.stage" then
-    bad("copy", "the source must be a context (md.build.context) or a stage")
+    bad(method, "the source must be a context (md.build.context) or a stage")
   end
   local srcs = type(src) == "string" and { src } or strings("copy", src, "the source paths")
-  if #srcs == 0 then bad("copy", "no source path") end
-  if type(dst) ~= "string" or dst == "" then bad("copy", "expected a destination path") end
+  if #srcs == 0 then bad(method, "no source path") end
+  if type(dst) ~= "string" or dst == "" then bad(method, "expected a destination path") end
   if o.chmod ~= nil and (type(o.chmod) ~= "string" or not o.chmod:match("^[0-7][0-7][0-7][0-7]?$")) then
-    bad("copy", ("invalid chmod %s: expected an octal mode as a string (\"755\")"):format(tostring(o.chmod)))
+    bad(method, ("invalid chmod %s: expected an octal mode as a string (\"755\")"):format(tostring(o.chmod)))
   end
-  if o.chown ~= nil and type(o.chown) ~= "string" then bad("copy", "chown: expected USER[:GROUP]") end
-  return add(self, { kind = "copy", from = from, srcs = srcs, dst = dst, chown = o.chown, chmod = o.chmod })
+  if o.chown ~= nil and type(o.chown) ~= "string" then bad(method, "chown: expected USER[:GROUP]") end
+  return add(self, { kind = "copy", from = from, srcs = srcs, dst = dst, chown = o.chown, chmod = o.chmod,
+                     extract = method == "add" and kind == "mdlua.build.context" or nil })
 end
 
 local function config_step(name, check)
@@ -176,6 +265,16 @@ config_step("healthcheck", function(v)
     h.retries = v.retries
   end
   return h
+end)
+-- ONBUILD: an instruction (Dockerfile text) kept in the image's config, for the builds
+-- FROM it to run (the Dockerfile frontend runs a base image's triggers after its FROM).
+config_step("onbuild", function(v)
+  if type(v) ~= "string" or v:match("^%s*$") then bad("onbuild", "expected an instruction") end
+  local first = v:match("^%s*(%S+)"):upper()
+  if first == "ONBUILD" or first == "FROM" or first == "MAINTAINER" then
+    bad("onbuild", ("%s is not allowed as an ONBUILD trigger"):format(first))
+  end
+  return v
 end)
 -- ARG: a build argument with its default; RUN steps see it in their environment.
 config_step("arg", function(name, default)

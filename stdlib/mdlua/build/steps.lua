@@ -53,13 +53,33 @@ function M.run_env(step, state)
 end
 
 -- The step as a Dockerfile line.
+-- A mount as a RUN --mount flag.
+local function mount_text(m)
+  local parts = { "type=" .. m.type }
+  if m.type == "cache" and m.id ~= m.target then parts[#parts + 1] = "id=" .. m.id end
+  if m.type == "secret" then parts[#parts + 1] = "id=" .. m.id end
+  if m.type == "bind" then
+    if getmetatable(m.from).__name == "mdlua.build.stage" then parts[#parts + 1] = "from=" .. (m.from.name or m.from.base) end
+    if m.source ~= "." then parts[#parts + 1] = "source=" .. m.source end
+  end
+  parts[#parts + 1] = "target=" .. m.target
+  return "--mount=" .. table.concat(parts, ",")
+end
+
 function M.instruction(step, state)
   local k = step.kind
-  if k == "run" then return "RUN " .. command_text(step) end
+  if k == "run" then
+    local flags = {}
+    for _, m in ipairs(step.mounts or {}) do
+      if m.type ~= "file" then flags[#flags + 1] = mount_text(m) .. " " end
+    end
+    if step.network then flags[#flags + 1] = "--network=" .. step.network .. " " end
+    return "RUN " .. table.concat(flags) .. (step.display or command_text(step))
+  end
   if k == "copy" then
     local from = getmetatable(step.from).__name == "mdlua.build.stage" and (" --from=" .. (step.from.name or step.from.base)) or ""
     local opts = (step.chown and (" --chown=" .. step.chown) or "") .. (step.chmod and (" --chmod=" .. step.chmod) or "")
-    return ("COPY%s%s %s %s"):format(from, opts, table.concat(step.srcs, " "), step.dst)
+    return ("%s%s%s %s %s"):format(step.extract and "ADD" or "COPY", from, opts, table.concat(step.srcs, " "), step.dst)
   end
   local v = step.value
   if k == "env" or k == "label" then return k:upper() .. " " .. kv_text(v) end
@@ -81,7 +101,7 @@ function M.created_by(step, state, inputs)
     return table.concat(argv, " ")
   end
   if step.kind == "copy" then
-    return ("/bin/sh -c #(nop) COPY %s in %s"):format(inputs and inputs:sub(1, 19) or "", step.dst)
+    return ("/bin/sh -c #(nop) %s %s in %s"):format(step.extract and "ADD" or "COPY", inputs and inputs:sub(1, 19) or "", step.dst)
   end
   return "/bin/sh -c #(nop) " .. M.instruction(step, state)
 end
@@ -95,8 +115,19 @@ function M.describe(step, state)
     d.argv = M.argv(step, state)
     d.env = M.run_env(step, state)
     d.network = step.network
+    -- The mounts as they are described; what a bind shows is an input, a secret's
+    -- content never is (as BuildKit: a changed secret does not rerun the step).
+    if step.mounts and #step.mounts > 0 then
+      d.mounts = {}
+      for i, m in ipairs(step.mounts) do
+        local dm = {}
+        for k, v in pairs(m) do if k ~= "from" then dm[k] = v end end
+        if m.type == "bind" then dm.from = getmetatable(m.from).__name == "mdlua.build.stage" and "stage" or "context" end
+        d.mounts[i] = dm
+      end
+    end
   elseif step.kind == "copy" then
-    d.srcs, d.dst, d.chown, d.chmod = step.srcs, step.dst, step.chown, step.chmod
+    d.srcs, d.dst, d.chown, d.chmod, d.extract = step.srcs, step.dst, step.chown, step.chmod, step.extract
     d.from = getmetatable(step.from).__name == "mdlua.build.stage" and "stage" or "context"
   elseif step.kind == "arg" then
     d.value = { name = step.value.name, default = step.value.default, given = (state.build_args or {})[step.value.name] }
@@ -140,6 +171,9 @@ function M.apply(step, state)
     c.Volumes = c.Volumes or {}
     for _, p in ipairs(v) do c.Volumes[p] = {} end
   elseif k == "stopsignal" then c.StopSignal = v
+  elseif k == "onbuild" then
+    c.OnBuild = json.array(c.OnBuild or {})
+    c.OnBuild[#c.OnBuild + 1] = v
   elseif k == "cmd" or k == "entrypoint" then
     local argv = v.exec and json.array { table.unpack(v.exec) } or json.array { table.unpack(M.shell(state)) }
     if v.shell then argv[#argv + 1] = v.shell end
