@@ -13,6 +13,7 @@ local paths = require "mdlua.build.paths"
 local steps = require "mdlua.build.steps"
 local archive = require "mdlua.build.archive"
 local mounts = require "mdlua.build.mounts"
+local scheduler = require "mdlua.build.scheduler"
 
 local M = {}
 
@@ -183,8 +184,18 @@ local function run_step(state, step, instruction, history, event, o, bound)
                               workdir = cfg.WorkingDir ~= "" and cfg.WorkingDir or nil,
                               user = cfg.User ~= "" and cfg.User or nil, network = step.network,
                               mounts = #list > 0 and list or nil }
-    local r = c:start { capture = true }
-    event.output = (r.stdout or "") .. (r.stderr or "")
+    local r
+    if scheduler.alone(o) then
+      r = c:start { capture = true }
+      event.output = (r.stdout or "") .. (r.stderr or "")
+    else
+      -- Another stage can go on meanwhile: the container runs in the background.
+      c:start_detached()
+      r = scheduler.wait_container(o, c)
+      local out = {}
+      for _, rec in ipairs(c:logs()) do out[#out + 1] = rec.log end
+      event.output = table.concat(out)
+    end
     o.progress("output", event)
     if r.exit_code ~= 0 then
       local lines = {}
@@ -291,11 +302,24 @@ local function copy_step(state, step, src_root, entries, starts, history, o)
   return assemble(state, layers, image_doc(state, history))
 end
 
+local build_stage
+
 -- Builds `stage`; `o`: no_cache, build_args, progress (a function(event)), built (stages
--- already built in this run, by identity). Returns the final state.
+-- already built in this run, by identity). Returns the final state. The stages it needs
+-- are built at the same time where they can be (build/scheduler.lua); inside a stage's
+-- task, a stage it needs is waited for.
 function M.build(stage, o)
   o.built = o.built or {}
   if o.built[stage] then return o.built[stage] end
+  if o.scheduler then
+    local state = scheduler.await(o, stage)
+    if state then return state end
+  end
+  return scheduler.run(stage, o, build_stage)
+end
+
+-- The steps of one stage, in order.
+function build_stage(stage, o)
   local state = base_state(stage, o)
   state.o = o
   state.build_args = o.build_args or {}
@@ -372,6 +396,11 @@ function M.build(stage, o)
       state.pending[#state.pending + 1] = history
     else
       local hit = not o.no_cache and cache.lookup(key)
+      if not hit then
+        -- Another stage making the same step (a Dockerfile's FROM of a stage) makes it once.
+        local made = scheduler.claim_key(o, key)
+        if made then hit = md.image.get(made) end
+      end
       if hit then
         event.cached = true
         reload(state, hit)
@@ -394,6 +423,7 @@ function M.build(stage, o)
         reload(state, md.image.get(state.image))
         steps.carry(step, state)
         cache.store(key, state.image, instruction)
+        scheduler.finish_key(o, key, state.image)
         if step.kind == "copy" or next(each) then cache.remember_inputs(probe, each) end
       end
       state.pending = {}
@@ -414,7 +444,6 @@ function M.build(stage, o)
     end
     state.pending = {}
   end
-  o.built[stage] = state
   return state
 end
 
