@@ -40,8 +40,17 @@ final class DiskUsageTests: ContainerTestCase {
         try FileManager.default.createDirectory(atPath: stale, withIntermediateDirectories: true)
         FileManager.default.createFile(atPath: stale + "/part", contents: Data(count: 1 << 20))
 
+        // A build whose cache mount holds 1 MiB.
+        let ctx = dir.appendingPathComponent("ctx")
+        try FileManager.default.createDirectory(at: ctx, withIntermediateDirectories: true)
+        try write("FROM busybox\nRUN --mount=type=cache,target=/c dd if=/dev/zero of=/c/f bs=1M count=1\n",
+                  to: ctx.appendingPathComponent("Dockerfile"))
+        XCTAssertEqual(md(["build", "-q", ctx.path]).status, 0)
+
         let r = rows()
-        XCTAssertEqual(Set(r.keys), ["Images", "Containers", "Local Volumes", "Staging", "Engine"])
+        XCTAssertEqual(Set(r.keys), ["Images", "Containers", "Local Volumes", "Build Cache", "Staging", "Engine"])
+        XCTAssertGreaterThanOrEqual(r["Build Cache"]!.size, 1 << 20, "the cache mount")
+        XCTAssertEqual(r["Build Cache"]!.reclaimable, r["Build Cache"]!.size)
         let total = r.values.reduce(0) { $0 + $1.size }
         XCTAssertEqual(total, du(root), "the rows add up to du -sx of the state root")
         XCTAssertGreaterThanOrEqual(r["Containers"]!.reclaimable, 2 << 20, "the exited container's layer is reclaimable")

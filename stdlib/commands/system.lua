@@ -109,7 +109,7 @@ local df = {
 }
 
 -- `mdlua system prune [-a] [--volumes]`: what `container prune`, `network prune`, `image
--- prune [-a]`, `volume prune [-a]` (with --volumes) and the removal of stale staging and of
+-- prune [-a]`, `volume prune [-a]` (with --volumes), `builder prune [-a]` and the removal of stale staging and of
 -- the seccomp cache give back. With -a --volumes and no container left, the state root holds nothing
 -- but its empty skeleton.
 local prune = {
@@ -150,6 +150,8 @@ local prune = {
     local images = {}
     for i, img in ipairs(md.image.prune { all = o.all }) do images[i] = "deleted: " .. img.id end
     section("Deleted Images:", images)
+    -- The build cache (as Docker's): dangling entries, all of it with -a.
+    section("Deleted build cache objects:", require("mdlua.build.prune").prune { all = o.all })
     if o.all then
       -- Layers made on their own (md.layer.create, image bootstrap) that no image uses.
       local layers = {}

@@ -289,7 +289,8 @@ public enum StateCheck {
     /// configs and manifests; reclaimable: what only images no container uses hold),
     /// containers (their directories: writable layer, logs, records; reclaimable: those not
     /// running), volumes (reclaimable: those no container mounts; a volume's own file
-    /// system is its image file, or nothing for a tmpfs), staging under ROOT/tmp
+    /// system is its image file, or nothing for a tmpfs), the build cache (all of it
+    /// reclaimable: `builder prune --all`), staging under ROOT/tmp
     /// (reclaimable: that of writers that are gone) and the engine's own files (records,
     /// events, caches, the directories themselves; reclaimable: the seccomp cache).
     public static func usage(_ cs: ContainerStore, du: DiskUsage? = nil) -> [Usage] {
@@ -336,6 +337,13 @@ public enum StateCheck {
             if inUse.contains(v.name) { vactive += 1 } else { vreclaim += size }
         }
         rows.append(Usage(type: "Local Volumes", total: allVolumes.count, active: vactive, size: vsize, reclaimable: vreclaim))
+        // The build cache (docs/builds.md): its records and cache mounts, none in use
+        // between builds. (The images its records point at are counted with the images.)
+        let buildCache = store.root + "/build-cache"
+        let records = FileSystem.list(buildCache).filter { $0.hasSuffix(".json") }.count
+        let cacheMounts = FileSystem.list(buildCache + "/mounts").count
+        let bsize = du.measure(buildCache)
+        rows.append(Usage(type: "Build Cache", total: records + cacheMounts, active: 0, size: bsize, reclaimable: bsize))
         var ssize: UInt64 = 0, sreclaim: UInt64 = 0, writing = 0, count = 0
         for name in FileSystem.list(store.tmp) {
             let dir = store.tmp + "/" + name

@@ -1,0 +1,44 @@
+local md = require "mdlua"
+local errors = require "mdlua.errors"
+local format = require "mdlua.format"
+
+-- "10GB", "512mb", "1.5g", "2048" (bytes) -> bytes.
+local function size(s)
+  local n, unit = tostring(s):lower():match("^(%d+%.?%d*)%s*([kmgt]?)i?b?$")
+  if not n then errors.fail(("invalid --keep-storage %q: expected a size like 512MB or 10GB"):format(s)) end
+  return math.floor(tonumber(n) * (({ [""] = 1, k = 1024, m = 1024 ^ 2, g = 1024 ^ 3, t = 1024 ^ 4 })[unit]))
+end
+
+-- `mdlua builder prune [-a] [--keep-storage SIZE] [-f]` (docs/builds.md, "The cache").
+local prune = {
+  summary = "Remove build cache",
+  usage = "mdlua builder prune [OPTIONS]",
+  flags = {
+    { name = "all", short = "a", type = "bool", help = "Remove all build cache (and cache mounts), not just dangling entries" },
+    { name = "keep-storage", type = "string", metavar = "SIZE", help = "Keep this much build cache, removing the oldest first" },
+    { name = "force", short = "f", type = "bool", help = "Do not prompt for confirmation" },
+  },
+  run = function(o, args)
+    if #args > 0 then errors.fail("builder prune: takes no arguments") end
+    local keep = o["keep-storage"] and size(o["keep-storage"])
+    local before = 0
+    for _, u in ipairs(md._runtime.df(md.config.root)) do before = before + u.size end
+    local removed = require("mdlua.build.prune").prune { all = o.all, keep_storage = keep }
+    if #removed > 0 then
+      print("Deleted build cache objects:")
+      for _, k in ipairs(removed) do print(k) end
+      print()
+    end
+    local after = 0
+    for _, u in ipairs(md._runtime.df(md.config.root)) do after = after + u.size end
+    print("Total reclaimed space: " .. format.size(math.max(0, before - after)))
+    return 0
+  end,
+}
+
+return {
+  summary = "Manage builds",
+  usage = "mdlua builder COMMAND",
+  subcommands = { prune = prune },
+  run = function() return 0 end,
+}
