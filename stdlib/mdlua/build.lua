@@ -81,7 +81,7 @@ function M.run(s, o)
   end
   local report = { steps = {} }
   local show = type(o.progress) == "function" and o.progress or progress.printer(o.progress or "auto")
-  local state = executor.build(s, {
+  local ok, state = pcall(executor.build, s, {
     no_cache = o.no_cache, build_args = o.build_args, secrets = o.secrets, timestamp = timestamp,
     progress = function(kind, e)
       if kind == "done" then
@@ -92,6 +92,10 @@ function M.run(s, o)
       show(kind, e)
     end,
   })
+  if not ok then
+    show("failed", {})
+    error(state, 0)
+  end
   if not state.image then errors.fail("md.build.run: the stage has no steps and no base image: nothing to build") end
   local img = md.image.get(state.image)
   for _, name in ipairs(s.tags or {}) do img:tag(name) end
