@@ -384,4 +384,91 @@ final class BuildTests: ContainerTestCase {
         XCTAssertEqual(lines(again.stderr, containing: "STEP ").count, 7, again.stderr)
         checkNoContainersOrStaging()
     }
+
+    /// Independent stages run at the same time: each RUN marks its start in a cache mount
+    /// both share, then waits (up to 60 s) for the other's mark. One after the other, the
+    /// first would wait in vain and fail; together, both see the other and the build ends.
+    func testIndependentStagesRunAtTheSameTime() throws {
+        func stage(_ me: String, _ other: String) -> String {
+            """
+            FROM busybox AS \(me)
+            RUN --mount=type=cache,id=sync,target=/sync touch /sync/\(me) && \\
+                i=0; while [ ! -e /sync/\(other) ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; \\
+                [ -e /sync/\(other) ] && echo "\(me) saw \(other)" > /\(me).txt
+            """
+        }
+        try file("Dockerfile", stage("left", "right") + "\n" + stage("right", "left") + """
+
+            FROM busybox
+            COPY --from=left /left.txt /
+            COPY --from=right /right.txt /
+            CMD ["cat", "/left.txt", "/right.txt"]
+            """)
+        let (r, _) = build(["-t", "together:1"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(md(["run", "--rm", "together:1"]).stdout, "left saw right\nright saw left\n")
+        checkNoContainersOrStaging()
+
+        // A stage that fails stops the one running beside it: its container is removed too.
+        try file("Dockerfile", """
+            FROM busybox AS slow
+            RUN sleep 600
+            FROM busybox AS broken
+            RUN exit 7
+            FROM busybox
+            COPY --from=slow /bin/sh /a
+            COPY --from=broken /bin/sh /b
+            """)
+        let (failed, _) = build()
+        XCTAssertEqual(failed.status, 1, failed.stderr)
+        XCTAssertTrue(failed.stderr.contains("Dockerfile:4: RUN exit 7: exited with 7"), failed.stderr)
+        checkNoContainersOrStaging()
+    }
+
+    /// `builder prune`: dangling entries (the intermediate images) go, the tagged image and
+    /// the cache mounts stay; --keep-storage keeps what fits; --all takes the cache mounts
+    /// too; `system df` has a Build Cache row.
+    func testBuilderPruneAndSystemDf() throws {
+        try file("src/a.txt", "a\n")
+        try file("Dockerfile", """
+            FROM busybox
+            RUN --mount=type=cache,target=/c echo run >> /c/log && wc -l < /c/log > /runs
+            COPY src/ /src/
+            RUN echo done > /done
+            """)
+        let (r, id) = build(["-t", "pruned:1"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let df = md(["system", "df"])
+        XCTAssertTrue(df.stdout.contains("Build Cache"), df.stdout)
+        func intermediates() -> String {
+            md(["-e", "local n = 0 for _, i in ipairs(md.image.list()) do if #i.names == 0 then n = n + 1 end end print(n)"]).stdout
+        }
+        XCTAssertEqual(intermediates(), "2\n", "the RUN and the COPY before the last step")
+
+        let keep = md(["builder", "prune", "-a", "--keep-storage", "1GB"])
+        XCTAssertEqual(keep.status, 0, keep.stderr)
+        XCTAssertFalse(keep.stdout.contains("Deleted build cache objects"), keep.stdout)
+        XCTAssertEqual(intermediates(), "2\n")
+
+        let pruned = md(["builder", "prune", "-f"])
+        XCTAssertEqual(pruned.status, 0, pruned.stderr)
+        XCTAssertTrue(pruned.stdout.hasPrefix("Deleted build cache objects:\n"), pruned.stdout)
+        XCTAssertTrue(pruned.stdout.contains("Total reclaimed space: "), pruned.stdout)
+        XCTAssertEqual(intermediates(), "0\n")
+        XCTAssertEqual(md(["inspect", "--format", "{{.Id}}", "pruned:1"]).stdout, id + "\n", "the tagged image stays")
+        // The cache mount was kept: a step that runs again sees what it holds.
+        let (again, _) = build(["-t", "pruned:2", "--no-cache"])
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertEqual(md(["run", "--rm", "pruned:2", "cat", "/runs"]).stdout, "2\n")
+
+        let all = md(["builder", "prune", "--all", "-f"])
+        XCTAssertEqual(all.status, 0, all.stderr)
+        XCTAssertTrue(all.stdout.contains("mount "), all.stdout)
+        let (third, _) = build(["-t", "pruned:3"])
+        XCTAssertEqual(third.status, 0, third.stderr)
+        XCTAssertEqual(lines(third.stderr, containing: "CACHED"), [], "nothing is cached after --all")
+        XCTAssertEqual(md(["run", "--rm", "pruned:3", "cat", "/runs"]).stdout, "1\n", "the cache mount was removed")
+        XCTAssertEqual(md(["builder", "prune", "--keep-storage", "lots"]).status, 125)
+        checkNoContainersOrStaging()
+    }
 }

@@ -213,3 +213,43 @@ describe("build cache keys", function()
     md.fs.remove(d)
   end)
 end)
+
+describe("build progress", function()
+  local progress = require "mdlua.build.progress"
+  local function sink()
+    local buf = {}
+    return { write = function(self, ...) for _, s in ipairs { ... } do buf[#buf + 1] = s end end, flush = function() end },
+           function() return table.concat(buf) end
+  end
+  local stage = { name = "builder" }
+  local start = { stage = stage, n = 2, total = 5, instruction = "RUN make" }
+  local done = { stage = stage, n = 2, total = 5, instruction = "RUN make", seconds = 0.314, image = "sha256:" .. ("ab"):rep(32),
+                 reason = "changed: src/b.c" }
+
+  it("writes plain lines: the step, its output, its time and why it ran, or CACHED", function()
+    local out, text = sink()
+    local p = progress.printer("plain", out, true)
+    p("start", start); p("output", { output = "cc -c b.c" }); p("done", done)
+    p("done", { stage = stage, n = 3, total = 5, instruction = "COPY x y", cached = true, image = done.image })
+    assert_eq(text(), "[builder] STEP 2/5: RUN make\ncc -c b.c\n--> 0.31s abababababab (changed: src/b.c)\n"
+      .. "--> CACHED abababababab\n")
+  end)
+
+  it("on a terminal (auto), rewrites each step's line in place when it ends, output hidden", function()
+    local out, text = sink()
+    local p = progress.printer("auto", out, true)
+    p("start", start); p("output", { output = "noise" }); p("done", done)
+    p("start", start); p("failed", {})
+    assert_eq(text(), "\r\27[K[builder] STEP 2/5: RUN make\r\27[K[builder] STEP 2/5: RUN make  0.31s\n"
+      .. "\r\27[K[builder] STEP 2/5: RUN make  ERROR\n")
+  end)
+
+  it("is plain when stderr is no terminal, silent when quiet", function()
+    local out, text = sink()
+    progress.printer("auto", out, false)("start", start)
+    assert_eq(text(), "[builder] STEP 2/5: RUN make\n")
+    local q, qtext = sink()
+    progress.printer("quiet", q, true)("start", start)
+    assert_eq(qtext(), "")
+  end)
+end)
