@@ -50,7 +50,8 @@ final class BuildParityTests: ContainerTestCase {
         XCTAssertEqual(tagged.0, 0, tagged.2)
     }
 
-    let keys = ["Env", "Cmd", "Entrypoint", "WorkingDir", "User", "ExposedPorts", "Labels", "Healthcheck", "Volumes", "StopSignal"]
+    let keys = ["Env", "Cmd", "Entrypoint", "WorkingDir", "User", "ExposedPorts", "Labels", "Healthcheck", "Volumes", "StopSignal",
+                "OnBuild"]
 
     /// The keys above of a config, empty values dropped (buildah writes "", [] and {} where
     /// mdlua leaves a key out) and buildah's own label removed.
@@ -89,21 +90,28 @@ final class BuildParityTests: ContainerTestCase {
         return String(decoding: data, as: UTF8.self)
     }
 
+    /// The context of a check, made before it when it needs files that are not text.
+    func contextDir(_ name: String) -> URL { dir.appendingPathComponent("ctx-" + name) }
+
+    /// Builds `dockerfile` with both and compares. "{TOOL}" in it is "md" for mdlua and "bh"
+    /// for buildah (a base image one of the two built before); `extra` goes to both builds.
     func check(_ name: String, _ dockerfile: String, files: [String: String] = [:], paths: [String],
-               buildArgs: [String] = [], line: UInt = #line) throws {
-        let ctx = dir.appendingPathComponent("ctx-" + name)
+               buildArgs: [String] = [], extra: [String] = [], line: UInt = #line) throws {
+        let ctx = contextDir(name)
         try FileManager.default.createDirectory(at: ctx, withIntermediateDirectories: true)
         for (f, text) in files {
             let url = ctx.appendingPathComponent(f)
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             try write(text, to: url)
         }
-        try write(dockerfile, to: ctx.appendingPathComponent("Dockerfile"))
-        let args = buildArgs.flatMap { ["--build-arg", $0] }
-        let ours = md(["build", "-q", "-t", name + ":md"] + args + [ctx.path])
+        let mdFile = dir.appendingPathComponent("Dockerfile-\(name)-md"), bhFile = dir.appendingPathComponent("Dockerfile-\(name)-bh")
+        try write(dockerfile.replacingOccurrences(of: "{TOOL}", with: "md"), to: mdFile)
+        try write(dockerfile.replacingOccurrences(of: "{TOOL}", with: "bh"), to: bhFile)
+        let args = buildArgs.flatMap { ["--build-arg", $0] } + extra
+        let ours = md(["build", "-q", "-f", mdFile.path, "-t", name + ":md"] + args + [ctx.path])
         XCTAssertEqual(ours.status, 0, ours.stderr, line: line)
-        let theirs = buildah(["bud", "--runtime", "runc", "--pull=never", "--format", "docker", "-q", "-t", name + ":bh"]
-                             + args + [ctx.path])
+        let theirs = buildah(["bud", "--runtime", "runc", "--pull=never", "--format", "docker", "-q", "-f", bhFile.path,
+                              "-t", name + ":bh"] + args + [ctx.path])
         XCTAssertEqual(theirs.0, 0, theirs.2, line: line)
         let mine = md(["inspect", "--format", "{{json .Config}}", name + ":md"]).stdout
         // buildah 1.28's templates have no json function: the whole document, then its part.
@@ -238,5 +246,122 @@ final class BuildParityTests: ContainerTestCase {
                          "a.txt": "a\n", "debug.log": "x\n", "keep.log": "k\n", "tmp/t": "t\n",
                          "dir/b.txt": "b\n", "dir/old.bak": "o\n", "dir/deeper/c.bak": "c\n", "dir/deeper/c.txt": "c\n"],
             paths: ["ctx"])
+    }
+
+    /// ONBUILD: the triggers kept in the config, then run by a build FROM the image (which
+    /// does not inherit them).
+    func testOnbuildAgreesWithBuildah() throws {
+        try check("onbase", """
+            FROM busybox
+            ONBUILD RUN echo triggered > /trig
+            ONBUILD ENV TRIG=yes
+            ONBUILD COPY a.txt /from-trigger.txt
+            """, files: ["a.txt": "a\n"], paths: ["bin/busybox"])
+        try check("onchild", """
+            FROM onbase:{TOOL}
+            RUN cat /trig > /child.txt && echo "$TRIG" >> /child.txt
+            """, files: ["a.txt": "child context\n"], paths: ["trig", "child.txt", "from-trigger.txt"])
+    }
+
+    /// ADD of local archives (plain, gzip, xz, bzip2), unpacked with their owners and modes;
+    /// COPY of one, and ADD of a file named like one, copy it as it is.
+    func testAddArchivesAgreeWithBuildah() throws {
+        let ctx = contextDir("addtar"), tree = dir.appendingPathComponent("tree")
+        try FileManager.default.createDirectory(at: tree.appendingPathComponent("d/e"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: ctx, withIntermediateDirectories: true)
+        try write("in the archive\n", to: tree.appendingPathComponent("d/f"))
+        try write("#!/bin/sh\n", to: tree.appendingPathComponent("d/e/x.sh"))
+        XCTAssertEqual(chmod(tree.appendingPathComponent("d/e/x.sh").path, 0o750), 0)
+        for (file, flag) in [("a.tar", "-c"), ("b.tar.gz", "-cz"), ("c.txz", "-cJ"), ("d.tar.bz2", "-cj")] {
+            XCTAssertEqual(Process.run("/bin/tar", [flag, "--owner=7", "--group=8", "--numeric-owner", "-f",
+                                                    ctx.appendingPathComponent(file).path, "-C", tree.path, "d"]), 0)
+        }
+        try check("addtar", """
+            FROM busybox
+            ADD a.tar /plain/
+            ADD b.tar.gz c.txz /many/
+            ADD d.tar.bz2 /bz
+            COPY b.tar.gz /copied/
+            ADD fake.tar.gz /fake.tar.gz
+            """, files: ["fake.tar.gz": "not an archive\n"], paths: ["plain", "many", "bz", "copied", "fake.tar.gz"])
+    }
+
+    /// RUN --mount: a bind of the context and of a stage, a cache mount, a tmpfs, a secret.
+    func testRunMountsAgreeWithBuildah() throws {
+        let secret = dir.appendingPathComponent("secret.txt")
+        try write("classified\n", to: secret)
+        try check("mounts", """
+            FROM busybox AS tools
+            RUN echo tool > /tool
+            FROM busybox
+            RUN --mount=type=bind,source=src,target=/src cp -r /src /from-src
+            RUN --mount=type=bind,from=tools,source=/tool,target=/t cp /t /from-tool
+            RUN --mount=type=cache,target=/cache echo x > /cache/f && ls /cache > /cache.ls
+            RUN --mount=type=tmpfs,target=/scratch touch /scratch/x && ls /scratch > /tmpfs.ls
+            RUN --mount=type=secret,id=tok wc -c < /run/secrets/tok > /secret.len
+            """, files: ["src/a.txt": "a\n", "src/sub/b.txt": "b\n"],
+            paths: ["from-src", "from-tool", "cache.ls", "tmpfs.ls", "secret.len"],
+            extra: ["--secret", "id=tok,src=" + secret.path])
+    }
+
+    /// The escape directive: a backtick continues lines, a backslash is an ordinary character.
+    func testEscapeDirectiveAgreesWithBuildah() throws {
+        try check("escape", """
+            # escape=`
+            FROM busybox
+            ENV A=one `
+                B=two
+            RUN echo "$A $B" > /ab.txt && `
+                echo 'back\slash' > /bs.txt
+            COPY `
+              a.txt /a.txt
+            LABEL path="c:\dir"
+            """, files: ["a.txt": "a\n"], paths: ["ab.txt", "bs.txt", "a.txt"])
+    }
+
+    /// HEALTHCHECK with every option, then NONE in an image FROM it; STOPSIGNAL as a number
+    /// and a name; VOLUME in both forms, added to the base's.
+    func testHealthcheckStopsignalAndVolumesAgreeWithBuildah() throws {
+        try check("health", """
+            FROM busybox
+            HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=2 CMD wget -q -O- http://127.0.0.1/ || exit 1
+            STOPSIGNAL 9
+            VOLUME /data /logs
+            VOLUME ["/json"]
+            """, paths: ["bin/busybox"])
+        try check("healthnone", """
+            FROM health:{TOOL}
+            HEALTHCHECK NONE
+            STOPSIGNAL SIGUSR1
+            VOLUME /more
+            """, paths: ["bin/busybox"])
+    }
+
+    /// COPY's flags with globs and several sources: --chown by name, --chmod on files, a
+    /// character class, a relative destination under WORKDIR.
+    func testCopyFlagsAndGlobsAgreeWithBuildah() throws {
+        try check("copyflags", """
+            FROM busybox
+            COPY --chown=nobody:nogroup src/*.txt /owned/
+            COPY --chmod=755 src/run.sh src/b?.txt /bin2/
+            COPY --chown=1:1 src/sub /subdir/
+            COPY src/[ab].txt /classes/
+            WORKDIR /rel
+            COPY src/a.txt relative/
+            """, files: ["src/a.txt": "a\n", "src/b.txt": "b\n", "src/b1.txt": "b1\n", "src/run.sh": "#!/bin/sh\n",
+                         "src/sub/c": "c\n", "src/sub/deeper/d": "d\n"],
+            paths: ["owned", "bin2", "subdir", "classes", "rel"])
+    }
+
+    /// FROM scratch: files copied from a stage, and an exec-form ENTRYPOINT.
+    func testScratchAgreesWithBuildah() throws {
+        try check("scratch", """
+            FROM busybox AS b
+            RUN mkdir /out && echo hi > /out/hi && chmod 600 /out/hi
+            FROM scratch
+            COPY --from=b /out/hi /hi
+            COPY --from=b /bin/busybox /busybox
+            ENTRYPOINT ["/busybox", "echo"]
+            """, paths: ["hi", "busybox"])
     }
 }
