@@ -58,6 +58,7 @@ local bootstrap = {
   flags = {
     { name = "suite", type = "string", default = "bookworm", help = "Debian suite (debian only)" },
     { name = "mirror", type = "string", default = "http://deb.debian.org/debian", help = "Debian mirror (debian only)" },
+    { name = "include", type = "string", metavar = "PKG,...", help = "More Debian packages in the image (debian only): gcc,libc6-dev" },
   },
   run = function(o, args)
     local kind = args[1]

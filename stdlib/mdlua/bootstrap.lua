@@ -57,8 +57,15 @@ function M.debian(name, opts)
   ensure_package("/usr/sbin/debootstrap", "debootstrap")
   return with_tempdir(function(dir)
     local rootfs = dir .. "/rootfs"
-    local cmd = ("/usr/sbin/debootstrap --variant=minbase %s %s %s >%s/log 2>&1")
-      :format(opts.suite, rootfs, opts.mirror, dir)
+    local include = ""
+    if opts.include and opts.include ~= "" then
+      if not opts.include:match("^[%w.+,-]+$") then
+        errors.fail(("image bootstrap debian: invalid --include %q: expected package names separated by commas"):format(opts.include))
+      end
+      include = "--include=" .. opts.include .. " "
+    end
+    local cmd = ("/usr/sbin/debootstrap --variant=minbase %s%s %s %s >%s/log 2>&1")
+      :format(include, opts.suite, rootfs, opts.mirror, dir)
     if not os.execute(cmd) then
       local log = io.open(dir .. "/log"):read("a")
       errors.fail("image bootstrap debian: debootstrap failed: " .. (log:match("([^\n]+)\n?$") or ""))
@@ -67,7 +74,7 @@ function M.debian(name, opts)
     for _, d in ipairs { "/var/cache/apt/archives", "/var/lib/apt/lists", "/var/log" } do
       os.execute(("find %s%s -type f -delete 2>/dev/null"):format(rootfs, d))
     end
-    local layer = md.layer.create(rootfs, "debootstrap --variant=minbase " .. opts.suite)
+    local layer = md.layer.create(rootfs, "debootstrap --variant=minbase " .. include .. opts.suite)
     return md.image.assemble(name or ("debian:" .. opts.suite), { layer.id }, { changes = { 'CMD ["bash"]' } })
   end)
 end
