@@ -121,7 +121,8 @@ final class BuildParityTests: ContainerTestCase {
         let bh = String(decoding: (try? JSONSerialization.data(withJSONObject: part)) ?? Data(), as: UTF8.self)
         XCTAssertEqual(normalized(mine), normalized(bh), "\(name): mdlua \(mine)\nbuildah \(bh)", line: line)
 
-        // The files: mdlua's image exported, buildah's mounted.
+        // The files: mdlua's image exported, buildah's mounted. (No paths: configs only.)
+        if paths.isEmpty { return }
         let export = dir.appendingPathComponent("export-" + name)
         try FileManager.default.createDirectory(at: export, withIntermediateDirectories: true)
         let c = md(["create", name + ":md", "true"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -256,7 +257,7 @@ final class BuildParityTests: ContainerTestCase {
             ONBUILD RUN echo triggered > /trig
             ONBUILD ENV TRIG=yes
             ONBUILD COPY a.txt /from-trigger.txt
-            """, files: ["a.txt": "a\n"], paths: ["bin/busybox"])
+            """, files: ["a.txt": "a\n"], paths: [])   // (buildah from runs the triggers: configs only)
         try check("onchild", """
             FROM onbase:{TOOL}
             RUN cat /trig > /child.txt && echo "$TRIG" >> /child.txt
@@ -312,10 +313,10 @@ final class BuildParityTests: ContainerTestCase {
             ENV A=one `
                 B=two
             RUN echo "$A $B" > /ab.txt && `
-                echo 'back\slash' > /bs.txt
+                echo 'back\\slash' > /bs.txt
             COPY `
               a.txt /a.txt
-            LABEL path="c:\dir"
+            LABEL path="c:\\dir"
             """, files: ["a.txt": "a\n"], paths: ["ab.txt", "bs.txt", "a.txt"])
     }
 

@@ -471,4 +471,33 @@ final class BuildTests: ContainerTestCase {
         XCTAssertEqual(md(["builder", "prune", "--keep-storage", "lots"]).status, 125)
         checkNoContainersOrStaging()
     }
+
+    /// COPY into directories the image has: their mode and owner stay (/tmp stays 1777), a
+    /// symlink on the way is followed inside the image, a directory made for --chown is
+    /// that user's.
+    func testCopyKeepsTheImagesDirectoriesAndFollowsItsSymlinks() throws {
+        try file("a.txt", "a\n")
+        try file("Dockerfile", """
+            FROM busybox
+            RUN mkdir -p /usr/share/real && ln -s /usr/share/real /linked && chmod 750 /usr/share/real
+            COPY a.txt /tmp/
+            COPY a.txt /linked/
+            COPY --chown=nobody:nogroup a.txt /made/for/nobody/
+            """)
+        let (r, _) = build(["-t", "dirs:1"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let out = md(["run", "--rm", "dirs:1", "sh", "-c",
+                      "stat -c '%n %a %u' /tmp /usr/share/real /usr/share/real/a.txt /made /made/for /made/for/nobody; readlink /linked"])
+        XCTAssertEqual(out.stdout, """
+            /tmp 1777 0
+            /usr/share/real 750 0
+            /usr/share/real/a.txt 644 0
+            /made 755 65534
+            /made/for 755 65534
+            /made/for/nobody 755 65534
+            /usr/share/real
+
+            """, out.stderr)
+        checkNoContainersOrStaging()
+    }
 }

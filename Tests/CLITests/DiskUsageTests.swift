@@ -35,17 +35,18 @@ final class DiskUsageTests: ContainerTestCase {
         XCTAssertEqual(md(["run", "--name", "wrote", "busybox", "dd", "if=/dev/zero", "of=/big", "bs=1M", "count=2"]).status, 0)
         XCTAssertEqual(md(["run", "--rm", "-v", "data:/data", "busybox", "dd", "if=/dev/zero", "of=/data/f", "bs=1M", "count=3"]).status, 0)
         XCTAssertEqual(md(["run", "-d", "--name", "up", "-v", "data:/data", "-v", "/anon", "busybox", "sleep", "600"]).status, 0)
-        // A staging directory named for a writer process that is gone (StateCheck.isStale).
-        let stale = root + "/tmp/load-2147483646-0"
-        try FileManager.default.createDirectory(atPath: stale, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: stale + "/part", contents: Data(count: 1 << 20))
-
-        // A build whose cache mount holds 1 MiB.
+        // A build whose cache mount holds 1 MiB (before the stale staging: a build's own
+        // staging removes what dead writers left).
         let ctx = dir.appendingPathComponent("ctx")
         try FileManager.default.createDirectory(at: ctx, withIntermediateDirectories: true)
         try write("FROM busybox\nRUN --mount=type=cache,target=/c dd if=/dev/zero of=/c/f bs=1M count=1\n",
                   to: ctx.appendingPathComponent("Dockerfile"))
         XCTAssertEqual(md(["build", "-q", ctx.path]).status, 0)
+
+        // A staging directory named for a writer process that is gone (StateCheck.isStale).
+        let stale = root + "/tmp/load-2147483646-0"
+        try FileManager.default.createDirectory(atPath: stale, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: stale + "/part", contents: Data(count: 1 << 20))
 
         let r = rows()
         XCTAssertEqual(Set(r.keys), ["Images", "Containers", "Local Volumes", "Build Cache", "Staging", "Engine"])

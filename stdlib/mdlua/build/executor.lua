@@ -53,7 +53,9 @@ end
 -- ONBUILD triggers are not inherited (as Docker: the frontend ran them after FROM).
 local function base_state(stage, o)
   if stage.base == "scratch" then
-    return { image = nil, layers = {}, doc = { architecture = "amd64", os = "linux", config = {}, history = json.array() },
+    -- (An empty image has the default PATH, as BuildKit's and Buildah's.)
+    local config = { Env = json.array { "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" } }
+    return { image = nil, layers = {}, doc = { architecture = "amd64", os = "linux", config = config, history = json.array() },
              key = base_key("scratch", o), args = {} }
   end
   local ok, img = pcall(md.image.get, stage.base)
@@ -115,6 +117,35 @@ local function owner(state, spec)
   return uid, gid
 end
 
+-- Where the destination `dst` (cleaned, relative) is in the image so far: its components
+-- that exist, symlinks followed inside the image (as Docker: COPY x /bin/ with /bin a link
+-- to usr/bin lands in /usr/bin), each with its lstat, and the real path. The image is
+-- mounted for the lookup.
+local function destination(state, dst, shown)
+  local parts = {}
+  for c in dst:gmatch("[^/]+") do parts[#parts + 1] = c end
+  local real, existing = "", {}
+  if not state.image or #parts == 0 then return dst, existing end
+  local mnt = md.fs.tempdir("/tmp/mdlua-build-dst-")
+  local ok, merged = pcall(md.image.mount, state.image, mnt)
+  if not ok then pcall(md.fs.remove, mnt); error(merged, 0) end
+  local found = 0
+  local ok2, e2 = pcall(function()
+    for i = 1, #parts do
+      local r, st = context.resolve(merged, (real == "" and "" or real .. "/") .. parts[i], shown, true)
+      if not r or not st then break end
+      real, found = r, i
+      if st.type ~= "directory" then break end
+      existing[r] = st
+    end
+  end)
+  pcall(md.image.unmount, merged)
+  pcall(md.fs.remove, mnt)
+  if not ok2 then error(e2, 0) end
+  for i = found + 1, #parts do real = real == "" and parts[i] or real .. "/" .. parts[i] end
+  return real, existing
+end
+
 -- Lays the entries out under `dir` as they will be in the image, and makes the layer.
 local function copy_layer(state, step, src_root, entries, starts)
   local dst = step.dst
@@ -123,7 +154,8 @@ local function copy_layer(state, step, src_root, entries, starts)
   local into_dir = step.dst:sub(-1) == "/" or #starts > 1 or paths.has_glob(table.concat(step.srcs, " "))
   local first = entries[1] and entries[1].st
   if #starts == 1 and first and first.type == "directory" then into_dir = true end
-  dst = "/" .. paths.clean(dst)
+  local real, existing = destination(state, paths.clean(dst), "COPY " .. step.dst)
+  dst = "/" .. real
   local uid, gid
   if step.chown then uid, gid = owner(state, step.chown) end
   -- From a stage, files keep their owners (as Docker's COPY --from); from the context they
@@ -161,6 +193,23 @@ local function copy_layer(state, step, src_root, entries, starts)
       elseif keep_owner and e.name ~= "" and (e.st.uid ~= 0 or e.st.gid ~= 0) then
         -- (A directory copied gives its contents: the destination it lands in is root's.)
         md.fs.chown(host, e.st.uid, e.st.gid)
+      end
+    end
+    -- The directories on the way: those the image has keep their mode and owner (the
+    -- layer's entry replaces the image's); those made here are root's, or --chown's.
+    local contents_of = {}
+    for _, e in ipairs(entries) do if e.name == "" and into_dir then contents_of[dst] = true end end
+    local at = ""
+    for c in dst:gmatch("[^/]+") do
+      at = at .. "/" .. c
+      local st = md.fs.lstat(tmp .. at)
+      if not st or st.type ~= "directory" or contents_of[at] then break end
+      local image_st = existing[at:sub(2)]
+      if image_st then
+        md.fs.chmod(tmp .. at, image_st.mode)
+        md.fs.chown(tmp .. at, image_st.uid, image_st.gid)
+      elseif uid then
+        md.fs.chown(tmp .. at, uid, gid)
       end
     end
     return layer_store.create(root(), tmp, "", false, state.o.timestamp)
