@@ -474,7 +474,7 @@ final class BuildTests: ContainerTestCase {
 
     /// COPY into directories the image has: their mode and owner stay (/tmp stays 1777), a
     /// symlink on the way is followed inside the image, a directory made for --chown is
-    /// that user's.
+    /// that user's; a destination that is a directory of the image, or ".", gets the file.
     func testCopyKeepsTheImagesDirectoriesAndFollowsItsSymlinks() throws {
         try file("a.txt", "a\n")
         try file("Dockerfile", """
@@ -483,11 +483,14 @@ final class BuildTests: ContainerTestCase {
             COPY a.txt /tmp/
             COPY a.txt /linked/
             COPY --chown=nobody:nogroup a.txt /made/for/nobody/
+            COPY a.txt /usr
+            WORKDIR /w
+            COPY a.txt .
             """)
         let (r, _) = build(["-t", "dirs:1"])
         XCTAssertEqual(r.status, 0, r.stderr)
         let out = md(["run", "--rm", "dirs:1", "sh", "-c",
-                      "stat -c '%n %a %u' /tmp /usr/share/real /usr/share/real/a.txt /made /made/for /made/for/nobody; readlink /linked"])
+                      "stat -c '%n %a %u' /tmp /usr/share/real /usr/share/real/a.txt /made /made/for /made/for/nobody /usr/a.txt /w/a.txt; readlink /linked"])
         XCTAssertEqual(out.stdout, """
             /tmp 1777 0
             /usr/share/real 750 0
@@ -495,6 +498,8 @@ final class BuildTests: ContainerTestCase {
             /made 755 65534
             /made/for 755 65534
             /made/for/nobody 755 65534
+            /usr/a.txt 644 0
+            /w/a.txt 644 0
             /usr/share/real
 
             """, out.stderr)

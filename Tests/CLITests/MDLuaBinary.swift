@@ -18,7 +18,8 @@ struct MDLuaBinary {
 
     /// Runs mdlua with a clean environment: no MDLUA_* from the caller, HOME in `home`.
     static func run(_ args: [String], env: [String: String] = [:], stdin: String? = nil,
-                    cwd: String? = nil, executable: String? = nil, file: StaticString = #filePath, line: UInt = #line) -> Result {
+                    cwd: String? = nil, executable: String? = nil, timeout: Double = 120,
+                    file: StaticString = #filePath, line: UInt = #line) -> Result {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: executable ?? path)
         p.arguments = args
@@ -37,7 +38,7 @@ struct MDLuaBinary {
         // A hung command fails its test instead of hanging the suite.
         let pid = p.processIdentifier
         let watchdog = DispatchWorkItem { kill(pid, SIGKILL) }
-        DispatchQueue.global().asyncAfter(deadline: .now() + 120, execute: watchdog)
+        DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: watchdog)
         defer { watchdog.cancel() }
         if let stdin { input.fileHandleForWriting.write(stdin.data(using: .utf8)!) }
         try? input.fileHandleForWriting.close()

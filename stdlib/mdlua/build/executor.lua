@@ -155,6 +155,8 @@ local function copy_layer(state, step, src_root, entries, starts)
   local first = entries[1] and entries[1].st
   if #starts == 1 and first and first.type == "directory" then into_dir = true end
   local real, existing = destination(state, paths.clean(dst), "COPY " .. step.dst)
+  -- A destination the image has as a directory, or "." (dir/.), is one (as Docker).
+  if existing[real] or step.dst == "." or step.dst:match("/%.$") then into_dir = true end
   dst = "/" .. real
   local uid, gid
   if step.chown then uid, gid = owner(state, step.chown) end
