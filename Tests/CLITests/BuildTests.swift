@@ -445,7 +445,7 @@ final class BuildTests: ContainerTestCase {
         }
         XCTAssertEqual(intermediates(), "2\n", "the RUN and the COPY before the last step")
 
-        let keep = md(["builder", "prune", "-a", "--keep-storage", "1GB"])
+        let keep = md(["builder", "prune", "-a", "-f", "--keep-storage", "1GB"])
         XCTAssertEqual(keep.status, 0, keep.stderr)
         XCTAssertFalse(keep.stdout.contains("Deleted build cache objects"), keep.stdout)
         XCTAssertEqual(intermediates(), "2\n")
@@ -468,7 +468,12 @@ final class BuildTests: ContainerTestCase {
         XCTAssertEqual(third.status, 0, third.stderr)
         XCTAssertEqual(lines(third.stderr, containing: "CACHED"), [], "nothing is cached after --all")
         XCTAssertEqual(md(["run", "--rm", "pruned:3", "cat", "/runs"]).stdout, "1\n", "the cache mount was removed")
-        XCTAssertEqual(md(["builder", "prune", "--keep-storage", "lots"]).status, 125)
+        XCTAssertEqual(md(["builder", "prune", "-f", "--keep-storage", "lots"]).status, 125)
+        // Without -f it asks, as Docker's; no answer is a no.
+        let asked = md(["builder", "prune", "-a"], stdin: "")
+        XCTAssertEqual(asked.status, 0, asked.stderr)
+        XCTAssertTrue(asked.stdout.hasPrefix("WARNING! This will remove all build cache."), asked.stdout)
+        XCTAssertFalse(asked.stdout.contains("Deleted"), asked.stdout)
         checkNoContainersOrStaging()
     }
 

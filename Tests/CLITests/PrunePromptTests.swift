@@ -29,6 +29,12 @@ final class PrunePromptTests: ContainerTestCase {
             (["network", "prune"], "WARNING! This will remove all custom networks not used by at least one container.",
              { XCTAssertEqual(self.md(["network", "create", "--subnet", "10.247.13.0/24", "prunable"]).status, 0) },
              { self.md(["network", "inspect", "prunable"]).status == 0 }),
+            (["builder", "prune", "-a"], "WARNING! This will remove all build cache.",
+             { let ctx = self.dir.appendingPathComponent("ctx")
+               try? FileManager.default.createDirectory(at: ctx, withIntermediateDirectories: true)
+               try? write("FROM busybox\nRUN --mount=type=cache,target=/c touch /c/x\n", to: ctx.appendingPathComponent("Dockerfile"))
+               XCTAssertEqual(self.md(["build", "-q", ctx.path]).status, 0) },
+             { !((try? FileManager.default.contentsOfDirectory(atPath: self.root + "/build-cache/mounts")) ?? []).isEmpty }),
             // Last: it removes busybox, which the others run.
             (["image", "prune", "-a"], "WARNING! This will remove all images without at least one container associated to them.",
              {}, { self.md(["images", "-q"]).stdout != "" }),
@@ -69,6 +75,7 @@ final class PrunePromptTests: ContainerTestCase {
               - all stopped containers
               - all networks not used by at least one container
               - all dangling images
+              - unused build cache
               - the staging of interrupted writes and the caches
 
             Are you sure you want to continue? [y/N] 
@@ -81,6 +88,7 @@ final class PrunePromptTests: ContainerTestCase {
               - all networks not used by at least one container
               - all volumes not used by at least one container
               - all images without at least one container associated to them
+              - all build cache
               - all layers not used by an image
               - the staging of interrupted writes and the caches
 

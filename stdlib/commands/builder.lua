@@ -21,6 +21,10 @@ local prune = {
   run = function(o, args)
     if #args > 0 then errors.fail("builder prune: takes no arguments") end
     local keep = o["keep-storage"] and size(o["keep-storage"])
+    if not o.force and not require("mdlua.prompt").confirm(("WARNING! This will remove all %sbuild cache.\n"
+        .. "Are you sure you want to continue?"):format(o.all and "" or "dangling ")) then
+      return 0
+    end
     local before = 0
     for _, u in ipairs(md._runtime.df(md.config.root)) do before = before + u.size end
     local removed = require("mdlua.build.prune").prune { all = o.all, keep_storage = keep }

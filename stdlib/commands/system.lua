@@ -130,6 +130,7 @@ local prune = {
           or "all anonymous volumes not used by at least one container"
       end
       lines[#lines + 1] = o.all and "all images without at least one container associated to them" or "all dangling images"
+      lines[#lines + 1] = o.all and "all build cache" or "unused build cache"
       if o.all then lines[#lines + 1] = "all layers not used by an image" end
       lines[#lines + 1] = "the staging of interrupted writes and the caches"
       local text = "WARNING! This will remove:\n  - " .. table.concat(lines, "\n  - ") .. "\n\nAre you sure you want to continue?"
