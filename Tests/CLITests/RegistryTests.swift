@@ -563,4 +563,32 @@ final class RegistryTests: ContainerTestCase {
         XCTAssertEqual(mdr(["create", "--name", "made", "--pull", "missing", image, "true"], root: r).status, 0)
         ok(["rm", "made"], root: r)
     }
+
+    /// `mdlua build` pulls a base image the store lacks (as Docker), and every base again with
+    /// --pull; a base no registry has is the FROM line's error (status 125).
+    func testBuildPullsItsBaseImage() throws {
+        let reg = try LocalRegistry(in: dir, test: self)
+        let (archive, _) = busyboxArchive()
+        try reg.put("oci-archive:\(archive)", as: "test/base:1")
+        let ctx = dir.appendingPathComponent("ctx")
+        try FileManager.default.createDirectory(at: ctx, withIntermediateDirectories: true)
+        try write("FROM \(reg.host)/test/base:1\nRUN echo built > /built\n", to: ctx.appendingPathComponent("Dockerfile"))
+        let fresh = freshRoot("build")
+        let first = mdr(["build", "--progress", "plain", "-t", "pulled:1", ctx.path], root: fresh)
+        XCTAssertEqual(first.status, 0, first.stderr)
+        XCTAssertTrue(first.stderr.hasPrefix("Pulling \(reg.host)/test/base:1\n"), first.stderr)
+        XCTAssertEqual(ok(["run", "--rm", "pulled:1", "cat", "/built"], root: fresh), "built\n")
+        let again = mdr(["build", "--progress", "plain", ctx.path], root: fresh)
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertFalse(again.stderr.contains("Pulling"), "there: not pulled again")
+        let forced = mdr(["build", "--pull", "--progress", "plain", ctx.path], root: fresh)
+        XCTAssertEqual(forced.status, 0, forced.stderr)
+        XCTAssertTrue(forced.stderr.contains("Pulling \(reg.host)/test/base:1"), forced.stderr)
+        XCTAssertTrue(forced.stderr.contains("--> CACHED"), "the same base: the steps stay cached")
+
+        try write("FROM \(reg.host)/test/none:1\n", to: ctx.appendingPathComponent("Dockerfile"))
+        let missing = mdr(["build", "-q", ctx.path], root: fresh)
+        XCTAssertEqual(missing.status, 125, missing.stderr)
+        XCTAssertTrue(missing.stderr.hasPrefix("mdlua: Dockerfile:1: FROM \(reg.host)/test/none:1: "), missing.stderr)
+    }
 }

@@ -78,6 +78,7 @@ return {
     { name = "build-arg", type = "list", metavar = "KEY=VALUE", help = "Set a build argument" },
     { name = "target", type = "string", metavar = "STAGE", help = "Build this stage of a Dockerfile" },
     { name = "no-cache", type = "bool", help = "Run every step, using no cached result" },
+    { name = "pull", type = "bool", help = "Pull every base image again (without it, only missing ones are pulled)" },
     { name = "label", type = "list", metavar = "KEY=VALUE", help = "Set a label on the image" },
     { name = "progress", type = "string", metavar = "MODE", help = "auto, plain or quiet" },
     { name = "quiet", short = "q", type = "bool", help = "Show no progress; print the image ID" },
@@ -103,7 +104,11 @@ return {
     local exports = outputs(o.output)
     local opts = { no_cache = o["no-cache"], build_args = build_args, tags = o.tag, labels = labels, progress = progress,
                    secrets = secrets(o.secret), timestamp = timestamp }
-    local stage = md.build.load(args[1], { file = o.file, target = o.target, build_args = build_args })
+    local pull = o.pull and "always" or "missing"
+    local stage, file = md.build.load(args[1], { file = o.file, target = o.target, build_args = build_args, pull = pull,
+                                                 quiet = progress == "quiet" })
+    -- (A Dockerfile's bases were pulled as it was read; a script's are pulled as they run.)
+    opts.pull = file:match("%.lua$") and pull or "missing"
     local img, report = md.build.run(stage, opts)
     md.build.finish(nil, opts)
     if o.explain then

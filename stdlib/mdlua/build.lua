@@ -29,7 +29,7 @@ function M.context(dir, o) return context.new(dir, o) end
 -- The stage DIR's build.lua or Dockerfile describes (build/file.lua): o.file, o.target,
 -- o.build_args. Returns the stage and the file read.
 function M.load(dir, o)
-  o = errors.check_options(o, "md.build.load", { "file", "target", "build_args" })
+  o = errors.check_options(o, "md.build.load", { "file", "target", "build_args", "pull", "quiet" })
   if type(dir) ~= "string" then errors.raise("invalid_argument", "md.build.load: expected a directory", 2) end
   return require("mdlua.build.file").load(dir, o)
 end
@@ -40,14 +40,15 @@ M.is_stage = stage.is
 local pending = {}
 function M.pending(s) pending[#pending + 1] = s end
 
-local option_names = { "no_cache", "build_args", "progress", "tags", "labels", "quiet", "secrets", "timestamp" }
+local option_names = { "no_cache", "build_args", "progress", "tags", "labels", "quiet", "secrets", "timestamp", "pull" }
 
 -- Builds `s`: o.no_cache, o.build_args (a map), o.tags (more names), o.labels (a map, on the
 -- final image), o.progress ("auto", "plain", "quiet" or a function(kind, event)), o.secrets
 -- ({ ID = { src = FILE } or { env = NAME } }: what RUN's secret mounts show), o.timestamp
 -- (seconds since 1970: the time of every image, history entry and file the build makes,
 -- for an image that is the same whenever the same inputs are built; default
--- SOURCE_DATE_EPOCH from the environment).
+-- SOURCE_DATE_EPOCH from the environment), o.pull ("missing": a base image the store lacks
+-- is pulled, "always": every base is pulled again, "never": the default from Lua).
 -- Returns the image and the report: { steps = { { instruction, cached, reason, image,
 -- seconds, where } } }.
 function M.run(s, o)
@@ -79,10 +80,13 @@ function M.run(s, o)
   if timestamp ~= nil and (math.type(timestamp) ~= "integer" or timestamp < 0) then
     errors.raise("invalid_argument", "md.build.run: timestamp: expected seconds since 1970 (an integer)", 2)
   end
+  if o.pull ~= nil and o.pull ~= "missing" and o.pull ~= "always" and o.pull ~= "never" then
+    errors.raise("invalid_argument", "md.build.run: pull: expected \"missing\", \"always\" or \"never\"", 2)
+  end
   local report = { steps = {} }
   local show = type(o.progress) == "function" and o.progress or progress.printer(o.progress or "auto")
   local ok, state = pcall(executor.build, s, {
-    no_cache = o.no_cache, build_args = o.build_args, secrets = o.secrets, timestamp = timestamp,
+    no_cache = o.no_cache, build_args = o.build_args, secrets = o.secrets, timestamp = timestamp, pull = o.pull,
     progress = function(kind, e)
       if kind == "done" then
         report.steps[#report.steps + 1] = { instruction = e.instruction, cached = e.cached == true, reason = e.reason,

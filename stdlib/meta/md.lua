@@ -821,7 +821,7 @@ function build.context(dir, o) end
 ---The stage DIR's build file describes: o.file (a .lua script or a Dockerfile; default
 ---DIR/build.lua, else DIR/Dockerfile), o.target (a Dockerfile's stage), o.build_args.
 ---@param dir string
----@param o? {file?: string, target?: string, build_args?: table<string, string>}
+---@param o? {file?: string, target?: string, build_args?: table<string, string>, pull?: "missing"|"always", quiet?: boolean}
 ---@return md.BuildStage stage
 ---@return string file the file read
 function build.load(dir, o) end
@@ -830,7 +830,8 @@ function build.load(dir, o) end
 ---o.secrets: { ID = { src = FILE } or { env = NAME } }, what RUN's secret mounts show (never
 ---in the image); o.timestamp: seconds since 1970, the time of all the build makes (default
 ---SOURCE_DATE_EPOCH), for the same image ID from the same inputs.
----@param o? {no_cache?: boolean, build_args?: table<string, string>, tags?: string[], labels?: table<string, string>, progress?: string|function, secrets?: table<string, {src?: string, env?: string}>, timestamp?: integer}
+---o.pull: "missing" (a base the store lacks is pulled), "always", "never" (the default).
+---@param o? {no_cache?: boolean, build_args?: table<string, string>, tags?: string[], labels?: table<string, string>, progress?: string|function, secrets?: table<string, {src?: string, env?: string}>, timestamp?: integer, pull?: "missing"|"always"|"never"}
 ---@return md.Image image
 ---@return {image: md.Image, steps: {instruction: string, cached: boolean, reason?: string, image: string, seconds: number, where: string, stage?: string}[]} report
 function build.run(stage, o) end

@@ -312,7 +312,12 @@ function M.stages(instructions, o)
       cur.where = at(ins)
       cur.name = ws[3] and ws[3]:lower() or nil
       vars, declared = {}, {}
-      local cfg = not base and image ~= "scratch" and o.image_config and o.image_config(image)
+      local cfg
+      if not base and image ~= "scratch" and o.image_config then
+        local ok, c = pcall(o.image_config, image)
+        if not ok then fail(file, ins.line, ("FROM %s: %s"):format(image, errors.message(c):gsub("^md%.[%w_.]+: ", ""))) end
+        cfg = c
+      end
       for _, kv in ipairs(cfg and cfg.Env or {}) do
         local k, v = kv:match("^([^=]*)=(.*)$")
         if k then vars[k] = v end

@@ -42,7 +42,27 @@ local function step_error(step, e, status)
   error(errors.new(code, msg, status or (errors.is(e) and e.status) or 1), 0)
 end
 
--- The state a stage starts from: its base image (or nothing, for scratch).
+-- The base image of a stage, pulled as o.pull says: "missing" (when the store has no image
+-- of that name), "always" (once per name in a build) or "never" (nil). A failed pull is
+-- the FROM line's error.
+local function base_image(stage, o)
+  local policy = o.pull or "never"
+  local ok, img = pcall(md.image.get, stage.base)
+  local missing = not ok and errors.is(img) and img.code == "not_found"
+  o.pulled = o.pulled or {}
+  if (policy == "always" and not o.pulled[stage.base]) or (policy == "missing" and missing) then
+    o.progress("pull", { stage = stage, image = stage.base })
+    local pulled
+    ok, pulled = pcall(md.pull, stage.base)
+    if not ok then step_error({ where = stage.where }, pulled, 125) end
+    o.pulled[stage.base] = true
+    img = pulled
+  elseif not ok then
+    step_error({ where = stage.where }, img)
+  end
+  return img
+end
+
 -- A stage's first key: its base, and the build's fixed time if it has one (the images
 -- made under another time differ).
 local function base_key(base, o)
@@ -58,8 +78,7 @@ local function base_state(stage, o)
     return { image = nil, layers = {}, doc = { architecture = "amd64", os = "linux", config = config, history = json.array() },
              key = base_key("scratch", o), args = {} }
   end
-  local ok, img = pcall(md.image.get, stage.base)
-  if not ok then step_error({ where = stage.where }, img) end
+  local img = base_image(stage, o)
   local doc = img:config()
   doc.rootfs = nil
   doc.config = doc.config or {}

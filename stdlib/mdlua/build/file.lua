@@ -11,7 +11,9 @@ local function exists(path) return md.fs.stat(path) ~= nil end
 local function bad(message) errors.raise("invalid_argument", message) end
 
 -- o.file: the build file (default DIR/build.lua, else DIR/Dockerfile); o.target: a
--- Dockerfile's stage; o.build_args: a map. Returns the stage and the file read.
+-- Dockerfile's stage; o.build_args: a map; o.pull ("missing", "always"): a Dockerfile's base
+-- images pulled as its FROMs are read (o.quiet: without a word). Returns the stage and the
+-- file read.
 function M.load(dir, o)
   o = o or {}
   local st = md.fs.stat(dir)
@@ -36,6 +38,7 @@ function M.load(dir, o)
     return stage, file
   end
   local dockerfile = require "mdlua.build.dockerfile"
+  local pulled = {}
   local f = io.open(file, "rb")
   if not f then bad("build: cannot read " .. file) end
   local text = f:read("a")
@@ -45,6 +48,13 @@ function M.load(dir, o)
     build = md.build, context = ctx, build_args = build_args, target = o.target, file = name,
     image_config = function(image)
       local ok, img = pcall(md.image.get, image)
+      local missing = not ok and errors.is(img) and img.code == "not_found"
+      if (o.pull == "always" and not pulled[image]) or (o.pull == "missing" and missing) then
+        -- Pulled now: its Env and ONBUILD triggers are part of the Dockerfile's meaning.
+        if not o.quiet then io.stderr:write("Pulling ", image, "\n") end
+        img = md.pull(image)
+        pulled[image], ok = true, true
+      end
       return ok and (img:config().config or {}) or nil
     end,
   }), file

@@ -47,6 +47,8 @@ function M.printer(mode, out, tty)
       else
         out:write(result(e), "\n")
       end
+    elseif kind == "pull" then
+      out:write(live and "\r\27[K" or "", "Pulling ", e.image, "\n")
     elseif kind == "failed" then
       -- The build's error follows on a line of its own.
       if pending then out:write("  ERROR\n"); pending = false end
