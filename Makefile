@@ -40,6 +40,7 @@ install: build
 
 # Unit tests (the Lua bridge, parsers) and integration tests that run the built binary.
 test: debug
+	scripts/test-images.sh "$$($(SWIFT) build --show-bin-path)/mdlua"
 	MDLUA_BIN="$$($(SWIFT) build --show-bin-path)/mdlua" $(SWIFT) test --disable-swift-testing
 	$(MAKE) --no-print-directory test-vm
 
