@@ -3,16 +3,14 @@ PREFIX ?= /usr/local
 SWIFT ?= swift
 COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 # The release binary is fully static (start-up: ~1 ms less than with a static Swift stdlib
-# alone, see docs/internals.md) and carries its commit; debug builds say "unknown" so that
-# a new commit does not rebuild everything.
+# alone, see docs/internals.md).
 STATIC_LIBS := -Xlinker -ltinfo -Xlinker -lbsd -Xlinker -lmd
-RELEASE_FLAGS := -c release --static-swift-stdlib -Xswiftc -static-executable $(STATIC_LIBS) \
-	-Xcc -DMDLUA_COMMIT='"$(COMMIT)"'
+RELEASE_FLAGS := -c release --static-swift-stdlib -Xswiftc -static-executable $(STATIC_LIBS)
 # The release binary's path, for recipes (a shell substitution: SwiftPM is asked only when
 # a recipe that needs it runs).
 RELEASE_BIN = $$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/mdlua
 
-.PHONY: all deps build debug install test test-vm bench clean stdlib-list
+.PHONY: all deps build debug install test test-vm bench clean stdlib-list commit-header
 
 all: build
 
@@ -24,14 +22,23 @@ stdlib-list:
 	@cmp -s .build/stdlib-list.new .build/stdlib-list || { touch Package.swift; mv .build/stdlib-list.new .build/stdlib-list; }
 	@rm -f .build/stdlib-list.new
 
+# The binary carries its commit through a header that only Sources/CLuaGlue/mdl_lua.c
+# includes, rewritten only when the commit changes: a new commit recompiles that one file
+# (a -D flag would be in every C target's command line and rebuild all of them).
+commit-header:
+	@mkdir -p .build
+	@printf '#define MDLUA_COMMIT "%s"\n' "$(COMMIT)" > .build/commit.h.new
+	@cmp -s .build/commit.h.new Sources/CLuaGlue/mdl_commit.h || cp .build/commit.h.new Sources/CLuaGlue/mdl_commit.h
+	@rm -f .build/commit.h.new
+
 deps:
 	scripts/install-deps.sh
 
-build: stdlib-list
+build: stdlib-list commit-header
 	$(SWIFT) build $(RELEASE_FLAGS)
 	scripts/embed-registry.sh "$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)"
 
-debug: stdlib-list
+debug: stdlib-list commit-header
 	$(SWIFT) build
 
 install: build

@@ -5,6 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+// Written by the Makefile (commit-header), not kept in git; a plain `swift build` says unknown.
+#if __has_include("mdl_commit.h")
+#include "mdl_commit.h"
+#endif
 #ifndef MDLUA_COMMIT
 #define MDLUA_COMMIT "unknown"
 #endif

@@ -63,7 +63,7 @@ int mdl_ref(lua_State *L);
 void mdl_unref(lua_State *L, int ref);
 void mdl_getref(lua_State *L, int ref);
 
-// The build's identity, set by the Makefile with -DMDLUA_COMMIT and -DMDLUA_VERSION.
+// The build's identity: the commit from the header the Makefile writes (mdl_lua.c), the version.
 const char *mdl_commit(void);
 const char *mdl_version(void);
 const char *mdl_lua_release(void);
