@@ -219,6 +219,14 @@ public struct ContainerStore {
             return r
         }
         if r.monitorAlive { return r }
+        // `r` was read before the monitor was seen gone: a monitor records the exit, then
+        // ends, and may have done both in between. It writes nothing once gone, so what the
+        // file says now is what it left.
+        if let data = try? FileSystem.readFile(path(r.id) + "/container.json"),
+           let now = try? ContainerRecord(json: JSON.parse(data)),
+           now.status != r.status || now.monitorPid != r.monitorPid || now.monitorStart != r.monitorStart {
+            return repaired(now)
+        }
         var fixed = r
         let wasAlive = r.processAlive
         let spec = try? self.spec(r)
