@@ -154,6 +154,13 @@ final class BuildTests: ContainerTestCase {
             ("RUN --mount=type=secret,id=missing,required=true true", "Dockerfile:2: secret missing is required"),
             ("RUN <<EOF\ntrue\n", "Dockerfile:2: heredoc EOF: no line \"EOF\" ends it"),
             ("ADD https://127.0.0.1/x /x", "Dockerfile:2: ADD from a URL is not supported"),
+            ("RUN --mount=type=ssh true", "Dockerfile:2: RUN --mount=type=ssh is not supported"),
+            ("RUN --mount=type=cache,target=/c,sharing=private true", "Dockerfile:2: RUN --mount sharing=private is not supported"),
+            ("RUN --mount=type=cache,target=/c,sharing=locked true", "Dockerfile:2: RUN --mount sharing=locked is not supported"),
+            ("RUN --mount=type=cache,target=/c,from=busybox true", "Dockerfile:2: RUN --mount=type=cache,from= is not supported"),
+            ("RUN --security=insecure true", "Dockerfile:2: RUN --security is not supported yet"),
+            ("COPY <<EOF f /d/\nx\nEOF", "Dockerfile:2: COPY f: heredocs and paths from the context in one COPY are not supported"),
+            ("COPY <<EOF /x\nx", "Dockerfile:2: heredoc EOF: no line \"EOF\" ends it"),
         ]
         for (line, message) in cases {
             try file("Dockerfile", "FROM busybox\n\(line)\n")
@@ -508,6 +515,130 @@ final class BuildTests: ContainerTestCase {
             /usr/share/real
 
             """, out.stderr)
+        checkNoContainersOrStaging()
+    }
+
+    /// COPY <<EOF and ADD <<EOF (as BuildKit's Dockerfile frontend, whose tests these
+    /// mirror: buildah 1.28 has no heredocs to compare with): a file named by the end word
+    /// (several make a directory), mode 0644 and root's unless --chmod/--chown, the content
+    /// expanded (quotes kept, \X gives X) unless the word is quoted, <<- without leading tabs,
+    /// an ADD never unpacking one; the content is the step's input in the cache. A build
+    /// script does the same with md.build.inline.
+    func testCopyHeredocsMakeFilesOfTheirContent() throws {
+        let dockerfile = """
+            FROM busybox
+            ARG name=world
+            WORKDIR /dest
+            COPY <<EOF single
+            single file
+            EOF
+            COPY <<EOF <<EOF2 double/
+            first file
+            EOF
+            second file
+            EOF2
+            COPY --chmod=777 <<EOF /perm/all
+            x
+            EOF
+            COPY --chown=nobody:nogroup <<EOF /perm/owned
+            x
+            EOF
+            COPY <<EOF c1
+            Hello ${name}! '${name}' "${name}"
+            EOF
+            COPY <<'EOF' c2
+            Hello ${name}!
+            EOF
+            COPY <<EOF slash
+            \\
+            \\\\
+            \\$
+            EOF
+            COPY <<"EOF" rawslash
+            \\\\
+            \\$
+            EOF
+            COPY <<EOF tab
+            \tfoo
+            EOF
+            COPY <<-EOF notab
+            \tbar
+            \tEOF
+            ADD <<EOF /added.tar
+            not an archive
+            EOF
+
+            """
+        try file("Dockerfile", dockerfile)
+        let (first, id1) = build(["-t", "heredocs:1"])
+        XCTAssertEqual(first.status, 0, first.stderr)
+        XCTAssertTrue(first.stderr.contains("STEP 4/13: COPY <<EOF <<EOF2 double/"), first.stderr)
+        let out = md(["run", "--rm", "heredocs:1", "sh", "-c", """
+            cd /dest && stat -c '%n %a %u:%g' /dest single double double/EOF double/EOF2 /perm /perm/all /perm/owned /added.tar
+            for f in single double/EOF double/EOF2 c1 c2 slash rawslash tab notab /added.tar; do echo "[$f]"; cat $f; done
+            """])
+        XCTAssertEqual(out.stdout, """
+            /dest 755 0:0
+            single 644 0:0
+            double 755 0:0
+            double/EOF 644 0:0
+            double/EOF2 644 0:0
+            /perm 755 0:0
+            /perm/all 777 0:0
+            /perm/owned 644 65534:65534
+            /added.tar 644 0:0
+            [single]
+            single file
+            [double/EOF]
+            first file
+            [double/EOF2]
+            second file
+            [c1]
+            Hello world! 'world' "world"
+            [c2]
+            Hello ${name}!
+            [slash]
+
+            \\
+            $
+            [rawslash]
+            \\\\
+            \\$
+            [tab]
+            \tfoo
+            [notab]
+            bar
+            [/added.tar]
+            not an archive
+
+            """, out.stderr)
+
+        // Built again: every step cached. One heredoc changed: its COPY runs, naming it, and
+        // the steps before stay cached.
+        let (again, id2) = build(["-t", "heredocs:1"])
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertEqual(id2, id1)
+        XCTAssertEqual(lines(again.stderr, containing: "-->").filter { !$0.contains("CACHED") }, [], again.stderr)
+        try file("Dockerfile", dockerfile.replacingOccurrences(of: "Hello ${name}! '", with: "Bye ${name}! '"))
+        let (changed, id3) = build(["-t", "heredocs:1"])
+        XCTAssertEqual(changed.status, 0, changed.stderr)
+        XCTAssertNotEqual(id3, id1)
+        let after = changed.stderr.components(separatedBy: "COPY <<EOF c1")
+        XCTAssertEqual(after.count, 2, changed.stderr)
+        XCTAssertTrue(after[1].split(separator: "\n").first?.contains("(changed: EOF)") ?? false, changed.stderr)
+        XCTAssertEqual(lines(after[0], containing: "-->").filter { !$0.contains("CACHED") }, [], changed.stderr)
+        XCTAssertEqual(md(["run", "--rm", "heredocs:1", "cat", "/dest/c1", "/dest/c2"]).stdout,
+                       "Bye world! 'world' \"world\"\nHello ${name}!\n")
+
+        let script = dir.appendingPathComponent("inline.lua")
+        try write("""
+            local files = md.build.inline{ ["app.conf"] = "port=8080\\n", ["other.conf"] = "x\\n" }
+            return md.build.from("busybox"):copy(files, "app.conf", "/etc/app/", { chmod = "600" }):tag("inline:1")
+            """, to: script)
+        let r = md(["build", "-q", "-f", script.path, context.path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let conf = md(["run", "--rm", "inline:1", "sh", "-c", "stat -c '%n %a %u:%g' /etc/app/app.conf; cat /etc/app/app.conf; ls /etc/app"])
+        XCTAssertEqual(conf.stdout, "/etc/app/app.conf 600 0:0\nport=8080\napp.conf\n", conf.stderr)
         checkNoContainersOrStaging()
     }
 }

@@ -47,9 +47,17 @@ describe("dockerfile.parse", function()
     assert_eq(t[2].args, "true")
   end)
 
-  it("refuses an unended heredoc, a COPY heredoc and a line over 1 MiB, with the line number", function()
+  it("reads a COPY's heredocs in order, named by their end words (a file's name: dots allowed)", function()
+    local t = dockerfile.parse("FROM a\nCOPY <<a.txt <<-\"B\" /d/\none $X\na.txt\n\t\ttwo\n\tB\nADD <<EOF /f\nthree\nEOF\n")
+    assert_same(cmds(t), { "FROM@1:a", "COPY@2:<<a.txt <<-\"B\" /d/", "ADD@7:<<EOF /f" })
+    assert_same(t[2].heredocs, { { name = "a.txt", data = "one $X\n", quoted = false, strip = false },
+                                 { name = "B", data = "two\n", quoted = true, strip = true } })
+    assert_same(t[3].heredocs, { { name = "EOF", data = "three\n", quoted = false, strip = false } })
+  end)
+
+  it("refuses an unended heredoc and a line over 1 MiB, with the line number", function()
     assert_error("Dockerfile:2: heredoc EOF: no line \"EOF\" ends it", dockerfile.parse, "FROM a\nRUN <<EOF\nx\n")
-    assert_error("Dockerfile:2: COPY with a heredoc is not supported yet", dockerfile.parse, "FROM a\nCOPY <<EOF /x\nx\nEOF\n")
+    assert_error("Dockerfile:2: heredoc EOF: no line \"EOF\" ends it", dockerfile.parse, "FROM a\nCOPY <<EOF /x\nx\n")
     assert_error("Dockerfile:2: line longer than 1 MiB", dockerfile.parse, "FROM a\nRUN " .. ("x"):rep(1048577) .. "\n")
     assert_error("Dockerfile:4: line longer than 1 MiB", dockerfile.parse, "FROM a\nRUN <<EOF\nx\n" .. ("x"):rep(1048577) .. "\nEOF\n")
   end)
@@ -59,6 +67,14 @@ describe("dockerfile helpers", function()
   it("expands $VAR, ${VAR}, ${VAR:-default}, ${VAR:+alt} and an escaped \\$", function()
     local v = { A = "1", E = "" }
     assert_eq(dockerfile.expand("$A-${A}-${B:-d}-${A:+x}-${E:-e}-\\$A", v), "1-1-d-x-e-$A")
+  end)
+
+  it("expands a heredoc's content as BuildKit: quotes kept, the escape character before any character gives it", function()
+    local v = { name = "world" }
+    assert_eq(dockerfile.expand("Hello '${name}' \"$name\"!\n", v, "\\", true), "Hello 'world' \"world\"!\n")
+    assert_eq(dockerfile.expand("\\\n", v, "\\", true), "\n")
+    assert_eq(dockerfile.expand("\\\\\n", v, "\\", true), "\\\n")
+    assert_eq(dockerfile.expand("\\$name `$name\n", v, "`", true), "\\world $name\n")
   end)
 
   it("splits quoted words", function()
@@ -130,6 +146,33 @@ describe("dockerfile.stages", function()
     assert_same({ s.steps[5].kind, s.steps[5].value }, { "onbuild", "RUN echo later" })
   end)
 
+  it("turns COPY <<EOF into a copy of inline files: expanded unless quoted, <<- without tabs, named by the end word", function()
+    local s = stages("FROM busybox\nARG name=world\nCOPY <<EOF single\nHello ${name}!\nEOF\n"
+      .. "COPY --chmod=755 --chown=1:2 <<EOF <<'EOF2' double/\n\tfirst $name\nEOF\n\\$name\nEOF2\n"
+      .. "ADD <<-EOF /added\n\tx\n\tEOF\n")
+    local one, two, add = s.steps[2], s.steps[3], s.steps[4]
+    assert_true(getmetatable(one.from).__name == "mdlua.build.inline")
+    assert_same({ one.srcs, one.dst, one.from.files }, { { "EOF" }, "single", { EOF = "Hello world!\n" } })
+    assert_same({ two.srcs, two.dst, two.chmod, two.chown }, { { "EOF", "EOF2" }, "double/", "755", "1:2" })
+    assert_same(two.from.files, { EOF = "\tfirst world\n", EOF2 = "\\$name\n" })
+    assert_eq(steps.instruction(two, {}), "COPY --chown=1:2 --chmod=755 <<EOF <<EOF2 double/")
+    assert_same({ add.from.files, add.extract }, { { EOF = "x\n" }, true })
+    assert_eq(steps.instruction(add, {}), "ADD <<EOF /added")
+    -- The content is the step's input: another content, another key; the same, the same.
+    local d1 = context.digest(nil, require("mdlua.build.inline").collect(one.from, "EOF", "x"))
+    local again = stages("FROM busybox\nCOPY <<EOF single\nHello world!\nEOF\n").steps[1]
+    local other = stages("FROM busybox\nCOPY <<EOF single\nHello you!\nEOF\n").steps[1]
+    assert_eq(context.digest(nil, require("mdlua.build.inline").collect(again.from, "EOF", "x")), d1)
+    assert_true(context.digest(nil, require("mdlua.build.inline").collect(other.from, "EOF", "x")) ~= d1)
+  end)
+
+  it("refuses a COPY mixing heredocs and paths, two heredocs of one name, a heredoc as the destination", function()
+    assert_error("Dockerfile:2: COPY f: heredocs and paths from the context in one COPY are not supported", stages,
+                 "FROM a\nCOPY <<EOF f /d/\nx\nEOF\n")
+    assert_error("Dockerfile:2: COPY: two heredocs named EOF", stages, "FROM a\nCOPY <<EOF <<EOF /d/\nx\nEOF\ny\nEOF\n")
+    assert_error("Dockerfile:2: COPY expects a destination after its heredocs", stages, "FROM a\nCOPY <<EOF <<B\nx\nEOF\ny\nB\n")
+  end)
+
   it("runs a base image's ONBUILD triggers after its FROM", function()
     local s = stages("FROM base\nRUN two\n", { image_config = function(image)
       return image == "base" and { OnBuild = { "ENV A=1", "RUN one" } } or nil
@@ -142,8 +185,16 @@ describe("dockerfile.stages", function()
     assert_error("Dockerfile:2: stage:onbuild: FROM is not allowed as an ONBUILD trigger", stages, "FROM a\nONBUILD FROM x\n")
     assert_error("Dockerfile:2: RUN --mount: rw is not supported", stages, "FROM a\nRUN --mount=type=bind,target=/x,rw true\n")
     assert_error("Dockerfile:2: RUN --mount: unknown option \"bogus\"", stages, "FROM a\nRUN --mount=type=cache,target=/x,bogus=1 true\n")
-    assert_error("Dockerfile:2: stage:run: mounts[1]: sharing=locked is not supported", stages,
+    assert_error("Dockerfile:2: RUN --mount sharing=locked is not supported: a cache mount is shared", stages,
                  "FROM a\nRUN --mount=type=cache,target=/x,sharing=locked true\n")
+    assert_error("Dockerfile:3: RUN --mount sharing=private is not supported", stages,
+                 "FROM a\nRUN true\nRUN --mount=type=cache,target=/x,sharing=private true\n")
+    assert_error("Dockerfile:2: RUN --mount=type=ssh is not supported", stages, "FROM a\nRUN --mount=type=ssh git clone x\n")
+    assert_error("Dockerfile:2: RUN --mount: unknown option \"bogus\"", stages, "FROM a\nRUN --mount=type=ssh,bogus true\n")
+    assert_error("Dockerfile:2: COPY --parents is not supported", stages, "FROM a\nCOPY --parents=true x /y\n")
+    assert_error("Dockerfile:2: ADD --checksum is not supported", stages, "FROM a\nADD --checksum=sha256:0 x /y\n")
+    assert_error("Dockerfile:2: ADD from a URL is not supported", stages, "FROM a\nADD git@github.com:x/y /y\n")
+    assert_error("Dockerfile:2: RUN --network=bridge: expected default, none or host", stages, "FROM a\nRUN --network=bridge true\n")
     assert_error("Dockerfile:2: stage:run: mounts[1]: a secret needs an id", stages, "FROM a\nRUN --mount=type=secret true\n")
     assert_error("Dockerfile:2: RUN --security is not supported yet", stages, "FROM a\nRUN --security=insecure true\n")
     assert_error("Dockerfile:2: ADD from a URL is not supported", stages, "FROM a\nADD https://example.com/x /x\n")

@@ -818,6 +818,11 @@ function build.scratch() end
 ---@param o? {exclude?: string[], dockerignore?: boolean}
 ---@return md.BuildContext
 function build.context(dir, o) end
+---Files a COPY can read, given by name and content (a Dockerfile's COPY <<EOF): each a
+---regular file, mode 0644, root's, unless the COPY's chmod or chown.
+---@param files table<string, string>
+---@return md.BuildInline
+function build.inline(files) end
 ---The stage DIR's build file describes: o.file (a .lua script or a Dockerfile; default
 ---DIR/build.lua, else DIR/Dockerfile), o.target (a Dockerfile's stage), o.build_args.
 ---@param dir string
@@ -839,6 +844,9 @@ function build.run(stage, o) end
 ---@class md.BuildContext
 ---@field dir string
 
+---@class md.BuildInline
+---@field files table<string, string>
+
 ---A build stage: every method returns a new stage with one more step.
 ---@class md.BuildStage
 ---@field base string the base image, or "scratch"
@@ -854,15 +862,15 @@ local Stage = {}
 ---@param o? {env?: table, network?: "none"|"host", mounts?: md.BuildMount[]}
 ---@return md.BuildStage
 function Stage:run(cmd, o) end
----COPY from a context or another stage.
----@param from md.BuildContext|md.BuildStage
+---COPY from a context, inline files or another stage.
+---@param from md.BuildContext|md.BuildInline|md.BuildStage
 ---@param src string|string[]
 ---@param dst string
 ---@param o? {chown?: string, chmod?: string}
 ---@return md.BuildStage
 function Stage:copy(from, src, dst, o) end
 ---ADD: as copy; a tar archive from a context (plain, gzip, bzip2, xz, zstd) is unpacked.
----@param from md.BuildContext|md.BuildStage
+---@param from md.BuildContext|md.BuildInline|md.BuildStage
 ---@param src string|string[]
 ---@param dst string
 ---@param o? {chown?: string, chmod?: string}

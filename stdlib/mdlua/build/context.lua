@@ -121,14 +121,16 @@ function M.collect(root, rules, src, shown, chroot)
 end
 
 -- A digest of what the entries hold: names, types, modes, link targets and file contents
--- (never times), so the cache sees a changed file and nothing else. Also returns each
+-- (never times), so the cache sees a changed file and nothing else; an inline file's
+-- content is its `content` (build/inline.lua). Also returns each
 -- entry's own digest, to tell which one changed.
 function M.digest(root, entries)
   local lines, each = {}, {}
   for _, e in ipairs(entries) do
     local st = e.st
     local content = ""
-    if st.type == "file" then content = md.fs.sha256(root .. "/" .. e.rel)
+    if e.content then content = md.sys.sha256(e.content)
+    elseif st.type == "file" then content = md.fs.sha256(root .. "/" .. e.rel)
     elseif st.type == "symlink" then content = md.sys.readlink(root .. "/" .. e.rel) or "" end
     local line = ("%s %s %o %s"):format(e.rel, st.type, st.mode, content)
     lines[#lines + 1] = line

@@ -75,8 +75,9 @@ function M.parse(text, file)
       end
       if ins.cmd == "RUN" or ins.cmd == "COPY" or ins.cmd == "ADD" then
         -- Heredocs (<<EOF, <<-EOF, <<"EOF"): the lines up to each one's end word, in order.
-        for dash, q, word in ins.args:gmatch("<<(%-?)([\"']?)([%a_][%w_]*)%2") do
-          if ins.cmd ~= "RUN" then fail(file, start, ins.cmd .. " with a heredoc is not supported yet") end
+        -- A COPY's name is a file's (file.txt), a RUN's a shell word.
+        local word_pattern = ins.cmd == "RUN" and "[%a_][%w_]*" or "[^%s<\"']+"
+        for dash, q, word in ins.args:gmatch("<<(%-?)([\"']?)(" .. word_pattern .. ")%2") do
           local body = {}
           while true do
             if i > #lines then fail(file, start, ("heredoc %s: no line %q ends it"):format(word, word)) end
@@ -109,13 +110,15 @@ end
 M.json_array = json_array
 
 -- $VAR, ${VAR}, ${VAR:-default}, ${VAR:+alt}, with `escape` before $ for a literal $.
-function M.expand(s, vars, escape)
+-- `all_escapes` (a heredoc's content, as BuildKit): `escape` before any character is that
+-- character; quotes are kept.
+function M.expand(s, vars, escape, all_escapes)
   escape = escape or "\\"
   local out, i = {}, 1
   while i <= #s do
     local c = s:sub(i, i)
-    if c == escape and s:sub(i + 1, i + 1) == "$" then
-      out[#out + 1] = "$"
+    if c == escape and (s:sub(i + 1, i + 1) == "$" or (all_escapes and i < #s)) then
+      out[#out + 1] = s:sub(i + 1, i + 1)
       i = i + 2
     elseif c == "$" then
       local name, j = s:match("^([%a_][%w_]*)()", i + 1)
@@ -128,8 +131,8 @@ function M.expand(s, vars, escape)
         local inner = s:sub(i + 2, close - 1)
         local n, op, word = inner:match("^([%a_][%w_]*):?([%-+]?)(.*)$")
         local v = n and vars[n]
-        if op == "-" then out[#out + 1] = (v ~= nil and v ~= "") and v or M.expand(word, vars, escape)
-        elseif op == "+" then out[#out + 1] = (v ~= nil and v ~= "") and M.expand(word, vars, escape) or ""
+        if op == "-" then out[#out + 1] = (v ~= nil and v ~= "") and v or M.expand(word, vars, escape, all_escapes)
+        elseif op == "+" then out[#out + 1] = (v ~= nil and v ~= "") and M.expand(word, vars, escape, all_escapes) or ""
         else out[#out + 1] = v or "" end
         i = close + 1
       else
@@ -209,6 +212,10 @@ local function run_mount(ins, spec, by_name, stages, o)
     end
   end
   m.type = m.type or "bind"
+  if m.type == "ssh" then fail(ins.file, ins.line, "RUN --mount=type=ssh is not supported: a build is given no SSH agent") end
+  if m.sharing and m.sharing ~= "shared" then
+    fail(ins.file, ins.line, ("RUN --mount sharing=%s is not supported: a cache mount is shared"):format(m.sharing))
+  end
   if m.type == "bind" or (m.type == "cache" and m.from) then
     if m.type == "cache" then fail(ins.file, ins.line, "RUN --mount=type=cache,from= is not supported") end
     local ref = m.from
@@ -251,6 +258,24 @@ local function heredoc_command(ins, mounts)
   local full = { ins.args }
   for _, d in ipairs(docs) do full[#full + 1] = "\n" .. d.data .. d.name end
   return table.concat(full)
+end
+
+-- A COPY's heredocs as inline files (md.build.inline), each named by its end word, its
+-- content expanded unless the word was quoted (as BuildKit). Returns them and their names.
+local function heredoc_files(ins, list, dst, vars, build)
+  local files, names = {}, {}
+  for _, src in ipairs(list) do
+    local doc = ins.heredocs[#names + 1]
+    if not doc or src:match("^<<%-?(.*)$") ~= doc.name then
+      fail(ins.file, ins.line, ("%s %s: heredocs and paths from the context in one %s are not supported: use one %s for each")
+        :format(ins.cmd, src, ins.cmd, ins.cmd))
+    end
+    if files[doc.name] then fail(ins.file, ins.line, ("%s: two heredocs named %s"):format(ins.cmd, doc.name)) end
+    files[doc.name] = doc.quoted and doc.data or M.expand(doc.data, vars, ins.escape, true)
+    names[#names + 1] = doc.name
+  end
+  if #names < #ins.heredocs or dst:match("^<<") then fail(ins.file, ins.line, ins.cmd .. " expects a destination after its heredocs") end
+  return build.inline(files), names
 end
 
 local function check_flags(ins, allowed)
@@ -375,8 +400,11 @@ function M.stages(instructions, o)
           end
         end
       end
-      local from = o.context
-      if ins.flags.from then
+      local from, method = o.context, c:lower()
+      if ins.heredocs then
+        -- (--from names where paths are read: a heredoc's file is none of them, as BuildKit.)
+        from, list = heredoc_files(ins, list, dst, vars, build)
+      elseif ins.flags.from then
         local ref = ins.flags.from
         from = by_name[ref:lower()] or (ref:match("^%d+$") and stages[tonumber(ref) + 1])
         if not from then
@@ -384,8 +412,9 @@ function M.stages(instructions, o)
           from = build.from(ref)
           from.where = at(ins)
         end
+        method = "copy"
       end
-      step(ins, c == "ADD" and from == o.context and "add" or "copy", from, list, dst, { chown = ins.flags.chown and M.expand(ins.flags.chown, vars, ins.escape) or nil,
+      step(ins, method, from, list, dst, { chown = ins.flags.chown and M.expand(ins.flags.chown, vars, ins.escape) or nil,
                                           chmod = ins.flags.chmod })
     elseif c == "ENV" then
       check_flags(ins, {})

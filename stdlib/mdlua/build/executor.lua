@@ -9,6 +9,7 @@ local json = require "mdlua.json"
 local errors = require "mdlua.errors"
 local cache = require "mdlua.build.cache"
 local context = require "mdlua.build.context"
+local inline = require "mdlua.build.inline"
 local paths = require "mdlua.build.paths"
 local steps = require "mdlua.build.steps"
 local archive = require "mdlua.build.archive"
@@ -179,9 +180,9 @@ local function copy_layer(state, step, src_root, entries, starts)
   dst = "/" .. real
   local uid, gid
   if step.chown then uid, gid = owner(state, step.chown) end
-  -- From a stage, files keep their owners (as Docker's COPY --from); from the context they
-  -- are root's.
-  local keep_owner = not uid and not context.is(step.from)
+  -- From a stage, files keep their owners (as Docker's COPY --from); from the context (or
+  -- inline) they are root's.
+  local keep_owner = not uid and not context.is(step.from) and not inline.is(step.from)
   local mode = step.chmod and tonumber(step.chmod, 8)
   local started = {}
   for _, rel in ipairs(starts) do started[rel] = true end
@@ -194,8 +195,10 @@ local function copy_layer(state, step, src_root, entries, starts)
       local host = tmp .. target
       local parent = host:match("^(.*)/[^/]*$")
       if parent and parent ~= "" then md.fs.mkdir(parent) end
-      local from = src_root .. "/" .. (e.rel == "" and "." or e.rel)
-      if e.st.type == "directory" then
+      local from = e.content == nil and src_root .. "/" .. (e.rel == "" and "." or e.rel)
+      if e.content then
+        md.fs.write(host, e.content, mode or e.st.mode)
+      elseif e.st.type == "directory" then
         md.fs.mkdir(host)
         md.fs.chmod(host, mode or e.st.mode)
       elseif e.st.type == "file" and step.extract and started[e.rel] and archive.is_tar(from) then
@@ -347,7 +350,7 @@ end
 -- the step (and unmounted whatever happens).
 local function copy_step(state, step, src_root, entries, starts, history, o)
   local unmount
-  if not context.is(step.from) then
+  if not context.is(step.from) and not inline.is(step.from) then
     local from = o.built[step.from]
     local mnt = md.fs.tempdir("/tmp/mdlua-build-from-")
     local ok, merged = pcall(md.image.mount, from.image, mnt)
@@ -437,6 +440,13 @@ function build_stage(stage, o)
           for _, x in ipairs(ss) do starts[#starts + 1] = x end
         end
         inputs, each = context.digest(src_root, entries)
+      elseif inline.is(step.from) then
+        entries, starts = {}, {}
+        for _, s in ipairs(step.srcs) do
+          local es, ss = inline.collect(step.from, s, "COPY <<" .. s)
+          entries[#entries + 1], starts[#starts + 1] = es[1], ss[1]
+        end
+        inputs, each = context.digest(nil, entries)
       else
         local from = M.build(step.from, o)
         if not from.image then step_error(step, "the stage copied from has no files (FROM scratch, no steps)") end

@@ -170,14 +170,16 @@ function Stage:run(cmd, o)
   return add(self, step)
 end
 
--- COPY: `from` is a context (md.build.context) or another stage; `src` a path or a list
--- of paths in it (globs: * ? [...] in the last component); `dst` a path in this stage.
+-- COPY: `from` is a context (md.build.context), inline files (md.build.inline) or another
+-- stage; `src` a path or a list of paths in it (globs: * ? [...] in the last component;
+-- inline files by name); `dst` a path in this stage.
 function Stage:copy(from, src, dst, o)
   return self:_copy("copy", from, src, dst, o)
 end
 
 -- ADD of local files: as COPY, and a tar archive (plain, gzip, bzip2, xz or zstd, known
--- by its content, as Docker) from the context is unpacked into the destination.
+-- by its content, as Docker) from the context is unpacked into the destination (an inline
+-- file never is, as BuildKit's ADD <<EOF).
 function Stage:add(from, src, dst, o)
   return self:_copy("add", from, src, dst, o)
 end
@@ -185,18 +187,23 @@ end
 function Stage:_copy(method, from, src, dst, o)
   o = errors.check_options(o, "stage:" .. method, { "chown", "chmod" })
   local kind = getmetatable(from) and getmetatable(from).__name
-  if kind ~= "mdlua.build.context" and kind ~= "mdlua.build.stage" then
-    bad(method, "the source must be a context (md.build.context) or a stage")
+  if kind ~= "mdlua.build.context" and kind ~= "mdlua.build.stage" and kind ~= "mdlua.build.inline" then
+    bad(method, "the source must be a context (md.build.context), inline files (md.build.inline) or a stage")
   end
   local srcs = type(src) == "string" and { src } or strings("copy", src, "the source paths")
   if #srcs == 0 then bad(method, "no source path") end
+  if kind == "mdlua.build.inline" then
+    for _, s in ipairs(srcs) do
+      if not from.files[s] then bad(method, ("no inline file named %q"):format(s)) end
+    end
+  end
   if type(dst) ~= "string" or dst == "" then bad(method, "expected a destination path") end
   if o.chmod ~= nil and (type(o.chmod) ~= "string" or not o.chmod:match("^[0-7][0-7][0-7][0-7]?$")) then
     bad(method, ("invalid chmod %s: expected an octal mode as a string (\"755\")"):format(tostring(o.chmod)))
   end
   if o.chown ~= nil and type(o.chown) ~= "string" then bad(method, "chown: expected USER[:GROUP]") end
   return add(self, { kind = "copy", from = from, srcs = srcs, dst = dst, chown = o.chown, chmod = o.chmod,
-                     extract = method == "add" and kind == "mdlua.build.context" or nil })
+                     extract = method == "add" and kind ~= "mdlua.build.stage" or nil })
 end
 
 local function config_step(name, check)

@@ -77,9 +77,15 @@ function M.instruction(step, state)
     return "RUN " .. table.concat(flags) .. (step.display or command_text(step))
   end
   if k == "copy" then
-    local from = getmetatable(step.from).__name == "mdlua.build.stage" and (" --from=" .. (step.from.name or step.from.base)) or ""
+    local kind = getmetatable(step.from).__name
+    local from = kind == "mdlua.build.stage" and (" --from=" .. (step.from.name or step.from.base)) or ""
     local opts = (step.chown and (" --chown=" .. step.chown) or "") .. (step.chmod and (" --chmod=" .. step.chmod) or "")
-    return ("%s%s%s %s %s"):format(step.extract and "ADD" or "COPY", from, opts, table.concat(step.srcs, " "), step.dst)
+    local srcs = step.srcs
+    if kind == "mdlua.build.inline" then
+      srcs = {}
+      for i, s in ipairs(step.srcs) do srcs[i] = "<<" .. s end
+    end
+    return ("%s%s%s %s %s"):format(step.extract and "ADD" or "COPY", from, opts, table.concat(srcs, " "), step.dst)
   end
   local v = step.value
   if k == "env" or k == "label" then return k:upper() .. " " .. kv_text(v) end
@@ -128,7 +134,7 @@ function M.describe(step, state)
     end
   elseif step.kind == "copy" then
     d.srcs, d.dst, d.chown, d.chmod, d.extract = step.srcs, step.dst, step.chown, step.chmod, step.extract
-    d.from = getmetatable(step.from).__name == "mdlua.build.stage" and "stage" or "context"
+    d.from = ({ ["mdlua.build.stage"] = "stage", ["mdlua.build.inline"] = "inline" })[getmetatable(step.from).__name] or "context"
   elseif step.kind == "arg" then
     d.value = { name = step.value.name, default = step.value.default, given = (state.build_args or {})[step.value.name] }
   else
