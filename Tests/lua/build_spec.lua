@@ -181,6 +181,15 @@ describe("dockerfile.stages", function()
     assert_eq(s.steps[2].where, "Dockerfile:1")
   end)
 
+  it("keeps an ONBUILD trigger's heredocs in it, and runs them as the instruction's", function()
+    local s = stages("FROM a\nONBUILD RUN <<EOF\necho hi\nEOF\nONBUILD COPY <<-EOF /f\n\tx\n\tEOF\nCMD y\n")
+    assert_same({ s.steps[1].value, s.steps[2].value, s.steps[3].kind }, { "RUN <<EOF\necho hi\nEOF", "COPY <<-EOF /f\nx\nEOF", "cmd" })
+    local child = stages("FROM base\n", { image_config = function(image)
+      return image == "base" and { OnBuild = { s.steps[1].value, s.steps[2].value } } or nil
+    end })
+    assert_same({ child.steps[1].shell, child.steps[2].from.files, child.steps[2].dst }, { "echo hi\n", { EOF = "x\n" }, "/f" })
+  end)
+
   it("refuses what it does not support, naming the line", function()
     assert_error("Dockerfile:2: stage:onbuild: FROM is not allowed as an ONBUILD trigger", stages, "FROM a\nONBUILD FROM x\n")
     assert_error("Dockerfile:2: RUN --mount: rw is not supported", stages, "FROM a\nRUN --mount=type=bind,target=/x,rw true\n")

@@ -73,10 +73,12 @@ function M.parse(text, file)
           ins.args = after
         end
       end
-      if ins.cmd == "RUN" or ins.cmd == "COPY" or ins.cmd == "ADD" then
+      -- (ONBUILD's instruction takes its heredocs too: the trigger keeps them.)
+      local inner = ins.cmd == "ONBUILD" and (ins.args:match("^(%a+)") or ""):upper() or ins.cmd
+      if inner == "RUN" or inner == "COPY" or inner == "ADD" then
         -- Heredocs (<<EOF, <<-EOF, <<"EOF"): the lines up to each one's end word, in order.
         -- A COPY's name is a file's (file.txt), a RUN's a shell word.
-        local word_pattern = ins.cmd == "RUN" and "[%a_][%w_]*" or "[^%s<\"']+"
+        local word_pattern = inner == "RUN" and "[%a_][%w_]*" or "[^%s<\"']+"
         for dash, q, word in ins.args:gmatch("<<(%-?)([\"']?)(" .. word_pattern .. ")%2") do
           local body = {}
           while true do
@@ -475,7 +477,9 @@ function M.stages(instructions, o)
     elseif c == "ONBUILD" then
       check_flags(ins, {})
       if ins.args == "" then fail(file, ins.line, "ONBUILD expects an instruction") end
-      step(ins, "onbuild", ins.args)
+      local text = { ins.args }
+      for _, d in ipairs(ins.heredocs or {}) do text[#text + 1] = "\n" .. d.data .. d.name end
+      step(ins, "onbuild", table.concat(text))
     else
       fail(file, ins.line, ("%s is not supported"):format(c))
     end
