@@ -18,6 +18,37 @@ describe("format.size", function()
     assert_eq(format.size(4260000), "4.26MB")
     assert_eq(format.size(1234567890), "1.23GB")
   end)
+
+  it("writes a given number of decimals (a pull's progress)", function()
+    assert_eq(format.size(10, 1), "10B")
+    assert_eq(format.size(512000, 1), "512.0kB")
+    assert_eq(format.size(4260000, 1), "4.3MB")
+    assert_eq(format.size(4260000, 2), "4.26MB")
+  end)
+end)
+
+describe("md.sys.parse_size (the engine's one size parser)", function()
+  it("reads Docker's units, powers of 1024, any case, b or ib after the unit", function()
+    local cases = { ["4096"] = 4096, ["100b"] = 100, ["512k"] = 512 * 1024, ["512KB"] = 512 * 1024, ["64KiB"] = 64 * 1024,
+                    ["1.5g"] = 1610612736, ["10 GB"] = 10 * 2 ^ 30, ["2t"] = 2 * 2 ^ 40, ["1p"] = 2 ^ 50, ["0"] = 0 }
+    for text, bytes in pairs(cases) do assert_eq(md.sys.parse_size(text), math.tointeger(bytes), text) end
+  end)
+
+  it("counts a bare number in the unit asked for, never one with b", function()
+    assert_eq(md.sys.parse_size("64", 1024 * 1024), 64 * 1024 * 1024)
+    assert_eq(md.sys.parse_size("64b", 1024 * 1024), 64)
+    assert_eq(md.sys.parse_size("64k", 1024 * 1024), 64 * 1024)
+  end)
+
+  it("says why it refuses one", function()
+    for _, text in ipairs { "", "lots", "1x", "-1", "1.", ".5m", "1ib", "1 2m", "m" } do
+      local n, why = md.sys.parse_size(text)
+      assert_eq(n, nil, text)
+      assert_eq(why, "expected a size like 100m or 1g", text)
+    end
+    assert_same({ md.sys.parse_size("99999999999999t") }, { nil, "too large" })
+    assert_same({ md.sys.parse_size("9223372036854775808") }, { nil, "too large" })
+  end)
 end)
 
 describe("format.duration", function()

@@ -2,13 +2,6 @@ local md = require "mdlua"
 local errors = require "mdlua.errors"
 local format = require "mdlua.format"
 
--- "10GB", "512mb", "1.5g", "2048" (bytes) -> bytes.
-local function size(s)
-  local n, unit = tostring(s):lower():match("^(%d+%.?%d*)%s*([kmgt]?)i?b?$")
-  if not n then errors.fail(("invalid --keep-storage %q: expected a size like 512MB or 10GB"):format(s)) end
-  return math.floor(tonumber(n) * (({ [""] = 1, k = 1024, m = 1024 ^ 2, g = 1024 ^ 3, t = 1024 ^ 4 })[unit]))
-end
-
 -- `mdlua builder prune [-a] [--keep-storage SIZE] [-f]` (docs/builds.md, "The cache").
 local prune = {
   summary = "Remove build cache",
@@ -20,7 +13,11 @@ local prune = {
   },
   run = function(o, args)
     if #args > 0 then errors.fail("builder prune: takes no arguments") end
-    local keep = o["keep-storage"] and size(o["keep-storage"])
+    local keep, why
+    if o["keep-storage"] then
+      keep, why = md.sys.parse_size(o["keep-storage"])
+      if not keep then errors.fail(("invalid --keep-storage %q: %s"):format(o["keep-storage"], why)) end
+    end
     if not o.force and not require("mdlua.prompt").confirm(("WARNING! This will remove all %sbuild cache.\n"
         .. "Are you sure you want to continue?"):format(o.all and "" or "dangling ")) then
       return 0

@@ -4,13 +4,14 @@ local template = require "mdlua.template"
 
 local M = {}
 
--- 4260000 -> "4.26MB" (Docker's units: powers of 1000).
-function M.size(bytes)
+-- 4260000 -> "4.26MB" (Docker's units: powers of 1000): three significant digits, or
+-- `decimals` digits after the point (a pull's progress, "1.2MB/5.0MB", as Docker's).
+function M.size(bytes, decimals)
   local units = { "B", "kB", "MB", "GB", "TB", "PB" }
   local v, i = bytes + 0.0, 1
   while v >= 1000 and i < #units do v = v / 1000; i = i + 1 end
   if i == 1 then return ("%dB"):format(bytes) end
-  return (("%.3g"):format(v)) .. units[i]
+  return (decimals and ("%." .. decimals .. "f") or "%.3g"):format(v) .. units[i]
 end
 
 local function days_from_civil(y, m, d)

@@ -7,20 +7,12 @@
 --   local draw = require("mdlua.pull_progress").new("terminal", io.stdout)
 --   draw(ev)
 local md = require "mdlua"
+local format = require "mdlua.format"
 
 local M = {}
 
--- Docker's sizes: 1.2MB, 512.0kB, 10B (decimal units).
-function M.size(n)
-  local function fmt(x)
-    local tenths = math.floor(x * 10 + 0.5)
-    return ("%d.%d"):format(tenths // 10, tenths % 10)
-  end
-  if n >= 1e9 then return fmt(n / 1e9) .. "GB" end
-  if n >= 1e6 then return fmt(n / 1e6) .. "MB" end
-  if n >= 1e3 then return fmt(n / 1e3) .. "kB" end
-  return ("%dB"):format(n)
-end
+-- Docker's progress sizes: 1.2MB, 512.0kB, 10B (format.size with one decimal).
+function M.size(n) return format.size(n, 1) end
 
 -- "Downloading [=====>        ] 1.2MB/5.0MB" (or another status: "Pushing"), the bar 50 wide.
 function M.bar(current, total, status)

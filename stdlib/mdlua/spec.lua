@@ -164,15 +164,14 @@ function M.command(cfg, o)
   return args
 end
 
--- "100m" -> bytes; a bare number is megabytes, as in the original project.
+-- "100m" -> bytes (md.sys.parse_size, the engine's one size parser); a bare number is
+-- megabytes, as in the original project; "-1": unlimited.
 function M.memory_bytes(s, flag)
   if s == nil then return nil end
-  local str = tostring(s):lower()
-  if str == "-1" then return -1 end
-  local n, unit = str:match("^(%d+%.?%d*)([bkmg]?)b?$")
-  if not n then errors.fail(("invalid %s %q: expected a size like 100m, 1g, 512k or 100b"):format(flag, tostring(s))) end
-  local mult = ({ [""] = 1024 ^ 2, b = 1, k = 1024, m = 1024 ^ 2, g = 1024 ^ 3 })[unit]
-  return math.floor(tonumber(n) * mult)
+  if tostring(s) == "-1" then return -1 end
+  local n, why = md.sys.parse_size(tostring(s), 1024 * 1024)
+  if not n then errors.fail(("invalid %s %q: %s (a bare number is megabytes, 100b bytes)"):format(flag, tostring(s), why)) end
+  return n
 end
 
 local function check_cpuset(s, flag)
@@ -263,9 +262,7 @@ function M.device_rate(s, flag, bytes)
   if not path then errors.fail(("invalid %s %q: expected PATH:RATE, like /dev/sda:1mb"):format(flag, tostring(s))) end
   local n
   if bytes then
-    local num, unit = rate:lower():match("^(%d+%.?%d*)([kmgt]?)i?b?$")
-    local mult = ({ [""] = 1, k = 1024, m = 1024 ^ 2, g = 1024 ^ 3, t = 1024 ^ 4 })[unit or ""]
-    n = num and mult and math.floor(tonumber(num) * mult)
+    n = md.sys.parse_size(rate)
   else
     n = rate:match("^%d+$") and math.tointeger(tonumber(rate))
   end
@@ -325,18 +322,13 @@ function M.restart_policy(p)
   return p
 end
 
-local function bytes(s)
-  local n, unit = tostring(s):lower():match("^(%d+)([kmg]?)b?$")
-  if not n then return nil end
-  return math.tointeger(tonumber(n) * ({ [""] = 1, k = 1024, m = 1024 ^ 2, g = 1024 ^ 3 })[unit])
-end
-
 -- --log-opt max-size=10m --log-opt max-file=3
 function M.log_options(list)
   local out = { ["max-size"] = tostring(10 * 1024 * 1024), ["max-file"] = "3" }
   for _, opt in ipairs(list or {}) do
     local k, v = opt:match("^([%w-]+)=(.+)$")
-    if k == "max-size" and bytes(v) and bytes(v) > 0 then out[k] = tostring(bytes(v))
+    local size = k == "max-size" and md.sys.parse_size(v)
+    if size and size > 0 then out[k] = tostring(size)
     elseif k == "max-file" and tonumber(v) and tonumber(v) >= 1 then out[k] = v
     else errors.fail(("invalid --log-opt %q: expected max-size=SIZE or max-file=N"):format(opt)) end
   end

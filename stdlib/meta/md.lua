@@ -797,6 +797,13 @@ function sys.listdir(path) end
 ---@param data string
 ---@return string
 function sys.sha256(data) end
+---The bytes a size stands for, in Docker's units ("512m", "1.5g", "10GB", "64KiB": powers
+---of 1024): the engine's one size parser. bare: what a number with no unit counts (1).
+---@param text string
+---@param bare? integer
+---@return integer|nil bytes
+---@return string? why not
+function sys.parse_size(text, bare) end
 
 -- md.build ------------------------------------------------------------------------
 
@@ -957,10 +964,11 @@ function json.is_array(t) end
 ---@class md.format
 local format = {}
 md.format = format
----4260000 -> "4.26MB".
+---4260000 -> "4.26MB" (three significant digits), or with `decimals` digits after the point.
 ---@param bytes integer
+---@param decimals? integer
 ---@return string
-function format.size(bytes) end
+function format.size(bytes, decimals) end
 ---@param seconds number
 ---@return string
 function format.duration(seconds) end

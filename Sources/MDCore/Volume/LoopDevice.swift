@@ -10,7 +10,7 @@ import CKernel
 /// VolumeMount.swift) and by containers' writable layers (`--storage-opt size=`,
 /// Container/WritableLayer.swift).
 public enum LoopDevice {
-    /// "1G", "512m", "100k", "4096" (bytes) -> bytes; Docker's units, powers of 1024.
+    /// "1G", "512m", "100k", "4096" (bytes) -> bytes (ByteSize: Docker's units).
     static func parseSize(_ s: String) throws -> UInt64 {
         switch size(s) {
         case .success(let bytes): return bytes
@@ -18,25 +18,18 @@ public enum LoopDevice {
         }
     }
 
-    /// Why a size is refused: not one, or too small for an ext4 with room for files.
+    /// Why a size is refused: not one, or out of the range of an ext4 with room for files.
     public struct SizeProblem: Error { public let reason: String }
 
     public static func size(_ s: String) -> Result<UInt64, SizeProblem> {
-        let lower = s.lowercased()
-        var digits = Substring(lower)
-        var mult: UInt64 = 1
-        if lower.hasSuffix("b") { digits = digits.dropLast() }
-        if let u = digits.last, let m = ["k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40][String(u)] {
-            mult = UInt64(m)
-            digits = digits.dropLast()
+        switch ByteSize.parse(s) {
+        case .failure(.tooLarge): return .failure(SizeProblem(reason: "the maximum is 1024t"))
+        case .failure(let p): return .failure(SizeProblem(reason: p.reason))
+        case .success(let bytes):
+            guard bytes <= 1 << 50 else { return .failure(SizeProblem(reason: "the maximum is 1024t")) }
+            guard bytes >= minimum else { return .failure(SizeProblem(reason: "the minimum is 8m")) }
+            return .success(bytes)
         }
-        guard digits.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let n = UInt64(digits) else {
-            return .failure(SizeProblem(reason: "expected a size like 100m or 1g"))
-        }
-        let (bytes, overflow) = n.multipliedReportingOverflow(by: mult)
-        guard !overflow, bytes <= 1 << 50 else { return .failure(SizeProblem(reason: "the maximum is 1024t")) }
-        guard bytes >= minimum else { return .failure(SizeProblem(reason: "the minimum is 8m")) }
-        return .success(bytes)
     }
 
     /// The smallest image: an ext4 of 8 MiB (1 KiB blocks) holds its metadata and ~6 MiB.

@@ -30,6 +30,17 @@ enum SysBinding {
             },
             // (data) -> "sha256:<hex>" of a string's bytes (build cache keys).
             "sha256": vm.function("md.sys.sha256") { args in [.str(Digest.of(try args.bytes(1)).description)] },
+            // (text, bare) -> the bytes a size stands for ("512m", "1.5g", "10GB"; ByteSize, the
+            // engine's one parser; `bare`: what a number with no unit counts, default 1), or nil
+            // and why not.
+            "parse_size": vm.function("md.sys.parse_size") { args in
+                let bare = try args.optionalInteger(2) ?? 1
+                guard bare >= 1 else { throw EngineError("md.sys.parse_size: bare must be at least 1") }
+                switch ByteSize.parse(try args.string(1), bare: UInt64(bare)) {
+                case .success(let bytes): return [.integer(Int64(bytes))]
+                case .failure(let p): return [.null, .str(p.reason)]
+                }
+            },
             "nproc": vm.function("md.sys.nproc") { _ in [.integer(Int64(sysconf(Int32(_SC_NPROCESSORS_ONLN))))] },
             "readlink": vm.function("md.sys.readlink") { args in
                 let path = try args.string(1)
