@@ -22,17 +22,15 @@ local prune = {
         .. "Are you sure you want to continue?"):format(o.all and "" or "dangling ")) then
       return 0
     end
-    local before = 0
-    for _, u in ipairs(md._runtime.df(md.config.root)) do before = before + u.size end
+    -- What is gone afterwards is what was reclaimed (PruneAccount, as system prune).
+    local account = md._runtime.prune_account(md.config.root)
     local removed = require("mdlua.build.prune").prune { all = o.all, keep_storage = keep }
     if #removed > 0 then
       print("Deleted build cache objects:")
       for _, k in ipairs(removed) do print(k) end
       print()
     end
-    local after = 0
-    for _, u in ipairs(md._runtime.df(md.config.root)) do after = after + u.size end
-    print("Total reclaimed space: " .. format.size(math.max(0, before - after)))
+    print("Total reclaimed space: " .. format.size(md._runtime.reclaimed(md.config.root, account)))
     return 0
   end,
 }
