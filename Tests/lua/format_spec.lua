@@ -40,6 +40,13 @@ describe("md.sys.parse_size (the engine's one size parser)", function()
     assert_eq(md.sys.parse_size("64k", 1024 * 1024), 64 * 1024)
   end)
 
+  it("gives mdlua kube its quantities, in the largest binary unit that holds them whole", function()
+    local kube = require "mdlua.stack.kube"
+    assert_same({ kube.quantity("64m"), kube.quantity("1.5g"), kube.quantity("1024m"), kube.quantity("100"), kube.quantity("3KB") },
+                { "64Mi", "1536Mi", "1Gi", "100", "3Ki" })
+    assert_error('invalid size "lots": expected a size like 100m or 1g', kube.quantity, "lots")
+  end)
+
   it("says why it refuses one", function()
     for _, text in ipairs { "", "lots", "1x", "-1", "1.", ".5m", "1ib", "1 2m", "m" } do
       local n, why = md.sys.parse_size(text)

@@ -7,6 +7,7 @@
 --   limits resource limits. What has no equivalent (bind mounts of host paths, depends_on
 --   order) is left out with a warning. Images must be where the cluster pulls from
 --   (`mdlua push`).
+local md = require "mdlua"
 local errors = require "mdlua.errors"
 local envfile = require "mdlua.envfile"
 
@@ -19,12 +20,15 @@ function M.name(s)
   return n:sub(1, 63)
 end
 
--- Docker's memory sizes (64m, 1g, 512k, bytes) as Kubernetes quantities (64Mi, 1Gi, ...).
+-- Docker's sizes (64m, 1.5g, 512k, bytes; md.sys.parse_size) as Kubernetes quantities in
+-- the largest binary unit that holds them whole (64Mi, 1536Mi, 1Gi, ...).
 function M.quantity(s)
-  local n, unit = tostring(s):lower():match("^(%d+)([kmgt]?)b?$")
-  if not n then errors.raise("invalid_option", ("invalid memory size %q"):format(tostring(s))) end
-  if unit == "" then return n end
-  return n .. unit:upper() .. "i"
+  local n, why = md.sys.parse_size(tostring(s))
+  if not n then errors.raise("invalid_option", ("invalid size %q: %s"):format(tostring(s), why)) end
+  for _, u in ipairs { { "Ti", 1 << 40 }, { "Gi", 1 << 30 }, { "Mi", 1 << 20 }, { "Ki", 1 << 10 } } do
+    if n > 0 and n % u[2] == 0 then return (n // u[2]) .. u[1] end
+  end
+  return tostring(n)
 end
 
 -- Seconds from a duration ("30s", "1m30s", "500ms"), rounded up to whole seconds.
