@@ -159,7 +159,8 @@ final class BuildTests: ContainerTestCase {
             ("RUN --mount=type=cache,target=/c,sharing=locked true", "Dockerfile:2: RUN --mount sharing=locked is not supported"),
             ("RUN --mount=type=cache,target=/c,from=busybox true", "Dockerfile:2: RUN --mount=type=cache,from= is not supported"),
             ("RUN --security=insecure true", "Dockerfile:2: RUN --security is not supported yet"),
-            ("COPY <<EOF f /d/\nx\nEOF", "Dockerfile:2: COPY f: heredocs and paths from the context in one COPY are not supported"),
+            ("COPY <<EOF nothere /d/\nx\nEOF", "Dockerfile:2: COPY nothere: no such file or directory in the build context"),
+            ("COPY <<EOF ../f /d/\nx\nEOF", "Dockerfile:2: COPY ../f: the path is outside the build context"),
             ("COPY <<EOF /x\nx", "Dockerfile:2: heredoc EOF: no line \"EOF\" ends it"),
         ]
         for (line, message) in cases {
@@ -567,15 +568,19 @@ final class BuildTests: ContainerTestCase {
             ADD <<EOF /added.tar
             not an archive
             EOF
+            COPY ctx.txt <<EOF /mixed/
+            from a heredoc
+            EOF
 
             """
         try file("Dockerfile", dockerfile)
+        try file("ctx.txt", "from the context\n")
         let (first, id1) = build(["-t", "heredocs:1"])
         XCTAssertEqual(first.status, 0, first.stderr)
-        XCTAssertTrue(first.stderr.contains("STEP 4/13: COPY <<EOF <<EOF2 double/"), first.stderr)
+        XCTAssertTrue(first.stderr.contains("STEP 4/14: COPY <<EOF <<EOF2 double/"), first.stderr)
         let out = md(["run", "--rm", "heredocs:1", "sh", "-c", """
-            cd /dest && stat -c '%n %a %u:%g' /dest single double double/EOF double/EOF2 /perm /perm/all /perm/owned /added.tar
-            for f in single double/EOF double/EOF2 c1 c2 slash rawslash tab notab /added.tar; do echo "[$f]"; cat $f; done
+            cd /dest && stat -c '%n %a %u:%g' /dest single double double/EOF double/EOF2 /perm /perm/all /perm/owned /added.tar /mixed/*
+            for f in single double/EOF double/EOF2 c1 c2 slash rawslash tab notab /added.tar /mixed/*; do echo "[$f]"; cat $f; done
             """])
         XCTAssertEqual(out.stdout, """
             /dest 755 0:0
@@ -587,6 +592,8 @@ final class BuildTests: ContainerTestCase {
             /perm/all 777 0:0
             /perm/owned 644 65534:65534
             /added.tar 644 0:0
+            /mixed/EOF 644 0:0
+            /mixed/ctx.txt 644 0:0
             [single]
             single file
             [double/EOF]
@@ -610,6 +617,10 @@ final class BuildTests: ContainerTestCase {
             bar
             [/added.tar]
             not an archive
+            [/mixed/EOF]
+            from a heredoc
+            [/mixed/ctx.txt]
+            from the context
 
             """, out.stderr)
 

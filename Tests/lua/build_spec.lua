@@ -166,9 +166,18 @@ describe("dockerfile.stages", function()
     assert_true(context.digest(nil, require("mdlua.build.inline").collect(other.from, "EOF", "x")) ~= d1)
   end)
 
-  it("refuses a COPY mixing heredocs and paths, two heredocs of one name, a heredoc as the destination", function()
-    assert_error("Dockerfile:2: COPY f: heredocs and paths from the context in one COPY are not supported", stages,
-                 "FROM a\nCOPY <<EOF f /d/\nx\nEOF\n")
+  it("reads a COPY's other sources from the context, in their order", function()
+    local s = stages("FROM a\nCOPY f.txt <<EOF g/ /d/\nx\nEOF\n")
+    local c = s.steps[1]
+    assert_same({ c.srcs, c.from.files, c.dst }, { { "f.txt", "EOF", "g/" }, { EOF = "x\n" }, "/d/" })
+    assert_true(context.is(c.from.context))
+    assert_eq(steps.instruction(c, {}), "COPY f.txt <<EOF g/ /d/")
+    assert_eq(stages("FROM a\nCOPY <<EOF /d\nx\nEOF\n").steps[1].from.context, nil)
+  end)
+
+  it("refuses two heredocs of one name, a heredoc and a path of one name, a heredoc as the destination", function()
+    assert_error("Dockerfile:2: COPY EOF: a path of the context and a heredoc have that name", stages,
+                 "FROM a\nCOPY <<EOF EOF /d/\nx\nEOF\n")
     assert_error("Dockerfile:2: COPY: two heredocs named EOF", stages, "FROM a\nCOPY <<EOF <<EOF /d/\nx\nEOF\ny\nEOF\n")
     assert_error("Dockerfile:2: COPY expects a destination after its heredocs", stages, "FROM a\nCOPY <<EOF <<B\nx\nEOF\ny\nB\n")
   end)

@@ -1,7 +1,7 @@
 -- md.build: builds as Lua values (docs/builds.md).
 --   md.build.from(image)            a stage on an image (md.build.scratch(): on nothing)
 --   md.build.context(dir, o)        files a COPY can read (o.exclude; .dockerignore)
---   md.build.inline{ name = text }  files given by content, for a COPY (COPY <<EOF)
+--   md.build.inline(files, o)       files given by content, for a COPY (COPY <<EOF)
 --   md.build.load(dir, o)           the stage DIR's build.lua or Dockerfile describes
 --   md.build.run(stage, o)          builds it: the image, and a report of every step
 -- A stage's methods (run, copy, env, workdir, ...) return new stages (build/stage.lua); a
@@ -27,7 +27,7 @@ function M.scratch() return stage.new("scratch") end
 
 function M.context(dir, o) return context.new(dir, o) end
 
-function M.inline(files) return require("mdlua.build.inline").new(files) end
+function M.inline(files, o) return require("mdlua.build.inline").new(files, o) end
 
 -- The stage DIR's build.lua or Dockerfile describes (build/file.lua): o.file, o.target,
 -- o.build_args. Returns the stage and the file read.

@@ -826,10 +826,12 @@ function build.scratch() end
 ---@return md.BuildContext
 function build.context(dir, o) end
 ---Files a COPY can read, given by name and content (a Dockerfile's COPY <<EOF): each a
----regular file, mode 0644, root's, unless the COPY's chmod or chown.
+---regular file, mode 0644, root's, unless the COPY's chmod or chown. o.context: a context
+---the COPY's other names are read from.
 ---@param files table<string, string>
+---@param o? {context?: md.BuildContext}
 ---@return md.BuildInline
-function build.inline(files) end
+function build.inline(files, o) end
 ---The stage DIR's build file describes: o.file (a .lua script or a Dockerfile; default
 ---DIR/build.lua, else DIR/Dockerfile), o.target (a Dockerfile's stage), o.build_args.
 ---@param dir string

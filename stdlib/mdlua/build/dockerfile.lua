@@ -263,21 +263,27 @@ local function heredoc_command(ins, mounts)
 end
 
 -- A COPY's heredocs as inline files (md.build.inline), each named by its end word, its
--- content expanded unless the word was quoted (as BuildKit). Returns them and their names.
-local function heredoc_files(ins, list, dst, vars, build)
-  local files, names = {}, {}
+-- content expanded unless the word was quoted (as BuildKit); its other sources are paths
+-- of the context. Returns the inline files and the sources, in order.
+local function heredoc_files(ins, list, dst, vars, o)
+  local files, srcs, paths_, docs = {}, {}, {}, 0
   for _, src in ipairs(list) do
-    local doc = ins.heredocs[#names + 1]
-    if not doc or src:match("^<<%-?(.*)$") ~= doc.name then
-      fail(ins.file, ins.line, ("%s %s: heredocs and paths from the context in one %s are not supported: use one %s for each")
-        :format(ins.cmd, src, ins.cmd, ins.cmd))
+    local doc = ins.heredocs[docs + 1]
+    local name = doc and src:match("^<<%-?(.*)$") == doc.name and doc.name
+    if name then
+      if files[name] then fail(ins.file, ins.line, ("%s: two heredocs named %s"):format(ins.cmd, name)) end
+      files[name] = doc.quoted and doc.data or M.expand(doc.data, vars, ins.escape, true)
+      docs = docs + 1
+    else
+      paths_[src] = true
     end
-    if files[doc.name] then fail(ins.file, ins.line, ("%s: two heredocs named %s"):format(ins.cmd, doc.name)) end
-    files[doc.name] = doc.quoted and doc.data or M.expand(doc.data, vars, ins.escape, true)
-    names[#names + 1] = doc.name
+    srcs[#srcs + 1] = name or src
   end
-  if #names < #ins.heredocs or dst:match("^<<") then fail(ins.file, ins.line, ins.cmd .. " expects a destination after its heredocs") end
-  return build.inline(files), names
+  if docs < #ins.heredocs or dst:match("^<<") then fail(ins.file, ins.line, ins.cmd .. " expects a destination after its heredocs") end
+  for name in pairs(files) do
+    if paths_[name] then fail(ins.file, ins.line, ("%s %s: a path of the context and a heredoc have that name"):format(ins.cmd, name)) end
+  end
+  return o.build.inline(files, { context = next(paths_) and o.context or nil }), srcs
 end
 
 local function check_flags(ins, allowed)
@@ -405,7 +411,7 @@ function M.stages(instructions, o)
       local from, method = o.context, c:lower()
       if ins.heredocs then
         -- (--from names where paths are read: a heredoc's file is none of them, as BuildKit.)
-        from, list = heredoc_files(ins, list, dst, vars, build)
+        from, list = heredoc_files(ins, list, dst, vars, o)
       elseif ins.flags.from then
         local ref = ins.flags.from
         from = by_name[ref:lower()] or (ref:match("^%d+$") and stages[tonumber(ref) + 1])

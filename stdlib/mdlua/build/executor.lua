@@ -430,23 +430,21 @@ function build_stage(stage, o)
       end
       inputs = table.concat(parts, "\n")
     elseif step.kind == "copy" then
-      if context.is(step.from) then
-        src_root = step.from.dir
+      if context.is(step.from) or inline.is(step.from) then
+        -- Inline files by name, the rest from the context (an inline source's, if it has one).
+        local files = inline.is(step.from) and step.from.files or {}
+        local ctx = inline.is(step.from) and step.from.context or step.from
+        src_root = ctx and ctx.dir
         entries, starts = {}, {}
         for _, s in ipairs(step.srcs) do
-          local ok, es, ss = pcall(context.collect, src_root, step.from.rules, s, "COPY " .. s)
+          local ok, es, ss
+          if files[s] then ok, es, ss = true, inline.collect(step.from, s, "COPY <<" .. s)
+          else ok, es, ss = pcall(context.collect, src_root, ctx.rules, s, "COPY " .. s) end
           if not ok then step_error(step, es, errors.is(es) and es.status or 125) end
           for _, e in ipairs(es) do entries[#entries + 1] = e end
           for _, x in ipairs(ss) do starts[#starts + 1] = x end
         end
         inputs, each = context.digest(src_root, entries)
-      elseif inline.is(step.from) then
-        entries, starts = {}, {}
-        for _, s in ipairs(step.srcs) do
-          local es, ss = inline.collect(step.from, s, "COPY <<" .. s)
-          entries[#entries + 1], starts[#starts + 1] = es[1], ss[1]
-        end
-        inputs, each = context.digest(nil, entries)
       else
         local from = M.build(step.from, o)
         if not from.image then step_error(step, "the stage copied from has no files (FROM scratch, no steps)") end

@@ -14,8 +14,14 @@ function M.is(v) return getmetatable(v) == Inline end
 
 local function fail(msg) error(errors.new("invalid_argument", msg), 0) end
 
--- md.build.inline{ ["name"] = "content", ... }: a name is a file's name, not a path.
-function M.new(files)
+-- md.build.inline({ ["name"] = "content", ... }, o): a name is a file's name, not a path.
+-- o.context: a context (md.build.context) the other names a COPY gives are read from (a
+-- Dockerfile's COPY <<EOF file.txt /dir/).
+function M.new(files, o)
+  o = errors.check_options(o, "md.build.inline", { "context" })
+  if o.context ~= nil and not (getmetatable(o.context) and getmetatable(o.context).__name == "mdlua.build.context") then
+    errors.raise("invalid_argument", "md.build.inline: context: expected a context (md.build.context)", 3)
+  end
   if type(files) ~= "table" or next(files) == nil then
     errors.raise("invalid_argument", "md.build.inline: expected a table of NAME = CONTENT", 3)
   end
@@ -29,7 +35,7 @@ function M.new(files)
     end
     out[name] = content
   end
-  return setmetatable({ files = out }, Inline)
+  return setmetatable({ files = out, context = o.context }, Inline)
 end
 
 -- The entries a source name stands for, as context.collect gives them (one file each; its

@@ -192,7 +192,7 @@ function Stage:_copy(method, from, src, dst, o)
   end
   local srcs = type(src) == "string" and { src } or strings("copy", src, "the source paths")
   if #srcs == 0 then bad(method, "no source path") end
-  if kind == "mdlua.build.inline" then
+  if kind == "mdlua.build.inline" and not from.context then
     for _, s in ipairs(srcs) do
       if not from.files[s] then bad(method, ("no inline file named %q"):format(s)) end
     end

@@ -83,7 +83,7 @@ function M.instruction(step, state)
     local srcs = step.srcs
     if kind == "mdlua.build.inline" then
       srcs = {}
-      for i, s in ipairs(step.srcs) do srcs[i] = "<<" .. s end
+      for i, s in ipairs(step.srcs) do srcs[i] = step.from.files[s] and "<<" .. s or s end
     end
     return ("%s%s%s %s %s"):format(step.extract and "ADD" or "COPY", from, opts, table.concat(srcs, " "), step.dst)
   end
