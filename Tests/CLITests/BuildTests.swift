@@ -150,7 +150,7 @@ final class BuildTests: ContainerTestCase {
             ("RUN --mount=type=bind,source=../x,target=/x true", "Dockerfile:2: --mount source=../x: the path is outside the build context"),
             ("RUN --mount=type=bind,source=passwd,target=/x true",
              "Dockerfile:2: --mount source=passwd: passwd is a symlink that points outside the build context"),
-            ("RUN --mount=type=bind,target=/x,rw true", "Dockerfile:2: RUN --mount: rw is not supported"),
+            ("RUN --mount=type=cache,target=/x,ro true", "Dockerfile:2: RUN --mount=type=cache,ro is not supported"),
             ("RUN --mount=type=secret,id=missing,required=true true", "Dockerfile:2: secret missing is required"),
             ("RUN <<EOF\ntrue\n", "Dockerfile:2: heredoc EOF: no line \"EOF\" ends it"),
             ("ADD https://127.0.0.1/x /x", "Dockerfile:2: ADD from a URL is not supported"),
@@ -516,6 +516,46 @@ final class BuildTests: ContainerTestCase {
             /usr/share/real
 
             """, out.stderr)
+        checkNoContainersOrStaging()
+    }
+
+    /// A read-write bind (as BuildKit): the step writes in a copy of the context's files or
+    /// the stage's, owners and modes kept, and its writes go with it: the next step, the
+    /// context and the stage see the files as they were.
+    func testARwBindWritesInACopyThrownAwayAfterTheStep() throws {
+        try file("src/a.txt", "a\n")
+        try file("Dockerfile", """
+            FROM busybox AS tools
+            RUN mkdir /t && echo tool > /t/tool && chown 1:2 /t/tool && chmod 640 /t/tool
+            FROM busybox
+            RUN --mount=type=bind,source=src,target=/src,rw echo changed > /src/a.txt && echo new > /src/new && cat /src/a.txt > /rw.txt && ls /src > /rw.ls
+            RUN --mount=type=bind,source=src,target=/src cat /src/a.txt > /after.txt && ls /src > /after.ls
+            RUN --mount=type=bind,from=tools,source=/t,target=/t,rw echo y > /t/new && stat -c '%u:%g %a' /t/tool > /tool.stat && ls /t > /t.ls
+            RUN --mount=type=bind,from=tools,source=/t,target=/t ls /t > /t.after
+            RUN --mount=type=bind,source=src/a.txt,target=/one,readwrite echo z >> /one && cat /one > /one.txt
+            """)
+        let (r, _) = build(["-t", "rw:1"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let out = md(["run", "--rm", "rw:1", "sh", "-c", "cat /rw.txt /rw.ls /after.txt /after.ls /tool.stat /t.ls /t.after /one.txt; ls -d /src /t /one 2>&1"])
+        XCTAssertEqual(out.stdout, """
+            changed
+            a.txt
+            new
+            a
+            a.txt
+            1:2 640
+            new
+            tool
+            tool
+            a
+            z
+            ls: /src: No such file or directory
+            ls: /t: No such file or directory
+            ls: /one: No such file or directory
+
+            """, out.stderr)
+        XCTAssertEqual(try String(contentsOf: context.appendingPathComponent("src/a.txt"), encoding: .utf8), "a\n")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: context.appendingPathComponent("src/new").path))
         checkNoContainersOrStaging()
     }
 

@@ -182,6 +182,16 @@ describe("dockerfile.stages", function()
     assert_error("Dockerfile:2: COPY expects a destination after its heredocs", stages, "FROM a\nCOPY <<EOF <<B\nx\nEOF\ny\nB\n")
   end)
 
+  it("makes a bind read-write with rw (readwrite, ro=false), read-only otherwise", function()
+    local s = stages("FROM a\nRUN --mount=target=/a,rw --mount=target=/b,readwrite=true --mount=target=/c,ro=false "
+      .. "--mount=target=/d,ro --mount=target=/e,rw=false --mount=type=cache,target=/f,rw true\n")
+    local m = s.steps[1].mounts
+    assert_same({ m[1].rw, m[2].rw, m[3].rw, m[4].rw, m[5].rw, m[6].rw }, { true, true, true, nil, nil, nil })
+    assert_eq(steps.instruction(s.steps[1], {}):match("^RUN (%S+)"), "--mount=type=bind,rw,target=/a")
+    local ro = cache.describe(steps.describe(stages("FROM a\nRUN --mount=target=/a true\n").steps[1], { doc = { config = {} } }))
+    assert_true(cache.describe(steps.describe(s.steps[1], { doc = { config = {} } })) ~= ro)
+  end)
+
   it("runs a base image's ONBUILD triggers after its FROM", function()
     local s = stages("FROM base\nRUN two\n", { image_config = function(image)
       return image == "base" and { OnBuild = { "ENV A=1", "RUN one" } } or nil
@@ -201,7 +211,10 @@ describe("dockerfile.stages", function()
 
   it("refuses what it does not support, naming the line", function()
     assert_error("Dockerfile:2: stage:onbuild: FROM is not allowed as an ONBUILD trigger", stages, "FROM a\nONBUILD FROM x\n")
-    assert_error("Dockerfile:2: RUN --mount: rw is not supported", stages, "FROM a\nRUN --mount=type=bind,target=/x,rw true\n")
+    assert_error("Dockerfile:2: RUN --mount=type=cache,ro is not supported", stages, "FROM a\nRUN --mount=type=cache,target=/x,ro true\n")
+    assert_error("Dockerfile:2: RUN --mount=type=tmpfs: rw and ro are for bind and cache mounts", stages,
+                 "FROM a\nRUN --mount=type=tmpfs,target=/x,rw true\n")
+    assert_error("Dockerfile:2: RUN --mount: rw=maybe: expected true or false", stages, "FROM a\nRUN --mount=target=/x,rw=maybe true\n")
     assert_error("Dockerfile:2: RUN --mount: unknown option \"bogus\"", stages, "FROM a\nRUN --mount=type=cache,target=/x,bogus=1 true\n")
     assert_error("Dockerfile:2: RUN --mount sharing=locked is not supported: a cache mount is shared", stages,
                  "FROM a\nRUN --mount=type=cache,target=/x,sharing=locked true\n")

@@ -199,14 +199,15 @@ local mount_keys = { target = "target", dst = "target", destination = "target", 
                      id = "id", sharing = "sharing", mode = "mode", uid = "uid", gid = "gid", from = "from",
                      required = "required", size = "size", type = "type" }
 local function run_mount(ins, spec, by_name, stages, o)
-  local m = {}
+  local m, writable = {}, nil
   for field in spec:gmatch("[^,]+") do
     local k, v = field:match("^([^=]+)=(.*)$")
     k, v = (k or field):lower(), v
-    if k == "ro" or k == "readonly" then
-      if v ~= nil and v ~= "true" then fail(ins.file, ins.line, "RUN --mount: a bind mount is read-only here; rw is not supported") end
-    elseif k == "rw" or k == "readwrite" then
-      fail(ins.file, ins.line, "RUN --mount: rw is not supported (a bind mount is read-only)")
+    if k == "ro" or k == "readonly" or k == "rw" or k == "readwrite" then
+      -- rw: the step writes in a copy of what it binds, thrown away after it (as BuildKit).
+      local on = v == nil or v == "true"
+      if not on and v ~= "false" then fail(ins.file, ins.line, ("RUN --mount: %s=%s: expected true or false"):format(k, v)) end
+      writable = (k == "rw" or k == "readwrite") == on
     elseif not mount_keys[k] then
       fail(ins.file, ins.line, ("RUN --mount: unknown option %q"):format(k))
     else
@@ -233,6 +234,14 @@ local function run_mount(ins, spec, by_name, stages, o)
     end
   end
   if m.required ~= nil then m.required = m.required == "true" end
+  if writable ~= nil then
+    if m.type == "bind" then m.rw = writable or nil
+    elseif m.type == "cache" and not writable then
+      fail(ins.file, ins.line, "RUN --mount=type=cache,ro is not supported: a cache mount is read-write")
+    elseif m.type ~= "cache" then
+      fail(ins.file, ins.line, ("RUN --mount=type=%s: rw and ro are for bind and cache mounts"):format(m.type))
+    end
+  end
   for _, k in ipairs { "uid", "gid" } do
     if m[k] ~= nil then
       m[k] = math.tointeger(tonumber(m[k]))

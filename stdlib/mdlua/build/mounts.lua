@@ -1,7 +1,8 @@
 -- A RUN's mounts (stage:run{ mounts = ... }, RUN --mount) as the container's: a cache
 -- mount is a directory of the state root kept between builds (ROOT/build-cache/mounts/,
 -- one per id, shared by the builds that name it); a bind shows a context's files or a
--- stage's image read-only; a secret is a copy of the file given to the build (mode 0400
+-- stage's image read-only, or with rw a copy made for the step, whose writes are thrown
+-- away with it (as BuildKit); a secret is a copy of the file given to the build (mode 0400
 -- unless told), made for the step in a private directory and removed after it, so its
 -- content is never in the cache key, the layer (the runtime's mount points are left out of
 -- a commit) or the history; tmpfs; file, inline content read-only. Whatever is made for a
@@ -40,16 +41,22 @@ local function secret_content(id, given)
   return v
 end
 
--- Copies the collected entries of a context under `dir` (a bind of a context with
--- exclusions shows what COPY would see, not the excluded files).
-local function lay_out(root, entries, dir)
+-- A copy of the collected entries of `root` in a private directory, owners and modes kept
+-- (a bind of a context with exclusions shows what COPY would see, not the excluded files;
+-- a rw bind, a copy to write in). Returns the copy's path.
+local function private_copy(root, entries, undo)
+  local dir = private_dir(undo) .. "/tree"
+  if not (entries[1] and entries[1].name == "") then md.fs.mkdir(dir) end
   for _, e in ipairs(entries) do
     local host = e.name == "" and dir or (dir .. "/" .. e.name)
     local from = root .. "/" .. (e.rel == "" and "." or e.rel)
     if e.st.type == "directory" then md.fs.mkdir(host); md.fs.chmod(host, e.st.mode)
     elseif e.st.type == "file" then md.fs.copy(from, host); md.fs.chmod(host, e.st.mode)
     elseif e.st.type == "symlink" then md.fs.symlink(md.sys.readlink(from), host) end
+    md.fs.chown(host, e.st.uid, e.st.gid)
   end
+  local first = entries[1]
+  return (first and first.name ~= "") and dir .. "/" .. first.name or dir
 end
 
 -- The container's mounts for `step`; `bound[i]`: what the executor found for its i-th mount
@@ -79,13 +86,13 @@ function M.prepare(step, bound, o, undo)
         local real, st = context.resolve(merged, clean, "--mount source=" .. m.source, true)
         if not real or not st then fail(("--mount source=%s: no such file or directory in the stage"):format(m.source)) end
         src = merged .. "/" .. (real == "" and "." or real)
-      elseif #m.from.rules > 0 and #b.starts == 1 and b.entries[1] and b.entries[1].st.type == "directory" then
-        src = private_dir(undo) .. "/tree"
-        lay_out(m.from.dir, b.entries, src)
+        if m.rw then src = private_copy(merged, context.collect(merged, {}, real, "--mount source=" .. m.source, true), undo) end
+      elseif m.rw or (#m.from.rules > 0 and #b.starts == 1 and b.entries[1] and b.entries[1].st.type == "directory") then
+        src = private_copy(m.from.dir, b.entries, undo)
       else
         src = m.from.dir .. "/" .. (b.starts[1] == "" and "." or b.starts[1])
       end
-      out[#out + 1] = { type = "bind", source = src, target = m.target, readonly = true }
+      out[#out + 1] = { type = "bind", source = src, target = m.target, readonly = not m.rw }
     elseif m.type == "secret" then
       local given = (o.secrets or {})[m.id]
       if given ~= nil then

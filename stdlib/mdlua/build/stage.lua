@@ -81,12 +81,13 @@ local function command(method, cmd)
 end
 
 -- A RUN's mounts, each checked and made a table of its own: cache (a directory kept
--- between builds), bind (a context's or a stage's files, read-only), secret (a file given
+-- between builds), bind (a context's or a stage's files, read-only; rw: a copy whose writes
+-- are thrown away), secret (a file given
 -- to the build, at /run/secrets/ID), tmpfs, file (inline content, read-only). `{ src,
 -- "/target" }` is a bind of a context's or a stage's whole tree.
 local mount_keys = {
   cache = { type = true, target = true, id = true, sharing = true, mode = true, uid = true, gid = true },
-  bind = { type = true, target = true, from = true, source = true },
+  bind = { type = true, target = true, from = true, source = true, rw = true },
   secret = { type = true, target = true, id = true, required = true, mode = true, uid = true, gid = true },
   tmpfs = { type = true, target = true, size = true },
   file = { type = true, target = true, content = true, mode = true },
@@ -135,6 +136,8 @@ local function mount(i, m)
     if not source_kind(out.from) then bad("run", ("mounts[%d]: from: expected a context (md.build.context) or a stage"):format(i)) end
     out.source = out.source or "."
     if type(out.source) ~= "string" then bad("run", ("mounts[%d]: source: expected a path"):format(i)) end
+    if out.rw ~= nil and type(out.rw) ~= "boolean" then bad("run", ("mounts[%d]: rw: expected a boolean"):format(i)) end
+    out.rw = out.rw or nil
   elseif kind == "file" then
     if type(out.content) ~= "string" then bad("run", ("mounts[%d]: content: expected a string"):format(i)) end
   end

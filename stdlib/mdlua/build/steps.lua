@@ -61,6 +61,7 @@ local function mount_text(m)
   if m.type == "bind" then
     if getmetatable(m.from).__name == "mdlua.build.stage" then parts[#parts + 1] = "from=" .. (m.from.name or m.from.base) end
     if m.source ~= "." then parts[#parts + 1] = "source=" .. m.source end
+    if m.rw then parts[#parts + 1] = "rw" end
   end
   parts[#parts + 1] = "target=" .. m.target
   return "--mount=" .. table.concat(parts, ",")
