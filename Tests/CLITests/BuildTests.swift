@@ -155,8 +155,7 @@ final class BuildTests: ContainerTestCase {
             ("RUN <<EOF\ntrue\n", "Dockerfile:2: heredoc EOF: no line \"EOF\" ends it"),
             ("ADD https://127.0.0.1/x /x", "Dockerfile:2: ADD from a URL is not supported"),
             ("RUN --mount=type=ssh true", "Dockerfile:2: RUN --mount=type=ssh is not supported"),
-            ("RUN --mount=type=cache,target=/c,sharing=private true", "Dockerfile:2: RUN --mount sharing=private is not supported"),
-            ("RUN --mount=type=cache,target=/c,sharing=locked true", "Dockerfile:2: RUN --mount sharing=locked is not supported"),
+            ("RUN --mount=type=cache,target=/c,sharing=mine true", "Dockerfile:2: stage:run: mounts[1]: sharing=mine: expected shared, private or locked"),
             ("RUN --mount=type=cache,target=/c,from=busybox true", "Dockerfile:2: RUN --mount=type=cache,from= is not supported"),
             ("RUN --security=insecure true", "Dockerfile:2: RUN --security is not supported yet"),
             ("COPY <<EOF nothere /d/\nx\nEOF", "Dockerfile:2: COPY nothere: no such file or directory in the build context"),
@@ -516,6 +515,49 @@ final class BuildTests: ContainerTestCase {
             /usr/share/real
 
             """, out.stderr)
+        checkNoContainersOrStaging()
+    }
+
+    /// Cache mounts' sharing (as BuildKit): two stages that run at the same time (each waits
+    /// for the other's mark in a shared cache) see one instance each of a private cache; two
+    /// with a locked cache take turns (neither finds the other inside), and the stage after
+    /// them finds what both wrote.
+    func testCacheMountSharingPrivateAndLocked() throws {
+        func privateStage(_ me: String, _ other: String) -> String {
+            """
+            FROM busybox AS \(me)
+            RUN --mount=type=cache,id=sync,target=/sync --mount=type=cache,id=p,target=/c,sharing=private \\
+                touch /c/\(me) && touch /sync/\(me) && \\
+                i=0; while [ ! -e /sync/\(other) ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; \\
+                [ -e /sync/\(other) ] && ls /c > /\(me).ls
+            """
+        }
+        func lockedStage(_ me: String) -> String {
+            """
+            FROM busybox AS \(me)
+            RUN --mount=type=cache,id=l,target=/c,sharing=locked \\
+                [ ! -e /c/inside ] && touch /c/inside && echo "\(me) in" >> /c/log && sleep 0.5 && \\
+                echo "\(me) out" >> /c/log && rm /c/inside && echo \(me) > /\(me).txt
+            """
+        }
+        try file("Dockerfile", privateStage("left", "right") + "\n" + privateStage("right", "left") + "\n"
+            + lockedStage("one") + "\n" + lockedStage("two") + """
+
+            FROM busybox
+            COPY --from=left /left.ls /
+            COPY --from=right /right.ls /
+            COPY --from=one /one.txt /
+            COPY --from=two /two.txt /
+            RUN --mount=type=cache,id=l,target=/c,sharing=locked cp /c/log /log
+            CMD ["cat", "/left.ls", "/right.ls", "/log"]
+            """)
+        let (r, _) = build(["-t", "sharing:1"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let out = md(["run", "--rm", "sharing:1"]).stdout
+        let lines = out.split(separator: "\n").map(String.init)
+        XCTAssertEqual(Array(lines.prefix(2)), ["left", "right"], out)
+        XCTAssertTrue(lines.dropFirst(2) == ["one in", "one out", "two in", "two out"]
+                      || lines.dropFirst(2) == ["two in", "two out", "one in", "one out"], out)
         checkNoContainersOrStaging()
     }
 

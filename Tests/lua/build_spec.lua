@@ -134,6 +134,10 @@ describe("dockerfile.stages", function()
       .. "RUN <<EOF\necho hi\nEOF\nRUN <<EOF\n#!/bin/sh\necho hi\nEOF\nADD x.tgz /x/\nONBUILD RUN echo later\n")
     local m = s.steps[1].mounts
     assert_same({ m[1].type, m[1].target, m[1].id, m[1].uid, m[1].sharing }, { "cache", "/c", "x", 1, "shared" })
+    local locked = stages("FROM a\nRUN --mount=type=cache,target=/c,sharing=locked --mount=type=cache,target=/p,sharing=private true\n")
+    assert_same({ locked.steps[1].mounts[1].sharing, locked.steps[1].mounts[2].sharing }, { "locked", "private" })
+    assert_eq(steps.instruction(locked.steps[1], {}),
+              "RUN --mount=type=cache,sharing=locked,target=/c --mount=type=cache,sharing=private,target=/p true")
     assert_same({ m[2].type, m[2].id, m[2].target, m[2].required }, { "secret", "tok", "/run/secrets/tok", true })
     assert_same({ m[3].type, m[3].from.name, m[3].source, m[3].target }, { "bind", "one", "/a", "/b" })
     assert_same({ m[4].type, m[4].size }, { "tmpfs", "1m" })
@@ -216,10 +220,8 @@ describe("dockerfile.stages", function()
                  "FROM a\nRUN --mount=type=tmpfs,target=/x,rw true\n")
     assert_error("Dockerfile:2: RUN --mount: rw=maybe: expected true or false", stages, "FROM a\nRUN --mount=target=/x,rw=maybe true\n")
     assert_error("Dockerfile:2: RUN --mount: unknown option \"bogus\"", stages, "FROM a\nRUN --mount=type=cache,target=/x,bogus=1 true\n")
-    assert_error("Dockerfile:2: RUN --mount sharing=locked is not supported: a cache mount is shared", stages,
-                 "FROM a\nRUN --mount=type=cache,target=/x,sharing=locked true\n")
-    assert_error("Dockerfile:3: RUN --mount sharing=private is not supported", stages,
-                 "FROM a\nRUN true\nRUN --mount=type=cache,target=/x,sharing=private true\n")
+    assert_error("Dockerfile:3: stage:run: mounts[1]: sharing=mine: expected shared, private or locked", stages,
+                 "FROM a\nRUN true\nRUN --mount=type=cache,target=/x,sharing=mine true\n")
     assert_error("Dockerfile:2: RUN --mount=type=ssh is not supported", stages, "FROM a\nRUN --mount=type=ssh git clone x\n")
     assert_error("Dockerfile:2: RUN --mount: unknown option \"bogus\"", stages, "FROM a\nRUN --mount=type=ssh,bogus true\n")
     assert_error("Dockerfile:2: COPY --parents is not supported", stages, "FROM a\nCOPY --parents=true x /y\n")

@@ -739,6 +739,11 @@ function fs.tempdir(prefix) end
 ---@param path string
 ---@param mode integer
 function fs.chmod(path, mode) end
+---An exclusive lock on the file (flock; made when missing), or nil when another holds it:
+---never waits. Held until lock:release() or until it is collected.
+---@param path string
+---@return {release: fun(self)}|nil
+function fs.try_lock(path) end
 ---As stat, of a symlink itself (not followed).
 ---@param path string
 ---@return {type: "file"|"directory"|"block"|"char"|"fifo"|"socket"|"symlink"|"unknown", mode: integer, size: integer, uid: integer, gid: integer, major: integer, minor: integer}|nil

@@ -250,9 +250,10 @@ public final class FileLock {
         }
     }
 
-    /// Takes the lock only if nobody holds it; nil otherwise.
-    public static func attempt(path: String) -> FileLock? {
-        let fd = open(path, O_RDWR | O_CLOEXEC)
+    /// Takes the lock only if nobody holds it; nil otherwise. `create`: the lock file is
+    /// made when missing (otherwise a missing one is nil).
+    public static func attempt(path: String, create: Bool = false) -> FileLock? {
+        let fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0o600)
         guard fd >= 0 else { return nil }
         if flock(fd, LOCK_EX | LOCK_NB) != 0 { close(fd); return nil }
         return FileLock(fd: fd)

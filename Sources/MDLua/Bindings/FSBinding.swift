@@ -7,6 +7,18 @@ import MDCore
 /// `md.fs`: host file operations Lua's standard library lacks, for scripts that prepare
 /// files (image bootstrap, builds). Host paths only; never paths inside a container.
 enum FSBinding {
+    /// An exclusive lock md.fs.try_lock took; released by `:release()` or when collected.
+    final class HeldLock: LuaObject {
+        static let luaTypeName = "md.fs.lock"
+        static var luaMethods: [String: (HeldLock, LuaArguments) throws -> [LuaValue]] {
+            ["release": { lock, _ in lock.lock = nil; return [] }]
+        }
+        var lock: FileLock?
+        let path: String
+        init(_ lock: FileLock, path: String) { (self.lock, self.path) = (lock, path) }
+        var luaDescription: String { "md.fs.lock(\(path))" }
+    }
+
     static func module(_ vm: LuaVM) -> LuaValue {
         .record([
             "mkdir": vm.function("md.fs.mkdir") { args in
@@ -97,6 +109,17 @@ enum FSBinding {
                     throw EngineError.system("mkdtemp")
                 }
                 return [.str(String(cString: p))]
+            },
+            // (path) -> an exclusive lock on the file (flock; made when missing), or nil when
+            // another holds it: never waits. Other processes and other calls in this one
+            // see it held until :release().
+            "try_lock": vm.function("md.fs.try_lock") { args in
+                let path = try args.string(1)
+                guard let lock = FileLock.attempt(path: path, create: true) else {
+                    guard FileSystem.exists(path) else { throw EngineError.system("open lock \(path)") }
+                    return [.null]
+                }
+                return [.object(HeldLock(lock, path: path))]
             },
             "chmod": vm.function("md.fs.chmod") { args in
                 let path = try args.string(1)

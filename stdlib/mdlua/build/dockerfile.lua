@@ -216,9 +216,6 @@ local function run_mount(ins, spec, by_name, stages, o)
   end
   m.type = m.type or "bind"
   if m.type == "ssh" then fail(ins.file, ins.line, "RUN --mount=type=ssh is not supported: a build is given no SSH agent") end
-  if m.sharing and m.sharing ~= "shared" then
-    fail(ins.file, ins.line, ("RUN --mount sharing=%s is not supported: a cache mount is shared"):format(m.sharing))
-  end
   if m.type == "bind" or (m.type == "cache" and m.from) then
     if m.type == "cache" then fail(ins.file, ins.line, "RUN --mount=type=cache,from= is not supported") end
     local ref = m.from

@@ -1,16 +1,19 @@
 -- A RUN's mounts (stage:run{ mounts = ... }, RUN --mount) as the container's: a cache
 -- mount is a directory of the state root kept between builds (ROOT/build-cache/mounts/,
--- one per id, shared by the builds that name it); a bind shows a context's files or a
--- stage's image read-only, or with rw a copy made for the step, whose writes are thrown
--- away with it (as BuildKit); a secret is a copy of the file given to the build (mode 0400
--- unless told), made for the step in a private directory and removed after it, so its
--- content is never in the cache key, the layer (the runtime's mount points are left out of
--- a commit) or the history; tmpfs; file, inline content read-only. Whatever is made for a
--- step is undone by the functions added to `undo`, whether the step succeeds or not.
+-- one per id, shared by the builds that name it; sharing=locked: one step at a time, the
+-- others wait; sharing=private: an instance of the id no other such step holds); a bind
+-- shows a context's files or a stage's image read-only, or with rw a copy made for the
+-- step, whose writes are thrown away with it (as BuildKit); a secret is a copy of the file
+-- given to the build (mode 0400 unless told), made for the step in a private directory
+-- and removed after it, so its content is never in the cache key, the layer (the
+-- runtime's mount points are left out of a commit) or the history; tmpfs; file, inline
+-- content read-only. Whatever is made for a step is undone by the functions added to
+-- `undo`, whether the step succeeds or not.
 local md = require "mdlua"
 local errors = require "mdlua.errors"
 local context = require "mdlua.build.context"
 local paths = require "mdlua.build.paths"
+local scheduler = require "mdlua.build.scheduler"
 
 local M = {}
 
@@ -19,6 +22,16 @@ local function fail(msg) error(errors.new("invalid_argument", msg), 0) end
 -- ROOT/build-cache/mounts/<digest of the id>: the directory of a cache mount.
 function M.cache_dir(id)
   return md.config.root .. "/build-cache/mounts/" .. md.sys.sha256(id):gsub("^sha256:", "")
+end
+
+-- The lock of a cache mount's directory (ROOT/build-cache/locks/), taken when it is free,
+-- held until the step's end; nil when another step holds it.
+local function try_hold(dir, undo)
+  local locks = md.config.root .. "/build-cache/locks"
+  md.fs.mkdir(locks, 448)
+  local lock = md.fs.try_lock(locks .. "/" .. dir:match("[^/]+$") .. ".lock")
+  if lock then undo[#undo + 1] = function() lock:release() end end
+  return lock ~= nil
 end
 
 local function private_dir(undo)
@@ -63,9 +76,27 @@ end
 -- (a context's entries, or a stage's image). o.secrets: the build's secrets.
 function M.prepare(step, bound, o, undo)
   local out = {}
+  -- Locked cache mounts wait for their locks, taken in one order (so two steps never wait
+  -- for each other's); a private one takes the first instance of its id nobody holds.
+  local locked, held = {}, {}
+  for _, m in ipairs(step.mounts or {}) do
+    if m.type == "cache" and m.sharing == "locked" then locked[#locked + 1] = M.cache_dir(m.id) end
+  end
+  table.sort(locked)
+  for _, dir in ipairs(locked) do
+    if not held[dir] then
+      scheduler.wait_for(o, "lock", function() return try_hold(dir, undo) end)
+      held[dir] = true
+    end
+  end
   for i, m in ipairs(step.mounts or {}) do
     if m.type == "cache" then
       local dir = M.cache_dir(m.id)
+      if m.sharing == "private" then
+        local n = 0
+        while not try_hold(n == 0 and dir or dir .. "-" .. n, undo) do n = n + 1 end
+        if n > 0 then dir = dir .. "-" .. n end
+      end
       if not md.fs.exists(dir) then
         md.fs.mkdir(md.config.root .. "/build-cache/mounts", 448)
         md.fs.mkdir(dir)

@@ -97,6 +97,15 @@ function M.wait_container(o, c)
   return record
 end
 
+-- Waits until `ready()` is true: inside a task, giving the others their turns; outside one,
+-- polling.
+function M.wait_for(o, why, ready)
+  local _, task = current(o)
+  if ready() then return end
+  if task then wait(task, why, ready) return end
+  repeat md.sys.sleep(0.05) until ready()
+end
+
 -- A step's key another task is making: waits for it; returns the image it made (or nil
 -- when no other task makes it). Otherwise marks it as this task's until `finish_key`.
 function M.claim_key(o, key)

@@ -129,8 +129,8 @@ local function mount(i, m)
     out.id = out.id or out.target
     if type(out.id) ~= "string" or out.id == "" then bad("run", ("mounts[%d]: id: expected a string"):format(i)) end
     out.sharing = out.sharing or "shared"
-    if out.sharing ~= "shared" then
-      bad("run", ("mounts[%d]: sharing=%s is not supported (a cache mount is shared)"):format(i, tostring(out.sharing)))
+    if out.sharing ~= "shared" and out.sharing ~= "private" and out.sharing ~= "locked" then
+      bad("run", ("mounts[%d]: sharing=%s: expected shared, private or locked"):format(i, tostring(out.sharing)))
     end
   elseif kind == "bind" then
     if not source_kind(out.from) then bad("run", ("mounts[%d]: from: expected a context (md.build.context) or a stage"):format(i)) end
