@@ -518,6 +518,32 @@ final class BuildTests: ContainerTestCase {
         checkNoContainersOrStaging()
     }
 
+    /// --progress auto on a real terminal (a pseudo-terminal 60 columns wide): each step's
+    /// line is written when it starts and rewritten in place when it ends, cut to the
+    /// terminal's width, its output hidden; a rebuild's steps say CACHED.
+    func testProgressOnATerminalRewritesEachStepsLineInItsWidth() throws {
+        try file("Dockerfile", """
+            FROM busybox
+            RUN echo hidden-$((40+2)) && echo "a step whose line is much longer than the sixty columns of the terminal"
+            ENV A=1
+
+            """)
+        for pass in ["first", "again"] {
+            let term = try REPLTests.Terminal(arguments: ["--root", root, "build", "--progress", "auto", "-t", "tty:1", context.path],
+                                              environment: ["TERM": "xterm", "PATH": "/usr/bin:/bin"], rows: 24, columns: 60)
+            let run = "STEP 1/2: RUN echo hidden-$((40+2)) && echo \"a step whose line is much longer than the sixty columns of the terminal\""
+            let cut = String(run.prefix(56)) + "..."
+            term.expect("\r\u{1B}[K" + cut + "\r\u{1B}[K" + cut + "\r\n")
+            term.expect("\r\u{1B}[KSTEP 2/2: ENV A=1\r\u{1B}[KSTEP 2/2: ENV A=1  " + (pass == "first" ? "0." : "CACHED"))
+            let rest = term.expect("Built sha256:")
+            term.waitForExit()
+            XCTAssertEqual(term.process.terminationStatus, 0, term.screen)
+            XCTAssertFalse(term.screen.contains("hidden-42"), term.screen.debugDescription)
+            XCTAssertTrue(rest.contains("Tagged tty:1"), rest.debugDescription)
+        }
+        checkNoContainersOrStaging()
+    }
+
     /// Cache mounts' sharing (as BuildKit): two stages that run at the same time (each waits
     /// for the other's mark in a shared cache) see one instance each of a private cache; two
     /// with a locked cache take turns (neither finds the other inside), and the stage after

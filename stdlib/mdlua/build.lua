@@ -105,10 +105,13 @@ function M.run(s, o)
   end
   if not state.image then errors.fail("md.build.run: the stage has no steps and no base image: nothing to build") end
   local img = md.image.get(state.image)
-  for _, name in ipairs(s.tags or {}) do img:tag(name) end
-  for _, name in ipairs(o.tags or {}) do img:tag(name) end
+  -- The stage's own names and o.tags (mdlua build -t): each one "Tagged" in the progress.
+  local names = {}
+  for _, list in ipairs { s.tags or {}, o.tags or {} } do
+    for _, name in ipairs(list) do img:tag(name); names[#names + 1] = name end
+  end
   report.image = img
-  show("image", { image = img, tags = s.tags })
+  show("image", { image = img, tags = names })
   return md.image.get(img.id), report
 end
 

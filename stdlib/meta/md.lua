@@ -798,6 +798,11 @@ function sys.geteuid() end
 ---@return string[]|nil
 ---@return string? err
 function sys.listdir(path) end
+---The rows and columns of the terminal on fd; nil when fd is no terminal.
+---@param fd integer
+---@return integer|nil rows
+---@return integer? columns
+function sys.terminal_size(fd) end
 ---"sha256:<hex>" of a string's bytes.
 ---@param data string
 ---@return string

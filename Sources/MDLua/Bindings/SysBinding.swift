@@ -11,6 +11,12 @@ enum SysBinding {
             "isatty": vm.function("md.sys.isatty") { args in
                 [.boolean(isatty(Int32(try args.integer(1))) == 1)]
             },
+            // (fd) -> rows, columns of the terminal on fd; nil when it is none (or says 0).
+            "terminal_size": vm.function("md.sys.terminal_size") { args in
+                var size = winsize()
+                guard ioctl(Int32(try args.integer(1)), UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return [.null] }
+                return [.integer(Int64(size.ws_row)), .integer(Int64(size.ws_col))]
+            },
             "trace": vm.function("md.sys.trace") { args in
                 let label = try args.string(1)
                 Trace.mark(label)

@@ -27,7 +27,7 @@ function M.printer(mode, out, tty)
   if tty == nil then tty = md.sys.isatty(2) end
   local live = mode == "auto" and tty
   local width = 0
-  if live then width = tonumber(os.getenv("COLUMNS") or "") or 100 end
+  if live then width = tonumber(os.getenv("COLUMNS") or "") or select(2, md.sys.terminal_size(2)) or 100 end
   local function fit(s)
     s = s:gsub("\n.*", " ...")
     if #s > width - 1 then s = s:sub(1, width - 4) .. "..." end
