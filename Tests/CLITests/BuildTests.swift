@@ -150,7 +150,7 @@ final class BuildTests: ContainerTestCase {
             ("RUN --mount=type=bind,source=../x,target=/x true", "Dockerfile:2: --mount source=../x: the path is outside the build context"),
             ("RUN --mount=type=bind,source=passwd,target=/x true",
              "Dockerfile:2: --mount source=passwd: passwd is a symlink that points outside the build context"),
-            ("RUN --mount=type=cache,target=/x,ro true", "Dockerfile:2: RUN --mount=type=cache,ro is not supported"),
+            ("RUN --mount=type=tmpfs,target=/x,rw true", "Dockerfile:2: RUN --mount=type=tmpfs: rw and ro are for bind and cache mounts"),
             ("RUN --mount=type=secret,id=missing,required=true true", "Dockerfile:2: secret missing is required"),
             ("RUN <<EOF\ntrue\n", "Dockerfile:2: heredoc EOF: no line \"EOF\" ends it"),
             ("ADD https://127.0.0.1/x /x", "Dockerfile:2: ADD from a URL is not supported"),
@@ -547,7 +547,7 @@ final class BuildTests: ContainerTestCase {
     /// Cache mounts' sharing (as BuildKit): two stages that run at the same time (each waits
     /// for the other's mark in a shared cache) see one instance each of a private cache; two
     /// with a locked cache take turns (neither finds the other inside), and the stage after
-    /// them finds what both wrote.
+    /// them finds what both wrote, and cannot write in it through a read-only mount.
     func testCacheMountSharingPrivateAndLocked() throws {
         func privateStage(_ me: String, _ other: String) -> String {
             """
@@ -575,6 +575,7 @@ final class BuildTests: ContainerTestCase {
             COPY --from=one /one.txt /
             COPY --from=two /two.txt /
             RUN --mount=type=cache,id=l,target=/c,sharing=locked cp /c/log /log
+            RUN --mount=type=cache,id=l,target=/c,ro [ -s /c/log ] && ! touch /c/new 2>/dev/null
             CMD ["cat", "/left.ls", "/right.ls", "/log"]
             """)
         let (r, _) = build(["-t", "sharing:1"])

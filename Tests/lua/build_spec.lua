@@ -191,6 +191,9 @@ describe("dockerfile.stages", function()
       .. "--mount=target=/d,ro --mount=target=/e,rw=false --mount=type=cache,target=/f,rw true\n")
     local m = s.steps[1].mounts
     assert_same({ m[1].rw, m[2].rw, m[3].rw, m[4].rw, m[5].rw, m[6].rw }, { true, true, true, nil, nil, nil })
+    local ro_cache = stages("FROM a\nRUN --mount=type=cache,target=/c,ro --mount=type=cache,target=/d,readonly=false true\n").steps[1]
+    assert_same({ ro_cache.mounts[1].readonly, ro_cache.mounts[2].readonly }, { true, nil })
+    assert_eq(steps.instruction(ro_cache, {}), "RUN --mount=type=cache,ro,target=/c --mount=type=cache,target=/d true")
     assert_eq(steps.instruction(s.steps[1], {}):match("^RUN (%S+)"), "--mount=type=bind,rw,target=/a")
     local ro = cache.describe(steps.describe(stages("FROM a\nRUN --mount=target=/a true\n").steps[1], { doc = { config = {} } }))
     assert_true(cache.describe(steps.describe(s.steps[1], { doc = { config = {} } })) ~= ro)
@@ -215,7 +218,6 @@ describe("dockerfile.stages", function()
 
   it("refuses what it does not support, naming the line", function()
     assert_error("Dockerfile:2: stage:onbuild: FROM is not allowed as an ONBUILD trigger", stages, "FROM a\nONBUILD FROM x\n")
-    assert_error("Dockerfile:2: RUN --mount=type=cache,ro is not supported", stages, "FROM a\nRUN --mount=type=cache,target=/x,ro true\n")
     assert_error("Dockerfile:2: RUN --mount=type=tmpfs: rw and ro are for bind and cache mounts", stages,
                  "FROM a\nRUN --mount=type=tmpfs,target=/x,rw true\n")
     assert_error("Dockerfile:2: RUN --mount: rw=maybe: expected true or false", stages, "FROM a\nRUN --mount=target=/x,rw=maybe true\n")

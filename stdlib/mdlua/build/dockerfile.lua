@@ -233,9 +233,8 @@ local function run_mount(ins, spec, by_name, stages, o)
   if m.required ~= nil then m.required = m.required == "true" end
   if writable ~= nil then
     if m.type == "bind" then m.rw = writable or nil
-    elseif m.type == "cache" and not writable then
-      fail(ins.file, ins.line, "RUN --mount=type=cache,ro is not supported: a cache mount is read-write")
-    elseif m.type ~= "cache" then
+    elseif m.type == "cache" then m.readonly = not writable or nil
+    else
       fail(ins.file, ins.line, ("RUN --mount=type=%s: rw and ro are for bind and cache mounts"):format(m.type))
     end
   end

@@ -103,7 +103,7 @@ function M.prepare(step, bound, o, undo)
         md.fs.chmod(dir, m.mode and tonumber(m.mode, 8) or 493)   -- 0755
         md.fs.chown(dir, m.uid or 0, m.gid or 0)
       end
-      out[#out + 1] = { type = "bind", source = dir, target = m.target }
+      out[#out + 1] = { type = "bind", source = dir, target = m.target, readonly = m.readonly }
     elseif m.type == "bind" then
       local b = bound[i]
       local src

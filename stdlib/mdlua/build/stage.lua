@@ -86,7 +86,7 @@ end
 -- to the build, at /run/secrets/ID), tmpfs, file (inline content, read-only). `{ src,
 -- "/target" }` is a bind of a context's or a stage's whole tree.
 local mount_keys = {
-  cache = { type = true, target = true, id = true, sharing = true, mode = true, uid = true, gid = true },
+  cache = { type = true, target = true, id = true, sharing = true, mode = true, uid = true, gid = true, readonly = true },
   bind = { type = true, target = true, from = true, source = true, rw = true },
   secret = { type = true, target = true, id = true, required = true, mode = true, uid = true, gid = true },
   tmpfs = { type = true, target = true, size = true },
@@ -128,6 +128,8 @@ local function mount(i, m)
   if kind == "cache" then
     out.id = out.id or out.target
     if type(out.id) ~= "string" or out.id == "" then bad("run", ("mounts[%d]: id: expected a string"):format(i)) end
+    if out.readonly ~= nil and type(out.readonly) ~= "boolean" then bad("run", ("mounts[%d]: readonly: expected a boolean"):format(i)) end
+    out.readonly = out.readonly or nil
     out.sharing = out.sharing or "shared"
     if out.sharing ~= "shared" and out.sharing ~= "private" and out.sharing ~= "locked" then
       bad("run", ("mounts[%d]: sharing=%s: expected shared, private or locked"):format(i, tostring(out.sharing)))

@@ -58,6 +58,7 @@ local function mount_text(m)
   local parts = { "type=" .. m.type }
   if m.type == "cache" and m.id ~= m.target then parts[#parts + 1] = "id=" .. m.id end
   if m.type == "cache" and m.sharing ~= "shared" then parts[#parts + 1] = "sharing=" .. m.sharing end
+  if m.type == "cache" and m.readonly then parts[#parts + 1] = "ro" end
   if m.type == "secret" then parts[#parts + 1] = "id=" .. m.id end
   if m.type == "bind" then
     if getmetatable(m.from).__name == "mdlua.build.stage" then parts[#parts + 1] = "from=" .. (m.from.name or m.from.base) end
