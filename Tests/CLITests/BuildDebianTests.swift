@@ -67,4 +67,66 @@ final class BuildDebianTests: ContainerTestCase {
         XCTAssertFalse(again.stderr.contains("(not built before)"), again.stderr)
         XCTAssertEqual(md(["ps", "-aq"]).stdout, "")
     }
+
+    /// RUN --mount=type=ssh (as BuildKit): the agent given with --ssh (here a stand-in on a
+    /// unix socket of the test's own, answering what it is sent) is reached from the step
+    /// through SSH_AUTH_SOCK by a C client compiled in Debian; the socket is in no layer.
+    func testAnSSHAgentIsReachedFromARunStep() throws {
+        let archive = try debianWithGcc()
+        XCTAssertEqual(MDLuaBinary.run(["--root", root, "load", "-q", "-i", archive], timeout: 600).status, 0)
+        let sock = dir.appendingPathComponent("agent.sock").path
+        let agent = Process()
+        agent.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        agent.arguments = ["-c", """
+            import socket, sys
+            s = socket.socket(socket.AF_UNIX)
+            s.bind(sys.argv[1])
+            s.listen(4)
+            while True:
+                c, _ = s.accept()
+                c.sendall(b"agent says: " + c.recv(64) + b"\\n")
+                c.close()
+            """, sock]
+        try agent.run()
+        defer { agent.terminate(); agent.waitUntilExit() }
+        for _ in 0..<100 where !FileManager.default.fileExists(atPath: sock) { usleep(50_000) }
+        let ctx = dir.appendingPathComponent("ctx")
+        try FileManager.default.createDirectory(at: ctx, withIntermediateDirectories: true)
+        try write("""
+            #include <stdio.h>
+            #include <string.h>
+            #include <sys/socket.h>
+            #include <sys/un.h>
+            #include <unistd.h>
+            int main(int argc, char **argv) {
+                struct sockaddr_un a = { .sun_family = AF_UNIX };
+                strncpy(a.sun_path, argv[1], sizeof a.sun_path - 1);
+                int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+                if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) { perror(argv[1]); return 1; }
+                if (write(fd, "ping", 4) != 4) return 2;
+                char buf[64];
+                ssize_t n = read(fd, buf, sizeof buf);
+                if (n <= 0) return 3;
+                fwrite(buf, 1, n, stdout);
+                return 0;
+            }
+            """, to: ctx.appendingPathComponent("client.c"))
+        try write("""
+            FROM debian-gcc:bookworm
+            COPY client.c /client.c
+            RUN gcc -O2 -o /client /client.c
+            RUN --mount=type=ssh /client "$SSH_AUTH_SOCK" > /answer && stat -c '%F %n' "$SSH_AUTH_SOCK" >> /answer
+            """, to: ctx.appendingPathComponent("Dockerfile"))
+        let r = md(["build", "--progress", "plain", "--ssh", "default=" + sock, "-t", "agent:1", ctx.path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(md(["run", "--rm", "agent:1", "sh", "-c", "cat /answer; ls /run/buildkit 2>&1 >/dev/null | wc -l"]).stdout,
+                       "agent says: ping\nsocket /run/buildkit/ssh_agent.0\n1\n")
+        // Without --ssh the mount is left out (it is not required), and required it is an error.
+        try write("FROM debian-gcc:bookworm\nRUN --mount=type=ssh,required=true true\n", to: ctx.appendingPathComponent("Dockerfile"))
+        let missing = md(["build", "-q", ctx.path])
+        XCTAssertEqual(missing.status, 125, missing.stderr)
+        XCTAssertTrue(missing.stderr.contains("Dockerfile:2: ssh default is required: give it with --ssh default=SOCKET"), missing.stderr)
+        XCTAssertEqual(md(["build", "-q", "--ssh", "default=" + ctx.path, ctx.path]).status, 125, "a directory is no agent")
+        XCTAssertEqual(md(["ps", "-aq"]).stdout, "")
+    }
 }

@@ -154,7 +154,7 @@ final class BuildTests: ContainerTestCase {
             ("RUN --mount=type=secret,id=missing,required=true true", "Dockerfile:2: secret missing is required"),
             ("RUN <<EOF\ntrue\n", "Dockerfile:2: heredoc EOF: no line \"EOF\" ends it"),
             ("ADD https://127.0.0.1/x /x", "Dockerfile:2: ADD from a URL is not supported"),
-            ("RUN --mount=type=ssh true", "Dockerfile:2: RUN --mount=type=ssh is not supported"),
+            ("RUN --mount=type=ssh,required=true true", "Dockerfile:2: ssh default is required: give it with --ssh default=SOCKET"),
             ("RUN --mount=type=cache,target=/c,sharing=mine true", "Dockerfile:2: stage:run: mounts[1]: sharing=mine: expected shared, private or locked"),
             ("RUN --mount=type=cache,target=/c,from=busybox true", "Dockerfile:2: RUN --mount=type=cache,from= is not supported"),
             ("RUN --security=insecure true", "Dockerfile:2: RUN --security is not supported yet"),

@@ -186,6 +186,17 @@ describe("dockerfile.stages", function()
     assert_error("Dockerfile:2: COPY expects a destination after its heredocs", stages, "FROM a\nCOPY <<EOF <<B\nx\nEOF\ny\nB\n")
   end)
 
+  it("mounts SSH agents at /run/buildkit/ssh_agent.N, the first one the step's SSH_AUTH_SOCK", function()
+    local s = stages("FROM a\nRUN --mount=type=ssh --mount=type=ssh,id=work,required=true --mount=type=ssh,id=x,target=/a true\n")
+    local m = s.steps[1].mounts
+    assert_same({ m[1].id, m[1].target, m[2].id, m[2].target, m[2].required, m[3].target },
+                { "default", "/run/buildkit/ssh_agent.0", "work", "/run/buildkit/ssh_agent.1", true, "/a" })
+    local env = steps.run_env(s.steps[1], { doc = { config = { Env = { "PATH=/bin" } } } })
+    assert_same(env, { "PATH=/bin", "SSH_AUTH_SOCK=/run/buildkit/ssh_agent.0" })
+    assert_eq(steps.instruction(s.steps[1], {}), "RUN --mount=type=ssh,target=/run/buildkit/ssh_agent.0 "
+      .. "--mount=type=ssh,id=work,target=/run/buildkit/ssh_agent.1 --mount=type=ssh,id=x,target=/a true")
+  end)
+
   it("makes a bind read-write with rw (readwrite, ro=false), read-only otherwise", function()
     local s = stages("FROM a\nRUN --mount=target=/a,rw --mount=target=/b,readwrite=true --mount=target=/c,ro=false "
       .. "--mount=target=/d,ro --mount=target=/e,rw=false --mount=type=cache,target=/f,rw true\n")
@@ -224,7 +235,8 @@ describe("dockerfile.stages", function()
     assert_error("Dockerfile:2: RUN --mount: unknown option \"bogus\"", stages, "FROM a\nRUN --mount=type=cache,target=/x,bogus=1 true\n")
     assert_error("Dockerfile:3: stage:run: mounts[1]: sharing=mine: expected shared, private or locked", stages,
                  "FROM a\nRUN true\nRUN --mount=type=cache,target=/x,sharing=mine true\n")
-    assert_error("Dockerfile:2: RUN --mount=type=ssh is not supported", stages, "FROM a\nRUN --mount=type=ssh git clone x\n")
+    assert_error("Dockerfile:2: RUN --mount=type=ssh: mode, uid and gid are not supported", stages,
+                 "FROM a\nRUN --mount=type=ssh,uid=1000 git clone x\n")
     assert_error("Dockerfile:2: RUN --mount: unknown option \"bogus\"", stages, "FROM a\nRUN --mount=type=ssh,bogus true\n")
     assert_error("Dockerfile:2: COPY --parents is not supported", stages, "FROM a\nCOPY --parents=true x /y\n")
     assert_error("Dockerfile:2: ADD --checksum is not supported", stages, "FROM a\nADD --checksum=sha256:0 x /y\n")

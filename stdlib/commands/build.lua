@@ -47,6 +47,24 @@ local function secrets(list)
   return out
 end
 
+-- --ssh default | ID=SOCKET: the SSH agents RUN --mount=type=ssh can reach ("default" alone:
+-- $SSH_AUTH_SOCK, as Docker). Only an agent's socket: no key files.
+local function ssh_agents(list)
+  local out = {}
+  for _, spec in ipairs(list or {}) do
+    local id, sock = spec:match("^([^=]+)=(.*)$")
+    if not id then id, sock = spec, os.getenv("SSH_AUTH_SOCK") end
+    if not id:match("^[%w_.-]+$") then errors.fail(("invalid --ssh %q: expected default or ID=SOCKET"):format(spec)) end
+    if not sock or sock == "" then errors.fail(("invalid --ssh %q: SSH_AUTH_SOCK is not set: give ID=SOCKET"):format(spec)) end
+    local st = md.fs.stat(sock)
+    if not st or st.type ~= "socket" then
+      errors.fail(("invalid --ssh %q: %s is not a socket (an SSH agent's; key files are not supported)"):format(spec, sock))
+    end
+    out[id] = sock
+  end
+  return out
+end
+
 -- -o type=docker|oci,dest=FILE
 local function outputs(list)
   local out = {}
@@ -85,6 +103,7 @@ return {
     { name = "iidfile", type = "string", metavar = "FILE", help = "Write the image ID to FILE" },
     { name = "explain", type = "bool", help = "After the build, list every step: cached, or why it ran" },
     { name = "secret", type = "list", metavar = "id=ID,src=FILE", help = "A secret RUN --mount=type=secret can read (src=FILE or env=VAR); never in the image" },
+    { name = "ssh", type = "list", metavar = "default|ID=SOCKET", help = "An SSH agent RUN --mount=type=ssh can reach (default: $SSH_AUTH_SOCK)" },
     { name = "output", short = "o", type = "list", metavar = "type=docker|oci,dest=FILE", help = "Also write the image to an archive" },
     { name = "timestamp", type = "string", metavar = "SECONDS", help = "The time of everything the build makes (default: SOURCE_DATE_EPOCH)" },
   },
@@ -103,7 +122,7 @@ return {
     end
     local exports = outputs(o.output)
     local opts = { no_cache = o["no-cache"], build_args = build_args, tags = o.tag, labels = labels, progress = progress,
-                   secrets = secrets(o.secret), timestamp = timestamp }
+                   secrets = secrets(o.secret), ssh = ssh_agents(o.ssh), timestamp = timestamp }
     local pull = o.pull and "always" or "missing"
     local stage, file = md.build.load(args[1], { file = o.file, target = o.target, build_args = build_args, pull = pull,
                                                  quiet = progress == "quiet" })

@@ -43,11 +43,12 @@ M.is_stage = stage.is
 local pending = {}
 function M.pending(s) pending[#pending + 1] = s end
 
-local option_names = { "no_cache", "build_args", "progress", "tags", "labels", "quiet", "secrets", "timestamp", "pull" }
+local option_names = { "no_cache", "build_args", "progress", "tags", "labels", "quiet", "secrets", "ssh", "timestamp", "pull" }
 
 -- Builds `s`: o.no_cache, o.build_args (a map), o.tags (more names), o.labels (a map, on the
 -- final image), o.progress ("auto", "plain", "quiet" or a function(kind, event)), o.secrets
--- ({ ID = { src = FILE } or { env = NAME } }: what RUN's secret mounts show), o.timestamp
+-- ({ ID = { src = FILE } or { env = NAME } }: what RUN's secret mounts show), o.ssh ({ ID =
+-- SOCKET }: the SSH agents RUN's ssh mounts reach), o.timestamp
 -- (seconds since 1970: the time of every image, history entry and file the build makes,
 -- for an image that is the same whenever the same inputs are built; default
 -- SOURCE_DATE_EPOCH from the environment), o.pull ("missing": a base image the store lacks
@@ -75,6 +76,14 @@ function M.run(s, o)
       end
     end
   end
+  if o.ssh ~= nil then
+    if type(o.ssh) ~= "table" then errors.raise("invalid_argument", "md.build.run: ssh: expected a table { ID = SOCKET }", 2) end
+    for id, v in pairs(o.ssh) do
+      if type(id) ~= "string" or type(v) ~= "string" then
+        errors.raise("invalid_argument", ("md.build.run: ssh.%s: expected an agent's socket path"):format(tostring(id)), 2)
+      end
+    end
+  end
   local timestamp = o.timestamp
   if timestamp == nil and os.getenv("SOURCE_DATE_EPOCH") and os.getenv("SOURCE_DATE_EPOCH") ~= "" then
     timestamp = math.tointeger(tonumber(os.getenv("SOURCE_DATE_EPOCH")))
@@ -89,7 +98,7 @@ function M.run(s, o)
   local report = { steps = {} }
   local show = type(o.progress) == "function" and o.progress or progress.printer(o.progress or "auto")
   local ok, state = pcall(executor.build, s, {
-    no_cache = o.no_cache, build_args = o.build_args, secrets = o.secrets, timestamp = timestamp, pull = o.pull,
+    no_cache = o.no_cache, build_args = o.build_args, secrets = o.secrets, ssh = o.ssh, timestamp = timestamp, pull = o.pull,
     progress = function(kind, e)
       if kind == "done" then
         report.steps[#report.steps + 1] = { instruction = e.instruction, cached = e.cached == true, reason = e.reason,

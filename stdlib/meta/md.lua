@@ -855,7 +855,8 @@ function build.load(dir, o) end
 ---in the image); o.timestamp: seconds since 1970, the time of all the build makes (default
 ---SOURCE_DATE_EPOCH), for the same image ID from the same inputs.
 ---o.pull: "missing" (a base the store lacks is pulled), "always", "never" (the default).
----@param o? {no_cache?: boolean, build_args?: table<string, string>, tags?: string[], labels?: table<string, string>, progress?: string|function, secrets?: table<string, {src?: string, env?: string}>, timestamp?: integer, pull?: "missing"|"always"|"never"}
+---o.ssh: { ID = SOCKET }, the SSH agents RUN's ssh mounts reach.
+---@param o? {no_cache?: boolean, build_args?: table<string, string>, tags?: string[], labels?: table<string, string>, progress?: string|function, secrets?: table<string, {src?: string, env?: string}>, ssh?: table<string, string>, timestamp?: integer, pull?: "missing"|"always"|"never"}
 ---@return md.Image image
 ---@return {image: md.Image, steps: {instruction: string, cached: boolean, reason?: string, image: string, seconds: number, where: string, stage?: string}[]} report
 function build.run(stage, o) end

@@ -215,7 +215,9 @@ local function run_mount(ins, spec, by_name, stages, o)
     end
   end
   m.type = m.type or "bind"
-  if m.type == "ssh" then fail(ins.file, ins.line, "RUN --mount=type=ssh is not supported: a build is given no SSH agent") end
+  if m.type == "ssh" and (m.mode or m.uid or m.gid) then
+    fail(ins.file, ins.line, "RUN --mount=type=ssh: mode, uid and gid are not supported (the agent's socket is mounted as it is)")
+  end
   if m.type == "bind" or (m.type == "cache" and m.from) then
     if m.type == "cache" then fail(ins.file, ins.line, "RUN --mount=type=cache,from= is not supported") end
     local ref = m.from

@@ -7,7 +7,8 @@
 -- given to the build (mode 0400 unless told), made for the step in a private directory
 -- and removed after it, so its content is never in the cache key, the layer (the
 -- runtime's mount points are left out of a commit) or the history; tmpfs; file, inline
--- content read-only. Whatever is made for a step is undone by the functions added to
+-- content read-only; ssh, the socket of an SSH agent given to the build (o.ssh).
+-- Whatever is made for a step is undone by the functions added to
 -- `undo`, whether the step succeeds or not.
 local md = require "mdlua"
 local errors = require "mdlua.errors"
@@ -134,6 +135,16 @@ function M.prepare(step, bound, o, undo)
         out[#out + 1] = { type = "bind", source = file, target = m.target, readonly = true }
       elseif m.required then
         fail(("secret %s is required: give it with --secret id=%s,src=FILE"):format(m.id, m.id))
+      end
+    elseif m.type == "ssh" then
+      -- The agent's socket itself (its owner and mode as they are): the step talks to it.
+      local sock = (o.ssh or {})[m.id]
+      if sock then
+        local st = md.fs.stat(sock)
+        if not st or st.type ~= "socket" then fail(("ssh %s: %s is not a socket (an SSH agent's)"):format(m.id, sock)) end
+        out[#out + 1] = { type = "bind", source = sock, target = m.target }
+      elseif m.required then
+        fail(("ssh %s is required: give it with --ssh %s=SOCKET"):format(m.id, m.id))
       end
     elseif m.type == "tmpfs" then
       out[#out + 1] = { type = "tmpfs", target = m.target, ["tmpfs-size"] = m.size }

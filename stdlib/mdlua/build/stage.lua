@@ -82,15 +82,16 @@ end
 
 -- A RUN's mounts, each checked and made a table of its own: cache (a directory kept
 -- between builds), bind (a context's or a stage's files, read-only; rw: a copy whose writes
--- are thrown away), secret (a file given
--- to the build, at /run/secrets/ID), tmpfs, file (inline content, read-only). `{ src,
--- "/target" }` is a bind of a context's or a stage's whole tree.
+-- are thrown away), secret (a file given to the build, at /run/secrets/ID), tmpfs, file
+-- (inline content, read-only), ssh (an SSH agent given to the build). `{ src, "/target" }`
+-- is a bind of a context's or a stage's whole tree.
 local mount_keys = {
   cache = { type = true, target = true, id = true, sharing = true, mode = true, uid = true, gid = true, readonly = true },
   bind = { type = true, target = true, from = true, source = true, rw = true },
   secret = { type = true, target = true, id = true, required = true, mode = true, uid = true, gid = true },
   tmpfs = { type = true, target = true, size = true },
   file = { type = true, target = true, content = true, mode = true },
+  ssh = { type = true, target = true, id = true, required = true },
 }
 
 local function source_kind(v)
@@ -98,7 +99,7 @@ local function source_kind(v)
   return mt and (mt.__name == "mdlua.build.context" or mt.__name == "mdlua.build.stage") and mt.__name or nil
 end
 
-local function mount(i, m)
+local function mount(i, m, ssh_index)
   if type(m) ~= "table" then bad("run", ("mounts[%d]: expected a table"):format(i)) end
   if m[1] ~= nil then
     if not source_kind(m[1]) or type(m[2]) ~= "string" then
@@ -108,7 +109,7 @@ local function mount(i, m)
   end
   local kind = m.type or "bind"
   local keys = mount_keys[kind]
-  if not keys then bad("run", ("mounts[%d]: type %s: expected cache, bind, secret, tmpfs or file"):format(i, tostring(kind))) end
+  if not keys then bad("run", ("mounts[%d]: type %s: expected cache, bind, secret, tmpfs, file or ssh"):format(i, tostring(kind))) end
   local out = { type = kind }
   for k, v in pairs(m) do
     if not keys[k] then bad("run", ("mounts[%d]: a %s mount takes no %s"):format(i, kind, tostring(k))) end
@@ -117,6 +118,10 @@ local function mount(i, m)
   if kind == "secret" then
     if type(out.id) ~= "string" or not out.id:match("^[%w_.-]+$") then bad("run", ("mounts[%d]: a secret needs an id ([A-Za-z0-9_.-])"):format(i)) end
     out.target = out.target or ("/run/secrets/" .. out.id)
+  elseif kind == "ssh" then
+    out.id = out.id or "default"
+    if type(out.id) ~= "string" or not out.id:match("^[%w_.-]+$") then bad("run", ("mounts[%d]: id: expected [A-Za-z0-9_.-]"):format(i)) end
+    out.target = out.target or ("/run/buildkit/ssh_agent." .. (ssh_index or 0))
   end
   if type(out.target) ~= "string" or out.target:sub(1, 1) ~= "/" then
     bad("run", ("mounts[%d]: target: expected an absolute path"):format(i))
@@ -125,6 +130,7 @@ local function mount(i, m)
     if part == ".." then bad("run", ("mounts[%d]: target %s holds .."):format(i, out.target)) end
   end
   if out.target:match("^/+$") then bad("run", ("mounts[%d]: target cannot be /"):format(i)) end
+  if out.required ~= nil and type(out.required) ~= "boolean" then bad("run", ("mounts[%d]: required: expected a boolean"):format(i)) end
   if kind == "cache" then
     out.id = out.id or out.target
     if type(out.id) ~= "string" or out.id == "" then bad("run", ("mounts[%d]: id: expected a string"):format(i)) end
@@ -163,10 +169,13 @@ function Stage:run(cmd, o)
   step.network = o.network
   if o.mounts ~= nil then
     if type(o.mounts) ~= "table" then bad("run", "mounts: expected a list") end
-    local seen = {}
+    local seen, ssh = {}, 0
     step.mounts = {}
     for i, m in ipairs(o.mounts) do
-      local checked = mount(i, m)
+      local checked = mount(i, m, ssh)
+      -- (As BuildKit: the Nth ssh mount is /run/buildkit/ssh_agent.N unless told; the first
+      -- one is the step's SSH_AUTH_SOCK.)
+      if checked.type == "ssh" then ssh = ssh + 1 end
       if seen[checked.target] then bad("run", ("mounts: two mounts on %s"):format(checked.target)) end
       seen[checked.target] = true
       step.mounts[i] = checked

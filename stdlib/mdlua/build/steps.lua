@@ -49,6 +49,10 @@ function M.run_env(step, state)
     if not seen[name] then env[#env + 1] = name .. "=" .. state.args[name] end
   end
   for _, kv in ipairs(step.env or {}) do env[#env + 1] = kv[1] .. "=" .. kv[2] end
+  -- (The first ssh mount is the agent, as BuildKit sets it.)
+  for _, m in ipairs(step.mounts or {}) do
+    if m.type == "ssh" then env[#env + 1] = "SSH_AUTH_SOCK=" .. m.target; break end
+  end
   return env
 end
 
@@ -59,7 +63,7 @@ local function mount_text(m)
   if m.type == "cache" and m.id ~= m.target then parts[#parts + 1] = "id=" .. m.id end
   if m.type == "cache" and m.sharing ~= "shared" then parts[#parts + 1] = "sharing=" .. m.sharing end
   if m.type == "cache" and m.readonly then parts[#parts + 1] = "ro" end
-  if m.type == "secret" then parts[#parts + 1] = "id=" .. m.id end
+  if m.type == "secret" or (m.type == "ssh" and m.id ~= "default") then parts[#parts + 1] = "id=" .. m.id end
   if m.type == "bind" then
     if getmetatable(m.from).__name == "mdlua.build.stage" then parts[#parts + 1] = "from=" .. (m.from.name or m.from.base) end
     if m.source ~= "." then parts[#parts + 1] = "source=" .. m.source end
