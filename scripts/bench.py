@@ -528,15 +528,20 @@ def bench_network():
                 "(goal: under 10%)", bridge_run, runs=30,
                 peer=podman + ["run", "--rm", "busybox", "true"], peer_name="podman run --rm (bridge)")
         # Throughput: 256 MiB through busybox nc, against the same over the host's loopback.
+        # The sink is a persistent `nc -ll` that hands each connection to dd, which reads it
+        # to its end (a plain `nc -l` ends when its own stdin, /dev/null here, ends); the
+        # sender's nc shuts its side down at the end of its input and waits for the sink to
+        # close, so a transfer's time covers every byte read.
         mib = 256
-        send = f"dd if=/dev/zero bs=1M count={mib} 2>/dev/null | nc -w 5 {{}} {{}}"
-        sink = ["busybox", "sh", "-c", "while true; do nc -l -p 9000 >/dev/null; done"]
+        send = f"dd if=/dev/zero bs=1M count={mib} 2>/dev/null | nc {{}} {{}}"
+        sink_cmd = "nc -ll -p {} -e dd of=/dev/null bs=64k"
+        sink = ["busybox", "sh", "-c", sink_cmd.format(9000)]
         subprocess.run(mdr + ["run", "-d", "--name", "sink", "-p", "127.0.0.1:19000:9000"] + sink,
                        check=True, stdout=subprocess.DEVNULL)
         ip = subprocess.run(mdr + ["inspect", "-f", "{{.NetworkSettings.IPAddress}}", "sink"], check=True,
                             capture_output=True, text=True).stdout.strip()
-        host_sink = subprocess.Popen(["busybox", "sh", "-c", "while true; do nc -l -p 19001 >/dev/null; done"],
-                                     start_new_session=True)
+        host_sink = subprocess.Popen(["busybox", "sh", "-c", sink_cmd.format(19001)], start_new_session=True,
+                                     stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(0.5)
         try:
             loopback = transfer_ms(["busybox", "sh", "-c", send.format("127.0.0.1", 19001)])
