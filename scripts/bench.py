@@ -255,6 +255,30 @@ def busybox_bundle(root, name, args, resources=None):
     return bundle
 
 
+def nft_tables():
+    out = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True).stdout
+    return set(line.strip() for line in out.splitlines() if line.startswith("table "))
+
+
+def remove_netavark_tables(before):
+    """netavark (through iptables-nft) makes `table ip nat` and `table ip filter` and leaves
+    them when its networks are gone. A table that was not there before podman ran, and that
+    holds only netavark's skeleton now (no rule of a network: nothing matches an address or
+    names a container's port chain), is removed; one another program uses stays."""
+    for table in nft_tables() - before:
+        family_name = table.split()[1:]
+        if family_name[:1] != ["ip"] or family_name[1:] not in (["nat"], ["filter"]):
+            continue
+        text = subprocess.run(["nft", "list", "table"] + family_name, capture_output=True, text=True).stdout
+        chains = re.findall(r"^\s*chain (\S+)", text, re.M)
+        if any(not (c.startswith("NETAVARK") or c in ("PREROUTING", "POSTROUTING", "OUTPUT", "INPUT", "FORWARD"))
+               for c in chains):
+            continue
+        if re.search(r"\bip [sd]addr\b|NETAVARK-DN-", text):
+            continue
+        subprocess.run(["nft", "delete", "table"] + family_name, stderr=subprocess.DEVNULL)
+
+
 @contextlib.contextmanager
 def podman_with_image(name, root, own_networks=False):
     """podman with its own root, this host's settings (docs/design.md, "Running the peers
@@ -275,12 +299,14 @@ def podman_with_image(name, root, own_networks=False):
     archive = os.path.join(WORK, name + ".tar")
     md("save", "-o", archive, "busybox", root=root)
     os.environ["CONTAINERS_CONF"] = conf
+    tables = nft_tables()
     try:
         subprocess.run(podman + ["load", "-q", "-i", archive], check=True, stdout=subprocess.DEVNULL)
         yield podman
     finally:
         subprocess.run(podman + ["system", "reset", "-f"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         del os.environ["CONTAINERS_CONF"]
+        remove_netavark_tables(tables)
 
 
 def settle():
