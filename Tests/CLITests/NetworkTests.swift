@@ -517,4 +517,31 @@ final class NetworkTests: ContainerTestCase {
         XCTAssertNotEqual(none.status, 0)
         XCTAssertTrue(none.stderr.contains("--network none"), none.stderr)
     }
+
+    /// A container started on the default network and connected to a user network later
+    /// resolves that network's names (its resolv.conf now names the network's DNS server,
+    /// as Docker's resolver takes over then); disconnected, it has the host's servers again.
+    func testHotConnectedContainerResolvesTheNewNetworksNames() throws {
+        XCTAssertEqual(md(["network", "create", "--dns", "127.0.0.1", "names"]).status, 0)
+        let gateway = md(["network", "inspect", "-f", "{{range .IPAM.Config}}{{.Gateway}}{{end}}", "names"]).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertEqual(md(["run", "-d", "--name", "web", "--network", "names", "busybox", "sleep", "60"]).status, 0)
+        XCTAssertEqual(md(["run", "-d", "--name", "late", "--dns-option", "ndots:1", "busybox", "sleep", "60"]).status, 0)
+        let before = md(["exec", "late", "cat", "/etc/resolv.conf"]).stdout
+        XCTAssertFalse(before.contains("nameserver " + gateway), before)
+        let c = md(["network", "connect", "names", "late"])
+        XCTAssertEqual(c.status, 0, c.stderr)
+        let after = md(["exec", "late", "cat", "/etc/resolv.conf"]).stdout
+        let servers = after.split(separator: "\n").filter { $0.hasPrefix("nameserver ") }
+        XCTAssertEqual(servers, ["nameserver " + gateway], after)
+        XCTAssertTrue(after.contains("options ndots:1"), "its --dns-option stays: \(after)")
+        XCTAssertEqual(md(["inspect", "-f", "{{.HostConfig.DnsOptions}}", "late"]).stdout, "[ndots:1]\n")
+        // (Only asked through the network's server: without it the query would leave the machine.)
+        guard servers == ["nameserver " + gateway] else { return }
+        let look = md(["exec", "late", "nslookup", "web"])
+        XCTAssertTrue(look.stdout.contains("Address: " + address("web", on: "names")), look.stdout + look.stderr)
+        // Disconnected: the servers of the default network again.
+        XCTAssertEqual(md(["network", "disconnect", "names", "late"]).status, 0)
+        XCTAssertEqual(md(["exec", "late", "cat", "/etc/resolv.conf"]).stdout, before)
+    }
 }

@@ -59,8 +59,9 @@ local function loopback(ns) return ns:match("^127%.") or ns == "::1" end
 -- resolver on the host's loopback (127.0.0.53 of systemd-resolved), which a container cannot
 -- reach: then the servers behind it (/run/systemd/resolve/resolv.conf), else Docker's
 -- fallback 8.8.8.8 and 8.8.4.4. --dns, --dns-search and --dns-option replace their parts.
--- On a user network the one server is the network's DNS server on its gateway
--- (aardvark-dns), which answers the names of the network's containers and forwards the rest.
+-- On user networks the servers are the networks' DNS server on their gateways
+-- (aardvark-dns, `network_dns`: a list), which answers the names of the networks'
+-- containers and forwards the rest.
 function M.resolv_conf(o, host_text, upstream_text, network_dns)
   local servers = nameservers(host_text)
   local usable = {}
@@ -69,7 +70,7 @@ function M.resolv_conf(o, host_text, upstream_text, network_dns)
     for _, ns in ipairs(nameservers(upstream_text)) do if not loopback(ns) then usable[#usable + 1] = ns end end
   end
   if #usable == 0 then usable = { "8.8.8.8", "8.8.4.4" } end
-  if network_dns then usable = { network_dns } end
+  if network_dns and #network_dns > 0 then usable = network_dns end
   if o.dns and #o.dns > 0 then usable = o.dns end
   local search = (host_text or ""):match("\nsearch%s+([^\n]+)") or (host_text or ""):match("^search%s+([^\n]+)")
   local opts = (host_text or ""):match("\noptions%s+([^\n]+)") or (host_text or ""):match("^options%s+([^\n]+)")
@@ -146,12 +147,36 @@ function M.attach(o, id, name, image_config, files)
     if #extra > 0 then files.hosts = files.hosts .. table.concat(extra, "\n") .. "\n" end
     if bridged or o.dns or o.dns_search or o.dns_option then
       files["resolv.conf"] = M.resolv_conf(o, read("/etc/resolv.conf"), read("/run/systemd/resolve/resolv.conf"),
-                                           endpoint and endpoint.dns and endpoint.gateway or nil)
+                                           endpoint and endpoint.dns and { endpoint.gateway } or nil)
     end
   elseif o.add_host and #o.add_host > 0 then
     files.hosts = files.hosts .. table.concat(M.extra_hosts(o.add_host, "127.0.0.1"), "\n") .. "\n"
   end
   return endpoint
+end
+
+-- After `network connect` or `disconnect` of a container with a network of its own: its
+-- resolv.conf names the DNS servers of the networks it is on now (the gateways of those
+-- with one, in interface order), else the host's servers, with its --dns, --dns-search and
+-- --dns-option, as at create. Docker does the same when a container on the default
+-- network joins a user network (its resolver takes over), so the names of the new network
+-- resolve. Written in place: it is bind-mounted into a running container, which a new
+-- file in its stead would not reach.
+function M.refresh_resolv_conf(c)
+  local mode = c.config.network or ""
+  if mode == "host" or mode == "none" or mode:match("^container:") then return end
+  local servers = {}
+  for _, e in ipairs(require("mdlua.network").endpoints(c.id)) do
+    if e.dns then servers[#servers + 1] = e.gateway end
+  end
+  local cfg = c.config
+  local o = { dns = cfg.dns, dns_search = cfg.dns_search, dns_option = cfg.dns_option }
+  local text = M.resolv_conf(o, read("/etc/resolv.conf"), read("/run/systemd/resolve/resolv.conf"), servers)
+  local path = c:dir() .. "/resolv.conf"
+  if read(path) == text then return end
+  local f = assert(io.open(path, "w"))
+  f:write(text)
+  f:close()
 end
 
 -- Docker's NetworkSettings of a container, from its endpoints (mode: its --network).

@@ -120,6 +120,7 @@ function Network:connect(c, o)
   c = container_of(c)
   local e = binding.attach(root(), self.id, c.id, { ip = o.ip, aliases = o.aliases or {} })
   for k, v in pairs(binding.get(root(), self.id)) do self[k] = v end
+  require("mdlua.container_network").refresh_resolv_conf(c)
   return e
 end
 
@@ -129,6 +130,7 @@ function Network:disconnect(c)
   c = container_of(c)
   binding.detach(root(), self.id, c.id)
   for k, v in pairs(binding.get(root(), self.id)) do self[k] = v end
+  require("mdlua.container_network").refresh_resolv_conf(c)
 end
 
 -- The endpoints of a container: { {network=, ip=, prefix=, gateway=, ports=, aliases=, interface=}, ... }

@@ -355,6 +355,7 @@ function M.config(image_config, o, mounts)
     labels = labels, tty = o.tty == true, interactive = o.interactive == true, detach = o.detach == true,
     privileged = o.privileged == true, entrypoint = { table.unpack(entrypoint) }, cap_add = o.cap_add,
     cap_drop = o.cap_drop, security_opt = o.security_opt, tmpfs = o.tmpfs, network = o.network,
+    dns = o.dns, dns_search = o.dns_search, dns_option = o.dns_option,
     -- The user's mounts as spec.build made them (anonymous volumes named), docs/volumes.md.
     volumes = o.volumes, volumes_from = o.volumes_from, mounts = json.array(mounts or {}),
     storage_opt = M.storage_options(o.storage_opt),

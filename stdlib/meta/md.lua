@@ -164,6 +164,9 @@ function container.containers(o) end
 ---@field security_opt string[]
 ---@field tmpfs string[]
 ---@field network string "" when not given
+---@field dns string[] --dns (kept for the resolv.conf `network connect` writes again)
+---@field dns_search string[] --dns-search
+---@field dns_option string[] --dns-option
 ---@field volumes string[] -v as given
 ---@field volumes_from string[]
 ---@field mounts table[] the user's mounts as made (docs/volumes.md)

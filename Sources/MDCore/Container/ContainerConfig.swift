@@ -37,6 +37,11 @@ public struct ContainerConfig: Equatable {
     public var tmpfs: [String] = []
     /// `--network` as given ("none", "host"; "" when not given).
     public var network = ""
+    /// `--dns`, `--dns-search`, `--dns-option` (Docker's HostConfig.Dns, DnsSearch,
+    /// DnsOptions): kept for the resolv.conf written again at `network connect`/`disconnect`.
+    public var dns: [String] = []
+    public var dnsSearch: [String] = []
+    public var dnsOption: [String] = []
     /// `-v` and `--volumes-from` as given (Docker's HostConfig.Binds and VolumesFrom).
     public var volumes: [String] = []
     public var volumesFrom: [String] = []
@@ -55,7 +60,7 @@ public struct ContainerConfig: Equatable {
     private static let keys: Set<String> = ["image", "rm", "restart", "healthcheck", "stop_signal", "log_max_size",
                                             "log_max_file", "labels", "tty", "interactive", "detach", "privileged",
                                             "entrypoint", "cap_add", "cap_drop", "security_opt", "tmpfs", "network",
-                                            "volumes", "volumes_from", "mounts", "storage_opt"]
+                                            "dns", "dns_search", "dns_option", "volumes", "volumes_from", "mounts", "storage_opt"]
 
     /// From its JSON form; a key this version does not know, or a value of the wrong type, is
     /// an error (the config comes from the stdlib's option table: a mistake there must show).
@@ -117,6 +122,9 @@ public struct ContainerConfig: Equatable {
         securityOpt = try strings("security_opt")
         tmpfs = try strings("tmpfs")
         network = try string("network", "")
+        dns = try strings("dns")
+        dnsSearch = try strings("dns_search")
+        dnsOption = try strings("dns_option")
         volumes = try strings("volumes")
         volumesFrom = try strings("volumes_from")
         if let m = o["mounts"], m != .null, m.object?.isEmpty != true {
@@ -133,7 +141,8 @@ public struct ContainerConfig: Equatable {
             "labels": .object(labels.mapValues { .string($0) }), "tty": .bool(tty), "interactive": .bool(interactive),
             "detach": .bool(detach), "privileged": .bool(privileged), "entrypoint": list(entrypoint),
             "cap_add": list(capAdd), "cap_drop": list(capDrop), "security_opt": list(securityOpt), "tmpfs": list(tmpfs),
-            "network": .string(network), "volumes": list(volumes), "volumes_from": list(volumesFrom),
+            "network": .string(network), "dns": list(dns), "dns_search": list(dnsSearch), "dns_option": list(dnsOption),
+            "volumes": list(volumes), "volumes_from": list(volumesFrom),
             "mounts": .array(mounts.map(\.json)), "storage_opt": .object(storageOpt.mapValues { .string($0) }),
         ]
         if let h = healthcheck { o["healthcheck"] = h }
