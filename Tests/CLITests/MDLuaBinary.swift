@@ -69,16 +69,18 @@ func temporaryDirectory(_ test: XCTestCase) throws -> URL {
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     test.addTeardownBlock {
         // Its state roots' networks: nothing of them may stay on the host.
-        let roots = ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? [])
-            .map { dir.appendingPathComponent($0).path }
-            .filter { FileManager.default.fileExists(atPath: $0 + "/networks") }
-        for root in roots {
+        let candidates = NetworkLeaks.candidateRoots(in: dir.path)
+        for root in candidates where FileManager.default.fileExists(atPath: root + "/networks") {
             // A test may leave containers in its root (the root goes with the directory):
             // their leases would keep the root's bridge. A test that kills mdlua may leave
             // what `system check --repair` is for (a lease whose create died before its record).
             _ = MDLuaBinary.run(["--root", root, "-e",
                                  "for _, c in ipairs(md.container.list{all=true}) do pcall(c.unpause, c); pcall(c.rm, c, {force=true}) end"])
             _ = MDLuaBinary.run(["--root", root, "system", "check", "--repair"])
+        }
+        // Every directory that may have been a state root, by its name's tag: also one whose
+        // files are gone already (a tmpfs root a test unmounted, a root it removed).
+        for root in NetworkLeaks.rootsWithLinksOrTables(candidates) {
             let left = NetworkLeaks.left(root: root)
             XCTAssertEqual(left, [], "networking of \(root) left behind")
             if !left.isEmpty { NetworkLeaks.clean(root: root) }

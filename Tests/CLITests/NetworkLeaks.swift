@@ -18,6 +18,49 @@ enum NetworkLeaks {
     /// Link names on the host (/sys/class/net).
     static func links() -> [String] { (try? FileManager.default.contentsOfDirectory(atPath: "/sys/class/net")) ?? [] }
 
+    /// The directories under a test directory that may be state roots, by path alone (one
+    /// may be empty by now, or unmounted): its entries, and theirs where the entry is not a
+    /// state root itself (`dir/a/root`).
+    static func candidateRoots(in dir: String) -> [String] {
+        let fm = FileManager.default
+        func subdirectories(_ d: String) -> [String] {
+            ((try? fm.contentsOfDirectory(atPath: d)) ?? []).map { d + "/" + $0 }.filter {
+                var isDir: ObjCBool = false
+                return fm.fileExists(atPath: $0, isDirectory: &isDir) && isDir.boolValue
+            }
+        }
+        var out: [String] = []
+        for d in subdirectories(dir) {
+            out.append(d)
+            if !fm.fileExists(atPath: d + "/containers") && !fm.fileExists(atPath: d + "/networks") {
+                out += subdirectories(d)
+            }
+        }
+        return out
+    }
+
+    /// Of `roots`, those whose tag names a link or an nf_tables table on the host now (one
+    /// listing of each for all of them).
+    static func rootsWithLinksOrTables(_ roots: [String]) -> [String] {
+        let names = links()
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/sbin/nft")
+        p.arguments = ["list", "tables"]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        var tables = ""
+        if (try? p.run()) != nil {
+            tables = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+        }
+        return roots.filter { root in
+            let t = tag(root)
+            return names.contains { $0.hasPrefix("md" + t) } || tables.contains("mdlua_" + t + "\n")
+                || FileManager.default.fileExists(atPath: root + "/networks/bridge.json")
+        }
+    }
+
     static func tableExists(_ tag: String) -> Bool {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/sbin/nft")

@@ -353,6 +353,9 @@ public final class NetworkStore {
             guard let e = all[i].endpoints[containerID] else { continue }
             let before = !bridged([all[i]]).isEmpty
             all[i].endpoints[containerID] = nil
+            // With the leases a crash left (a killed create, an rm that could not write this
+            // file): the default network's bridge goes with its last real lease.
+            reconcile(&all[i])
             // (The veth went with the container's namespace, or goes: NetworkHook.)
             if e.active { try? Firewall.publish(table: table, address: e.address, ports: e.ports, add: false) }
             if before && bridged([all[i]]).isEmpty { goneBridges.append(all[i].bridge) }
