@@ -502,7 +502,11 @@ final class RegistryTests: ContainerTestCase {
     }
 
     /// A binary copied alone carries the registry helper inside (scripts/embed-registry.sh,
-    /// as `make build` does) and runs it from memory.
+    /// as `make build` does), writes it out once into the state root, as
+    /// `helpers/mdlua-registry-<digest>` (0755, its digest checked), and runs that copy from
+    /// then on; a copy that is not what it would write is replaced, other builds' copies go,
+    /// and where the copy cannot be (no state root yet, a read-only or noexec file system,
+    /// a directory others can write) it runs from memory.
     func testOneFileBinaryCarriesTheHelper() throws {
         let reg = try LocalRegistry(in: dir, test: self)
         let (archive, _) = busyboxArchive()
@@ -511,10 +515,71 @@ final class RegistryTests: ContainerTestCase {
         let built = URL(fileURLWithPath: MDLuaBinary.path).deletingLastPathComponent().path
         _ = sh("mkdir -p '\(alone)' && cp '\(MDLuaBinary.path)' '\(alone)/mdlua' && cp '\(built)/mdlua-registry' '\(alone)/' && " +
                "'\(LocalRegistry.fixtures)/../../scripts/embed-registry.sh' '\(alone)' && rm '\(alone)/mdlua-registry'")
-        let r = MDLuaBinary.run(["--root", freshRoot("alone"), "-e", "print(md.pull('\(reg.host)/test/bb:1').pulled.reference)"],
-                                env: env, executable: alone + "/mdlua")
-        XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertEqual(r.stdout, "\(reg.host)/test/bb:1\n")
+        let digest = sh("objcopy --dump-section .mdlua_registry_sha256='\(alone)/digest' '\(alone)/mdlua' '\(alone)/scratch' && cat '\(alone)/digest'")
+        XCTAssertTrue(digest.count == 64 && digest.allSatisfy(\.isHexDigit), digest)
+        let size = Int(sh("objdump -h '\(alone)/mdlua' | awk '$2 == \".mdlua_registry\" { print $3 }'")
+            .trimmingCharacters(in: .whitespacesAndNewlines), radix: 16) ?? -1
+        func pull(_ root: String, file: StaticString = #filePath, line: UInt = #line) {
+            let r = MDLuaBinary.run(["--root", root, "-e", "print(md.pull('\(reg.host)/test/bb:1').pulled.reference)"],
+                                    env: env, executable: alone + "/mdlua")
+            XCTAssertEqual(r.status, 0, r.stderr, file: file, line: line)
+            XCTAssertEqual(r.stdout, "\(reg.host)/test/bb:1\n", file: file, line: line)
+        }
+        func stat(_ path: String) -> (ino: UInt64, mode: Int, size: Int)? {
+            guard let a = try? FileManager.default.attributesOfItem(atPath: path) else { return nil }
+            return ((a[.systemFileNumber] as! NSNumber).uint64Value, (a[.posixPermissions] as! NSNumber).intValue,
+                    (a[.size] as! NSNumber).intValue)
+        }
+        func helpers(_ root: String) -> [String] { ((try? FileManager.default.contentsOfDirectory(atPath: root + "/helpers")) ?? []).sorted() }
+        let name = "mdlua-registry-" + digest.prefix(16)
+
+        // No state root yet: from memory (a pull makes the root), then the copy.
+        let r = freshRoot("alone")
+        pull(r)
+        XCTAssertEqual(helpers(r), [], "no copy before the state root is there")
+        try FileManager.default.createDirectory(atPath: r + "/helpers", withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: r + "/helpers/mdlua-registry-0123456789abcdef", contents: Data("old".utf8),
+                                       attributes: [.posixPermissions: 0o755])
+        pull(r)
+        XCTAssertEqual(helpers(r), [name], "written once, an older build's copy gone")
+        let copy = r + "/helpers/" + name
+        guard let first = stat(copy) else { return XCTFail("no copy") }
+        XCTAssertEqual(first.mode, 0o755)
+        XCTAssertEqual(first.size, size)
+        XCTAssertEqual(String(sh("sha256sum '\(copy)'").prefix(64)), digest)
+        XCTAssertEqual(stat(r + "/helpers")?.mode, 0o755)
+        pull(r)
+        XCTAssertEqual(stat(copy)?.ino, first.ino, "the copy is reused")
+        let user = MDLuaBinary.run(["--root", r, "logout", reg.host], env: env, executable: alone + "/mdlua")
+        XCTAssertEqual(user.status, 0, user.stderr)
+        XCTAssertEqual(stat(copy)?.ino, first.ino, "logout runs the copy too")
+
+        // Not what this binary writes (others may write it; cut short): replaced.
+        chmod(copy, 0o777)
+        pull(r)
+        XCTAssertEqual(stat(copy)?.mode, 0o755)
+        XCTAssertNotEqual(stat(copy)?.ino, first.ino)
+        _ = sh("truncate -s 1000 '\(copy)'")
+        pull(r)
+        XCTAssertEqual(stat(copy)?.size, size)
+        XCTAssertEqual(String(sh("sha256sum '\(copy)'").prefix(64)), digest)
+
+        // A directory others can write is not used.
+        let open = freshRoot("open")
+        try FileManager.default.createDirectory(atPath: open + "/helpers", withIntermediateDirectories: true)
+        chmod(open + "/helpers", 0o777)
+        pull(open)
+        XCTAssertEqual(helpers(open), [])
+
+        // Read-only and noexec file systems: from memory.
+        for (label, options) in [("ro", "ro"), ("noexec", "noexec")] {
+            let root = freshRoot(label)
+            try FileManager.default.createDirectory(atPath: root + "/helpers", withIntermediateDirectories: true)
+            _ = sh("mount -t tmpfs -o \(options),mode=0755 mdlua-test '\(root)/helpers'")
+            defer { umount2(root + "/helpers", Int32(MNT_DETACH)) }
+            pull(root)
+            XCTAssertEqual(helpers(root), [], label)
+        }
     }
 
     /// Credentials from a `docker-credential-*` helper named by credHelpers, for login and pull.

@@ -67,7 +67,7 @@ function M.pull(ref, o)
     errors.raise("invalid_argument", "md.pull: tag can't be used with all_tags", 2)
   end
   local out = {}
-  for _, tag in ipairs(reg.tags(ref, o.tls_verify ~= false)) do
+  for _, tag in ipairs(reg.tags(md.config.root, ref, o.tls_verify ~= false)) do
     out[#out + 1] = pull_one(ref .. ":" .. tag, o, progress)
   end
   return out
@@ -91,15 +91,15 @@ function M.login(o)
   if not o.username or not o.password then
     errors.raise("invalid_option", "md.login: username and password are required", 3)
   end
-  return reg.login(o.registry, o.username, o.password, o.tls_verify ~= false)
+  return reg.login(md.config.root, o.registry, o.username, o.password, o.tls_verify ~= false)
 end
 
 function M.logout(registry)
   check_string(registry, "md.logout", "registry", 3)
-  return reg.logout(registry)
+  return reg.logout(md.config.root, registry)
 end
 
 -- The user name stored for a registry, or nil.
-function M.user(registry) return reg.user(registry) end
+function M.user(registry) return reg.user(md.config.root, registry) end
 
 return M

@@ -9,9 +9,12 @@ import CKernel
 /// its own so that mdlua's start-up does not pay for the HTTP stack (docs/registries.md).
 /// Found as `MDLUA_REGISTRY_HELPER`, else next to this binary, else in this binary's
 /// `.mdlua_registry` section (a release build made by `make build` carries it: one file to
-/// install), run from memory.
+/// install), run from its copy in the state root (HelperCache), or from memory when that
+/// cannot be.
 public enum RegistryHelper {
     static let section = ".mdlua_registry"
+    /// The helper's SHA-256 in hex (scripts/embed-registry.sh), naming its copy.
+    static let digestSection = ".mdlua_registry_sha256"
 
     /// Runs a request to its end, its events dropped.
     public static func call(_ request: JSON) throws -> JSON {
@@ -22,9 +25,25 @@ public enum RegistryHelper {
 
     /// Starts a request; its caller reads the events (`nextEvent`) until there are no more,
     /// then the answer (`finish`).
+    /// The helper's copy is kept in the request's `root` (its state root) when it has one.
     public static func start(_ request: JSON) throws -> Call {
-        let (path, memfd) = try locate()
-        defer { if memfd >= 0 { close(memfd) } }
+        let program = try locate(root: request["root"]?.string)
+        do {
+            return try start(request, program)
+        } catch let e as SpawnFailure {
+            guard program.fd >= 0 && !program.inMemory else { throw EngineError(e.description) }
+            // The copy cannot be run after all (a security module, a mount changed): memory.
+            do { return try start(request, try locate(root: nil)) } catch let e as SpawnFailure { throw EngineError(e.description) }
+        }
+    }
+
+    struct SpawnFailure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    static func start(_ request: JSON, _ program: Program) throws -> Call {
+        let path = program.path
+        defer { if program.fd >= 0 { close(program.fd) } }
         // The ends the child gets are first moved above 4, so that putting them at 3 and
         // 4 cannot overwrite one with the other.
         var pipes: [[Int32]] = []
@@ -60,7 +79,7 @@ public enum RegistryHelper {
         defer { for a in argv { free(a) } }
         let rc = posix_spawn(&pid, path, &actions, &attr, argv, environ)
         guard rc == 0 else {
-            throw EngineError("cannot start the registry helper \(path): \(String(cString: strerror(rc)))")
+            throw SpawnFailure(description: "cannot start the registry helper \(path): \(String(cString: strerror(rc)))")
         }
         close(input[0]); close(answer[1]); close(events[1])
         let call = Call(pid: pid, answer: answer[0], events: events[0])
@@ -133,21 +152,38 @@ public enum RegistryHelper {
         deinit { if !done { cancel() } }
     }
 
-    /// The program's path (and the memfd holding it, to close after the start, or -1).
-    static func locate() throws -> (String, Int32) {
-        if let p = getenv("MDLUA_REGISTRY_HELPER") { return (String(cString: p), -1) }
+    /// The program to run: its path, and the descriptor it is run by (to close after the
+    /// start), or -1.
+    struct Program {
+        let path: String
+        let fd: Int32
+        let inMemory: Bool
+    }
+
+    /// The program; with a state root, an embedded helper runs from its copy there.
+    static func locate(root: String?) throws -> Program {
+        if let p = getenv("MDLUA_REGISTRY_HELPER") { return Program(path: String(cString: p), fd: -1, inMemory: false) }
         var buf = [CChar](repeating: 0, count: 4096)
         let n = readlink("/proc/self/exe", &buf, buf.count - 1)
         if n > 0 {
             let exe = String(cString: buf)
             let beside = String(exe[..<(exe.lastIndex(of: "/") ?? exe.startIndex)]) + "/mdlua-registry"
-            if access(beside, X_OK) == 0 { return (beside, -1) }
+            if access(beside, X_OK) == 0 { return Program(path: beside, fd: -1, inMemory: false) }
         }
         let fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw EngineError.system("open /proc/self/exe") }
         defer { close(fd) }
-        guard let (offset, size) = EmbeddedFile.find(section, in: fd), size > 0 else {
+        let sections = EmbeddedFile.find([section, digestSection], in: fd)
+        guard let (offset, size) = sections[section], size > 0 else {
             throw EngineError("no registry helper: mdlua-registry is neither beside this binary nor inside it (make build puts it inside)")
+        }
+        if let root, let (at, length) = sections[digestSection], length == 64 {
+            var hex = [UInt8](repeating: 0, count: 64)
+            if hex.withUnsafeMutableBytes({ pread(fd, $0.baseAddress, 64, off_t(at)) }) == 64,
+               let copy = try HelperCache.open(root: root, digest: String(decoding: hex, as: UTF8.self),
+                                               source: fd, offset: offset, size: size) {
+                return Program(path: "/proc/self/fd/\(copy)", fd: copy, inMemory: false)
+            }
         }
         let created = mdl_memfd("mdlua-registry")
         guard created >= 0 else { throw EngineError.system("memfd_create") }
@@ -167,6 +203,6 @@ public enum RegistryHelper {
             }
             copied += r
         }
-        return ("/proc/self/fd/\(mem)", mem)
+        return Program(path: "/proc/self/fd/\(mem)", fd: mem, inMemory: true)
     }
 }

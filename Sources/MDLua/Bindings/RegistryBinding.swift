@@ -6,7 +6,8 @@ import MDCore
 /// progress events with `next` (a table, Docker's fields: status, id, current, total; nil
 /// at the end), then its result with `finish`, or stops it with `cancel`. Lua draws the
 /// progress (stdlib/mdlua/pull_progress.lua) or hands the events to the user's function;
-/// the engine never calls into Lua.
+/// the engine never calls into Lua. Every function takes the state root first: the
+/// embedded helper's copy is kept there (HelperCache).
 enum RegistryBinding {
     /// A running pull or push, and how its answer becomes Lua values.
     final class Request: LuaObject {
@@ -69,28 +70,30 @@ enum RegistryBinding {
                 try args.object(1, as: Request.self).call.cancel()
                 return []
             },
-            // tags(ref, tls_verify) -> {tag...}
+            // tags(root, ref, tls_verify) -> {tag...}
             "tags": vm.function("md.pull") { args in
-                let r = try RegistryHelper.call(.object(["verb": .string("tags"), "ref": .string(try args.string(1)),
-                                                         "tls_verify": tls(args, 2)]))
+                let r = try RegistryHelper.call(.object(["verb": .string("tags"), "root": .string(try args.string(1)),
+                                                         "ref": .string(try args.string(2)), "tls_verify": tls(args, 3)]))
                 return [.array((r["tags"]?.stringArray ?? []).map { .str($0) })]
             },
-            // login(registry, username, password, tls_verify) -> where the credentials went
+            // login(root, registry, username, password, tls_verify) -> where the credentials went
             "login": vm.function("md.login") { args in
                 let r = try RegistryHelper.call(.object([
-                    "verb": .string("login"), "registry": opt(try args.optionalString(1)),
-                    "username": .string(try args.string(2)), "password": .string(try args.string(3)),
-                    "tls_verify": tls(args, 4)]))
+                    "verb": .string("login"), "root": .string(try args.string(1)), "registry": opt(try args.optionalString(2)),
+                    "username": .string(try args.string(3)), "password": .string(try args.string(4)),
+                    "tls_verify": tls(args, 5)]))
                 return [.str(r["stored"]?.string ?? "")]
             },
-            // logout(registry) -> whether there was something to forget
+            // logout(root, registry) -> whether there was something to forget
             "logout": vm.function("md.logout") { args in
-                let r = try RegistryHelper.call(.object(["verb": .string("logout"), "registry": opt(try args.optionalString(1))]))
+                let r = try RegistryHelper.call(.object(["verb": .string("logout"), "root": .string(try args.string(1)),
+                                                         "registry": opt(try args.optionalString(2))]))
                 return [.boolean(r["removed"] == .bool(true))]
             },
-            // The stored credentials of a registry: username, or nil.
+            // user(root, registry): the stored credentials' username, or nil.
             "user": vm.function("md.login") { args in
-                let r = try RegistryHelper.call(.object(["verb": .string("user"), "registry": opt(try args.optionalString(1))]))
+                let r = try RegistryHelper.call(.object(["verb": .string("user"), "root": .string(try args.string(1)),
+                                                         "registry": opt(try args.optionalString(2))]))
                 return [r["username"]?.string.map { .str($0) } ?? .null]
             },
         ])
