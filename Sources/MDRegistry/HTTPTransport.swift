@@ -143,6 +143,9 @@ final class HTTPTransport {
         if let e = error as? EngineError { return e }
         let host = url.split(separator: "/").dropFirst(1).first.map(String.init) ?? url
         var why = "\(error)"
+        if let (connecting, reason) = connectionFailure(error) {
+            return TransportError(description: connecting ? "cannot connect to \(host): \(reason)" : "\(host): \(reason)")
+        }
         if let h = error as? HTTPClientError {
             switch h {
             case .readTimeout: why = "no answer for \(readTimeout.nanoseconds / 1_000_000_000) s (read timeout)"
@@ -156,6 +159,25 @@ final class HTTPTransport {
             why = "TLS: \(s)"
         }
         return TransportError(description: "\(host): \(why.replacingOccurrences(of: "\n", with: " "))")
+    }
+}
+
+extension HTTPTransport {
+    /// A system error under the client's (NIO's) own wording, as the system says it: whether
+    /// it is one of connecting (refused, unreachable, timed out), and its reason.
+    static func connectionFailure(_ error: Error) -> (connecting: Bool, reason: String)? {
+        if let io = error as? IOError {
+            let reason = String(cString: strerror(io.errnoCode))
+            let connecting = [ECONNREFUSED, EHOSTUNREACH, ENETUNREACH, ETIMEDOUT, EADDRNOTAVAIL].contains(io.errnoCode)
+            return (connecting, reason.prefix(1).lowercased() + reason.dropFirst())
+        }
+        if let c = error as? NIOConnectionError {
+            if let first = c.connectionErrors.first {
+                return connectionFailure(first.error).map { (true, $0.reason) } ?? (true, "\(first.error)")
+            }
+            if c.dnsAError != nil || c.dnsAAAAError != nil { return (true, "its name does not resolve") }
+        }
+        return nil
     }
 }
 

@@ -35,6 +35,13 @@ public enum RegistryCommand {
         return s
     }
 
+    /// A registry that could not be reached at all says so after what was being done
+    /// (`pull 127.0.0.1:5999/x: cannot connect to 127.0.0.1:5999: connection refused`); the
+    /// other errors name their reference already.
+    static func naming<T>(_ what: String, _ body: () throws -> T) throws -> T {
+        do { return try body() } catch let e as TransportError { throw EngineError("\(what): \(e)") }
+    }
+
     static func run(_ j: JSON) throws -> JSON {
         let tlsVerify = j["tls_verify"] != .bool(false)
         switch j["verb"]?.string ?? "" {
@@ -43,15 +50,18 @@ public enum RegistryCommand {
             if let p = j["platform"]?.string { o.platform = try Descriptor.Platform(parsing: p) }
             o.tlsVerify = tlsVerify
             o.progress = progress(j)
-            let r = try ImagePuller.pull(try string(j, "ref"), into: Store(root: try string(j, "root")), options: o)
+            let ref = try string(j, "ref")
+            let r = try naming("pull \(ref)") { try ImagePuller.pull(ref, into: Store(root: try string(j, "root")), options: o) }
             return .object(["image": .string(r.image.id.description), "reference": .string(r.reference.description),
                             "digest": .string(r.digest.description), "platform": .string(r.platform.description)])
         case "tags":
             return .object(["tags": .array(try ImagePuller.tags(try string(j, "ref"), tlsVerify: tlsVerify).map { .string($0) })])
         case "push":
-            let r = try ImagePusher.push(try string(j, "image"), as: j["destination"]?.string,
-                                         from: Store(root: try string(j, "root")), tlsVerify: tlsVerify,
-                                         progress: progress(j))
+            let image = try string(j, "image")
+            let r = try naming("push \(j["destination"]?.string ?? image)") {
+                try ImagePusher.push(image, as: j["destination"]?.string, from: Store(root: try string(j, "root")),
+                                     tlsVerify: tlsVerify, progress: progress(j))
+            }
             return .object(["reference": .string(r.reference.description), "digest": .string(r.digest.description),
                             "size": .int(Int64(r.size))])
         case "login":

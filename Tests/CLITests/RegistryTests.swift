@@ -409,6 +409,22 @@ final class RegistryTests: ContainerTestCase {
         XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: r3 + "/tmp")) ?? [], [])
     }
 
+    /// A registry nobody listens at: one line naming what was done and where, exit 125.
+    func testAnUnreachableRegistryIsOneClearLine() throws {
+        let r = freshRoot("unreachable")
+        let port = LocalRegistry.freePort()
+        let out = mdr(["pull", "127.0.0.1:\(port)/x"], root: r)
+        XCTAssertEqual(out.status, 125)
+        XCTAssertEqual(out.stderr, "mdlua: pull 127.0.0.1:\(port)/x: cannot connect to 127.0.0.1:\(port): connection refused\n")
+        ok(["-e", "md.image.assemble('127.0.0.1:\(port)/y:1', {})"], root: r)
+        let push = mdr(["push", "127.0.0.1:\(port)/y:1"], root: r)
+        XCTAssertEqual(push.status, 125)
+        XCTAssertEqual(push.stderr, "mdlua: push 127.0.0.1:\(port)/y:1: cannot connect to 127.0.0.1:\(port): connection refused\n")
+        // From Lua, the error is md.push's.
+        let lua = mdr(["-e", "md.push('127.0.0.1:\(port)/y:1')"], root: r)
+        XCTAssertTrue(lua.stderr.hasPrefix("mdlua: md.push: push 127.0.0.1:\(port)/y:1: cannot connect"), lua.stderr)
+    }
+
     // MARK: push
 
     func testPushPullBackMountAndPeersReadIt() throws {

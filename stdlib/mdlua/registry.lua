@@ -27,7 +27,7 @@ end
 
 -- Hands a running request's events to `progress`, then returns its result. An error in
 -- `progress` stops the request (nothing of a pull is stored) and is raised as it was.
-local function finish(request, progress)
+local function finish(request, progress, finish_request)
   while true do
     local ev = reg.next(request)
     if ev == nil then break end
@@ -39,7 +39,7 @@ local function finish(request, progress)
       end
     end
   end
-  return reg.finish(request)
+  return (finish_request or reg.finish)(request)
 end
 
 local function check_string(v, fn, what, level)
@@ -81,7 +81,7 @@ function M.push(ref, o)
   end
   check_string(o.destination, "md.push", "destination")
   local progress = progress_function(o.progress, "md.push")
-  local full, digest, size = finish(reg.push(md.config.root, ref, o.destination, o.tls_verify ~= false), progress)
+  local full, digest, size = finish(reg.push(md.config.root, ref, o.destination, o.tls_verify ~= false), progress, reg.finish_push)
   return { reference = full, digest = digest, size = size }
 end
 

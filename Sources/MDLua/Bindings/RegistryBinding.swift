@@ -60,8 +60,13 @@ enum RegistryBinding {
             "next": vm.function("md.pull") { args in
                 [try args.object(1, as: Request.self).call.nextEvent().map(event) ?? .null]
             },
-            // finish(request) -> what the request's verb returns
+            // finish(request) -> what the request's verb returns (finish_push: the same, its
+            // errors md.push's)
             "finish": vm.function("md.pull") { args in
+                let req = try args.object(1, as: Request.self)
+                return try req.answer(try req.call.finish())
+            },
+            "finish_push": vm.function("md.push") { args in
                 let req = try args.object(1, as: Request.self)
                 return try req.answer(try req.call.finish())
             },
