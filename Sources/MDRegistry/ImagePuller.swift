@@ -103,6 +103,7 @@ public struct ImagePuller {
         }
 
         let staging = try store.staging("pull")
+        PartialDownloads.removeStale(root: store.root)
         let staged = try fetchLayers(manifest, diffIDs: diffIDs, staging: staging)
         let existing = try store.images.load()[Digest.of(config)]
         let names = reference.tag != nil ? [reference.name + ":" + reference.tag!] : []
@@ -152,11 +153,15 @@ public struct ImagePuller {
         return r.body
     }
 
-    var partialDirectory: String { store.root + "/partial" }
+    var partialDirectory: String { PartialDownloads.directory(store.root) }
+    /// The file each layer was downloaded to: `<hex>`, or a private `<hex>-PID` when
+    /// another pull held `<hex>` (which stays that pull's).
+    let downloadedTo = NIOLockedValueBox<[Digest: String]>([:])
 
     func unlinkPartial(_ d: Descriptor) {
-        unlink(partialDirectory + "/" + d.digest.hex)
-        unlink(partialDirectory + "/" + d.digest.hex + ".lock")
+        let path = downloadedTo.withLockedValue { $0[d.digest] } ?? partialDirectory + "/" + d.digest.hex
+        unlink(path)
+        unlink(path + ".lock")
     }
 
     /// Downloads and stages every layer the store lacks; nil for those it has.
@@ -224,6 +229,7 @@ public struct ImagePuller {
         let id = d.digest.short
         let what = "\(source): layer \(d.digest)"
         let download = try BlobDownload(d, directory: partialDirectory, source: source)
+        downloadedTo.withLockedValue { $0[d.digest] = download.path }
         download.progress = { p.downloading(id, $0, of: d.size) }
         var streamed: (done: DispatchSemaphore, result: () -> Swift.Result<StagedLayer?, Error>)?
         if !download.complete && download.offset == 0 {

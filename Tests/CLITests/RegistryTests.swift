@@ -409,6 +409,32 @@ final class RegistryTests: ContainerTestCase {
         XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: r3 + "/tmp")) ?? [], [])
     }
 
+    /// A private partial download (`<hex>-PID`, made while another pull held `<hex>`) whose
+    /// pull is gone is removed by the next pull and by `system prune`; one whose pull lives
+    /// stays, and so does a resumable `<hex>`.
+    func testStalePrivatePartialDownloadsAreRemoved() throws {
+        let reg = try LocalRegistry(in: dir, test: self)
+        let (archive, _) = busyboxArchive()
+        try reg.put("oci-archive:\(archive)", as: "test/bb:1")
+        let r = freshRoot("stale")
+        let partial = r + "/partial"
+        try FileManager.default.createDirectory(atPath: partial, withIntermediateDirectories: true)
+        let dead = Int32(sh("sh -c 'echo $$'").trimmingCharacters(in: .whitespacesAndNewlines))!
+        let hex = String(repeating: "ab", count: 32), other = String(repeating: "cd", count: 32)
+        let live = getpid()
+        for name in ["\(hex)-\(dead)", "\(hex)-\(dead).lock", "\(hex)-\(live)", "\(hex)-\(live).lock", other, other + ".lock"] {
+            FileManager.default.createFile(atPath: partial + "/" + name, contents: Data("x".utf8))
+        }
+        ok(["pull", "-q", "\(reg.host)/test/bb:1"], root: r)
+        func left() -> [String] { ((try? FileManager.default.contentsOfDirectory(atPath: partial)) ?? []).sorted() }
+        XCTAssertEqual(left(), ["\(hex)-\(live)", "\(hex)-\(live).lock", other, other + ".lock"].sorted())
+        for name in ["\(other)-\(dead)", "\(other)-\(dead).lock"] {
+            FileManager.default.createFile(atPath: partial + "/" + name, contents: Data("x".utf8))
+        }
+        ok(["system", "prune", "-f"], root: r)
+        XCTAssertEqual(left(), ["\(hex)-\(live)", "\(hex)-\(live).lock", other, other + ".lock"].sorted())
+    }
+
     /// A registry nobody listens at: one line naming what was done and where, exit 125.
     func testAnUnreachableRegistryIsOneClearLine() throws {
         let r = freshRoot("unreachable")

@@ -362,9 +362,11 @@ public enum StateCheck {
     }
 
     /// What `system prune` drops besides containers, images and volumes: the staging of
-    /// writers that are gone and the compiled seccomp programs (made again when needed).
+    /// writers that are gone, the private partial downloads of pulls that are gone and the
+    /// compiled seccomp programs (made again when needed).
     public static func pruneCaches(_ store: Store) {
         _ = staging(store, repair: true)
+        PartialDownloads.removeStale(root: store.root)
         for name in FileSystem.list(store.seccompCache) { unlink(store.seccompCache + "/" + name) }
     }
 
