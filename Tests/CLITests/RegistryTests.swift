@@ -409,6 +409,47 @@ final class RegistryTests: ContainerTestCase {
         XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: r3 + "/tmp")) ?? [], [])
     }
 
+    /// A registry (or a cache in front of one) that answers a range request with the whole
+    /// blob (200, not 206): the pull starts the blob over from its first byte and verifies
+    /// it, whatever the partial file held.
+    func testAResumeAnsweredWithTheWholeBlobStartsOver() throws {
+        let reg = try LocalRegistry(in: dir, test: self)
+        let tree = dir.appendingPathComponent("mid")
+        try FileManager.default.createDirectory(at: tree, withIntermediateDirectories: true)
+        _ = sh("head -c 4000000 /dev/urandom > '\(tree.path)/random'")
+        let layer = ok(["layer", "create", tree.path]).trimmingCharacters(in: .newlines)
+        ok(["image", "assemble", "mid:1", layer])
+        let archive = dir.appendingPathComponent("mid.tar").path
+        ok(["save", "--format", "oci", "-o", archive, "mid:1"])
+        try reg.put("oci-archive:\(archive)", as: "test/mid:1")
+        let manifest = try JSONSerialization.jsonObject(with: Data(sh("skopeo inspect --raw --tls-verify=false docker://\(reg.host)/test/mid:1").utf8)) as! [String: Any]
+        let blob = String(((manifest["layers"] as! [[String: Any]])[0]["digest"] as! String).dropFirst(7))
+        let stored = "\(reg.storage)/docker/registry/v2/blobs/sha256/\(blob.prefix(2))/\(blob)/data"
+        // The proxy that drops Range headers, on a port of its own.
+        let portFile = dir.appendingPathComponent("proxy.port").path, log = dir.appendingPathComponent("proxy.log").path
+        let proxy = Process()
+        proxy.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        proxy.arguments = ["python3", LocalRegistry.fixtures + "/registry_no_range_proxy.py", portFile, reg.host, log]
+        try proxy.run()
+        defer { proxy.terminate(); proxy.waitUntilExit() }
+        let deadline = Date().addingTimeInterval(20)
+        while !FileManager.default.fileExists(atPath: portFile) && Date() < deadline { usleep(50_000) }
+        let host = "127.0.0.1:" + (try String(contentsOfFile: portFile, encoding: .utf8))
+        // A right prefix and a wrong one: either way the whole blob comes again, from zero.
+        for (label, prefix) in [("right", "head -c 1000000 '\(stored)'"), ("wrong", "head -c 1000000 /dev/zero")] {
+            let r = freshRoot(label)
+            try FileManager.default.createDirectory(atPath: r + "/partial", withIntermediateDirectories: true)
+            _ = sh("\(prefix) > '\(r)/partial/\(blob)'")
+            try? FileManager.default.removeItem(atPath: log)
+            XCTAssertTrue(ok(["pull", "-q", "\(host)/test/mid:1"], root: r).hasSuffix("\(host)/test/mid:1\n"), label)
+            XCTAssertEqual((try? String(contentsOfFile: log, encoding: .utf8)) ?? "",
+                           "/v2/test/mid/blobs/sha256:\(blob) bytes=1000000-\n", "\(label): the rest was asked for")
+            XCTAssertEqual(ok(["layer", "ls", "-q", "--no-trunc"], root: r), layer + "\n", label)
+            XCTAssertEqual(String(sh("sha256sum '\(r)/blobs/sha256/\(blob)'").prefix(64)), blob, "\(label): the blob whole")
+            XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: r + "/partial")) ?? [], [], label)
+        }
+    }
+
     /// A private partial download (`<hex>-PID`, made while another pull held `<hex>`) whose
     /// pull is gone is removed by the next pull and by `system prune`; one whose pull lives
     /// stays, and so does a resumable `<hex>`.
