@@ -121,6 +121,12 @@ final class RegistryTests: ContainerTestCase {
                           root: byDigest), "[\"\(reg.host)/test/bb@\(digest)\"] []\n")
         XCTAssertEqual(ok(["images", "--digests", "--format", "{{.Repository}} {{.Tag}} {{.Digest}}"], root: byDigest),
                        "\(reg.host)/test/bb <none> \(digest)\n")
+        // --filter reference matches such a row by its repository or NAME@DIGEST, as Docker does.
+        for pattern in ["\(reg.host)/test/bb", "\(reg.host)/test/*", "\(reg.host)/test/bb@\(digest)"] {
+            XCTAssertEqual(ok(["images", "--filter", "reference=" + pattern, "--format", "{{.Repository}} {{.Tag}}"], root: byDigest),
+                           "\(reg.host)/test/bb <none>\n", pattern)
+        }
+        XCTAssertEqual(ok(["images", "--filter", "reference=\(reg.host)/other", "-q"], root: byDigest), "")
         // By tag: the tag's digest, in the DIGEST column of its row.
         let table = ok(["images", "--digests"], root: freshRoot("v2s2")).split(separator: "\n")
         XCTAssertEqual(table.count, 2)

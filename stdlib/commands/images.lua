@@ -34,7 +34,9 @@ local function filters(list)
   local function created_of(ref) return md.image.get(ref).created end
   local before = by.before and created_of(by.before[#by.before])
   local since = by.since and created_of(by.since[#by.since])
-  return function(img, name, repo, tag)
+  -- `name`: the row's tag (a full NAME:TAG), or nil for a row of a digest only, whose
+  -- `digest` is given: Docker matches a pattern against either reference and its repository.
+  return function(img, name, repo, tag, digest)
     if by.dangling then
       local want = by.dangling[#by.dangling] == "true"
       if (#img.names == 0) ~= want then return false end
@@ -42,11 +44,14 @@ local function filters(list)
     if before and not (img.created < before) then return false end
     if since and not (img.created > since) then return false end
     if by.reference then
-      if not name then return false end
+      if not name and not digest then return false end
+      local refs = name and { repo .. ":" .. tag, repo, name } or { repo .. "@" .. digest, repo }
       local any = false
       for _, p in ipairs(by.reference) do
         local pat = glob(p)
-        if (repo .. ":" .. tag):match(pat) or repo:match(pat) or name:match(pat) then any = true end
+        for _, r in ipairs(refs) do
+          if r:match(pat) then any = true end
+        end
       end
       if not any then return false end
     end
@@ -102,10 +107,10 @@ return {
       end
       if #names == 0 then names[1] = false end
       for _, n in ipairs(names) do
-        local repo, tag = "<none>", "<none>"
-        if type(n) == "table" then repo, n = n.repo, false elseif n then repo, tag = md.image.familiar(n) end
+        local repo, tag, untagged = "<none>", "<none>", false
+        if type(n) == "table" then repo, n, untagged = n.repo, false, true elseif n then repo, tag = md.image.familiar(n) end
         local match = (not args[1] or repo == args[1] or (repo .. ":" .. tag) == args[1]
-          or (n and n == args[1])) and keep(img, n, repo, tag)
+          or (n and n == args[1])) and keep(img, n or nil, repo, tag, untagged and digest_of[repo] or nil)
         if match then
           rows[#rows + 1] = { repo = repo, tag = tag, id = id, digest = digest_of[repo] or "<none>", created = img.created,
                               size = img.size, image = img }
