@@ -37,12 +37,16 @@ def wall_ms(argv, runs=RUNS, prepare=None, warmup=10):
     return data["results"][0]["median"] * 1000
 
 
-def wall_ms_interleaved(mine, peer, runs=RUNS, warmup=10):
+def wall_ms_interleaved(mine, peer, runs=RUNS, warmup=10, prepare=None, peer_prepare=None):
     """Median wall times in milliseconds of two commands run in turns (mine, peer, peer,
     mine, ...), so that a slow spell of this VM (steal time, a disk flush, the kernel's
     cleanup of earlier runs) falls on both alike; hyperfine runs one command's runs, then
-    the other's. Each run is a posix_spawn and a wait: the same small overhead for both."""
+    the other's. Each run is a posix_spawn and a wait: the same small overhead for both.
+    `prepare`/`peer_prepare`: shell commands run, untimed, before each run of each."""
     def once(argv):
+        p = prepare if argv is mine else peer_prepare
+        if p:
+            subprocess.run(["sh", "-c", p], check=True, stdout=subprocess.DEVNULL)
         t0 = time.perf_counter()
         with open(os.devnull, "wb") as null:
             pid = os.posix_spawnp(argv[0], argv, os.environ,
@@ -61,12 +65,15 @@ def wall_ms_interleaved(mine, peer, runs=RUNS, warmup=10):
     return statistics.median(a), statistics.median(b)
 
 
-def peak_rss_mib(argv, runs=20):
+def peak_rss_mib(argv, runs=20, prepare=None):
     """Median peak resident set size in MiB, through GNU time: a child forked from this
     Python process would count Python's own pages in its peak (the kernel keeps the
-    high-water mark across exec)."""
+    high-water mark across exec). `prepare`, a shell command, runs before each sample, as
+    for the times (a pull into an emptied store, not one that finds the image there)."""
     samples = []
     for _ in range(runs):
+        if prepare:
+            subprocess.run(["sh", "-c", prepare], check=True, stdout=subprocess.DEVNULL)
         p = subprocess.run(["/usr/bin/time", "-f", "%M"] + argv, stdin=subprocess.DEVNULL,
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         samples.append(int(p.stderr.strip().splitlines()[-1]) / 1024)
@@ -91,22 +98,22 @@ def row(case, mine, peer=None, rss=True, runs=RUNS, prepare=None, peer_prepare=N
     turns (wall_ms_interleaved), for the rows whose peer leaves no work behind that would
     land in mdlua's runs (podman does: its cleanup goes on after it exits)."""
     if interleave and peer and available(peer):
-        mine_ms, peer_ms = wall_ms_interleaved(mine, peer, runs, warmup)
+        mine_ms, peer_ms = wall_ms_interleaved(mine, peer, runs, warmup, prepare, peer_prepare)
         r = {"case": case, "mine_ms": mine_ms, "peer": peer_name or " ".join(peer), "peer_ms": peer_ms}
         if rss:
-            r["mine_rss"] = peak_rss_mib(mine, runs=min(runs, 20))
-            r["peer_rss"] = peak_rss_mib(peer, runs=min(runs, 20))
+            r["mine_rss"] = peak_rss_mib(mine, runs=min(runs, 20), prepare=prepare)
+            r["peer_rss"] = peak_rss_mib(peer, runs=min(runs, 20), prepare=peer_prepare)
         rows.append(r)
         return
     r = {"case": case, "mine_ms": wall_ms(mine, runs, prepare, warmup), "peer": None}
     if rss and not isinstance(mine, str):
-        r["mine_rss"] = peak_rss_mib(mine, runs=min(runs, 20))
+        r["mine_rss"] = peak_rss_mib(mine, runs=min(runs, 20), prepare=prepare)
     if peer and (isinstance(peer, str) or available(peer)):
         r["peer"] = peer_name or (peer if isinstance(peer, str) else " ".join(shlex_quote(a) for a in peer))
         try:
             r["peer_ms"] = wall_ms(peer, runs, peer_prepare, warmup)
             if rss and not isinstance(peer, str):
-                r["peer_rss"] = peak_rss_mib(peer, runs=min(runs, 20))
+                r["peer_rss"] = peak_rss_mib(peer, runs=min(runs, 20), prepare=peer_prepare)
         except subprocess.CalledProcessError:
             r["peer"] += " (failed here)"
     elif peer:
@@ -473,14 +480,31 @@ def local_registry():
         p.wait()
 
 
+def installed_binary():
+    """mdlua as `make install` puts it (stripped, the registry helper inside), copied alone
+    into WORK: no `mdlua-registry` beside it, so it runs the helper it carries (its copy in
+    the state root). The build's binary when it carries none (a debug build)."""
+    sections = subprocess.run(["objdump", "-h", MDLUA], capture_output=True, text=True).stdout
+    if ".mdlua_registry" not in sections:
+        return MDLUA, "the build's binary, helper beside it"
+    d = os.path.join(WORK, "installed")
+    os.makedirs(d)
+    subprocess.run(["install", "-s", "-m", "0755", MDLUA, os.path.join(d, "mdlua")], check=True)
+    return os.path.join(d, "mdlua"), "installed"
+
+
 def bench_registry():
     """Pulls from a registry on 127.0.0.1 into an empty store: a ~50 MB one-layer image and
     a 5-layer one (gzip layers of incompressible data), against `skopeo copy` to an OCI
-    layout and `podman pull` of the same."""
+    layout and `podman pull` of the same. mdlua is the single-file binary as installed; the
+    store is emptied before each pull but for the helper's copy (ROOT/helpers), which an
+    installed mdlua writes once; one more row times the first pull of a new binary, which
+    writes it."""
     if not available(["docker-registry"]) or not available(["skopeo"]):
         rows.append({"case": "registry pulls", "mine_ms": None, "peer": "docker-registry or skopeo not installed"})
         return
     q = shlex_quote
+    binary, how = installed_binary()
     src = os.path.join(WORK, "reg-src")
     with local_registry() as host:
         images = {"one": [50_000_000], "five": [10_000_000] * 5}
@@ -504,14 +528,22 @@ def bench_registry():
             root = os.path.join(WORK, f"pull-{name}")
             layout = os.path.join(WORK, f"skopeo-{name}")
             proot = os.path.join(WORK, "podman-pull")
-            mine = [MDLUA, "--root", root, "pull", "-q", ref]
-            row(f"`mdlua pull` of {label} from a local registry vs `skopeo copy docker://... oci:DIR`", mine,
-                runs=5, warmup=1, prepare=f"rm -rf {q(root)}; sync",
-                peer=["skopeo", "copy", "-q", "--src-tls-verify=false", f"docker://{ref}", f"oci:{layout}:x"],
+            mine = [binary, "--root", root, "pull", "-q", ref]
+            empty = f"mkdir -p {q(root)}; find {q(root)} -mindepth 1 -maxdepth 1 ! -name helpers -exec rm -rf {{}} +; sync"
+            skopeo = ["skopeo", "copy", "-q", "--src-tls-verify=false", f"docker://{ref}", f"oci:{layout}:x"]
+            # In turns with skopeo (which leaves no work behind), so that this VM's slow
+            # spells fall on both alike.
+            row(f"`mdlua pull` ({how}) of {label} from a local registry vs `skopeo copy docker://... oci:DIR`", mine,
+                runs=9, warmup=1, prepare=empty, peer=skopeo, interleave=True,
                 peer_prepare=f"rm -rf {q(layout)}; sync", peer_name="skopeo copy")
+            if name == "five":
+                row(f"`mdlua pull` ({how}) of {label}, the first of a new binary (writes the helper's copy) "
+                    "vs `skopeo copy`", mine, runs=9, warmup=1, interleave=True,
+                    prepare=f"rm -rf {q(root)}; mkdir {q(root)}; sync", peer=skopeo,
+                    peer_prepare=f"rm -rf {q(layout)}; sync", peer_name="skopeo copy")
             podman = PODMAN + ["--root", proot + "/root", "--runroot", proot + "/run"]
-            row(f"`mdlua pull` of {label} from a local registry vs `podman pull`", mine,
-                runs=5, warmup=1, prepare=f"rm -rf {q(root)}; sync",
+            row(f"`mdlua pull` ({how}) of {label} from a local registry vs `podman pull`", mine,
+                runs=5, warmup=1, prepare=empty,
                 peer=podman + ["pull", "-q", "--tls-verify=false", ref],
                 peer_prepare=f"{' '.join(podman)} system reset -f >/dev/null 2>&1; rm -rf {q(proot)}; sync",
                 peer_name="podman pull")
