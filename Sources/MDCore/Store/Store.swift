@@ -12,6 +12,8 @@ import Glibc
 ///     ROOT/store.lock              held while the shared records change
 ///     ROOT/events.log              what happened, for `mdlua events` (EventLog)
 ///     ROOT/seccomp/<digest>.bpf    compiled seccomp programs (SeccompFilter.load)
+///     ROOT/partial/                downloads of pulls, resumable (PartialDownloads)
+///     ROOT/helpers/                the registry helper written out of this binary (HelperCache)
 ///     ROOT/mountpoints/            the layer over every container's image (MountPointLayer)
 ///     ROOT/containers/<id>/        a container (ContainerStore)
 ///
