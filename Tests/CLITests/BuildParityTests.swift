@@ -31,7 +31,9 @@ final class BuildParityTests: ContainerTestCase {
     override func setUpWithError() throws {
         try super.setUpWithError()
         try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: "/usr/bin/buildah"), "buildah is not installed")
+        let tablesBefore = NetavarkTables.current()
         addTeardownBlock { [unowned self] in
+            defer { NetavarkTables.removeSkeletons(before: tablesBefore) }
             _ = buildah(["rm", "--all"])
             _ = buildah(["rmi", "--all", "--force"])
             // The overlay driver's own mounts of its home, if it left any.

@@ -44,10 +44,10 @@ final class StackParityTests: ContainerTestCase {
 
             """.utf8).write(to: URL(fileURLWithPath: podmanDir + "/containers.conf"))
         let chainsBefore = portChains()
-        let tablesBefore = nftTables()
+        let tablesBefore = NetavarkTables.current()
         addTeardownBlock { [unowned self] in
             removePodmanState(chainsBefore: chainsBefore)
-            removeNetavarkTables(before: tablesBefore)
+            NetavarkTables.removeSkeletons(before: tablesBefore)
         }
         let archive = podmanDir + "/busybox.tar"
         XCTAssertEqual(md(["save", "-o", archive, "busybox"]).status, 0)
@@ -60,29 +60,6 @@ final class StackParityTests: ContainerTestCase {
     func portChains() -> Set<String> {
         let rules = tool("/usr/sbin/iptables", ["-t", "nat", "-S"]).out
         return Set(rules.split(separator: "\n").filter { $0.hasPrefix("-N NETAVARK-DN-") }.map { String($0.dropFirst(3)) })
-    }
-
-    func nftTables() -> Set<String> {
-        Set(tool("/usr/sbin/nft", ["list", "tables"]).out.split(separator: "\n").filter { $0.hasPrefix("table ") }.map(String.init))
-    }
-
-    /// netavark (through iptables-nft) makes `table ip nat` and `table ip filter` and leaves
-    /// them when its networks are gone. A table that was not there before this test and
-    /// holds only netavark's skeleton now (no rule of a network: nothing matches an address
-    /// or names a container's port chain) is removed; one another program uses stays.
-    func removeNetavarkTables(before: Set<String>) {
-        let hooks: Set<String> = ["PREROUTING", "POSTROUTING", "OUTPUT", "INPUT", "FORWARD"]
-        for table in nftTables().subtracting(before) where table == "table ip nat" || table == "table ip filter" {
-            let name = table.split(separator: " ").dropFirst().map(String.init)
-            let text = tool("/usr/sbin/nft", ["list", "table"] + name).out
-            let chains = text.split(separator: "\n").compactMap { line -> String? in
-                let f = line.split(separator: " ", omittingEmptySubsequences: true)
-                return f.count >= 2 && f[0].trimmingCharacters(in: .whitespaces) == "chain" ? String(f[1]) : nil
-            }
-            guard chains.allSatisfy({ $0.hasPrefix("NETAVARK") || hooks.contains($0) }) else { continue }
-            guard !text.contains("ip saddr"), !text.contains("ip daddr"), !text.contains("NETAVARK-DN-") else { continue }
-            tool("/usr/sbin/nft", ["delete", "table"] + name)
-        }
     }
 
     /// Everything podman made, whatever a test left: containers, pods, networks (podman-compose
