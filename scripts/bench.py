@@ -151,7 +151,6 @@ def debian_archive():
         else:
             md("image", "bootstrap", "debian", "bench-debian:1", root=root)
         md("save", "-o", archive + ".new", "bench-debian:1", root=root)
-        subprocess.run([MDLUA, "--root", root, "system", "prune", "-a", "-f"], check=False, stdout=subprocess.DEVNULL)
         shutil.rmtree(root, ignore_errors=True)
         os.rename(archive + ".new", archive)
     return archive
