@@ -9,7 +9,8 @@ packages=(
   libedit-dev        # REPL line editing and history
   libarchive-dev     # reading layer and image tars
   nettle-dev         # SHA-256
-  zlib1g-dev         # gzip layers
+  zlib1g-dev         # gzip layers (reading)
+  libdeflate-dev     # gzip layers (writing: fast whole-buffer deflate; ships a static archive)
   libzstd-dev        # zstd layers
   libseccomp-dev     # the containers' seccomp filters
   libyaml-dev        # Compose files (stacks)

@@ -18,13 +18,14 @@ public enum LayerCreator {
 
     /// The layers the engine writes are gzip, which every registry and client takes (a
     /// zstd layer cannot be converted to Docker's schema 2 manifest, which skopeo refuses
-    /// and older Docker clients cannot pull), at level 1: deflate's fastest, so the
-    /// compressor's thread keeps up with the walk.
+    /// and older Docker clients cannot pull), at libdeflate's level 1, in members of 1 MiB
+    /// of tar compressed on worker threads (mdl_layer_writer.h): the compression keeps up
+    /// with the walk.
     static let compression = Int32(MDL_KIND_GZIP)
     static let compressionLevel: Int32 = 1
 
     /// A directory packed into a staged layer in one pass: each file is read once; its
-    /// bytes go into the tar (hashed: the diff ID; compressed with gzip on another thread and
+    /// bytes go into the tar (hashed: the diff ID; compressed with gzip on other threads and
     /// hashed again: the blob) and into the staged `diff/`, made entry by entry as the tar
     /// describes it, so the store's tree is exactly the tar even if the directory changes
     /// meanwhile (a file that changes size while read fails the layer).
