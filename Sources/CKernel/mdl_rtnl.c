@@ -15,10 +15,23 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+// No IPv6 on a link of a container, set before it comes up (mdlua gives containers no IPv6;
+// Docker does the same on networks without it): no link-local address, no duplicate address
+// detection, no multicast reports flooded over the bridge to every other container. The
+// file is the one of the namespace its opener is in. (A kernel without IPv6 has none.)
+static void ipv6_off(const char *link) {
+    char path[96];
+    snprintf(path, sizeof path, "/proc/sys/net/ipv6/conf/%s/disable_ipv6", link);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    if (write(fd, "1", 1) < 0) { /* (IPv6 stays on: harmless) */ }
+    close(fd);
+}
+
 // A route socket in the network namespace `netns_fd` (-1: this thread's own). A netlink
 // socket stays in the namespace it was made in, so this thread enters the other one only
-// for the socket() call.
-static int route_socket(int netns_fd, char *err, size_t errlen) {
+// for the socket() call (and, with `no_ipv6`, to turn IPv6 off on that link there).
+static int route_socket_ipv6_off(int netns_fd, const char *no_ipv6, char *err, size_t errlen) {
     int self = -1;
     if (netns_fd >= 0) {
         self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
@@ -31,6 +44,7 @@ static int route_socket(int netns_fd, char *err, size_t errlen) {
     }
     int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
     int e = errno;
+    if (no_ipv6) ipv6_off(no_ipv6);
     if (self >= 0) {
         if (setns(self, CLONE_NEWNET) < 0) {
             // This thread would stay in the container's namespace: nothing may go on.
@@ -43,6 +57,10 @@ static int route_socket(int netns_fd, char *err, size_t errlen) {
     }
     if (fd < 0) { snprintf(err, errlen, "netlink socket: %s", strerror(e)); return -e; }
     return fd;
+}
+
+static int route_socket(int netns_fd, char *err, size_t errlen) {
+    return route_socket_ipv6_off(netns_fd, NULL, err, errlen);
 }
 
 static int ifindex(int fd, const char *name) {
@@ -190,8 +208,8 @@ int mdl_rtnl_veth_attach(int netns_fd, const char *host, const char *bridge, con
     close(fd);
     if (rc < 0) return fail(err, errlen, "create the veth pair", host, why, rc);
 
-    // Inside: the address, up, the default route.
-    fd = route_socket(netns_fd, err, errlen);
+    // Inside: IPv6 off, then the address, up, the default route.
+    fd = route_socket_ipv6_off(netns_fd, peer, err, errlen);
     if (fd < 0) return fd;
     int index = ifindex(fd, peer);
     if (index < 0) { close(fd); return fail(err, errlen, "find the container's link", peer, strerror(-index), index); }

@@ -41,9 +41,22 @@ public struct ContainerHookContext {
     /// the start waits for it (`networkNamespace()`).
     var pendingNetwork: NetworkNamespace.Pending?
     var netns: NetworkNamespace?
+    /// The container's endpoints, read once at start (ContainerLaunch), and their veth pairs
+    /// in the making on a thread (NetworkAttachment), which waits for the namespace itself.
+    var endpoints: [(Network, NetworkEndpoint)]?
+    var attachment: NetworkAttachment?
+    /// After the attachment's thread: the endpoints it did not attach, with why (nil: it did
+    /// not run, NetworkHook attaches every endpoint).
+    var attachLeft: [(Network, NetworkEndpoint, Error)]?
 
     /// The container's own network namespace (nil: it has none), waited for once.
     mutating func networkNamespace() throws -> NetworkNamespace? {
+        if netns == nil, let a = attachment {
+            attachment = nil
+            let (ns, left) = try a.wait()
+            netns = ns
+            attachLeft = left
+        }
         if netns == nil, let p = pendingNetwork {
             pendingNetwork = nil
             netns = try p.wait()

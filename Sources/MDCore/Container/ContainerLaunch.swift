@@ -22,6 +22,15 @@ public enum ContainerLaunch {
         var hooks = ContainerHookContext(store: store, record: record, spec: spec)
         hooks.pendingNetwork = network
         hooks.netns = joined
+        if let pending = network {
+            let endpoints = NetworkStore(root: store.store.root).endpoints(of: record.id)
+            hooks.endpoints = endpoints
+            // The veth pairs made meanwhile too, on a thread of their own.
+            if !endpoints.isEmpty, let a = NetworkAttachment.start(endpoints, pending) {
+                hooks.pendingNetwork = nil
+                hooks.attachment = a
+            }
+        }
         try ContainerHooks.setUp(&hooks)
         do {
             guard let rootfs = hooks.rootfs, let cg = hooks.cgroup else {

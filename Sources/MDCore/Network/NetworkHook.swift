@@ -20,18 +20,19 @@ struct NetworkHook: ContainerHook {
 
     func setUp(_ c: inout ContainerHookContext) throws {
         let store = NetworkStore(root: c.store.store.root)
-        let endpoints = store.endpoints(of: c.record.id)
+        let endpoints = c.endpoints ?? store.endpoints(of: c.record.id)
         guard !endpoints.isEmpty else { return }
         guard let netns = try c.networkNamespace() else {
             throw EngineError("container \(c.record.name) is on a network but shares the host's network namespace")
         }
         Trace.mark("network ready")
-        for (n, e) in endpoints {
-            func attach() throws {
-                try Netlink.attachVeth(netns: netns.fd, host: e.hostLink, bridge: n.bridge, peer: e.interface, address: e.address,
-                                       prefix: n.subnet.prefix, gateway: e.interface == "eth0" && !n.internal ? n.gateway : nil)
-            }
+        // The pairs the attachment's thread made are there; the others are made here.
+        let left: [(Network, NetworkEndpoint, Error?)] = c.attachLeft.map { $0.map { ($0.0, $0.1, $0.2 as Error?) } }
+            ?? endpoints.map { ($0.0, $0.1, nil) }
+        for (n, e, firstError) in left {
+            func attach() throws { try NetworkAttachment.attach(netns, n, e) }
             do {
+                if let err = firstError { throw err }
                 try attach()
             } catch let err as NetlinkError where err.code == EEXIST {
                 // Left by a crash, or by the last run of this container still going with its

@@ -1,0 +1,80 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A container's veth pairs, made on a thread of their own while the cgroup and the root
+/// are set up (ContainerLaunch starts it, NetworkHook takes the result): the thread waits
+/// for the network namespace (made ahead on its own thread, NetworkNamespace), then makes
+/// each endpoint's pair. What the thread cannot do alone (a name still taken, a bridge that
+/// is gone: both need the networks' records) is left to NetworkHook, after the join.
+final class NetworkAttachment {
+    let endpoints: [(Network, NetworkEndpoint)]
+    private var pending: NetworkNamespace.Pending?
+    private var namespace: NetworkNamespace?
+    private var namespaceError: Error?
+    /// The endpoints whose pair the thread did not make, with why.
+    private var failed: [(Network, NetworkEndpoint, Error)] = []
+    private var thread: pthread_t?
+
+    private init(_ endpoints: [(Network, NetworkEndpoint)], _ pending: NetworkNamespace.Pending) {
+        self.endpoints = endpoints
+        self.pending = pending
+    }
+
+    /// Starts the thread; nil when it cannot be started (NetworkHook then does it all).
+    static func start(_ endpoints: [(Network, NetworkEndpoint)], _ pending: NetworkNamespace.Pending) -> NetworkAttachment? {
+        let a = NetworkAttachment(endpoints, pending)
+        let context = Unmanaged.passRetained(a).toOpaque()
+        var t = pthread_t()
+        // With every signal blocked, as the namespace's thread (mdl_netns.c).
+        var all = sigset_t(), old = sigset_t()
+        sigfillset(&all)
+        pthread_sigmask(SIG_SETMASK, &all, &old)
+        let rc = pthread_create(&t, nil, { ctx in
+            Unmanaged<NetworkAttachment>.fromOpaque(ctx!).takeRetainedValue().run()
+            return nil
+        }, context)
+        pthread_sigmask(SIG_SETMASK, &old, nil)
+        guard rc == 0 else {
+            Unmanaged<NetworkAttachment>.fromOpaque(context).release()
+            return nil
+        }
+        a.thread = t
+        return a
+    }
+
+    private func run() {
+        do {
+            let ns = try pending!.wait()
+            pending = nil
+            namespace = ns
+            for (n, e) in endpoints {
+                do { try NetworkAttachment.attach(ns, n, e) } catch { failed.append((n, e, error)) }
+            }
+        } catch {
+            namespaceError = error
+        }
+    }
+
+    static func attach(_ netns: NetworkNamespace, _ n: Network, _ e: NetworkEndpoint) throws {
+        try Netlink.attachVeth(netns: netns.fd, host: e.hostLink, bridge: n.bridge, peer: e.interface, address: e.address,
+                               prefix: n.subnet.prefix, gateway: e.interface == "eth0" && !n.internal ? n.gateway : nil)
+    }
+
+    /// Waits for the thread: the namespace (or why there is none) and the endpoints left.
+    func wait() throws -> (NetworkNamespace, [(Network, NetworkEndpoint, Error)]) {
+        if let t = thread {
+            pthread_join(t, nil)
+            thread = nil
+        }
+        if let err = namespaceError { throw err }
+        guard let ns = namespace else { throw EngineError("the network namespace was not made") }
+        return (ns, failed)
+    }
+
+    deinit {
+        // (The thread itself may hold the last reference: then it is not joined but detached.)
+        guard let t = thread else { return }
+        if pthread_equal(t, pthread_self()) != 0 { pthread_detach(t) } else { pthread_join(t, nil) }
+    }
+}
