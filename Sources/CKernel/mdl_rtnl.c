@@ -77,11 +77,14 @@ static int ifindex(int fd, const char *name) {
     return rc < 0 ? rc : reply.ifi_index;
 }
 
-static int set_up(int fd, int index, char *err, size_t errlen) {
+// Up, with the MTU `mtu` (0: the link's own). A bridge given its MTU this way keeps it
+// whatever its ports' (the kernel no longer follows the smallest port's).
+static int set_up(int fd, int index, uint32_t mtu, char *err, size_t errlen) {
     struct mdl_nlbuf b;
     mdl_nlbuf_init(&b);
     struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC, .ifi_index = index, .ifi_flags = IFF_UP, .ifi_change = IFF_UP };
     size_t m = mdl_nl_msg_begin(&b, RTM_NEWLINK, NLM_F_ACK, &ifi, sizeof ifi);
+    if (mtu) mdl_nl_put_u32(&b, IFLA_MTU, mtu);
     mdl_nl_msg_end(&b, m);
     int rc = mdl_nl_transact(fd, &b, err, errlen, NULL, 0);
     mdl_nlbuf_free(&b);
@@ -110,7 +113,7 @@ static int fail(char *err, size_t errlen, const char *what, const char *name, co
     return rc;
 }
 
-int mdl_rtnl_bridge_up(const char *name, uint32_t addr, int prefix, char *err, size_t errlen) {
+int mdl_rtnl_bridge_up(const char *name, uint32_t addr, int prefix, uint32_t mtu, char *err, size_t errlen) {
     int fd = route_socket(-1, err, errlen);
     if (fd < 0) return fd;
     struct mdl_nlbuf b;
@@ -122,6 +125,7 @@ int mdl_rtnl_bridge_up(const char *name, uint32_t addr, int prefix, char *err, s
         struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
         size_t m = mdl_nl_msg_begin(&b, RTM_NEWLINK, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, &ifi, sizeof ifi);
         mdl_nl_put_str(&b, IFLA_IFNAME, name);
+        if (mtu) mdl_nl_put_u32(&b, IFLA_MTU, mtu);
         size_t info = mdl_nl_nest_begin(&b, IFLA_LINKINFO);
         mdl_nl_put_str(&b, IFLA_INFO_KIND, "bridge");
         mdl_nl_nest_end(&b, info);
@@ -137,7 +141,7 @@ int mdl_rtnl_bridge_up(const char *name, uint32_t addr, int prefix, char *err, s
     rc = mdl_nl_transact(fd, &b, why, sizeof why, NULL, 0);
     mdl_nlbuf_free(&b);
     if (rc < 0) { close(fd); return fail(err, errlen, "address the bridge", name, why, rc); }
-    rc = set_up(fd, index, why, sizeof why);
+    rc = set_up(fd, index, mtu, why, sizeof why);
     close(fd);
     if (rc < 0) return fail(err, errlen, "bring up the bridge", name, why, rc);
     return 0;
@@ -171,7 +175,7 @@ int mdl_rtnl_link_exists(const char *name) {
 }
 
 int mdl_rtnl_veth_attach(int netns_fd, const char *host, const char *bridge, const char *peer,
-                         uint32_t addr, int prefix, uint32_t gateway, char *err, size_t errlen) {
+                         uint32_t addr, int prefix, uint32_t gateway, uint32_t mtu, char *err, size_t errlen) {
     char why[160];
     int fd = route_socket(-1, err, errlen);
     if (fd < 0) return fd;
@@ -186,6 +190,7 @@ int mdl_rtnl_veth_attach(int netns_fd, const char *host, const char *bridge, con
     size_t m = mdl_nl_msg_begin(&b, RTM_NEWLINK, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, &ifi, sizeof ifi);
     mdl_nl_put_str(&b, IFLA_IFNAME, host);
     mdl_nl_put_u32(&b, IFLA_MASTER, (uint32_t)master);
+    if (mtu) mdl_nl_put_u32(&b, IFLA_MTU, mtu);
     size_t info = mdl_nl_nest_begin(&b, IFLA_LINKINFO);
     mdl_nl_put_str(&b, IFLA_INFO_KIND, "veth");
     size_t data = mdl_nl_nest_begin(&b, IFLA_INFO_DATA);
@@ -198,6 +203,7 @@ int mdl_rtnl_veth_attach(int netns_fd, const char *host, const char *bridge, con
     // entries for it (the host's, other containers') stay right.
     uint8_t mac[6] = { 0x02, 0x42, (uint8_t)(addr >> 24), (uint8_t)(addr >> 16), (uint8_t)(addr >> 8), (uint8_t)addr };
     mdl_nl_put(&b, IFLA_ADDRESS, mac, sizeof mac);
+    if (mtu) mdl_nl_put_u32(&b, IFLA_MTU, mtu);
     mdl_nl_put_u32(&b, IFLA_NET_NS_FD, (uint32_t)netns_fd);
     mdl_nl_nest_end(&b, p);
     mdl_nl_nest_end(&b, data);

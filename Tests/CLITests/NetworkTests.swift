@@ -322,6 +322,58 @@ final class NetworkTests: ContainerTestCase {
         XCTAssertEqual(md(["ps", "-aq"]).stdout.split(separator: "\n").count, 1, "no half-made container")
     }
 
+    /// `-o com.docker.network.driver.mtu=N` (Docker's) and `-o mtu=N` (Podman's): the bridge
+    /// and both ends of every container's veth pair get it, and traffic crosses it in
+    /// segments that large; a bad value makes nothing.
+    func testNetworkMTUOption() throws {
+        let linksBefore = NetworkLeaks.links().filter { $0.hasPrefix("md\(tag)") }
+        for (value, key) in [("big", "com.docker.network.driver.mtu"), ("67", "mtu"), ("65536", "com.docker.network.driver.mtu"),
+                             ("", "mtu"), ("1500.5", "mtu")] {
+            let r = md(["network", "create", "-o", "\(key)=\(value)", "badmtu"])
+            XCTAssertEqual(r.status, 125, "\(key)=\(value)")
+            XCTAssertTrue(r.stderr.contains("invalid MTU \"\(value)\""), r.stderr)
+            XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+        }
+        XCTAssertFalse(md(["network", "ls", "--format", "{{.Name}}"]).stdout.contains("badmtu"), "nothing made")
+        XCTAssertEqual(NetworkLeaks.links().filter { $0.hasPrefix("md\(tag)") }, linksBefore, "no bridge made")
+
+        XCTAssertEqual(md(["network", "create", "-o", "com.docker.network.driver.mtu=65000", "jumbo"]).status, 0)
+        XCTAssertEqual(md(["network", "inspect", "-f", "{{index .Options \"com.docker.network.driver.mtu\"}}", "jumbo"]).stdout,
+                       "65000\n")
+        let bridge = md(["network", "inspect", "-f", "{{index .Options \"com.docker.network.bridge.name\"}}", "jumbo"]).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        // A counter of what each connection brings, which it sends back; a sender of 256 KiB
+        // on the same network.
+        let id = md(["run", "-d", "--name", "counter", "--network", "jumbo", "busybox", "nc", "-ll", "-p", "7400", "-e", "wc", "-c"])
+            .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        waitForListener("counter", port: 7400)
+        let r = md(["run", "--rm", "--network", "jumbo", "busybox", "sh", "-c",
+                    "cat /sys/class/net/eth0/mtu; dd if=/dev/zero bs=1k count=256 2>/dev/null | nc \(address("counter", on: "jumbo")) 7400"])
+        XCTAssertEqual(r.stdout.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }, ["65000", "262144"],
+                       r.stderr)
+        XCTAssertEqual(md(["exec", "counter", "cat", "/sys/class/net/eth0/mtu"]).stdout, "65000\n")
+        let hostEnd = "vm" + id.prefix(11) + "0"
+        for link in [bridge, hostEnd] {
+            XCTAssertEqual(try String(contentsOfFile: "/sys/class/net/\(link)/mtu", encoding: .utf8), "65000\n", link)
+        }
+        // Podman's name for it, shown under Docker's; from Lua, the field mtu.
+        XCTAssertEqual(md(["network", "create", "-o", "mtu=9000", "pod"]).status, 0)
+        XCTAssertEqual(md(["network", "inspect", "-f", "{{json .Options}}", "pod"]).stdout.contains(
+            "\"com.docker.network.driver.mtu\":\"9000\""), true)
+        XCTAssertEqual(md(["run", "--rm", "--network", "pod", "busybox", "cat", "/sys/class/net/eth0/mtu"]).stdout, "9000\n")
+        let lua = md(["-e", """
+            local n = md.network.create{name="luamtu", mtu=9216}
+            print(n.mtu, md.network.get("luamtu").mtu, md.network.get("bridge").mtu)
+            local ok, err = pcall(md.network.create, {name="luabad", mtu=40})
+            print(ok, err.code, err.message)
+            n:rm()
+            """])
+        XCTAssertEqual(lua.stdout, "9216\t9216\t1500\nfalse\tengine\tmd.network.create: invalid MTU \"40\" "
+                       + "(-o com.docker.network.driver.mtu): expected a number from 68 to 65535\n", lua.stderr)
+        // The default network keeps the kernel's 1500.
+        XCTAssertEqual(md(["run", "--rm", "busybox", "cat", "/sys/class/net/eth0/mtu"]).stdout, "1500\n")
+    }
+
     func testLuaAPI() throws {
         let script = """
         local net = md.network.create{name="lua", labels={team="x"}}

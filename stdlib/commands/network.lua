@@ -27,7 +27,7 @@ local create = {
     { name = "internal", type = "bool", help = "Restrict external access to the network" },
     { name = "label", type = "list", metavar = "K=V", help = "Set metadata on a network" },
     { name = "dns", type = "list", metavar = "IP", help = "DNS servers the network's DNS server forwards to (default: the host's)" },
-    { name = "opt", short = "o", type = "list", metavar = "K=V", help = "Set driver specific options (com.docker.network.bridge.name=NAME)" },
+    { name = "opt", short = "o", type = "list", metavar = "K=V", help = "Set driver specific options (com.docker.network.bridge.name=NAME, com.docker.network.driver.mtu=N or mtu=N)" },
   },
   run = function(o, args)
     if #args ~= 1 then errors.fail("network create: requires exactly 1 argument (NETWORK)") end

@@ -1,7 +1,8 @@
 -- md.network: networks of containers (a bridge, a subnet, DNS names on user networks).
 --   md.network.create{name="web", subnet="10.5.0.0/24", gateway=, ip_range=, internal=true,
 --                     labels={k="v"}, options={["com.docker.network.bridge.name"]="br-web"},
---                     dns={"127.0.0.1"} (the servers its DNS server forwards to; default the host's)}
+--                     dns={"127.0.0.1"} (the servers its DNS server forwards to; default the host's),
+--                     mtu=9000 (the bridge's and the containers' links'; default 1500)}
 --   md.network.list() -> network objects (name order); md.network.get(name|id)
 --   net:rm(), net:connect(c, {aliases={"db"}, ip="10.5.0.9"}), net:disconnect(c), net:inspect()
 -- A container's addresses and ports: c:networks() (container.lua).
@@ -40,7 +41,7 @@ local function predefined_network(name)
                 predefined = true }
 end
 
-local create_fields = { "name", "subnet", "gateway", "ip_range", "internal", "labels", "options", "dns" }
+local create_fields = { "name", "subnet", "gateway", "ip_range", "internal", "labels", "options", "dns", "mtu" }
 
 function M.create(o)
   o = errors.check_options(o, "md.network.create", create_fields)
@@ -51,10 +52,12 @@ function M.create(o)
   if predefined[o.name] or o.name == "bridge" then
     errors.raise("conflict", ("network with name %s already exists (a pre-defined network)"):format(o.name), 2)
   end
-  if o.dns then
+  if o.dns or o.mtu ~= nil then
     local opts = {}
     for k, v in pairs(o.options or {}) do opts[k] = v end
-    opts.dns_servers = table.concat(o.dns, ",")
+    if o.dns then opts.dns_servers = table.concat(o.dns, ",") end
+    -- (The engine checks the value, as it does -o com.docker.network.driver.mtu's.)
+    if o.mtu ~= nil then opts["com.docker.network.driver.mtu"] = tostring(math.tointeger(o.mtu) or o.mtu) end
     o = { subnet = o.subnet, gateway = o.gateway, ip_range = o.ip_range, internal = o.internal, labels = o.labels, options = opts }
   end
   return wrap(binding.create(root(), name, o))

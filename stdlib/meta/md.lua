@@ -335,6 +335,7 @@ md.network = network
 ---@field labels? table<string, string>
 ---@field options? table<string, string> com.docker.network.bridge.name=NAME
 ---@field dns? string[] the servers the network's DNS server forwards to
+---@field mtu? integer the MTU of its bridge and its containers' links, 68 to 65535 (default 1500)
 
 ---A network and its bridge.
 ---@param o md.NetworkCreateOptions
@@ -385,6 +386,7 @@ function network.get(ref) end
 ---@field bridge string its link on the host
 ---@field created string
 ---@field dns boolean names resolve on it (user networks)
+---@field mtu integer its links' MTU (1500 unless set at create)
 ---@field endpoints md.Endpoint[]
 local Network = {}
 

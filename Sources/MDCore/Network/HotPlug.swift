@@ -24,8 +24,7 @@ public enum HotPlug {
             guard fd >= 0 else { throw EngineError.system("open the network namespace of container \(r.name)") }
             defer { close(fd) }
             try? Netlink.deleteLink(e.hostLink)
-            try Netlink.attachVeth(netns: fd, host: e.hostLink, bridge: n.bridge, peer: e.interface, address: e.address,
-                                   prefix: n.subnet.prefix, gateway: e.interface == "eth0" && !n.internal ? n.gateway : nil)
+            try NetworkAttachment.attach(netns: fd, n, e)
         } catch {
             try? store.disconnect(n.name, containerID: r.id)
             throw error

@@ -22,6 +22,30 @@ public struct Network {
     /// freed by a `rm` is not given again at once (as Podman's allocator does).
     public var lastAddress: IPv4Address?
 
+    /// The option that sets the MTU of the network's bridge and of both ends of its
+    /// containers' veth pairs (Docker's name; Podman's `mtu` is stored under it too). Not
+    /// set: the kernel's 1500, which also fits a packet that leaves the host through NAT.
+    public static let mtuOption = "com.docker.network.driver.mtu"
+    public var mtu: Int? { options[Network.mtuOption].flatMap { Int($0) } }
+
+    /// The options of a new network with its MTU checked (68, IPv4's least, to 65535) and
+    /// given under Docker's name, whichever of Docker's or Podman's names set it.
+    static func checkingMTU(_ options: [String: String]) throws -> [String: String] {
+        var out = options
+        var mtu: Int?
+        for key in [Network.mtuOption, "mtu"] {
+            guard let v = options[key] else { continue }
+            guard let n = Int(v), (68...65535).contains(n) else {
+                throw EngineError("invalid MTU \"\(v)\" (-o \(key)): expected a number from 68 to 65535")
+            }
+            if let m = mtu, m != n { throw EngineError("conflicting MTU options: \(m) and \(n)") }
+            mtu = n
+            out[key] = nil
+        }
+        if let m = mtu { out[Network.mtuOption] = String(m) }
+        return out
+    }
+
     /// The default network's name, as Docker's.
     public static let defaultName = "bridge"
     public var isDefault: Bool { name == Network.defaultName }

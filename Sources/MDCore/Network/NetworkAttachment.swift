@@ -49,16 +49,18 @@ final class NetworkAttachment {
             pending = nil
             namespace = ns
             for (n, e) in endpoints {
-                do { try NetworkAttachment.attach(ns, n, e) } catch { failed.append((n, e, error)) }
+                do { try NetworkAttachment.attach(netns: ns.fd, n, e) } catch { failed.append((n, e, error)) }
             }
         } catch {
             namespaceError = error
         }
     }
 
-    static func attach(_ netns: NetworkNamespace, _ n: Network, _ e: NetworkEndpoint) throws {
-        try Netlink.attachVeth(netns: netns.fd, host: e.hostLink, bridge: n.bridge, peer: e.interface, address: e.address,
-                               prefix: n.subnet.prefix, gateway: e.interface == "eth0" && !n.internal ? n.gateway : nil)
+    /// The veth pair of endpoint `e` of network `n` into the namespace `netns` (a descriptor).
+    static func attach(netns: Int32, _ n: Network, _ e: NetworkEndpoint) throws {
+        try Netlink.attachVeth(netns: netns, host: e.hostLink, bridge: n.bridge, peer: e.interface, address: e.address,
+                               prefix: n.subnet.prefix, gateway: e.interface == "eth0" && !n.internal ? n.gateway : nil,
+                               mtu: n.mtu)
     }
 
     /// Waits for the thread: the namespace (or why there is none) and the endpoints left.

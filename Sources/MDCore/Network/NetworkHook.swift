@@ -30,7 +30,7 @@ struct NetworkHook: ContainerHook {
         let left: [(Network, NetworkEndpoint, Error?)] = c.attachLeft.map { $0.map { ($0.0, $0.1, $0.2 as Error?) } }
             ?? endpoints.map { ($0.0, $0.1, nil) }
         for (n, e, firstError) in left {
-            func attach() throws { try NetworkAttachment.attach(netns, n, e) }
+            func attach() throws { try NetworkAttachment.attach(netns: netns.fd, n, e) }
             do {
                 if let err = firstError { throw err }
                 try attach()

@@ -83,7 +83,7 @@ public final class NetworkStore {
                     n.gateway = s.firstHost
                 }
             }
-            try Netlink.bridgeUp(n.bridge, address: n.gateway, prefix: n.subnet.prefix)
+            try Netlink.bridgeUp(n.bridge, address: n.gateway, prefix: n.subnet.prefix, mtu: n.mtu)
         }
         HostNetworks.enableForwarding(bridge: n.bridge)
     }
@@ -105,6 +105,8 @@ public final class NetworkStore {
             throw EngineError("invalid network name \"\(name)\": expected letters, digits, _ . - (starting with a letter or digit)")
         }
         if name == "none" || name == "host" { throw EngineError("network name \(name) is reserved") }
+        var o = o
+        o.options = try Network.checkingMTU(o.options)
         return try locked {
             var all = list()
             if all.contains(where: { $0.name == name }) { throw EngineError("network with name \(name) already exists") }
@@ -143,7 +145,7 @@ public final class NetworkStore {
                 var n = Network(name: name, id: NetworkStore.randomID(), subnet: subnet, gateway: gateway, ipRange: range,
                                 internal: o.internal, labels: o.labels, options: opts, bridge: bridge, created: Clock.now(),
                                 dns: name != Network.defaultName && DNSServer.available)
-                if !n.isDefault { try Netlink.bridgeUp(n.bridge, address: n.gateway, prefix: n.subnet.prefix) }
+                if !n.isDefault { try Netlink.bridgeUp(n.bridge, address: n.gateway, prefix: n.subnet.prefix, mtu: n.mtu) }
                 if o.subnet != nil && n.isDefault { n.options["fixed_subnet"] = "true" }
                 return n
             }
@@ -401,7 +403,7 @@ public final class NetworkStore {
         try locked {
             var all = list()
             guard let i = all.firstIndex(where: { $0.name == name }) else { throw NetworkNotFound(ref: name) }
-            try Netlink.bridgeUp(all[i].bridge, address: all[i].gateway, prefix: all[i].subnet.prefix)
+            try Netlink.bridgeUp(all[i].bridge, address: all[i].gateway, prefix: all[i].subnet.prefix, mtu: all[i].mtu)
             HostNetworks.enableForwarding(bridge: all[i].bridge)
             try rewriteFirewall(all)
         }

@@ -124,6 +124,7 @@ enum NetworkBinding {
                         "gateway": .str(n.gateway.description), "ip_range": .str(n.ipRange.description),
                         "internal": .boolean(n.internal), "labels": .record(n.labels.mapValues { .str($0) }),
                         "options": .record(n.options.mapValues { .str($0) }), "bridge": .str(n.bridge),
-                        "created": .str(n.created), "dns": .boolean(n.dns), "endpoints": .array(eps)])
+                        "created": .str(n.created), "dns": .boolean(n.dns), "mtu": .integer(Int64(n.mtu ?? 1500)),
+                        "endpoints": .array(eps)])
     }
 }
