@@ -35,19 +35,44 @@ public final class NetworkStore {
         return ok(f) && name.utf8.allSatisfy { ok($0) || $0 == 95 || $0 == 46 || $0 == 45 }
     }
 
+    /// This store holds the lock (its reads then take no shared lock: a second flock of the
+    /// same file by this process would wait for itself).
+    private var holdingLock = false
+
     func locked<T>(_ body: () throws -> T) throws -> T {
+        if holdingLock { return try body() }
         try FileSystem.makeDirectories(dir, mode: 0o700)
         let lock = try FileLock(path: dir + "/.lock")
-        defer { withExtendedLifetime(lock) {} }
+        holdingLock = true
+        defer {
+            holdingLock = false
+            withExtendedLifetime(lock) {}
+        }
         return try body()
     }
 
     func path(_ name: String) -> String { dir + "/" + name + ".json" }
 
+    /// Every network, read under the lock taken shared: the files are rewritten in place
+    /// (save), and a reader without it could see a page half-written.
     public func list() -> [Network] {
-        FileSystem.list(dir).filter { $0.hasSuffix(".json") }.sorted().compactMap { f in
-            (try? FileSystem.readFile(dir + "/" + f)).flatMap { try? JSON.parse($0) }.flatMap { Network(json: $0) }
+        let lock = holdingLock ? nil : try? FileLock(path: dir + "/.lock", shared: true)
+        defer { withExtendedLifetime(lock) {} }
+        return FileSystem.list(dir).filter { $0.hasSuffix(".json") }.sorted().compactMap { f in
+            (try? FileSystem.readFile(dir + "/" + f)).flatMap { NetworkStore.parse(dir + "/" + f, $0) }
         }
+    }
+
+    /// The records parsed in this process, by file, with the bytes they came from: a
+    /// `run --rm` reads them five times (the lease, the start, the exit, the removal twice)
+    /// and parses a content once, as ImageIndex does with the image index.
+    static var parsed: [String: (bytes: [UInt8], network: Network?)] = [:]
+
+    static func parse(_ path: String, _ bytes: [UInt8]) -> Network? {
+        if let p = parsed[path], p.bytes == bytes { return p.network }
+        let n = (try? JSON.parse(bytes)).flatMap { Network(json: $0) }
+        parsed[path] = (bytes, n)
+        return n
     }
 
     /// By name, full ID or unique ID prefix.
@@ -59,8 +84,16 @@ public final class NetworkStore {
         throw NetworkNotFound(ref: ref)
     }
 
+    /// Under the lock. In place while the file is small (the lease at create and its release
+    /// at rm are two writes per run: a new file each would cost more than the rest of the
+    /// record's handling, docs/benchmarks.md); a new network, or a large one, is written to
+    /// a new file renamed over the old.
     func save(_ n: Network) throws {
-        try FileSystem.writeAtomically(path(n.name), Array(n.json.pretty().utf8), mode: 0o600, durable: false)
+        let bytes = Array(n.json.pretty().utf8)
+        if !FileSystem.rewriteInPlace(path(n.name), bytes) {
+            try FileSystem.writeAtomically(path(n.name), bytes, mode: 0o600, durable: false)
+        }
+        NetworkStore.parsed[path(n.name)] = (bytes, n)
     }
 
     /// The networks that have a bridge now.

@@ -74,6 +74,34 @@ public enum FileSystem {
         try bytes.withUnsafeBytes { try writeAll(fd, $0, what: path) }
     }
 
+    /// Rewrites a small file where it is: no new inode made, none freed, no data written
+    /// out by a rename (ext4 without a journal, as on the development VM, is slow at all
+    /// three: docs/benchmarks.md, "The default network"). For records whose writers hold a
+    /// lock and whose readers take it shared (a reader could see a half-written page).
+    /// Only when the old and the new content fit in the file's first page and in the blocks
+    /// it has: one write() into one page is whole or not at all for a killed writer, and
+    /// needs no block (no ENOSPC half-way). The new content is padded with spaces to the old
+    /// length, then the file is cut to size: a writer killed in between leaves the new
+    /// content followed by blanks. False when it cannot (no such file, too large, the write
+    /// failed before touching it): then write it another way.
+    public static func rewriteInPlace(_ path: String, _ bytes: [UInt8]) -> Bool {
+        let page = 4096
+        guard bytes.count <= page else { return false }
+        let fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_size > 0, st.st_size <= page else { return false }
+        var out = bytes
+        if out.count < Int(st.st_size) { out += [UInt8](repeating: 0x20, count: Int(st.st_size) - out.count) }
+        guard Int(st.st_blocks) * 512 >= out.count else { return false }
+        var n: Int
+        repeat { n = out.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) } } while n < 0 && errno == EINTR
+        guard n == out.count else { return false }
+        if out.count > bytes.count { _ = ftruncate(fd, off_t(bytes.count)) }
+        return true
+    }
+
     /// Replaces a file's content, atomically for readers and against a killed process, and
     /// nothing more: the new file is swapped with the old one (RENAME_EXCHANGE) and the old
     /// one unlinked. A plain rename over an existing file makes ext4 write the new data out
