@@ -7,6 +7,9 @@ local ports = require "mdlua.ports"
 
 local M = {}
 
+-- md.network.connect_new's binding (network.lua), with its errors as error tables.
+local lease = require("mdlua.errors").guard({ connect = md._network.connect }).connect
+
 -- none, host, or a network's name ("bridge": the default network, Docker's default too).
 function M.mode(o)
   local net = o.network or "bridge"
@@ -135,8 +138,8 @@ function M.attach(o, id, name, image_config, files)
   local endpoint
   if bridged then
     local bindings = ports.bindings(o.ports, o.publish_all, image_config.ExposedPorts)
-    endpoint = require("mdlua.network").connect_new(net, { id = id, name = name, ip = o.ip, aliases = o.network_alias or {},
-                                                           ports = bindings })
+    -- (The binding itself: md.network's module is not loaded for a run.)
+    endpoint = lease(md.config.root, net, { id = id, name = name, ip = o.ip, aliases = o.network_alias or {}, ports = bindings })
   elseif net == "host" and o.ports and #o.ports > 0 then
     io.stderr:write("WARNING: Published ports are discarded when using host network mode\n")
   end
