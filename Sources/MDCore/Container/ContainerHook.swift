@@ -45,15 +45,15 @@ public struct ContainerHookContext {
     /// in the making on a thread (NetworkAttachment), which waits for the namespace itself.
     var endpoints: [(Network, NetworkEndpoint)]?
     var attachment: NetworkAttachment?
-    /// After the attachment's thread: the endpoints it did not attach, with why (nil: it did
-    /// not run, NetworkHook attaches every endpoint).
-    var attachLeft: [(Network, NetworkEndpoint, Error)]?
+    /// After the attachment's thread: the endpoints whose pair is not made, with why when
+    /// it tried (nil: it did not run, NetworkHook attaches every endpoint).
+    var attachLeft: [(Network, NetworkEndpoint, Error?)]?
 
     /// The container's own network namespace (nil: it has none), waited for once.
     mutating func networkNamespace() throws -> NetworkNamespace? {
         if netns == nil, let a = attachment {
             attachment = nil
-            let (ns, left) = try a.wait()
+            let (ns, left) = try a.wait(for: endpoints ?? [])
             netns = ns
             attachLeft = left
         }

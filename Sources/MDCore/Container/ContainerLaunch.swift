@@ -14,15 +14,22 @@ public enum ContainerLaunch {
                              io: ProcessIO) throws -> ContainerProcess.Started {
         // Made meanwhile, on a thread of its own (or made ahead already); or another
         // container's (--network container:ID).
+        // (A foreground run's pair is in the making since its lease, in the namespace made ahead.)
+        let attachedAhead = NetworkAttachment.takeAhead(record.id)
         let ahead = NetworkNamespace.takeAhead()
         let joined = try JoinedNetwork.target(record.config).map { try JoinedNetwork.namespace(store, $0) }
-        let network = spec.namespaces.contains("network") && joined == nil ? try ahead ?? NetworkNamespace.Pending() : nil
+        let ownNamespace = spec.namespaces.contains("network") && joined == nil
+        if !ownNamespace, let a = attachedAhead { _ = try? a.wait(for: []) }
+        let network = ownNamespace && attachedAhead == nil ? try ahead ?? NetworkNamespace.Pending() : nil
         // The per-container resources, in order (ContainerHook.swift): the cgroup, the root,
         // the network attachments (which wait for the namespace).
         var hooks = ContainerHookContext(store: store, record: record, spec: spec)
         hooks.pendingNetwork = network
         hooks.netns = joined
-        if let pending = network {
+        if ownNamespace, let a = attachedAhead {
+            hooks.endpoints = NetworkStore(root: store.store.root).endpoints(of: record.id)
+            hooks.attachment = a
+        } else if let pending = network {
             let endpoints = NetworkStore(root: store.store.root).endpoints(of: record.id)
             hooks.endpoints = endpoints
             // The veth pairs made meanwhile too, on a thread of their own.

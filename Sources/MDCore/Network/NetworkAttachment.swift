@@ -7,6 +7,11 @@ import Glibc
 /// for the network namespace (made ahead on its own thread, NetworkNamespace), then makes
 /// each endpoint's pair. What the thread cannot do alone (a name still taken, a bridge that
 /// is gone: both need the networks' records) is left to NetworkHook, after the join.
+///
+/// A foreground `run` starts it earlier, at the lease (NetworkStore.connect), when its
+/// process made the namespace ahead: the pair is then made while the container's record is
+/// written too. The start takes it (`takeAhead`) and reconciles it with the endpoints it
+/// reads (`wait(for:)`); a lease given back before (a create that failed) drops it.
 final class NetworkAttachment {
     let endpoints: [(Network, NetworkEndpoint)]
     private var pending: NetworkNamespace.Pending?
@@ -63,15 +68,51 @@ final class NetworkAttachment {
                                mtu: n.mtu)
     }
 
-    /// Waits for the thread: the namespace (or why there is none) and the endpoints left.
-    func wait() throws -> (NetworkNamespace, [(Network, NetworkEndpoint, Error)]) {
+    /// Waits for the thread: the namespace (or why there is none) and, of the container's
+    /// endpoints now (`current`), those whose pair is not made, with why when the thread
+    /// tried. A pair made for a lease that changed or went meanwhile is deleted.
+    func wait(for current: [(Network, NetworkEndpoint)]) throws -> (NetworkNamespace, [(Network, NetworkEndpoint, Error?)]) {
         if let t = thread {
             pthread_join(t, nil)
             thread = nil
         }
         if let err = namespaceError { throw err }
         guard let ns = namespace else { throw EngineError("the network namespace was not made") }
-        return (ns, failed)
+        func same(_ a: (Network, NetworkEndpoint), _ b: (Network, NetworkEndpoint)) -> Bool {
+            a.1.hostLink == b.1.hostLink && a.1.address == b.1.address && a.1.interface == b.1.interface
+                && a.0.bridge == b.0.bridge && a.0.mtu == b.0.mtu
+        }
+        let made = endpoints.filter { m in !failed.contains { same(($0.0, $0.1), m) } }
+        for m in made where !current.contains(where: { same($0, m) }) { try? Netlink.deleteLink(m.1.hostLink) }
+        let left = current.filter { c in !made.contains { same($0, c) } }.map { c in
+            (c.0, c.1, failed.first { same(($0.0, $0.1), c) }?.2)
+        }
+        return (ns, left)
+    }
+
+    /// The attachment started at the lease of the container this process starts next.
+    private static var ahead: (containerID: String, attachment: NetworkAttachment)?
+
+    /// At the lease of `e` on `n`: when this process made a network namespace ahead (a
+    /// foreground `run`), the pair is made from now on, in it.
+    static func startAhead(containerID: String, _ n: Network, _ e: NetworkEndpoint) {
+        guard ahead == nil, let pending = NetworkNamespace.takeAhead() else { return }
+        if let a = start([(n, e)], pending) { ahead = (containerID, a) }
+    }
+
+    /// The attachment started at the container's lease, if any (ContainerLaunch).
+    static func takeAhead(_ containerID: String) -> NetworkAttachment? {
+        guard let a = ahead, a.containerID == containerID else { return nil }
+        ahead = nil
+        return a.attachment
+    }
+
+    /// The container's lease is given back before its start: the namespace made ahead goes,
+    /// with the pair in it (the kernel removes both ends with it).
+    static func discardAhead(_ containerID: String) {
+        guard let a = ahead, a.containerID == containerID else { return }
+        ahead = nil
+        _ = try? a.attachment.wait(for: [])
     }
 
     deinit {

@@ -27,8 +27,7 @@ struct NetworkHook: ContainerHook {
         }
         Trace.mark("network ready")
         // The pairs the attachment's thread made are there; the others are made here.
-        let left: [(Network, NetworkEndpoint, Error?)] = c.attachLeft.map { $0.map { ($0.0, $0.1, $0.2 as Error?) } }
-            ?? endpoints.map { ($0.0, $0.1, nil) }
+        let left = c.attachLeft ?? endpoints.map { ($0.0, $0.1, nil as Error?) }
         for (n, e, firstError) in left {
             func attach() throws { try NetworkAttachment.attach(netns: netns.fd, n, e) }
             do {

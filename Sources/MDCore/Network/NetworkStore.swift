@@ -263,8 +263,11 @@ public final class NetworkStore {
     /// use) to a container: `address` if given (and free, in the subnet), else the first free
     /// one of the range. Ports: a host port that a container of this root or the host holds
     /// is refused, naming it; port 0 takes a free one.
+    /// `attachAhead`: the lease of a new container (create); when this process made a network
+    /// namespace ahead for it (a foreground run), its veth pair is made from now on, on a
+    /// thread (NetworkAttachment).
     public func connect(_ ref: String, containerID: String, containerName: String, address: IPv4Address?,
-                        aliases: [String], ports: [PortBinding]) throws -> (Network, NetworkEndpoint) {
+                        aliases: [String], ports: [PortBinding], attachAhead: Bool = false) throws -> (Network, NetworkEndpoint) {
         if ref == Network.defaultName && !FileSystem.exists(path(ref)) { _ = try defaultNetwork() }
         return try locked {
             var all = list()
@@ -343,6 +346,7 @@ public final class NetworkStore {
                 try? save(n)
                 throw error
             }
+            if attachAhead { NetworkAttachment.startAhead(containerID: containerID, n, e) }
             return (n, e)
         }
     }
@@ -366,6 +370,7 @@ public final class NetworkStore {
 
     /// Gives back every lease of a container (rm).
     public func releaseAll(containerID: String) {
+        NetworkAttachment.discardAhead(containerID)
         _ = try? locked { try disconnectLocked(containerID: containerID, from: nil) }
     }
 

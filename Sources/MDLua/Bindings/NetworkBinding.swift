@@ -61,7 +61,8 @@ enum NetworkBinding {
                     }
                 }
                 let (n, e) = try store(args).connect(try args.string(2), containerID: id, containerName: name, address: address,
-                                                     aliases: RuntimeBinding.strings(t[.str("aliases")]), ports: ports)
+                                                     aliases: RuntimeBinding.strings(t[.str("aliases")]), ports: ports,
+                                                     attachAhead: true)
                 return [endpoint(n, e)]
             },
             // (root, network, container ref, {ip=, aliases={}}): a running container is attached at once.
