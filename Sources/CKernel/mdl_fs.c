@@ -108,6 +108,9 @@ int mdl_overlay_mount_classic(int dirfd, const char *options, int target_fd) {
 
 int mdl_umount(const char *target, int flags) { return umount2(target, flags); }
 int mdl_syncfs(int fd) { return syncfs(fd); }
+int mdl_start_writeback(int fd, off_t offset, off_t length) {
+    return sync_file_range(fd, offset, length, SYNC_FILE_RANGE_WRITE);
+}
 int mdl_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 
 int mdl_fsetxattr(int fd, const char *name, const void *value, size_t size) {

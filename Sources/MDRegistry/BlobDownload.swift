@@ -24,6 +24,11 @@ final class BlobDownload: ResumableSink {
     let fd: Int32
     private(set) var offset: Int64 = 0
     private var hash = SHA256()
+    /// Where the write-back started so far reaches: every MiB that arrives is sent on its
+    /// way to disk at once (FileSystem.startWriteback), so that the pull's one sync before
+    /// publishing (Store.syncStaged) finds little left to write.
+    private var writebackFrom: Int64 = 0
+    static let writebackStep: Int64 = 1 << 20
     /// Called with the bytes written so far, from the client's thread.
     var progress: ((Int64) -> Void)?
     /// The lock that keeps a second pull of the same blob from writing the same file.
@@ -106,6 +111,7 @@ final class BlobDownload: ResumableSink {
         if offset > 0 { endTee(whole: false) }
         ftruncate(fd, 0)
         offset = 0
+        writebackFrom = 0
         hash = SHA256()
     }
 
@@ -130,6 +136,10 @@ final class BlobDownload: ResumableSink {
             }
         }
         offset += Int64(bytes.count)
+        if offset - writebackFrom >= BlobDownload.writebackStep || offset == descriptor.size {
+            FileSystem.startWriteback(fd, offset: writebackFrom, length: offset - writebackFrom)
+            writebackFrom = offset
+        }
         progress?(offset)
     }
 

@@ -96,7 +96,9 @@ public struct ImagePuller {
             try chosen.verify(bytes, source: source, what: "manifest")
         }
         let manifest = try ImageManifest(bytes: bytes, mediaType: MediaType.isManifest(type) ? type : nil, source: source)
+        Trace.mark("pull: manifest")
         let config = try fetchSmallBlob(manifest.config)
+        Trace.mark("pull: config")
         let diffIDs = try manifest.diffIDs(config: config, source: source)
         if let c = try? JSON.parse(config), let os = c["os"]?.string, let arch = c["architecture"]?.string {
             platform = Descriptor.Platform(os: os, architecture: arch, variant: c["variant"]?.string)
@@ -105,16 +107,27 @@ public struct ImagePuller {
         let staging = try store.staging("pull")
         PartialDownloads.removeStale(root: store.root)
         let staged = try fetchLayers(manifest, diffIDs: diffIDs, staging: staging)
+        Trace.mark("pull: layers staged")
+        // Every download and unpacked tree on disk before anything is published (each was
+        // sent on its way as it was written; this waits for what is left).
+        if staged.contains(where: { $0 != nil }) { try store.syncStaged() }
+        Trace.mark("pull: synced")
         let existing = try store.images.load()[Digest.of(config)]
         let names = reference.tag != nil ? [reference.name + ":" + reference.tag!] : []
         let image: ImageRecord = try store.locked {
             var layers: [Layer] = []
             for (i, s) in staged.enumerated() {
-                if let s { layers.append(try s.publish(to: store)) } else { layers.append(try store.layers.get(diffIDs[i])) }
+                if let s { layers.append(try s.publish(to: store, durable: false)) } else { layers.append(try store.layers.get(diffIDs[i])) }
             }
+            // The layers' records and renames, the config and the manifest: on disk, with one
+            // sync, before images.json names them (written durably, last).
+            try store.blobs.put(config, durable: false)
+            try store.blobs.put(manifest.bytes, durable: false)
+            try store.syncStaged()
             return try ImageAssembler.record(in: store, configBytes: config, layers: layers, names: names,
                                              manifestBytes: manifest.bytes, digests: [reference.name + "@" + digest.description])
         }
+        Trace.mark("pull: published")
         for (i, s) in staged.enumerated() where s != nil { unlinkPartial(manifest.layers[i]) }
         p.say("Digest: \(digest)")
         let familiar = Reference.familiar(reference.name) + (reference.tag.map { ":" + $0 } ?? "")
@@ -269,6 +282,7 @@ public struct ImagePuller {
             }
             p.layer(id, "Verifying Checksum")
             try download.verify()
+            Trace.mark("pull: layer \(id) downloaded")
         } catch let e as TransportError {
             download.endTee(whole: false)
             _ = streamedLayer()
@@ -298,6 +312,7 @@ public struct ImagePuller {
             throw EngineError("\(source): layer \(d.digest) does not match diff ID \(diffID) (content is \(staged.diffID))")
         }
         p.layer(id, "Pull complete")
+        Trace.mark("pull: layer \(id) unpacked")
         return staged
     }
 }

@@ -13,6 +13,7 @@ public enum RegistryCommand {
         // SIGPIPE (a write gets EPIPE), and it must not hold our answer and event pipes
         // open (mdlua reads them to their end).
         signal(SIGPIPE, SIG_IGN)
+        Trace.mark("registry helper")
         for fd: Int32 in [3, 4] { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         var answer: JSON
         do {

@@ -26,6 +26,9 @@ int mdl_overlay_mount_classic(int dirfd, const char *options, int target_fd);
 
 int mdl_umount(const char *target, int flags);
 int mdl_syncfs(int fd);
+// Starts writing the dirty pages of a file range (length 0: to its end) to disk and returns
+// at once; a later syncfs or fsync then waits for less (FileSystem.startWriteback).
+int mdl_start_writeback(int fd, off_t offset, off_t length);
 int mdl_pipe_cloexec(int fds[2]);
 
 int mdl_fsetxattr(int fd, const char *name, const void *value, size_t size);

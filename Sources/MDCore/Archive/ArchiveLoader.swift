@@ -315,6 +315,7 @@ public struct ArchiveLoader {
             throw EngineError("\(source): not a docker or OCI image archive (no manifest.json or index.json)")
         }
         guard !found.isEmpty else { throw EngineError("\(source): the archive holds no image") }
+        try store.syncStaged()
         return try store.locked {
             var published: [Digest: Layer] = [:]
             return try found.map { f in

@@ -118,6 +118,7 @@ public enum ContainerChanges {
         let staged = try LayerCreator.pack(directory: layer.upper, staging: staging,
                                            what: "changes of \(r.name)", excluding: skip,
                                            clampTime: clampTime)
+        try store.store.syncStaged()
         return try store.store.locked {
             let layer = try staged.publish(to: store.store, comment: comment)
             return try ImageAssembler.create(in: store.store, layers: base + [layer], config: config, names: names)

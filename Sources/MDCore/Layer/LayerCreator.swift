@@ -13,6 +13,7 @@ public enum LayerCreator {
         guard FileSystem.isDirectory(directory) else { throw EngineError("\(directory) is not a directory") }
         let staging = try store.staging("layer")
         let staged = try pack(directory: directory, staging: staging, what: "layer of \(directory)", clampTime: clampTime)
+        try store.syncStaged()
         return try store.locked { try staged.publish(to: store, comment: comment, keep: keep) }
     }
 
@@ -49,6 +50,7 @@ public enum LayerCreator {
         guard mdl_layer_writer_finish(writer, &blobHex, &diffHex, &blobSize, &tarSize) == 0 else {
             throw EngineError("\(what): \(String(cString: mdl_layer_writer_error(writer)))")
         }
+        FileSystem.startWriteback(blobFd)
         return StagedLayer(dir: dir, kind: compression, blob: Digest(hex: String(cString: blobHex)),
                            diffID: Digest(hex: String(cString: diffHex)), blobSize: blobSize,
                            tarSize: tarSize, size: size)
@@ -65,6 +67,7 @@ public enum LayerCreator {
     public static func importImage(in store: Store, fd: Int32, what: String, config: JSON, names: [String]) throws -> ImageRecord {
         let staging = try store.staging("import")
         let staged = try stageTar(fd: fd, staging: staging, what: what)
+        try store.syncStaged()
         return try store.locked {
             let layer = try staged.publish(to: store)
             return try ImageAssembler.create(in: store, layers: [layer], config: config, names: names)
@@ -73,6 +76,7 @@ public enum LayerCreator {
 
     static func stage(fd: Int32, in store: Store, staging: Staging, what: String, comment: String, keep: Bool) throws -> Layer {
         let staged = try stageTar(fd: fd, staging: staging, what: what)
+        try store.syncStaged()
         return try store.locked { try staged.publish(to: store, comment: comment, keep: keep) }
     }
 

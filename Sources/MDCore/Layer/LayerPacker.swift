@@ -147,6 +147,7 @@ public struct LayerPacker {
                 fileBytes += h.size
                 if out >= 0 {
                     guard ftruncate(out, off_t(h.size)) == 0 else { throw EngineError.system("mirror truncate \(file)") }
+                    if h.size > 0 { FileSystem.startWriteback(out) }
                     try mirrorFinish(out, h, file)
                 }
             case FileType.symlink:

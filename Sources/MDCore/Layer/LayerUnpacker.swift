@@ -113,6 +113,8 @@ public struct LayerUnpacker {
             }
             // Sparse files: the holes are never written; the size is set at the end.
             guard ftruncate(fd, off_t(size)) == 0 else { throw EngineError.system("\(what): truncate \(raw)") }
+            // On its way to disk while the next entries unpack (Store.syncStaged waits for it).
+            if size > 0 { FileSystem.startWriteback(fd) }
             try finish(fd: fd, raw: raw, e: e, uid: uid, gid: gid, mode: mode)
             var times = [mtime, mtime]
             futimens(fd, &times)

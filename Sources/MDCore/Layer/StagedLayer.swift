@@ -57,6 +57,7 @@ public struct StagedLayer {
             guard mdl_stream_finish(stream, &rawHex, &plainHex, &rawSize, &plainSize) == 0 else {
                 throw EngineError("\(what): \(String(cString: mdl_stream_error(stream)))")
             }
+            if blobFd >= 0 { FileSystem.startWriteback(blobFd) }
             return StagedLayer(dir: dir, kind: kind, blob: Digest(hex: String(cString: rawHex)),
                                diffID: Digest(hex: String(cString: plainHex)), blobSize: rawSize,
                                tarSize: plainSize, size: size)
@@ -77,9 +78,13 @@ public struct StagedLayer {
         public let description: String
     }
 
-    /// Moves the blob and the unpacked tree into the store (with the store lock held).
-    /// A layer already there is kept and this copy dropped.
-    public func publish(to store: Store, comment: String = "", keep: Bool = false) throws -> Layer {
+    /// Moves the blob and the unpacked tree into the store (with the store lock held), once
+    /// they are on disk (Store.syncStaged, called before: nothing is published before its
+    /// content is durable). A layer already there is kept and this copy dropped. Not
+    /// `durable`: the record and the renames are left for the caller's next
+    /// Store.syncStaged (one for all the layers of an image), which must come before an image
+    /// names them.
+    public func publish(to store: Store, comment: String = "", keep: Bool = false, durable: Bool = true) throws -> Layer {
         if store.layers.has(diffID) {
             var existing = try store.layers.get(diffID)
             if keep && !existing.keep {
@@ -89,12 +94,14 @@ public struct StagedLayer {
             }
             // Keep this blob too: the manifest that came with it names it.
             try store.blobs.adopt(file: blobFile, as: blob)
+            if durable { FileSystem.syncDirectory(of: store.blobs.path(blob)) }
             return existing
         }
         try store.blobs.adopt(file: blobFile, as: blob)
+        if durable { FileSystem.syncDirectory(of: store.blobs.path(blob)) }
         let layer = Layer(diffID: diffID, blob: blob, mediaType: mediaType, blobSize: blobSize,
                           tarSize: tarSize, size: size, created: Clock.now(), comment: comment, keep: keep)
-        try store.layers.publish(staged: dir, layer: layer)
+        try store.layers.publish(staged: dir, layer: layer, durable: durable)
         return layer
     }
 }

@@ -76,6 +76,7 @@ public enum RegistryHelper {
         posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK))
         var pid: pid_t = 0
         let argv: [UnsafeMutablePointer<CChar>?] = [strdup("mdlua-registry"), nil]
+        Trace.exportOrigin()
         defer { for a in argv { free(a) } }
         let rc = posix_spawn(&pid, path, &actions, &attr, argv, environ)
         guard rc == 0 else {

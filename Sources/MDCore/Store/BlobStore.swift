@@ -15,19 +15,19 @@ public struct BlobStore {
         return try FileSystem.readFile(path(d))
     }
 
-    /// Stores bytes (digest computed here). Idempotent.
+    /// Stores bytes (digest computed here). Idempotent. Not `durable`: the caller syncs the
+    /// file system before anything names the blob (Store.syncStaged).
     @discardableResult
-    public func put(_ bytes: [UInt8]) throws -> Digest {
+    public func put(_ bytes: [UInt8], durable: Bool = true) throws -> Digest {
         let d = Digest.of(bytes)
-        if !has(d) { try FileSystem.writeAtomically(path(d), bytes) }
+        if !has(d) { try FileSystem.writeAtomically(path(d), bytes, durable: durable) }
         return d
     }
 
-    /// Moves a fully written, verified file into the store under its digest.
+    /// Moves a fully written, verified file into the store under its digest. The file must
+    /// be on disk already (Store.syncStaged), as everything a publish moves in.
     public func adopt(file: String, as d: Digest) throws {
         if has(d) { unlink(file); return }
-        let fd = open(file, O_RDONLY | O_CLOEXEC)
-        if fd >= 0 { fsync(fd); close(fd) }
         guard rename(file, path(d)) == 0 else { throw EngineError.system("store blob \(d)") }
     }
 

@@ -70,15 +70,17 @@ public struct LayerStore {
 
     /// Moves a staged layer directory (holding `diff/`) into place, writing its record
     /// last: a layer without layer.json is unfinished and invisible. Returns false when the
-    /// layer already existed (the staged copy is left for the caller to discard).
+    /// layer already existed (the staged copy is left for the caller to discard). Not
+    /// `durable`: the record and the rename are synced by the caller, with others, before
+    /// an image names the layer (Store.syncStaged).
     @discardableResult
-    public func publish(staged: String, layer: Layer) throws -> Bool {
+    public func publish(staged: String, layer: Layer, durable: Bool = true) throws -> Bool {
         if has(layer.diffID) { return false }
         let target = path(layer.diffID)
         if FileSystem.exists(target) { try FileSystem.removeTree(target) }   // an unfinished one
-        try FileSystem.writeAtomically(staged + "/layer.json", Array(layer.json.serialized().utf8))
+        try FileSystem.writeAtomically(staged + "/layer.json", Array(layer.json.serialized().utf8), durable: durable)
         guard rename(staged, target) == 0 else { throw EngineError.system("store layer \(layer.diffID)") }
-        FileSystem.syncDirectory(of: target)
+        if durable { FileSystem.syncDirectory(of: target) }
         return true
     }
 

@@ -48,6 +48,16 @@ public final class Store {
         for d in [blobs.dir, layers.dir, tmp] { try FileSystem.makeDirectories(d, mode: 0o700) }
     }
 
+    /// Puts on disk everything written so far on the store's file system: the staged layers'
+    /// blobs and unpacked trees, a pull's downloads. Called before they are published, so
+    /// that nothing the store names can be empty or torn after a crash (docs/images.md,
+    /// "Durability"). One syncfs(2) for all of it: the writers started writing each file
+    /// out as they finished it (FileSystem.startWriteback), so it waits for little, where
+    /// an fsync of each file waited for each in turn (and for each tree's every file).
+    public func syncStaged() throws {
+        try FileSystem.syncFileSystemChecked(of: root)
+    }
+
     /// Runs `body` holding the store lock.
     public func locked<T>(_ body: () throws -> T) throws -> T {
         try prepare()

@@ -168,6 +168,23 @@ public enum FileSystem {
         if fd >= 0 { mdl_syncfs(fd); close(fd) }
     }
 
+    /// The same, failing when the file system reports that something could not be written
+    /// (syncfs(2) returns the write-back errors of the file system since Linux 5.8).
+    public static func syncFileSystemChecked(of path: String) throws {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw EngineError.system("open \(path)") }
+        defer { close(fd) }
+        guard mdl_syncfs(fd) == 0 else { throw EngineError.system("sync the file system of \(path)") }
+    }
+
+    /// Starts writing a file's dirty pages (from `offset`, `length` bytes; 0: to the end) to
+    /// disk without waiting: the disk works while the caller goes on, and the sync that
+    /// makes the file durable later (Store.syncStaged) waits for little. A hint: a failure
+    /// changes nothing, the sync writes what is left.
+    public static func startWriteback(_ fd: Int32, offset: Int64 = 0, length: Int64 = 0) {
+        _ = mdl_start_writeback(fd, off_t(offset), off_t(length))
+    }
+
     public static func syncDirectory(of path: String) {
         var dir = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
         if dir.isEmpty { dir = path.hasPrefix("/") ? "/" : "." }

@@ -6,7 +6,15 @@ import Glibc
 /// where a command spends its time without strace's overhead.
 public enum Trace {
     public static let enabled = getenv("MDLUA_TRACE") != nil
-    static let start: Double = now()
+    /// A program mdlua starts (the registry helper) counts from mdlua's own origin, which
+    /// it finds in MDLUA_TRACE_ORIGIN (milliseconds of CLOCK_MONOTONIC): one time line.
+    static let start: Double = getenv("MDLUA_TRACE_ORIGIN").flatMap { Double(String(cString: $0)) } ?? now()
+
+    /// Hands this process's origin to the programs it starts next (only when tracing).
+    public static func exportOrigin() {
+        guard enabled else { return }
+        setenv("MDLUA_TRACE_ORIGIN", String(start), 1)
+    }
 
     static func now() -> Double {
         var ts = timespec()
