@@ -44,6 +44,7 @@ struct mdl_stream {
     size_t raw_len, raw_pos;
     uint64_t raw_total;
     struct sha256_ctx raw_hash;
+    int raw_unhashed;
 
     // Decompressed output handed to libarchive.
     uint8_t *plain;
@@ -140,7 +141,7 @@ static ssize_t fill_raw(mdl_stream *s) {
         break;
     }
     if (n == 0) { s->raw_eof = 1; return 0; }
-    nettle_sha256_update(&s->raw_hash, (size_t)n, s->raw + s->raw_len);
+    if (!s->raw_unhashed) nettle_sha256_update(&s->raw_hash, (size_t)n, s->raw + s->raw_len);
     if (s->copy_fd >= 0 && write_all(s->copy_fd, s->raw + s->raw_len, (size_t)n) < 0) {
         set_error(s, "writing the blob: %s", strerror(errno));
         return -1;
@@ -298,14 +299,17 @@ int mdl_stream_finish(mdl_stream *s, char *raw_hex, char *plain_hex, uint64_t *r
             if (n == 0) break;
         }
     }
-    digest_hex(&s->raw_hash, raw_hex);
+    if (s->raw_unhashed) raw_hex[0] = '\0'; else digest_hex(&s->raw_hash, raw_hex);
     digest_hex(&s->plain_hash, plain_hex);
     *raw_size = s->raw_total;
     *plain_size = s->plain_total;
     return 0;
 }
 
+void mdl_stream_skip_raw_digest(mdl_stream *s) { s->raw_unhashed = 1; }
+
 int mdl_stream_raw_digest(mdl_stream *s, char *raw_hex, uint64_t *raw_size) {
+    if (s->raw_unhashed) return -1;
     s->copy_fd = -1;   // the copy is dropped with the failed layer
     for (;;) {
         s->raw_pos = s->raw_len = 0;   // already hashed when read

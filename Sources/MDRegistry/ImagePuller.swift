@@ -257,7 +257,12 @@ public struct ImagePuller {
                 defer { close(ends[0]); done.signal() }
                 guard let s = mdl_stream_from_fd(ends[0]) else { box.withLockedValue { $0 = .failure(EngineError("out of memory")) }; return }
                 defer { mdl_stream_free(s) }
-                let r = Swift.Result(catching: { try StagedLayer.stage(s, into: dir, what: what, copyBlob: false) })
+                // The download hashes these bytes already: the layer is kept only if they
+                // are the whole blob and match its digest (streamedLayer).
+                mdl_stream_skip_raw_digest(s)
+                let r = Swift.Result(catching: {
+                    try StagedLayer.stage(s, into: dir, what: what, copyBlob: false, hashedBlob: d.digest)
+                })
                 box.withLockedValue { $0 = r }
             }
             streamed = (done, { box.withLockedValue { $0 } })

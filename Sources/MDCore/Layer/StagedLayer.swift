@@ -30,7 +30,11 @@ public struct StagedLayer {
     /// layer (JSON, say): the caller reads it as data. A layer that fails part way throws
     /// `Unreadable`, the input read to its end for the blob digest. Without `copyBlob`,
     /// the caller puts the blob at `blobFile` itself (a pull has it in a file already).
-    public static func stage(_ stream: OpaquePointer, into dir: String, what: String, copyBlob: Bool = true) throws -> StagedLayer? {
+    /// `hashedBlob`: the blob's digest when the caller hashes the same bytes itself and
+    /// stopped the stream from doing it again (mdl_stream_skip_raw_digest; a pull, whose
+    /// download checks them against that digest).
+    public static func stage(_ stream: OpaquePointer, into dir: String, what: String, copyBlob: Bool = true,
+                             hashedBlob: Digest? = nil) throws -> StagedLayer? {
         let kind = mdl_stream_kind(stream)
         guard kind >= 0 else { throw EngineError("\(what): \(String(cString: mdl_stream_error(stream)))") }
         guard kind == MDL_KIND_TAR || kind == MDL_KIND_GZIP || kind == MDL_KIND_ZSTD else { return nil }
@@ -58,7 +62,7 @@ public struct StagedLayer {
                 throw EngineError("\(what): \(String(cString: mdl_stream_error(stream)))")
             }
             if blobFd >= 0 { FileSystem.startWriteback(blobFd) }
-            return StagedLayer(dir: dir, kind: kind, blob: Digest(hex: String(cString: rawHex)),
+            return StagedLayer(dir: dir, kind: kind, blob: hashedBlob ?? Digest(hex: String(cString: rawHex)),
                                diffID: Digest(hex: String(cString: plainHex)), blobSize: rawSize,
                                tarSize: plainSize, size: size)
         } catch {
