@@ -143,8 +143,9 @@ final class HTTPTransport {
         if let e = error as? EngineError { return e }
         let host = url.split(separator: "/").dropFirst(1).first.map(String.init) ?? url
         var why = "\(error)"
-        if let (connecting, reason) = connectionFailure(error) {
-            return TransportError(description: connecting ? "cannot connect to \(host): \(reason)" : "\(host): \(reason)")
+        if let f = connectionFailure(error) {
+            return TransportError(description: f.connecting ? "cannot connect to \(host): \(f.reason)" : "\(host): \(f.reason)",
+                                  refused: f.refused)
         }
         if let h = error as? HTTPClientError {
             switch h {
@@ -164,26 +165,40 @@ final class HTTPTransport {
 
 extension HTTPTransport {
     /// A system error under the client's (NIO's) own wording, as the system says it: whether
-    /// it is one of connecting (refused, unreachable, timed out), and its reason.
-    static func connectionFailure(_ error: Error) -> (connecting: Bool, reason: String)? {
+    /// it is one of connecting (refused, unreachable, timed out), whether the connection was
+    /// refused, and its reason.
+    static func connectionFailure(_ error: Error) -> (connecting: Bool, refused: Bool, reason: String)? {
         if let io = error as? IOError {
             let reason = String(cString: strerror(io.errnoCode))
             let connecting = [ECONNREFUSED, EHOSTUNREACH, ENETUNREACH, ETIMEDOUT, EADDRNOTAVAIL].contains(io.errnoCode)
-            return (connecting, reason.prefix(1).lowercased() + reason.dropFirst())
+            return (connecting, io.errnoCode == ECONNREFUSED, reason.prefix(1).lowercased() + reason.dropFirst())
         }
         if let c = error as? NIOConnectionError {
+            // Every address refused: nothing listens at any of them.
+            let refused = !c.connectionErrors.isEmpty
+                && c.connectionErrors.allSatisfy { connectionFailure($0.error)?.refused == true }
             if let first = c.connectionErrors.first {
-                return connectionFailure(first.error).map { (true, $0.reason) } ?? (true, "\(first.error)")
+                return connectionFailure(first.error).map { (true, refused, $0.reason) } ?? (true, false, "\(first.error)")
             }
-            if c.dnsAError != nil || c.dnsAAAAError != nil { return (true, "its name does not resolve") }
+            if c.dnsAError != nil || c.dnsAAAAError != nil { return (true, false, "its name does not resolve") }
         }
         return nil
     }
 }
 
-/// A failure to talk to a registry at all (as opposed to an answer): worth a retry.
+/// A failure to talk to a registry at all (as opposed to an answer): worth a retry, unless
+/// the connection was refused.
 public struct TransportError: Error, CustomStringConvertible {
     public let description: String
+    /// The host answered the connection attempt with a refusal (ECONNREFUSED): nothing
+    /// listens at that port. Not a failure in transit, and trying again a moment later finds
+    /// the same (Docker does not retry it either): it fails at once.
+    public var refused = false
+
+    public init(description: String, refused: Bool = false) {
+        self.description = description
+        self.refused = refused
+    }
 }
 
 extension StringProtocol {

@@ -122,18 +122,25 @@ public final class RegistrySession {
         return out
     }
 
-    /// Retries transport failures (a refused or dropped connection, a timeout) with
-    /// backoff: 0.25 s, 0.5 s, 1 s.
+    /// Retries transport failures (a dropped connection, a timeout, a TLS failure) with
+    /// backoff: 0.25 s, 0.5 s, 1 s. A refused connection is not retried
+    /// (TransportError.refused).
     func withRetry<T>(_ body: () throws -> T) throws -> T {
         var delay: UInt32 = 250_000
         for attempt in 1... {
             do { return try body() } catch let e as TransportError {
-                if attempt >= RegistrySession.attempts { throw e }
+                RegistrySession.traceFailure(e, attempt: attempt)
+                if e.refused || attempt >= RegistrySession.attempts { throw e }
                 usleep(delay)
                 delay *= 2
             }
         }
         fatalError("unreachable")
+    }
+
+    /// Each failed attempt, under MDLUA_TRACE: what the retries did.
+    static func traceFailure(_ e: TransportError, attempt: Int) {
+        Trace.mark("registry: attempt \(attempt) failed: \(e)" + (e.refused ? " (refused: not retried)" : ""))
     }
 
     /// An exchange with the registry (`path` starts with `/v2/`, or is a full URL from a
@@ -184,7 +191,8 @@ public final class RegistrySession {
             do {
                 r = try HTTPTransport.shared.stream(url, headers: headers, tls: tls, into: sink)
             } catch let e as TransportError {
-                if attempt >= RegistrySession.attempts + 2 { throw e }
+                RegistrySession.traceFailure(e, attempt: attempt)
+                if e.refused || attempt >= RegistrySession.attempts + 2 { throw e }
                 usleep(delay)
                 delay = min(delay * 2, 4_000_000)
                 continue

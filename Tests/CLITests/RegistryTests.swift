@@ -496,6 +496,41 @@ final class RegistryTests: ContainerTestCase {
         // From Lua, the error is md.push's.
         let lua = mdr(["-e", "md.push('127.0.0.1:\(port)/y:1')"], root: r)
         XCTAssertTrue(lua.stderr.hasPrefix("mdlua: md.push: push 127.0.0.1:\(port)/y:1: cannot connect"), lua.stderr)
+        // A refused connection is not retried: one attempt for each scheme a loopback
+        // registry is tried with (HTTP, then HTTPS), each refused (MDLUA_TRACE shows them).
+        extraEnv = ["MDLUA_TRACE": "1"]
+        let traced = mdr(["pull", "127.0.0.1:\(port)/x"], root: r)
+        XCTAssertEqual(traced.status, 125)
+        let attempts = traced.stderr.split(separator: "\n").filter { $0.contains("registry: attempt") }
+        XCTAssertEqual(attempts.count, 2, traced.stderr)
+        for a in attempts {
+            XCTAssertTrue(a.contains("attempt 1 failed: cannot connect to 127.0.0.1:\(port): connection refused (refused: not retried)"), String(a))
+        }
+        XCTAssertTrue(traced.stderr.hasSuffix("mdlua: pull 127.0.0.1:\(port)/x: cannot connect to 127.0.0.1:\(port): connection refused\n"))
+    }
+
+    /// A connection the server drops unanswered is a failure in transit: retried with
+    /// backoff (4 attempts for each scheme), then one line naming the host.
+    func testADroppedConnectionIsRetried() throws {
+        let portFile = dir.appendingPathComponent("closing.port").path, log = dir.appendingPathComponent("closing.log").path
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        server.arguments = ["python3", LocalRegistry.fixtures + "/closing_server.py", portFile, log]
+        try server.run()
+        defer { server.terminate(); server.waitUntilExit() }
+        let deadline = Date().addingTimeInterval(20)
+        while !FileManager.default.fileExists(atPath: portFile) && Date() < deadline { usleep(50_000) }
+        let host = "127.0.0.1:" + (try String(contentsOfFile: portFile, encoding: .utf8))
+        extraEnv = ["MDLUA_TRACE": "1"]
+        let out = mdr(["pull", "\(host)/x"], root: freshRoot("dropped"))
+        XCTAssertEqual(out.status, 125)
+        let attempts = out.stderr.split(separator: "\n").filter { $0.contains("registry: attempt") }
+        XCTAssertEqual(attempts.map { $0.contains("attempt 4 failed") }.filter { $0 }.count, 2, out.stderr)
+        XCTAssertEqual(attempts.count, 8, out.stderr)
+        XCTAssertFalse(out.stderr.contains("refused"), out.stderr)
+        XCTAssertTrue(out.stderr.split(separator: "\n").last?.hasPrefix("mdlua: pull \(host)/x: \(host): ") == true, out.stderr)
+        let connections = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        XCTAssertEqual(connections.split(separator: "\n").count, 8, "the server saw every attempt")
     }
 
     // MARK: push
