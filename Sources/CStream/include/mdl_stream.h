@@ -46,8 +46,9 @@ int mdl_stream_finish(mdl_stream *s, char *raw_hex, char *plain_hex, uint64_t *r
 // Returns 0, or -1 when the input itself cannot be read.
 int mdl_stream_raw_digest(mdl_stream *s, char *raw_hex, uint64_t *raw_size);
 // The raw input is not hashed (its bytes are still counted): for a caller that hashes the
-// same bytes itself (a pull's download). mdl_stream_finish then gives an empty raw_hex, and
-// mdl_stream_raw_digest fails at once. Call before the first read.
+// same bytes itself and checks them against their digest (a pull's download). Nor is a gzip
+// member's CRC-32 computed: that digest covers it. mdl_stream_finish then gives an empty
+// raw_hex, and mdl_stream_raw_digest fails at once. Call before the first read.
 void mdl_stream_skip_raw_digest(mdl_stream *s);
 const char *mdl_stream_error(mdl_stream *s);
 
