@@ -143,6 +143,13 @@ public final class RegistrySession {
         Trace.mark("registry: attempt \(attempt) failed: \(e)" + (e.refused ? " (refused: not retried)" : ""))
     }
 
+    /// An answer that says the trouble is passing (a proxy's 502, 503 overloaded or in
+    /// maintenance, a gateway's 504): a read (GET, HEAD) is tried again, with the backoff of
+    /// a failure in transit. Other answers are final.
+    static func isPassing(_ status: Int, _ method: HTTPMethod) -> Bool {
+        (method == .GET || method == .HEAD) && (status == 502 || status == 503 || status == 504)
+    }
+
     /// An exchange with the registry (`path` starts with `/v2/`, or is a full URL from a
     /// `Location` header), authorised, retried when it failed in transit and once more
     /// after a 401 with a fresh token (it may have expired).
@@ -151,6 +158,8 @@ public final class RegistrySession {
         try ping()
         if authorization == nil && challenge != nil { try authorize() }
         var refreshed = false
+        var answered = 0
+        var delay: UInt32 = 250_000
         while true {
             var headers = userAgent()
             headers.add(contentsOf: extra)
@@ -158,6 +167,13 @@ public final class RegistrySession {
             let url = path.hasPrefix("http") ? path : base + path
             let r = try withRetry {
                 try HTTPTransport.shared.send(method, url, headers: headers, body: body?(), tls: tls, limit: limit)
+            }
+            answered += 1
+            if RegistrySession.isPassing(r.status, method) && answered < RegistrySession.attempts {
+                Trace.mark("registry: attempt \(answered) answered \(r.status)")
+                usleep(delay)
+                delay *= 2
+                continue
             }
             if r.status == 401 && !refreshed, let h = r.header("WWW-Authenticate"), let c = AuthChallenge(header: h) {
                 challenge = c
@@ -193,6 +209,12 @@ public final class RegistrySession {
             } catch let e as TransportError {
                 RegistrySession.traceFailure(e, attempt: attempt)
                 if e.refused || attempt >= RegistrySession.attempts + 2 { throw e }
+                usleep(delay)
+                delay = min(delay * 2, 4_000_000)
+                continue
+            }
+            if RegistrySession.isPassing(r.status, .GET) && attempt < RegistrySession.attempts + 2 {
+                Trace.mark("registry: attempt \(attempt) answered \(r.status)")
                 usleep(delay)
                 delay = min(delay * 2, 4_000_000)
                 continue

@@ -509,18 +509,25 @@ final class RegistryTests: ContainerTestCase {
         XCTAssertTrue(traced.stderr.hasSuffix("mdlua: pull 127.0.0.1:\(port)/x: cannot connect to 127.0.0.1:\(port): connection refused\n"))
     }
 
+    /// Tests/fixtures/failing_server.py in `mode` ("close", or a status to answer); its
+    /// HOST:PORT and log.
+    func failingServer(_ mode: String) throws -> (host: String, log: String, process: Process) {
+        let portFile = dir.appendingPathComponent("failing-\(mode).port").path
+        let log = dir.appendingPathComponent("failing-\(mode).log").path
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        server.arguments = ["python3", LocalRegistry.fixtures + "/failing_server.py", portFile, log, mode]
+        try server.run()
+        let deadline = Date().addingTimeInterval(20)
+        while !FileManager.default.fileExists(atPath: portFile) && Date() < deadline { usleep(50_000) }
+        return ("127.0.0.1:" + (try String(contentsOfFile: portFile, encoding: .utf8)), log, server)
+    }
+
     /// A connection the server drops unanswered is a failure in transit: retried with
     /// backoff (4 attempts for each scheme), then one line naming the host.
     func testADroppedConnectionIsRetried() throws {
-        let portFile = dir.appendingPathComponent("closing.port").path, log = dir.appendingPathComponent("closing.log").path
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        server.arguments = ["python3", LocalRegistry.fixtures + "/closing_server.py", portFile, log]
-        try server.run()
+        let (host, log, server) = try failingServer("close")
         defer { server.terminate(); server.waitUntilExit() }
-        let deadline = Date().addingTimeInterval(20)
-        while !FileManager.default.fileExists(atPath: portFile) && Date() < deadline { usleep(50_000) }
-        let host = "127.0.0.1:" + (try String(contentsOfFile: portFile, encoding: .utf8))
         extraEnv = ["MDLUA_TRACE": "1"]
         let out = mdr(["pull", "\(host)/x"], root: freshRoot("dropped"))
         XCTAssertEqual(out.status, 125)
@@ -531,6 +538,22 @@ final class RegistryTests: ContainerTestCase {
         XCTAssertTrue(out.stderr.split(separator: "\n").last?.hasPrefix("mdlua: pull \(host)/x: \(host): ") == true, out.stderr)
         let connections = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
         XCTAssertEqual(connections.split(separator: "\n").count, 8, "the server saw every attempt")
+    }
+
+    /// 503 (the registry overloaded or in maintenance) to a read: asked again, 4 times in
+    /// all, then the registry's answer is the error.
+    func testAServiceUnavailableAnswerIsRetried() throws {
+        let (host, log, server) = try failingServer("503")
+        defer { server.terminate(); server.waitUntilExit() }
+        extraEnv = ["MDLUA_TRACE": "1"]
+        let out = mdr(["pull", "\(host)/x:1"], root: freshRoot("unavailable"))
+        XCTAssertEqual(out.status, 125)
+        XCTAssertEqual(out.stderr.split(separator: "\n").filter { $0.contains("registry: attempt") && $0.hasSuffix("answered 503") }.count,
+                       3, out.stderr)
+        XCTAssertTrue(out.stderr.hasSuffix("\nmdlua: \(host)/x:1: the registry answered 503 for manifest 1\n"), out.stderr)
+        let requests = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n")
+        XCTAssertEqual(requests.filter { $0 == "GET /v2/x/manifests/1" }.count, 4, "\(requests)")
+        assertEmptyStore(freshRoot("unavailable"))
     }
 
     // MARK: push
