@@ -95,6 +95,8 @@ enum HelperCache {
                     }
                 }
             } catch { return false }
+            // On its way to disk as it is written: the fsync below waits for little.
+            FileSystem.startWriteback(fd, offset: Int64(copied), length: Int64(r))
             copied += r
         }
         let actual = hash.finish().hex
