@@ -375,6 +375,31 @@ final class RegistryTests: ContainerTestCase {
         XCTAssertTrue(ok(["pull", "-q", "\(reg.host)/test/bb:1"], root: r).hasSuffix("\(reg.host)/test/bb:1\n"))
     }
 
+    /// A config that is gone or tampered with, the layers whole: refused, nothing stored
+    /// (what a pull that fetched the layers and the config at once must hold to as well).
+    func testAMissingOrTamperedConfigIsRefusedAndNothingIsStored() throws {
+        let reg = try LocalRegistry(in: dir, test: self)
+        let (archive, _) = busyboxArchive()
+        try reg.put("oci-archive:\(archive)", as: "test/bb:1")
+        let manifest = try JSONSerialization.jsonObject(with: Data(sh("skopeo inspect --raw --tls-verify=false docker://\(reg.host)/test/bb:1").utf8)) as! [String: Any]
+        let config = (manifest["config"] as! [String: Any])["digest"] as! String
+        let hex = String(config.dropFirst(7))
+        let data = "\(reg.storage)/docker/registry/v2/blobs/sha256/\(hex.prefix(2))/\(hex)/data"
+        let original = try Data(contentsOf: URL(fileURLWithPath: data))
+        var tampered = original
+        tampered[tampered.count / 2] ^= 0x01
+        try tampered.write(to: URL(fileURLWithPath: data))
+        let r = freshRoot("config-tampered")
+        refused(["pull", "\(reg.host)/test/bb:1"], "\(config) does not match its digest", root: r)
+        assertEmptyStore(r)
+        try FileManager.default.removeItem(atPath: data)
+        refused(["pull", "\(reg.host)/test/bb:1"], "blob \(config) is missing from the registry", root: r)
+        assertEmptyStore(r)
+        try original.write(to: URL(fileURLWithPath: data))
+        XCTAssertTrue(ok(["pull", "-q", "\(reg.host)/test/bb:1"], root: r).hasSuffix("\(reg.host)/test/bb:1\n"))
+        XCTAssertEqual(ok(["images", "-q"], root: r).split(separator: "\n").count, 1)
+    }
+
     func testAnInterruptedPullResumes() throws {
         let reg = try LocalRegistry(in: dir, test: self)
         // A layer big enough to be caught mid-way: 24 MB that do not compress.
