@@ -5,6 +5,7 @@ import MDCore
 import AsyncHTTPClient
 import NIOHTTP1
 import NIOSSL
+import NIOConcurrencyHelpers
 
 /// Talks to one registry on behalf of one or more repositories, per the distribution spec:
 /// finds how the registry is reached (the `/v2/` ping, HTTPS first, then HTTP where
@@ -21,6 +22,9 @@ public final class RegistrySession {
     var challenge: AuthChallenge?
     var authorization: String?
     var pinged = false
+    /// Guards the ping's outcome and the authorisation: a pull fetches its layers on several
+    /// threads through one session, and a 401 on one of them renews the token for all.
+    private let lock = NIOLock()
 
     static let attempts = 4
 
@@ -54,6 +58,28 @@ public final class RegistrySession {
     }
 
     func userAgent() -> HTTPHeaders { ["User-Agent": "mdlua"] }
+
+    /// The `Authorization` to send (nil: none is asked for), once the registry is pinged
+    /// and, if its challenge asks for it, authorised.
+    func prepared() throws -> String? {
+        try lock.withLock {
+            try ping()
+            if authorization == nil && challenge != nil { try authorize() }
+            return authorization
+        }
+    }
+
+    /// After a 401 to a request sent with `sent`: authorised again for the challenge `c`,
+    /// unless another thread did so meanwhile (then its authorisation is the one to use).
+    func renewed(_ c: AuthChallenge, after sent: String?) throws -> String? {
+        try lock.withLock {
+            if authorization == sent {
+                challenge = c
+                try authorize()
+            }
+            return authorization
+        }
+    }
 
     /// Authorization for the current challenge: basic credentials, or a token.
     func authorize() throws {
@@ -155,15 +181,14 @@ public final class RegistrySession {
     /// after a 401 with a fresh token (it may have expired).
     func send(_ method: HTTPMethod, _ path: String, headers extra: HTTPHeaders = [:],
               body: (() -> HTTPClient.Body?)? = nil, limit: Int = 8 << 20) throws -> HTTPResult {
-        try ping()
-        if authorization == nil && challenge != nil { try authorize() }
+        var auth = try prepared()
         var refreshed = false
         var answered = 0
         var delay: UInt32 = 250_000
         while true {
             var headers = userAgent()
             headers.add(contentsOf: extra)
-            if let a = authorization { headers.replaceOrAdd(name: "Authorization", value: a) }
+            if let a = auth { headers.replaceOrAdd(name: "Authorization", value: a) }
             let url = path.hasPrefix("http") ? path : base + path
             let r = try withRetry {
                 try HTTPTransport.shared.send(method, url, headers: headers, body: body?(), tls: tls, limit: limit)
@@ -176,8 +201,7 @@ public final class RegistrySession {
                 continue
             }
             if r.status == 401 && !refreshed, let h = r.header("WWW-Authenticate"), let c = AuthChallenge(header: h) {
-                challenge = c
-                try authorize()
+                auth = try renewed(c, after: auth)
                 refreshed = true
                 continue
             }
@@ -191,8 +215,7 @@ public final class RegistrySession {
     /// A download into `sink`, authorised as `send` is. The sink may be asked to begin
     /// again: each attempt after a transport failure resumes where it stopped (`Range`).
     func stream(_ path: String, headers extra: HTTPHeaders = [:], sink: ResumableSink) throws -> HTTPResult {
-        try ping()
-        if authorization == nil && challenge != nil { try authorize() }
+        var auth = try prepared()
         var refreshed = false
         var delay: UInt32 = 250_000
         var attempt = 0
@@ -200,7 +223,7 @@ public final class RegistrySession {
             attempt += 1
             var headers = userAgent()
             headers.add(contentsOf: extra)
-            if let a = authorization { headers.replaceOrAdd(name: "Authorization", value: a) }
+            if let a = auth { headers.replaceOrAdd(name: "Authorization", value: a) }
             if sink.offset > 0 { headers.replaceOrAdd(name: "Range", value: "bytes=\(sink.offset)-") }
             let url = path.hasPrefix("http") ? path : base + path
             let r: HTTPResult
@@ -220,8 +243,7 @@ public final class RegistrySession {
                 continue
             }
             if r.status == 401 && !refreshed, let h = r.header("WWW-Authenticate"), let c = AuthChallenge(header: h) {
-                challenge = c
-                try authorize()
+                auth = try renewed(c, after: auth)
                 refreshed = true
                 continue
             }
