@@ -428,12 +428,12 @@ def bench_lifecycle():
         # run -d until running, and ps with 100 containers.
         row("`mdlua run -d busybox sleep 100` (until running)", mdlua + ["run", "-d", "busybox", "sleep", "100"], runs=20,
             rss=False)
-        subprocess.run(mdlua + ["-e", "for _, c in ipairs(md.container.list()) do c:rm{force=true} end"], check=True)
+        subprocess.run(mdlua + ["-e", "for _, c in ipairs(md.container.list{ all = true }) do c:rm{force=true} end"], check=True)
         for i in range(100):
             subprocess.run(mdlua + ["create", "busybox", "true"], check=True, stdout=subprocess.DEVNULL)
         row("`mdlua ps -a` with 100 containers", mdlua + ["ps", "-a"], runs=20)
     finally:
-        subprocess.run(mdlua + ["-e", "for _, c in ipairs(md.container.list()) do c:rm{force=true} end"])
+        subprocess.run(mdlua + ["-e", "for _, c in ipairs(md.container.list{ all = true }) do c:rm{force=true} end"])
 
 
 def traced_phases(cmd, runs):
