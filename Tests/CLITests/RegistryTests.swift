@@ -62,6 +62,17 @@ final class RegistryTests: ContainerTestCase {
 
     /// busybox bootstrapped in this test's root and saved as an OCI archive; its image ID.
     @discardableResult
+    /// busybox pushed to `reg` as test/bb:1, and of the descriptor `pick` takes from its
+    /// manifest: the digest and the file that holds the blob in the registry's storage.
+    func busyboxInRegistry(_ reg: LocalRegistry, _ pick: ([String: Any]) -> [String: Any]) throws -> (digest: String, data: String) {
+        let (archive, _) = busyboxArchive()
+        try reg.put("oci-archive:\(archive)", as: "test/bb:1")
+        let manifest = try JSONSerialization.jsonObject(with: Data(sh("skopeo inspect --raw --tls-verify=false docker://\(reg.host)/test/bb:1").utf8)) as! [String: Any]
+        let digest = pick(manifest)["digest"] as! String
+        let hex = String(digest.dropFirst(7))
+        return (digest, "\(reg.storage)/docker/registry/v2/blobs/sha256/\(hex.prefix(2))/\(hex)/data")
+    }
+
     func busyboxArchive() -> (archive: String, id: String) {
         let archive = dir.appendingPathComponent("bb-oci.tar").path
         if !FileManager.default.fileExists(atPath: archive) {
@@ -349,12 +360,7 @@ final class RegistryTests: ContainerTestCase {
 
     func testTamperedAndMissingBlobsAreRefusedAndNothingIsStored() throws {
         let reg = try LocalRegistry(in: dir, test: self)
-        let (archive, _) = busyboxArchive()
-        try reg.put("oci-archive:\(archive)", as: "test/bb:1")
-        let manifest = try JSONSerialization.jsonObject(with: Data(sh("skopeo inspect --raw --tls-verify=false docker://\(reg.host)/test/bb:1").utf8)) as! [String: Any]
-        let layer = ((manifest["layers"] as! [[String: Any]])[0]["digest"] as! String)
-        let hex = String(layer.dropFirst(7))
-        let data = "\(reg.storage)/docker/registry/v2/blobs/sha256/\(hex.prefix(2))/\(hex)/data"
+        let (layer, data) = try busyboxInRegistry(reg) { ($0["layers"] as! [[String: Any]])[0] }
         let original = try Data(contentsOf: URL(fileURLWithPath: data))
         // One byte changed, the size the same.
         var tampered = original
@@ -379,12 +385,7 @@ final class RegistryTests: ContainerTestCase {
     /// (what a pull that fetched the layers and the config at once must hold to as well).
     func testAMissingOrTamperedConfigIsRefusedAndNothingIsStored() throws {
         let reg = try LocalRegistry(in: dir, test: self)
-        let (archive, _) = busyboxArchive()
-        try reg.put("oci-archive:\(archive)", as: "test/bb:1")
-        let manifest = try JSONSerialization.jsonObject(with: Data(sh("skopeo inspect --raw --tls-verify=false docker://\(reg.host)/test/bb:1").utf8)) as! [String: Any]
-        let config = (manifest["config"] as! [String: Any])["digest"] as! String
-        let hex = String(config.dropFirst(7))
-        let data = "\(reg.storage)/docker/registry/v2/blobs/sha256/\(hex.prefix(2))/\(hex)/data"
+        let (config, data) = try busyboxInRegistry(reg) { $0["config"] as! [String: Any] }
         let original = try Data(contentsOf: URL(fileURLWithPath: data))
         var tampered = original
         tampered[tampered.count / 2] ^= 0x01
