@@ -26,14 +26,13 @@ public enum ContainerLaunch {
         var hooks = ContainerHookContext(store: store, record: record, spec: spec)
         hooks.pendingNetwork = network
         hooks.netns = joined
-        if ownNamespace, let a = attachedAhead {
-            hooks.endpoints = NetworkStore(root: store.store.root).endpoints(of: record.id)
-            hooks.attachment = a
-        } else if let pending = network {
+        if ownNamespace {
             let endpoints = NetworkStore(root: store.store.root).endpoints(of: record.id)
             hooks.endpoints = endpoints
-            // The veth pairs made meanwhile too, on a thread of their own.
-            if !endpoints.isEmpty, let a = NetworkAttachment.start(endpoints, pending) {
+            if let a = attachedAhead {
+                hooks.attachment = a
+            } else if !endpoints.isEmpty, let pending = network, let a = NetworkAttachment.start(endpoints, pending) {
+                // The veth pairs made meanwhile too, on a thread of their own.
                 hooks.pendingNetwork = nil
                 hooks.attachment = a
             }
