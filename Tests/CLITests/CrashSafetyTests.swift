@@ -8,12 +8,18 @@ final class CrashSafetyTests: ContainerTestCase {
         XCTAssertEqual(leftoverCgroups(under: "mdlua-crash"), [], "no cgroup is left")
     }
 
-    func spawn(_ args: [String]) throws -> Process {
+    /// `stderr`: a file for its error output (else it is dropped).
+    func spawn(_ args: [String], stderr: URL? = nil) throws -> Process {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: MDLuaBinary.path)
         p.arguments = ["--root", root] + args
         p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
+        if let url = stderr {
+            FileManager.default.createFile(atPath: url.path, contents: nil)
+            p.standardError = try FileHandle(forWritingTo: url)
+        } else {
+            p.standardError = FileHandle.nullDevice
+        }
         p.standardInput = FileHandle.nullDevice
         try p.run()
         return p
@@ -24,9 +30,16 @@ final class CrashSafetyTests: ContainerTestCase {
         for i in 0..<50 {
             // Ten of them want the same name: exactly one may get it.
             let name = i % 5 == 0 ? ["--name", "contested"] : []
-            procs.append(try spawn(["run", "-d", "--cgroup-parent", "mdlua-crash"] + name + ["busybox", "sleep", "60"]))
+            procs.append(try spawn(["run", "-d", "--cgroup-parent", "mdlua-crash"] + name + ["busybox", "sleep", "60"],
+                                   stderr: dir.appendingPathComponent("stderr-\(i)")))
         }
         procs.forEach { $0.waitUntilExit() }
+        // Why each failed run failed: the nine that lost the name say so, nothing else may fail.
+        let failures = procs.indices.filter { procs[$0].terminationStatus != 0 }.map { i in
+            (i, (try? String(contentsOf: dir.appendingPathComponent("stderr-\(i)"), encoding: .utf8)) ?? "")
+        }
+        XCTAssertEqual(failures.filter { $0.0 % 5 != 0 || !$0.1.contains("is already in use") }.map { "run \($0.0): \($0.1)" }, [],
+                       "only the losers of the contested name fail")
         XCTAssertEqual(procs.filter { $0.terminationStatus == 0 }.count, 41, "40 unnamed and one of the ten named")
         let running = md(["ps", "-q"]).stdout.split(separator: "\n")
         XCTAssertEqual(running.count, 41)

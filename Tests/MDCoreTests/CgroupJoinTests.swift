@@ -53,6 +53,21 @@ final class CgroupJoinTests: XCTestCase {
         }
     }
 
+    /// Fifty runs at once with a new --cgroup-parent: one makes the parent, and another's
+    /// mkdir of its own cgroup may come before the first has given the parent its cpus and
+    /// memory nodes. That run still gets a cgroup a process can join.
+    func testV1ParentJustMadeByAConcurrentRun() throws {
+        let d = try v1Driver()
+        guard let mount = d.controllers["cpuset"] else { throw XCTSkip("no cpuset hierarchy") }
+        XCTAssertEqual(mkdir(mount + "/" + parent, 0o755), 0, "the parent as a concurrent run's mkdir leaves it")
+        XCTAssertEqual(Cgroups.read(mount + "/" + parent + "/cpuset.mems"), "")
+        try d.create(CgroupResources())
+        XCTAssertNotEqual(Cgroups.read(mount + "/" + parent + "/cpuset.mems"), "")
+        XCTAssertNotEqual(Cgroups.read(mount + "/" + parent + "/cpuset.cpus"), "")
+        let lines = try cgroupsOfAProcessStarted(in: d).split(separator: "\n")
+        XCTAssertTrue(lines.contains { $0.hasSuffix(":cpuset:/\(parent)/c1") }, lines.joined(separator: "\n"))
+    }
+
     func testV2ProcessIsCreatedInTheCgroup() throws {
         let mount: String
         switch CgroupLayout.current() {

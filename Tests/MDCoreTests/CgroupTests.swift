@@ -95,6 +95,16 @@ final class CgroupTests: XCTestCase {
         XCTAssertEqual(read(dir + "/memory.swap.max"), "max")
         XCTAssertEqual(read(dir + "/pids.max"), "max")
         XCTAssertEqual(read(dir + "/cpu.max"), "max 100000")
+        // A parent that a concurrent run made and has not yet handed the controllers down
+        // from: the container's own cgroup gets them all the same.
+        try FileManager.default.createDirectory(atPath: mount + "/other", withIntermediateDirectories: false)
+        FileManager.default.createFile(atPath: mount + "/other/cgroup.subtree_control", contents: nil)
+        try "".write(toFile: mount + "/cgroup.subtree_control", atomically: true, encoding: .utf8)
+        var late = CgroupV2Driver(mount: mount, parent: "other", id: "c2")
+        late.deviceRules = nil
+        try late.create(CgroupResources())
+        XCTAssertEqual(read(mount + "/cgroup.subtree_control"), "+cpu +cpuset +memory +pids +io")
+        XCTAssertEqual(read(mount + "/other/cgroup.subtree_control"), "+cpu +cpuset +memory +pids +io")
         var noOOM = CgroupResources()
         noOOM.disableOOMKiller = true
         XCTAssertThrowsError(try d.update(noOOM), "not on v2")

@@ -39,8 +39,17 @@ public struct CgroupV1Driver: CgroupDriver {
             try Cgroups.makeDirectory(leaf)
         }
         // A cpuset cgroup takes no process until it has cpus and mems: a parent made without
-        // clone_children (by hand, or by an older mdlua) hands none down.
-        if let d = dir("cpuset"), Cgroups.read(d + "/cpuset.mems").isEmpty { CgroupV1Driver.copyCpusetFromParent(d) }
+        // clone_children (by hand, or by an older mdlua) hands none down, and neither does
+        // one that a concurrent run has just made and not yet filled in (this run's mkdir
+        // of the leaf then succeeded in between): each level down from the first empty one
+        // is filled from the one above (writing the same values as that run is harmless).
+        if let mount = controllers["cpuset"], let d = dir("cpuset"), Cgroups.read(d + "/cpuset.mems").isEmpty {
+            var path = mount
+            for part in (parent + "/" + id).split(separator: "/") {
+                path += "/" + part
+                if path == d || Cgroups.read(path + "/cpuset.mems").isEmpty { CgroupV1Driver.copyCpusetFromParent(path) }
+            }
+        }
         // The container's device rules: inherited from a parent mdlua made (one read to be
         // sure), written otherwise (a parent made by someone else may allow more).
         if let d = dir("devices"), Cgroups.read(d + "/devices.list") != CgroupV1Driver.defaultDeviceList {

@@ -17,18 +17,14 @@ public struct CgroupV2Driver: CgroupDriver {
     public func create(_ r: CgroupResources) throws {
         if mkdir(dir, 0o755) != 0 && errno != EEXIST {
             guard errno == ENOENT else { throw EngineError.system("mkdir \(dir)") }
-            // The parents first; they stay (see the v1 driver). Each level hands the
-            // controllers down to the next.
-            var path = mount
-            let available = Set(Cgroups.read(mount + "/cgroup.controllers").split(separator: " ").map(String.init))
-            let enable = CgroupV2Driver.controllers.filter(available.contains).map { "+" + $0 }.joined(separator: " ")
-            for part in parent.split(separator: "/") {
-                if !enable.isEmpty { try? Cgroups.write(path + "/cgroup.subtree_control", enable) }
-                path += "/" + part
-                try Cgroups.makeDirectory(path)
-            }
-            if !enable.isEmpty { try? Cgroups.write(path + "/cgroup.subtree_control", enable) }
+            // The parents first; they stay (see the v1 driver).
+            try handControllersDown(making: true)
             try Cgroups.makeDirectory(dir)
+        } else if Cgroups.read(dir + "/cgroup.controllers").isEmpty {
+            // A parent that a concurrent run has just made and not yet handed the
+            // controllers down from (this run's mkdir succeeded in between), or one made by
+            // hand: the same writes as that run's (the leaf gets the controllers with them).
+            try handControllersDown(making: false)
         }
         // v2 has no devices files: without this program a process with CAP_MKNOD could make
         // and open any device node, the host's disks included.
@@ -36,6 +32,20 @@ public struct CgroupV2Driver: CgroupDriver {
             do { try DeviceRule.attachFilter(rules, to: dir) } catch { rmdir(dir); throw error }
         }
         try update(r)
+    }
+
+    /// Each level from the mount down to the parent enables the controllers for the next
+    /// (the parents are made on the way when `making`).
+    func handControllersDown(making: Bool) throws {
+        var path = mount
+        let available = Set(Cgroups.read(mount + "/cgroup.controllers").split(separator: " ").map(String.init))
+        let enable = CgroupV2Driver.controllers.filter(available.contains).map { "+" + $0 }.joined(separator: " ")
+        for part in parent.split(separator: "/") {
+            if !enable.isEmpty { try? Cgroups.write(path + "/cgroup.subtree_control", enable) }
+            path += "/" + part
+            if making { try Cgroups.makeDirectory(path) }
+        }
+        if !enable.isEmpty { try? Cgroups.write(path + "/cgroup.subtree_control", enable) }
     }
 
     public func update(_ r: CgroupResources) throws {
