@@ -52,6 +52,8 @@ struct mdl_stream {
     struct sha256_ctx plain_hash;
     z_stream z;
     int z_live;
+    // Zero bytes were met where a next gzip member would start (see next_plain).
+    int z_padding;
     ZSTD_DStream *zstd;
     int plain_eof;
 
@@ -214,6 +216,18 @@ static ssize_t next_plain(mdl_stream *s) {
         }
         size_t produced = 0;
         if (s->kind == MDL_KIND_GZIP) {
+            if (!s->z_live && (s->z_padding || s->raw[s->raw_pos] == 0)) {
+                // Zero bytes after the last member (a writer that filled the blob to a block
+                // size): the end, as for GNU gzip and for Docker, whose tar reader stops at the
+                // end-of-archive blocks. Anything but zeros after them is not a gzip stream.
+                s->z_padding = 1;
+                while (s->raw_pos < s->raw_len && s->raw[s->raw_pos] == 0) s->raw_pos++;
+                if (s->raw_pos < s->raw_len) {
+                    set_error(s, "%s", "corrupt gzip stream: data after the zero bytes that end it");
+                    return -1;
+                }
+                continue;
+            }
             if (!s->z_live) {
                 memset(&s->z, 0, sizeof s->z);
                 if (inflateInit2(&s->z, 15 + 16) != Z_OK) { set_error(s, "%s", "zlib init failed"); return -1; }

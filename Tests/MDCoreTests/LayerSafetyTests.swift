@@ -157,6 +157,23 @@ final class LayerSafetyTests: XCTestCase {
         }
     }
 
+    /// Zero bytes after the last gzip member are padding (GNU gzip and Docker accept such
+    /// blobs); other bytes there are refused, and the blob's digest covers it all.
+    func testZeroPaddingAfterTheGzipStream() throws {
+        let t = try scratch.tar([.file("big", String(repeating: "x", count: 100_000))], gzip: true)
+        let gz = try FileSystem.readFile(t)
+        try FileSystem.writeAtomically(t, gz + [UInt8](repeating: 0, count: 70_000))
+        let staged = try XCTUnwrap(try unpack(t, into: scratch.file("staged")))
+        XCTAssertEqual(staged.blob, Digest.of(gz + [UInt8](repeating: 0, count: 70_000)))
+        XCTAssertEqual(try FileSystem.readFile(layer + "/big").count, 100_000)
+        for (i, tail) in ([[0, 0, 0, 7], [0x1f]] as [[UInt8]]).enumerated() {
+            try FileSystem.writeAtomically(t, gz + [UInt8](repeating: 0, count: 512) + tail)
+            XCTAssertThrowsError(try unpack(t, into: scratch.file("refused\(i)"))) { e in
+                XCTAssertTrue("\(e)".contains("corrupt gzip stream: data after the zero bytes that end it"), "\(e)")
+            }
+        }
+    }
+
     func testDigestsOfCompressedLayer() throws {
         let plain = try scratch.tar([.file("a", "hello")], name: "plain.tar")
         let plainDigest = Digest.of(try FileSystem.readFile(plain))
