@@ -36,6 +36,7 @@ packages=(
   # networking (docs/networking.md)
   aardvark-dns       # names on user networks
   nftables iproute2  # the network tests: leak checks, the outside namespaces
+  fish zsh           # the completion scripts are run by the shells they are for (CompletionTests)
 )
 
 missing=()
