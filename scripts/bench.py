@@ -260,13 +260,14 @@ def crun_can_run():
             os.rmdir(path)
 
 
-def busybox_bundle(root, name, args, resources=None):
+def busybox_bundle(root, name, args, resources=None, parent=None):
     """An OCI bundle for crun and runc with the busybox image's rootfs, from `crun spec`
-    (or `runc spec`), running `args`. Returns its path, or None with neither installed."""
+    (or `runc spec`), running `args`, in `parent` (default: the benchmark's directory).
+    Returns its path, or None with neither installed."""
     tool = next((t for t in ("crun", "runc") if shutil.which(t)), None)
     if tool is None:
         return None
-    bundle = os.path.join(WORK, name)
+    bundle = os.path.join(parent or WORK, name)
     os.makedirs(bundle + "/rootfs")
     q = shlex_quote
     subprocess.run(f"{q(MDLUA)} --root {q(root)} create --name {name} busybox true >/dev/null && "
@@ -345,6 +346,26 @@ def settle():
     time.sleep(5)
 
 
+@contextlib.contextmanager
+def journaled_ext4(name):
+    """A fresh ext4 with its journal (mkfs's default, as Debian installs it) on a loop
+    device, mounted for the rows inside and removed after them. This VM's own disk is ext4
+    without a journal, where each new file scans past the inodes freed in the last minute
+    (docs/benchmarks.md): the rows on it pay that for every file a run makes."""
+    image = os.path.join(WORK, name + ".img")
+    mnt = os.path.join(WORK, name)
+    os.makedirs(mnt)
+    with open(image, "wb") as f:
+        f.truncate(2 << 30)
+    subprocess.run(["mkfs.ext4", "-q", "-F", image], check=True)
+    subprocess.run(["mount", "-o", "loop", image, mnt], check=True)   # the loop device goes with the umount
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", mnt])
+        os.unlink(image)
+
+
 def bench_run():
     root = os.path.join(WORK, "run-root")
     md("image", "bootstrap", "busybox", root=root)
@@ -359,6 +380,18 @@ def bench_run():
                 row(f"`mdlua run --rm --network none busybox true` vs `{runtime} run` (same rootfs)", mine, runs=100,
                     peer=[runtime, "run", "--bundle", bundle, f"bench-{runtime}"], peer_name=f"{runtime} run",
                     interleave=True)
+    # The same pair with everything on a journaled ext4: the state root, and the bundle
+    # (crun keeps its own state on tmpfs, /run/crun, wherever the bundle is).
+    if shutil.which("crun") and shutil.which("mkfs.ext4"):
+        with journaled_ext4("ext4j") as fs, crun_can_run():
+            jroot = os.path.join(fs, "root")
+            md("image", "bootstrap", "busybox", root=jroot)
+            jbundle = busybox_bundle(jroot, "run-bundle", ["/bin/true"], parent=fs)
+            settle()
+            row("`mdlua run --rm --network none busybox true` vs `crun run`, both on a journaled ext4 (a loop device: "
+                "the state root and the bundle)", [MDLUA, "--root", jroot, "run", "--rm", "--network", "none", "busybox", "true"],
+                runs=100, peer=["crun", "run", "--bundle", jbundle, "bench-crun-ext4j"], peer_name="crun run", interleave=True)
+            md("rmi", "-f", "busybox", root=jroot)
     with podman_with_image("podman-run", root) as podman:
         # Loading the image into podman's store leaves dirty pages that slow whatever runs
         # next on this disk: flushed first, for both.
