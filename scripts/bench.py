@@ -391,7 +391,6 @@ def bench_run():
             row("`mdlua run --rm --network none busybox true` vs `crun run`, both on a journaled ext4 (a loop device: "
                 "the state root and the bundle)", [MDLUA, "--root", jroot, "run", "--rm", "--network", "none", "busybox", "true"],
                 runs=100, peer=["crun", "run", "--bundle", jbundle, "bench-crun-ext4j"], peer_name="crun run", interleave=True)
-            md("rmi", "-f", "busybox", root=jroot)
     with podman_with_image("podman-run", root) as podman:
         # Loading the image into podman's store leaves dirty pages that slow whatever runs
         # next on this disk: flushed first, for both.

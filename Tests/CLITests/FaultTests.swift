@@ -24,6 +24,7 @@ final class FaultTests: XCTestCase {
             _ = umount2(root, Int32(MNT_DETACH))   // the tmpfs of the full-disk test
             for h in (try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? [] {
                 rmdir("/sys/fs/cgroup/\(h)/\(parent)")
+                removeStagedParents(of: parent, in: "/sys/fs/cgroup/\(h)")
             }
         }
     }

@@ -117,7 +117,20 @@ final class CgroupParentCleanup: NSObject, XCTestObservation {
 
     func testBundleDidFinish(_ testBundle: Bundle) {
         let hierarchies = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? []
-        for h in hierarchies { for p in testCgroupParents { rmdir("/sys/fs/cgroup/\(h)/\(p)") } }
+        for h in hierarchies {
+            for p in testCgroupParents {
+                rmdir("/sys/fs/cgroup/\(h)/\(p)")
+                removeStagedParents(of: p, in: "/sys/fs/cgroup/\(h)")
+            }
+        }
+    }
+}
+
+/// A parent's staged copies (`NAME.new-PID`) that a run killed while setting it up left:
+/// the next run that makes the parent removes them, a test that ends first does it itself.
+func removeStagedParents(of parent: String, in hierarchy: String) {
+    for e in (try? FileManager.default.contentsOfDirectory(atPath: hierarchy)) ?? [] where e.hasPrefix(parent + ".new-") {
+        rmdir(hierarchy + "/" + e)
     }
 }
 

@@ -68,6 +68,27 @@ final class CgroupJoinTests: XCTestCase {
         XCTAssertTrue(lines.contains { $0.hasSuffix(":cpuset:/\(parent)/c1") }, lines.joined(separator: "\n"))
     }
 
+    /// The parents are set up under a name of their own and renamed into place: whole when
+    /// they appear (a devices parent with a child refuses its deny-all), nothing staged left.
+    func testV1ParentsAppearSetUp() throws {
+        let d = try v1Driver()
+        // One staged by a run killed before its rename (no such process): removed.
+        let killed = try XCTUnwrap(d.controllers["devices"] ?? d.controllers["cpuset"]) + "/" + parent + ".new-2147483646"
+        XCTAssertEqual(mkdir(killed, 0o755), 0)
+        try d.create(CgroupResources())
+        XCTAssertFalse(FileManager.default.fileExists(atPath: killed), "a killed run's staged parent is removed")
+        for (c, mount) in d.controllers where CgroupV1Driver.used.contains(c) {
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: mount).filter { $0.hasPrefix(parent + ".new-") }, [], c)
+        }
+        if let devices = d.controllers["devices"] {
+            XCTAssertEqual(Cgroups.read(devices + "/" + parent + "/devices.list"), CgroupV1Driver.defaultDeviceList)
+        }
+        if let cpuset = d.controllers["cpuset"] {
+            XCTAssertNotEqual(Cgroups.read(cpuset + "/" + parent + "/cpuset.mems"), "")
+            XCTAssertEqual(Cgroups.read(cpuset + "/" + parent + "/cgroup.clone_children"), "1")
+        }
+    }
+
     func testV2ProcessIsCreatedInTheCgroup() throws {
         let mount: String
         switch CgroupLayout.current() {

@@ -22,32 +22,46 @@ public struct CgroupV1Driver: CgroupDriver {
             // more than the container's own cgroup, and races with a concurrent run).
             // What a new cgroup copies from its parent is set on the parents we make: a
             // cpuset child gets the parent's cpus and mems with clone_children, a devices
-            // child the parent's rules.
+            // child the parent's rules. Each is set up under a name of this process's own and
+            // renamed into place (v1 renames a cgroup within its parent), so a concurrent run
+            // never makes its cgroup in a parent half set up: a devices parent that already
+            // has a child refuses the deny-all its rules start with, a cpuset one without
+            // cpus and mems passes none down.
+            // (The other controllers' parents hand nothing down: a plain mkdir.)
             var path = mount
             for part in parent.split(separator: "/") {
                 path += "/" + part
-                guard mkdir(path, 0o755) == 0 else {
-                    if errno == EEXIST { continue }
-                    throw EngineError.system("mkdir \(path)")
+                if c != "cpuset" && c != "devices" {
+                    guard mkdir(path, 0o755) == 0 || errno == EEXIST else { throw EngineError.system("mkdir \(path)") }
+                    continue
                 }
-                if c == "cpuset" {
-                    CgroupV1Driver.copyCpusetFromParent(path)
-                    try? Cgroups.write(path + "/cgroup.clone_children", "1")
+                if FileSystem.isDirectory(path) { continue }
+                CgroupV1Driver.removeStaleStaged(path)
+                let staged = path + ".new-\(getpid())"
+                guard mkdir(staged, 0o755) == 0 else { throw EngineError.system("mkdir \(staged)") }
+                do {
+                    if c == "cpuset" {
+                        CgroupV1Driver.copyCpusetFromParent(staged)
+                        try? Cgroups.write(staged + "/cgroup.clone_children", "1")
+                    }
+                    if c == "devices" { try CgroupV1Driver.restrictDevices(staged) }
+                } catch {
+                    rmdir(staged)
+                    throw error
                 }
-                if c == "devices" { try CgroupV1Driver.restrictDevices(path) }
+                // Another run's parent may have come first: it is the same, this one goes.
+                if rename(staged, path) != 0 { rmdir(staged) }
             }
             try Cgroups.makeDirectory(leaf)
         }
         // A cpuset cgroup takes no process until it has cpus and mems: a parent made without
-        // clone_children (by hand, or by an older mdlua) hands none down, and neither does
-        // one that a concurrent run has just made and not yet filled in (this run's mkdir
-        // of the leaf then succeeded in between): each level down from the first empty one
-        // is filled from the one above (writing the same values as that run is harmless).
+        // them (by hand, or by an older mdlua that did not stage its parents) hands none
+        // down: each empty level is filled from the one above.
         if let mount = controllers["cpuset"], let d = dir("cpuset"), Cgroups.read(d + "/cpuset.mems").isEmpty {
             var path = mount
             for part in (parent + "/" + id).split(separator: "/") {
                 path += "/" + part
-                if path == d || Cgroups.read(path + "/cpuset.mems").isEmpty { CgroupV1Driver.copyCpusetFromParent(path) }
+                if Cgroups.read(path + "/cpuset.mems").isEmpty { CgroupV1Driver.copyCpusetFromParent(path) }
             }
         }
         // The container's device rules: inherited from a parent mdlua made (one read to be
@@ -75,6 +89,16 @@ public struct CgroupV1Driver: CgroupDriver {
         c 136:* rwm
         c 10:200 rwm
         """
+
+    /// The parents staged for `path` by processes that died before renaming them (killed):
+    /// empty cgroups, removed.
+    static func removeStaleStaged(_ path: String) {
+        guard let slash = path.lastIndex(of: "/") else { return }
+        let dir = String(path[..<slash]), prefix = String(path[path.index(after: slash)...]) + ".new-"
+        for name in FileSystem.list(dir) where name.hasPrefix(prefix) {
+            if let pid = Int32(name.dropFirst(prefix.count)), kill(pid, 0) != 0 && errno == ESRCH { rmdir(dir + "/" + name) }
+        }
+    }
 
     /// A cpuset cgroup starts with no cpus and mems, and takes no process until it has some.
     static func copyCpusetFromParent(_ dir: String) {
